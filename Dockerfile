@@ -1,0 +1,21 @@
+# syntax=docker/dockerfile:1
+# Build: docker build --build-arg VERSION=$(git describe --always) -t bytebot .
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+ARG COMMIT=none
+RUN CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
+      -o /out/bytebot .
+
+# distroless/static has CA certificates (for Slack, Bytemark and rediss://)
+# and tzdata, and runs as an unprivileged user.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/bytebot /bytebot
+USER nonroot:nonroot
+EXPOSE 8080
+ENTRYPOINT ["/bytebot"]
+CMD ["serve"]

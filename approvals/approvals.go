@@ -1,0 +1,234 @@
+// Package approvals keeps the bot's shared state in Redis: approval tickets
+// (submit, vote, quorum, expiry, cancel), the work queue that feeds the
+// executor, delayed jobs, idempotency keys, cooldowns and rate limits, and
+// the audit log.
+//
+// Every decision is one Lua script, so that any number of bot replicas can
+// share one Redis and a destructive action runs only after someone other
+// than the requester approved it, and at most once. Nothing is kept in the
+// process: a restart loses nothing.
+//
+// # Keys
+//
+// Every key starts with Options.Prefix (default "bytebot:"), so several bots
+// can share a Redis. With P the prefix:
+//
+//	P ticket:<id>     hash   a ticket; Redis TTL: its expiry plus TicketRetention
+//	P pending         zset   IDs of pending tickets, scored by expiry (ms)
+//	P queue           stream the work queue, consumer group "executors"
+//	P job:<id>        hash   a job's state, attempts and stream entry; TTL JobRetention
+//	P sched           zset   keys of delayed jobs, scored by when they are due (ms)
+//	P sched:jobs      hash   key -> the delayed job (JSON list of stream fields)
+//	P audit           stream the audit log, capped at about AuditMax entries
+//	P once:<key>      string Once claims
+//	P lock:<key>      string Lock tokens
+//	P cooldown:<key>  string Cooldown: the end of the cooldown (ms)
+//	P rate:<key>      zset   RateLimit: one member per recorded event, scored by time
+//	P distinct:<key>  zset   DistinctLimit: one member per distinct member, scored by last time
+//
+// Every key a script touches is passed in KEYS. The scripts touch several
+// keys at once, so on Redis Cluster the prefix must hold a hash tag
+// (e.g. "{bytebot}:") to keep them in one slot.
+//
+// Times come from Options.Now and are passed to the scripts (Redis's TIME is
+// never used), so tests control expiry. Redis TTLs, which only reclaim
+// memory, are relative and run on Redis's clock.
+package approvals
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Options.
+const (
+	DefaultPrefix   = "bytebot:"
+	DefaultLease    = 2 * time.Minute
+	DefaultAuditMax = 10000
+	DefaultTTL      = 15 * time.Minute
+)
+
+// How long Redis keeps decided tickets and finished jobs, for cards, the
+// executor and people looking back.
+const (
+	TicketRetention = 7 * 24 * time.Hour
+	JobRetention    = 7 * 24 * time.Hour
+)
+
+// group is the consumer group of the work queue, and released the
+// consumer that Release hands jobs to.
+const (
+	group    = "executors"
+	released = "released"
+)
+
+// Errors of votes and cancels. They are meant for errors.Is.
+var (
+	ErrNotFound     = errors.New("approvals: ticket not found")
+	ErrExpired      = errors.New("approvals: ticket expired")
+	ErrSelfApproval = errors.New("approvals: the requester cannot vote on their own ticket")
+	ErrNotApprover  = errors.New("approvals: not an approver")
+	ErrDecided      = errors.New("approvals: ticket already decided")
+	ErrNotRequester = errors.New("approvals: only the requester can cancel a ticket")
+	// ErrLeaseLost means the job is no longer held by this consumer: its
+	// lease ran out and another worker reclaimed it, or it was finished.
+	ErrLeaseLost = errors.New("approvals: job lease lost")
+)
+
+// Options configure a Store.
+type Options struct {
+	// Prefix starts every key; default "bytebot:".
+	Prefix string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Lease is how long a claimed job may go without a Heartbeat before
+	// another worker reclaims it; default 2m.
+	Lease time.Duration
+	// AuditMax caps the audit log (approximately, XADD MAXLEN ~); default 10000.
+	AuditMax int64
+}
+
+// A Store is the bot's state in Redis. It is safe for concurrent use, and
+// any number of Stores (in any number of processes) may share one Redis
+// and prefix.
+type Store struct {
+	rdb      redis.UniversalClient
+	prefix   string
+	now      func() time.Time
+	lease    time.Duration
+	auditMax int64
+	sc       scripts
+}
+
+// New returns a Store on rdb. It does not contact Redis; call Load to check
+// the connection and preload the scripts.
+func New(rdb redis.UniversalClient, opts Options) *Store {
+	s := &Store{
+		rdb:      rdb,
+		prefix:   opts.Prefix,
+		now:      opts.Now,
+		lease:    opts.Lease,
+		auditMax: opts.AuditMax,
+		sc:       newScripts(),
+	}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.lease <= 0 {
+		s.lease = DefaultLease
+	}
+	if s.auditMax <= 0 {
+		s.auditMax = DefaultAuditMax
+	}
+	return s
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("approvals: ping: %w", err)
+	}
+	return nil
+}
+
+// Load loads the Lua scripts into Redis and creates the work queue's
+// consumer group. It is optional (scripts are sent on first use and the
+// group is created when missing) but makes every later script call a
+// single EVALSHA; call it at startup.
+func (s *Store) Load(ctx context.Context) error {
+	for _, sc := range s.sc.all() {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("approvals: loading scripts: %w", err)
+		}
+	}
+	return s.ensureGroup(ctx)
+}
+
+func (s *Store) ensureGroup(ctx context.Context) error {
+	err := s.rdb.XGroupCreateMkStream(ctx, s.key("queue"), group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("approvals: creating consumer group: %w", err)
+	}
+	return nil
+}
+
+func isNoGroup(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
+}
+
+func (s *Store) key(parts ...string) string {
+	return s.prefix + strings.Join(parts, ":")
+}
+
+// newID returns an unguessable ID of 10 lowercase base32 characters
+// (50 bits), short enough to type.
+func newID() string {
+	return strings.ToLower(rand.Text()[:10])
+}
+
+// normID normalises an ID someone typed.
+func normID(id string) string {
+	return strings.ToLower(strings.TrimSpace(id))
+}
+
+func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func durMS(d time.Duration) int64 {
+	n := d.Milliseconds()
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+func fromMS(s string) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
+
+// pairs turns a flat reply of field, value, ... into a map.
+func pairs(v any) map[string]string {
+	a, _ := v.([]any)
+	m := make(map[string]string, len(a)/2)
+	for i := 0; i+1 < len(a); i += 2 {
+		k, _ := a[i].(string)
+		m[k] = str(a[i+1])
+	}
+	return m
+}
+
+func str(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func num(v any) int64 {
+	switch v := v.(type) {
+	case int64:
+		return v
+	case string:
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	}
+	return 0
+}

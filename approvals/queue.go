@@ -1,0 +1,367 @@
+package approvals
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A JobState is what is recorded about a job's progress.
+type JobState string
+
+// Job states. A job is queued until a worker calls MarkRunning, and ends
+// done or failed (Finish).
+const (
+	JobQueued  JobState = "queued"
+	JobRunning JobState = "running"
+	JobDone    JobState = "done"
+	JobFailed  JobState = "failed"
+)
+
+// A Job is work for the executor: an action to run, from a quorum of
+// approvals, straight from the bot (Enqueue) or a delayed job (Schedule).
+type Job struct {
+	// ID is the job's ID, short and random.
+	ID string
+	// Command is the canonical text of the action.
+	Command, RequestedBy, Channel, ThreadTS string
+	// TicketID is the approved ticket behind the job, if any.
+	TicketID string
+	// Origin says where the job came from ("approval" for a quorum).
+	Origin string
+	// Server is the target server, for the audit log.
+	Server string
+	Meta   map[string]string
+	// Attempt counts the claims of this job, 1 for the first.
+	Attempt int
+	// Retry is true when an earlier attempt may have started the action
+	// (the job was recorded running, or its record is lost): the executor
+	// must look at the server's state before doing anything.
+	Retry bool
+	// State is the state recorded when the job was claimed: queued,
+	// running, or "" when the record is lost.
+	State      JobState
+	EnqueuedAt time.Time
+
+	entry    string // the stream entry of this delivery
+	consumer string // who claimed it
+}
+
+// Enqueue adds job to the work queue and returns its ID (job.ID, or a new
+// one when empty). Enqueueing an ID that is already known (within
+// JobRetention) does nothing and returns the ID, so a repeated delivery
+// with a fixed ID queues nothing twice.
+func (s *Store) Enqueue(ctx context.Context, job Job) (string, error) {
+	if job.ID == "" {
+		job.ID = newID()
+	}
+	fields, err := streamFields(job)
+	if err != nil {
+		return "", fmt.Errorf("approvals: enqueue: %w", err)
+	}
+	now := ms(s.now())
+	args := []any{now, durMS(JobRetention), job.TicketID, "id", job.ID, "enqueued", now}
+	for _, f := range fields {
+		args = append(args, f)
+	}
+	if err := s.sc.enqueue.Run(ctx, s.rdb, []string{s.key("queue"), s.jobKey(job.ID)}, args...).Err(); err != nil {
+		return "", fmt.Errorf("approvals: enqueue: %w", err)
+	}
+	return job.ID, nil
+}
+
+// Claim gives consumer the next job: first one whose lease ran out (its
+// worker died or handed it back), else a new one, waiting up to block for
+// one to arrive. It returns nil, nil when there is none.
+//
+// The job is held with a lease of Options.Lease: the worker must call
+// Heartbeat more often than that, and Finish (or Release) at the end, or
+// the job is given to another worker. A reclaimed job recorded as done or
+// failed is acknowledged and skipped; one recorded running comes with
+// Retry set.
+func (s *Store) Claim(ctx context.Context, consumer string, block time.Duration) (*Job, error) {
+	if consumer == "" || consumer == released {
+		return nil, fmt.Errorf("approvals: claim: invalid consumer name %q", consumer)
+	}
+	deadline := time.Now().Add(block)
+	for range 1000 {
+		msg, err := s.next(ctx, consumer, time.Until(deadline))
+		if err != nil || msg == nil {
+			return nil, err
+		}
+		job, err := s.take(ctx, consumer, msg)
+		if err != nil || job != nil {
+			return job, err
+		}
+	}
+	return nil, nil
+}
+
+// next returns the next delivery for consumer.
+func (s *Store) next(ctx context.Context, consumer string, block time.Duration) (*redis.XMessage, error) {
+	for try := 0; ; try++ {
+		msg, err := s.next1(ctx, consumer, block)
+		if isNoGroup(err) && try == 0 {
+			if err := s.ensureGroup(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("approvals: claim: %w", err)
+		}
+		return msg, nil
+	}
+}
+
+func (s *Store) next1(ctx context.Context, consumer string, block time.Duration) (*redis.XMessage, error) {
+	queue := s.key("queue")
+	start := "0-0"
+	for range 10 {
+		msgs, cursor, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: queue, Group: group, Consumer: consumer, MinIdle: s.lease, Start: start, Count: 1,
+		}).Result()
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) > 0 {
+			return &msgs[0], nil
+		}
+		if cursor == "0-0" || cursor == "" {
+			break
+		}
+		start = cursor
+	}
+	if block <= 0 {
+		block = -1 // no BLOCK
+	} else if block < time.Millisecond {
+		block = time.Millisecond
+	}
+	streams, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group: group, Consumer: consumer, Streams: []string{queue, ">"}, Count: 1, Block: block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range streams {
+		if len(st.Messages) > 0 {
+			return &st.Messages[0], nil
+		}
+	}
+	return nil, nil
+}
+
+// take starts a delivery: nil, nil means it was skipped.
+func (s *Store) take(ctx context.Context, consumer string, msg *redis.XMessage) (*Job, error) {
+	job := parseJob(msg)
+	keys := []string{s.key("queue"), s.jobKey(job.ID)}
+	v, err := s.sc.take.Run(ctx, s.rdb, keys, group, msg.ID, consumer, ms(s.now()), durMS(JobRetention)).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("approvals: claim: %w", err)
+	}
+	if str(v[0]) != "ok" {
+		return nil, nil
+	}
+	job.State = JobState(str(v[1]))
+	job.Attempt = int(num(v[2]))
+	job.Retry = job.State != JobQueued
+	job.consumer = consumer
+	return job, nil
+}
+
+// Heartbeat extends consumer's lease of job. It returns ErrLeaseLost if
+// consumer no longer holds the job.
+func (s *Store) Heartbeat(ctx context.Context, job *Job, consumer string) error {
+	entry, err := s.entryOf(ctx, job)
+	if err != nil {
+		return err
+	}
+	n, err := s.sc.heartbeat.Run(ctx, s.rdb, []string{s.key("queue")}, group, entry, consumer).Int()
+	if err != nil {
+		return fmt.Errorf("approvals: heartbeat: %w", err)
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// MarkRunning records that job's action is starting, so that a worker that
+// reclaims it knows it is a retry, and audits the start.
+func (s *Store) MarkRunning(ctx context.Context, job *Job) error {
+	keys := []string{s.jobKey(job.ID), s.key("audit")}
+	err := s.sc.markRunning.Run(ctx, s.rdb, keys, ms(s.now()), durMS(JobRetention), s.auditMax,
+		job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job)).Err()
+	if err != nil {
+		return fmt.Errorf("approvals: mark running: %w", err)
+	}
+	return nil
+}
+
+// Finish acknowledges job (it leaves the queue), records it done or
+// failed with outcome, and audits the outcome; all in one script.
+func (s *Store) Finish(ctx context.Context, job *Job, outcome string, failed bool) error {
+	state := JobDone
+	if failed {
+		state = JobFailed
+	}
+	if outcome == "" {
+		outcome = string(state)
+	}
+	keys := []string{s.key("queue"), s.jobKey(job.ID), s.key("audit")}
+	err := s.sc.finish.Run(ctx, s.rdb, keys, group, job.entry, string(state), outcome, ms(s.now()),
+		durMS(JobRetention), s.auditMax, job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job)).Err()
+	if err != nil {
+		return fmt.Errorf("approvals: finish: %w", err)
+	}
+	return nil
+}
+
+// Release hands job back, on shutdown, so that another worker can take it
+// at once. The job's delivery moves to a consumer named "released" with a
+// long idle time, so the next Claim's XAUTOCLAIM picks it up; its recorded
+// state is unchanged, so a job released before MarkRunning comes back as
+// a first run (Retry false, Attempt counted up) and one released after it
+// comes back as a retry. It returns ErrLeaseLost if the job was no longer
+// held by the worker that claimed it.
+func (s *Store) Release(ctx context.Context, job *Job) error {
+	entry, err := s.entryOf(ctx, job)
+	if err != nil {
+		return err
+	}
+	idle := (365 * 24 * time.Hour).Milliseconds()
+	n, err := s.sc.release.Run(ctx, s.rdb, []string{s.key("queue"), s.jobKey(job.ID)},
+		group, entry, job.consumer, released, idle, ms(s.now())).Int()
+	if err != nil {
+		return fmt.Errorf("approvals: release: %w", err)
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// entryOf returns the stream entry of job's delivery.
+func (s *Store) entryOf(ctx context.Context, job *Job) (string, error) {
+	if job.entry != "" {
+		return job.entry, nil
+	}
+	e, err := s.rdb.HGet(ctx, s.jobKey(job.ID), "entry").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", ErrLeaseLost
+	}
+	if err != nil {
+		return "", fmt.Errorf("approvals: job %s: %w", job.ID, err)
+	}
+	return e, nil
+}
+
+// Schedule stores job to be queued at at (by PromoteDue), under key. It
+// returns false, and changes nothing, if a job is already scheduled under
+// key. The job gets its ID when it is promoted.
+func (s *Store) Schedule(ctx context.Context, key string, job Job, at time.Time) (bool, error) {
+	fields, err := streamFields(job)
+	if err != nil {
+		return false, fmt.Errorf("approvals: schedule: %w", err)
+	}
+	payload, err := json.Marshal(fields)
+	if err != nil {
+		return false, fmt.Errorf("approvals: schedule: %w", err)
+	}
+	n, err := s.sc.schedule.Run(ctx, s.rdb, []string{s.key("sched"), s.key("sched", "jobs")}, ms(at), key, string(payload)).Int()
+	if err != nil {
+		return false, fmt.Errorf("approvals: schedule: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CancelScheduled removes the job scheduled under key and reports whether
+// it was still scheduled (false if it was already promoted or never was).
+func (s *Store) CancelScheduled(ctx context.Context, key string) (bool, error) {
+	n, err := s.sc.unschedule.Run(ctx, s.rdb, []string{s.key("sched"), s.key("sched", "jobs")}, key).Int()
+	if err != nil {
+		return false, fmt.Errorf("approvals: cancel scheduled: %w", err)
+	}
+	return n == 1, nil
+}
+
+// PromoteDue moves the scheduled jobs that are due to the work queue and
+// returns how many it moved. Each job is moved once however many replicas
+// promote at the same time.
+func (s *Store) PromoteDue(ctx context.Context) (int, error) {
+	const batch = 100
+	total := 0
+	for {
+		now := s.now()
+		due, err := s.rdb.ZRangeByScore(ctx, s.key("sched"), &redis.ZRangeBy{Min: "-inf", Max: ms(now), Count: batch}).Result()
+		if err != nil {
+			return total, fmt.Errorf("approvals: promote: %w", err)
+		}
+		if len(due) == 0 {
+			return total, nil
+		}
+		keys := []string{s.key("sched"), s.key("sched", "jobs"), s.key("queue")}
+		args := []any{ms(now), durMS(JobRetention)}
+		for _, k := range due {
+			id := newID()
+			keys = append(keys, s.jobKey(id))
+			args = append(args, k, id)
+		}
+		n, err := s.sc.promote.Run(ctx, s.rdb, keys, args...).Int()
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("approvals: promote: %w", err)
+		}
+		if len(due) < batch {
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) jobKey(id string) string { return s.key("job", id) }
+
+// streamFields are the fields of job's stream entry, but its ID and time.
+func streamFields(job Job) ([]string, error) {
+	meta, err := encodeMeta(job.Meta)
+	if err != nil {
+		return nil, err
+	}
+	return []string{
+		"command", job.Command, "requested_by", job.RequestedBy, "channel", job.Channel,
+		"thread_ts", job.ThreadTS, "ticket", job.TicketID, "origin", job.Origin,
+		"server", job.Server, "meta", meta,
+	}, nil
+}
+
+func parseJob(msg *redis.XMessage) *Job {
+	f := func(k string) string { return str(msg.Values[k]) }
+	return &Job{
+		ID:          f("id"),
+		Command:     f("command"),
+		RequestedBy: f("requested_by"),
+		Channel:     f("channel"),
+		ThreadTS:    f("thread_ts"),
+		TicketID:    f("ticket"),
+		Origin:      f("origin"),
+		Server:      f("server"),
+		Meta:        decodeMeta(f("meta")),
+		EnqueuedAt:  fromMS(f("enqueued")),
+		entry:       msg.ID,
+	}
+}
+
+func jobDetail(job *Job) string {
+	d := "job " + job.ID
+	if job.Attempt > 1 {
+		d += " attempt " + strconv.Itoa(job.Attempt)
+	}
+	return d
+}

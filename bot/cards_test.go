@@ -1,0 +1,111 @@
+package bot
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bytemark"
+)
+
+func testServer() *bytemark.Server {
+	return &bytemark.Server{
+		ID: 42, Name: "web1", Hostname: "web1.default.acme.uk0.bigv.io", Cores: 2, Memory: 4096, PowerOn: true,
+		Discs: []bytemark.Disc{
+			{Label: "root", Size: 25600, StorageGrade: "sata"},
+			{Label: "data", Size: 102400, StorageGrade: "archive"},
+		},
+		NetworkInterfaces: []bytemark.NetworkInterface{{IPs: []string{"2001:db8::1", "192.0.2.10"}}},
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	srv := testServer()
+	snap, err := takeSnapshot("web1", srv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := discList(snap.Discs), "data 100 GiB archive, root 25 GiB sata"; got != want {
+		t.Errorf("discs = %q; want %q (sorted)", got, want)
+	}
+	again, _ := takeSnapshot("web1", srv, "")
+	if snap.String() != again.String() {
+		t.Errorf("snapshot is not deterministic")
+	}
+	srv.PowerOn = false
+	off, _ := takeSnapshot("web1", srv, "")
+	if off.String() != snap.String() {
+		t.Errorf("power state changed the snapshot")
+	}
+	srv.Discs[0].Size = 51200
+	grown, _ := takeSnapshot("web1", srv, "")
+	if grown.String() == snap.String() {
+		t.Fatalf("a grown disc did not change the snapshot")
+	}
+	if d := snap.diff(grown); !strings.Contains(d, "root 50 GiB sata") {
+		t.Errorf("diff = %q; want it to show the new size", d)
+	}
+	one, err := takeSnapshot("web1", srv, "data")
+	if err != nil || len(one.Discs) != 1 || one.Discs[0].Label != "data" || len(one.IPs) != 0 {
+		t.Errorf("disc snapshot = %+v, %v; want only the data disc", one, err)
+	}
+	if _, err := takeSnapshot("web1", srv, "nope"); err != errNoDisc {
+		t.Errorf("snapshot of a missing disc: err = %v; want errNoDisc", err)
+	}
+	back, ok := parseSnapshot(snap.String())
+	if !ok || back.String() != snap.String() {
+		t.Errorf("parseSnapshot(String()) = %+v, %v", back, ok)
+	}
+}
+
+func TestCard(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	snap, _ := takeSnapshot("web1", testServer(), "")
+	tk := approvals.Ticket{
+		ID: "tk1", Command: "purge web1", RequestedBy: "UASKER", Channel: "C1", Snapshot: snap.String(),
+		Required: 2, State: approvals.StatePending, Approvers: []string{"UAPPR"},
+		CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute), Meta: map[string]string{metaPower: "on"},
+	}
+	m := card(tk, now, "")
+	js, err := json.Marshal(m.Blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := unescapeJSON(string(js))
+	for _, want := range []string{"web1.default.acme.uk0.bigv.io", "root", "25 GiB", "sata", "data", "100 GiB", "archive",
+		"192.0.2.10", "2001:db8::1", "<@UASKER>", "1 of 2", "Approved so far by <@UAPPR>", `"action_id":"approve"`,
+		`"action_id":"deny"`, `"value":"tk1"`, `"block_id":"approval:C1"`, `"confirm"`, "in 15m0s", "*Power*\\non"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("pending card lacks %s:\n%s", want, s)
+		}
+	}
+	if !strings.Contains(m.Text, "purge web1") {
+		t.Errorf("fallback text = %q", m.Text)
+	}
+
+	tk.State, tk.Approvers = approvals.StateApproved, []string{"UAPPR", "UAPPR2"}
+	js, _ = json.Marshal(card(tk, now, "done").Blocks)
+	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Approved by <@UAPPR>, <@UAPPR2>") || !strings.Contains(s, "done") {
+		t.Errorf("approved card:\n%s", s)
+	}
+	tk.State = approvals.StateExpired
+	js, _ = json.Marshal(card(tk, now.Add(time.Hour), "").Blocks)
+	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Expired") {
+		t.Errorf("expired card:\n%s", s)
+	}
+	tk.State, tk.DeniedBy = approvals.StateDenied, "UNO"
+	js, _ = json.Marshal(card(tk, now, "").Blocks)
+	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Denied by <@UNO>") {
+		t.Errorf("denied card:\n%s", s)
+	}
+}
+
+func TestMiB(t *testing.T) {
+	for in, want := range map[int]string{512: "512 MiB", 1024: "1 GiB", 25600: "25 GiB", 1536: "1.5 GiB", 1 << 20: "1 TiB"} {
+		if got := mib(in); got != want {
+			t.Errorf("mib(%d) = %q; want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,313 @@
+package bot
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/slack-go/slack"
+)
+
+// ConsoleChannel is the one channel of the console.
+const ConsoleChannel = "C0CONSOLE"
+
+// ConsoleUsers are the people of the console, by name, with their user
+// IDs. "you" types by default; alice and bob are the approvers that main
+// configures for the console.
+var consoleUsers = []struct{ Name, ID string }{
+	{"you", "U0YOU"},
+	{"alice", "U0ALICE"},
+	{"bob", "U0BOB"},
+	{"carol", "U0CAROL"},
+}
+
+// ConsoleUserID returns the user ID of a console user's name.
+func ConsoleUserID(name string) (string, bool) {
+	for _, u := range consoleUsers {
+		if u.Name == name {
+			return u.ID, true
+		}
+	}
+	return "", false
+}
+
+func consoleName(id string) string {
+	for _, u := range consoleUsers {
+		if u.ID == id {
+			return u.Name
+		}
+	}
+	return id
+}
+
+// ConsolePoster is the console's chat: it renders every message the bot
+// posts as text on a terminal, in the order they happen.
+type ConsolePoster struct {
+	mu   sync.Mutex
+	out  io.Writer
+	ts   int
+	seen map[string]string // the last text of each message, by ts
+}
+
+// NewConsolePoster returns a Poster that writes to out.
+func NewConsolePoster(out io.Writer) *ConsolePoster {
+	return &ConsolePoster{out: out, seen: map[string]string{}}
+}
+
+// Post prints m as a new message (indented under its thread when it has one).
+func (p *ConsolePoster) Post(_ context.Context, channel, threadTS string, m Message) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ts++
+	ts := strconv.Itoa(p.ts)
+	prefix := "bytebot"
+	if threadTS != "" {
+		prefix = "  ↳ bytebot (thread " + threadTS + ")"
+	}
+	p.seen[ts] = RenderText(m)
+	p.print(prefix+" [message "+ts+"]", p.seen[ts])
+	return ts, nil
+}
+
+// Update prints the new version of message ts.
+func (p *ConsolePoster) Update(_ context.Context, channel, ts string, m Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// A card changes a line or two at a time: print only what is new, so
+	// that the transcript stays readable.
+	now := RenderText(m)
+	old := strings.Split(p.seen[ts], "\n")
+	var changed []string
+	for _, l := range strings.Split(now, "\n") {
+		if !slices.Contains(old, l) {
+			changed = append(changed, l)
+		}
+	}
+	p.seen[ts] = now
+	if len(changed) > 0 {
+		p.print("bytebot [message "+ts+" updated]", strings.Join(changed, "\n"))
+	}
+	return nil
+}
+
+// Ephemeral prints m as seen by user only.
+func (p *ConsolePoster) Ephemeral(_ context.Context, channel, user string, m Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.print("bytebot (only "+consoleName(user)+" sees this)", RenderText(m))
+	return nil
+}
+
+// GroupMembers knows no user groups: the console has none.
+func (p *ConsolePoster) GroupMembers(context.Context, string) ([]string, error) { return nil, nil }
+
+func (p *ConsolePoster) print(prefix, body string) {
+	fmt.Fprintf(p.out, "%s:\n%s\n", prefix, indent(body, "    "))
+}
+
+// RenderText renders a message readably as plain text: its blocks when it
+// has any, else its text.
+func RenderText(m Message) string {
+	if len(m.Blocks) == 0 {
+		return plainText(m.Text)
+	}
+	var lines []string
+	for _, b := range m.Blocks {
+		switch b := b.(type) {
+		case *slack.HeaderBlock:
+			lines = append(lines, "== "+plainText(b.Text.Text)+" ==")
+		case *slack.SectionBlock:
+			if b.Text != nil {
+				lines = append(lines, plainText(b.Text.Text))
+			}
+			for _, f := range b.Fields {
+				lines = append(lines, plainText(f.Text))
+			}
+		case *slack.ContextBlock:
+			var parts []string
+			for _, e := range b.ContextElements.Elements {
+				if t, ok := e.(*slack.TextBlockObject); ok {
+					parts = append(parts, plainText(t.Text))
+				}
+			}
+			lines = append(lines, strings.Join(parts, " · "))
+		case *slack.ActionBlock:
+			var buttons []string
+			for _, e := range b.Elements.ElementSet {
+				if btn, ok := e.(*slack.ButtonBlockElement); ok {
+					buttons = append(buttons, fmt.Sprintf("[%s: type `%s %s`]", plainText(btn.Text.Text), btn.ActionID, btn.Value))
+				}
+			}
+			lines = append(lines, strings.Join(buttons, "  "))
+		case *slack.DividerBlock:
+			lines = append(lines, "----")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+var (
+	mentionRE = regexp.MustCompile(`<@([A-Z0-9]+)>`)
+	dateRE    = regexp.MustCompile(`<!date\^\d+\^[^|]*\|([^>]*)>`)
+	linkRE    = regexp.MustCompile(`<([^|>]+)\|([^>]+)>`)
+)
+
+// textReplacer undoes Slack's HTML escapes and draws the emoji the bot uses.
+var textReplacer = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&",
+	":white_check_mark:", "✅", ":x:", "❌", ":warning:", "⚠️", ":gear:", "⚙️",
+	":hourglass_flowing_sand:", "⏳", ":large_green_circle:", "🟢", ":red_circle:", "🔴",
+	":white_circle:", "⚪", ":lock:", "🔒", ":no_entry:", "⛔", ":stopwatch:", "⏱️",
+	":grey_question:", "❔", ":hourglass:", "⌛", ":wastebasket:", "🗑️")
+
+// plainText turns Slack mrkdwn into terminal text: mentions become @names,
+// dates their fallback text, and the HTML escapes are undone.
+func plainText(s string) string {
+	s = mentionRE.ReplaceAllStringFunc(s, func(m string) string {
+		return "@" + consoleName(mentionRE.FindStringSubmatch(m)[1])
+	})
+	s = dateRE.ReplaceAllString(s, "$1")
+	s = linkRE.ReplaceAllString(s, "$2 ($1)")
+	return textReplacer.Replace(s)
+}
+
+func indent(s, pre string) string {
+	return pre + strings.ReplaceAll(s, "\n", "\n"+pre)
+}
+
+const consoleHelp = `This is bytebot's console: the real bot, with a fake Bytemark (account acme:
+web1, web2, db1 in group default; stage1 in group staging) and an in-memory Redis.
+  /bytemark help                 the bot's commands (the leading slash is optional)
+  approve [ticket], deny [ticket]  press a card's button (the newest card's
+                                 when no ticket is given)
+  as alice: <anything>           act as alice (people: you, alice, bob, carol;
+                                 alice and bob may approve)
+  quit                           leave (so does Ctrl-D)
+`
+
+// Console runs the bot as a chat in a terminal, in the spirit of Hubot's
+// shell adapter. It reads lines from in, runs each as a command or a button
+// press, runs whatever that queued to completion, and prints everything
+// the bot says through the Server's Poster (a ConsolePoster writing to out).
+// With echo, each line read is printed after its prompt, so that a scripted
+// session reads as a transcript.
+//
+// Work runs in this goroutine, one line at a time, so a transcript is
+// deterministic; Console must not run alongside Run.
+func (s *Server) Console(ctx context.Context, in io.Reader, out io.Writer, echo bool) error {
+	s.async = func(f func()) { f() }
+	fmt.Fprint(out, consoleHelp)
+	sc := bufio.NewScanner(in)
+	for {
+		fmt.Fprint(out, "\nyou> ")
+		if !sc.Scan() {
+			fmt.Fprintln(out)
+			return sc.Err()
+		}
+		line := strings.TrimSpace(sc.Text())
+		if echo {
+			fmt.Fprintln(out, line)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if line == "quit" || line == "exit" {
+			return nil
+		}
+		s.consoleLine(ctx, out, "you", line)
+		s.drain(ctx)
+	}
+}
+
+// consoleLine runs one line typed by the user called name.
+func (s *Server) consoleLine(ctx context.Context, out io.Writer, name, line string) {
+	if rest, ok := strings.CutPrefix(line, "as "); ok {
+		who, what, found := strings.Cut(rest, ":")
+		if !found {
+			fmt.Fprintln(out, "console: write `as NAME: what they type`, e.g. `as alice: approve <ticket>`")
+			return
+		}
+		who = strings.TrimSpace(who)
+		if _, ok := ConsoleUserID(who); !ok {
+			fmt.Fprintf(out, "console: no one is called %q here; the people are you, alice, bob and carol\n", who)
+			return
+		}
+		s.consoleLine(ctx, out, who, strings.TrimSpace(what))
+		return
+	}
+	user, _ := ConsoleUserID(name)
+	fields := strings.Fields(line)
+	switch {
+	case len(fields) == 0:
+		return
+	case line == "help" || line == "?":
+		fmt.Fprint(out, consoleHelp)
+	case slices.Contains([]string{"approve", "deny"}, fields[0]) && len(fields) <= 2:
+		id := ""
+		if len(fields) == 2 {
+			id = fields[1]
+		} else if id = s.latestPending(ctx); id == "" {
+			fmt.Fprintln(out, "console: no ticket is waiting for approval")
+			return
+		}
+		reply := s.Vote(ctx, user, id, fields[0] == "approve")
+		if reply.Text != "" || len(reply.Blocks) > 0 {
+			s.Poster.Ephemeral(ctx, ConsoleChannel, user, reply.Message)
+		}
+	default:
+		text, _ := strings.CutPrefix(line, "/")
+		text, ok := strings.CutPrefix(text, "bytemark")
+		if !ok || (text != "" && text[0] != ' ') {
+			fmt.Fprintln(out, "console: type `/bytemark help`, `approve <ticket>`, or `help` for the console's own help")
+			return
+		}
+		reply := s.Command(ctx, Invocation{User: user, Channel: ConsoleChannel, Text: strings.TrimSpace(text), Origin: "console"})
+		if len(reply.Blocks) > 0 || reply.Text != "" {
+			if reply.InChannel {
+				s.Poster.Post(ctx, ConsoleChannel, "", reply.Message)
+			} else {
+				s.Poster.Ephemeral(ctx, ConsoleChannel, user, reply.Message)
+			}
+		}
+	}
+}
+
+// drain runs every job that is queued or due now, in this goroutine, until
+// none is left: the console's executor.
+func (s *Server) drain(ctx context.Context) {
+	const consumer = "console"
+	for range 1000 {
+		if _, err := s.Store.PromoteDue(ctx); err != nil {
+			s.Logger.Error("promoting delayed jobs", "err", err)
+		}
+		job, err := s.Store.Claim(ctx, consumer, 0)
+		if err != nil {
+			s.Logger.Error("claiming a job", "err", err)
+			return
+		}
+		if job == nil {
+			return
+		}
+		s.execute(ctx, consumer, job)
+	}
+}
+
+// latestPending returns the ID of the newest pending ticket, or "".
+func (s *Server) latestPending(ctx context.Context) string {
+	ts, err := s.Store.Pending(ctx)
+	if err != nil || len(ts) == 0 {
+		return ""
+	}
+	newest := ts[0]
+	for _, t := range ts[1:] {
+		if t.CreatedAt.After(newest.CreatedAt) {
+			newest = t
+		}
+	}
+	return newest.ID
+}

@@ -1,0 +1,404 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/commands"
+)
+
+// An Invocation is a command typed by a person, from any transport.
+type Invocation struct {
+	User, Channel, Text string
+	// ResponseURL is Slack's response_url, when there is one.
+	ResponseURL string
+	// RequestID ties the log lines of one request together; Command makes
+	// one up when it is empty.
+	RequestID string
+	// Origin names the transport for the audit log and metrics ("slack"
+	// when empty; "console").
+	Origin string
+}
+
+// A Reply is the immediate answer to a command: ephemeral (only the person
+// who typed it sees it) unless InChannel.
+type Reply struct {
+	Message
+	InChannel bool
+}
+
+func ephemeral(s string) Reply { return Reply{Message: text(s)} }
+
+// Messages people see when the bot cannot do what they asked.
+const (
+	msgUnavailable = "The bot is temporarily unavailable; try again in a moment."
+	msgNotAllowed  = "Sorry, you aren't allowed to use this command."
+	msgNotHere     = "Sorry, this command isn't enabled in this channel."
+)
+
+// Command handles a command: it authorizes the user and channel, parses the
+// text, answers quick things (help, usage errors, approvals, audit, cancel)
+// in its Reply and queues everything that calls the Bytemark API, whose
+// result is posted to the channel later. It returns quickly whatever the
+// Bytemark API is doing; ctx should carry the caller's deadline.
+func (s *Server) Command(ctx context.Context, in Invocation) Reply {
+	if in.RequestID == "" {
+		in.RequestID = newID(4)
+	}
+	if in.Origin == "" {
+		in.Origin = "slack"
+	}
+	log := s.Logger.With("req", in.RequestID, "user", in.User, "channel", in.Channel)
+	name, outcome, reply := s.command(ctx, log, in)
+	s.metrics.commands.WithLabelValues(name, outcome).Inc()
+	log.Info("command", "command", name, "outcome", outcome)
+	return reply
+}
+
+func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (name, outcome string, reply Reply) {
+	if len(s.Config.AllowedChannels) > 0 && !slices.Contains(s.Config.AllowedChannels, in.Channel) {
+		return "unknown", "forbidden", ephemeral(msgNotHere)
+	}
+	if len(s.Config.AllowedUsers) > 0 {
+		rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+		ok, err := s.listed(rctx, s.Config.AllowedUsers, in.User)
+		cancel()
+		if err != nil {
+			log.Error("checking ALLOWED_USERS", "err", err)
+			return "unknown", "unavailable", ephemeral(msgUnavailable)
+		}
+		if !ok {
+			return "unknown", "forbidden", ephemeral(msgNotAllowed)
+		}
+	}
+	a, err := commands.Parse(in.Text)
+	if err != nil {
+		return "invalid", "usage", s.errorReply(log, err, in.RequestID)
+	}
+	name = a.Name()
+	switch a := a.(type) {
+	case commands.Help:
+		return name, "ok", ephemeral(commands.HelpText(a.Topic))
+	case commands.Approvals:
+		return s.listApprovals(ctx, log, name, in)
+	case commands.Cancel:
+		return s.cancel(ctx, log, name, a.Ticket, in)
+	case commands.Audit:
+		return s.audit(ctx, log, name, a.Server())
+	}
+	if _, ok := a.(commands.Runnable); !ok {
+		log.Error("action has no way to run", "action", a.String())
+		return name, "error", ephemeral(fmt.Sprintf("Something went wrong (ref %s).", in.RequestID))
+	}
+	ask := s.Config.Policy.NeedsApproval(a)
+	if ask && len(s.Config.Approvers) == 0 {
+		return name, "forbidden", ephemeral(fmt.Sprintf("%s needs approval, and no approvers are configured (APPROVERS), so it can't be done from here.", code(a.String())))
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	defer cancel()
+	_, err = s.submit(rctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID})
+	if err != nil {
+		log.Error("queueing job", "action", a.String(), "err", err)
+		return name, "unavailable", ephemeral(msgUnavailable)
+	}
+	if ask {
+		return name, "approval", Reply{InChannel: true, Message: text(fmt.Sprintf(
+			"%s needs approval; preparing the request…", code(a.String())))}
+	}
+	return name, "queued", Reply{InChannel: true, Message: text(fmt.Sprintf("Working on %s…", code(a.String())))}
+}
+
+// A Request is work for the executor from any entry point (a command, a
+// monitoring webhook, the console).
+type Request struct {
+	Action commands.Action
+	// User is who asked: a Slack user ID, or a name such as "alertmanager".
+	User string
+	// Channel is where the result (or approval card) is posted; empty means
+	// Config.Channel.
+	Channel, ThreadTS string
+	// Origin names the entry point ("slack", "alertmanager", …).
+	Origin    string
+	RequestID string
+	// Reason is shown on an approval card (e.g. the alert behind it).
+	Reason string
+}
+
+// Submit queues r for the executor and returns the job ID. If the action
+// needs approval the executor reads the server and posts an approval card;
+// nothing runs until the ticket is approved.
+func (s *Server) Submit(ctx context.Context, r Request) (string, error) {
+	return s.submit(ctx, r)
+}
+
+func (s *Server) submit(ctx context.Context, r Request) (string, error) {
+	if r.Channel == "" {
+		r.Channel = s.Config.Channel
+	}
+	if r.Channel == "" {
+		return "", errors.New("bot: no channel to report to (set SLACK_CHANNEL)")
+	}
+	meta := map[string]string{metaReq: r.RequestID}
+	if r.Reason != "" {
+		meta[metaReason] = r.Reason
+	}
+	if s.Config.Policy.NeedsApproval(r.Action) {
+		meta[metaPhase] = phaseAsk
+	}
+	return s.Store.Enqueue(ctx, approvals.Job{
+		Command:     r.Action.String(),
+		RequestedBy: r.User,
+		Channel:     r.Channel,
+		ThreadTS:    r.ThreadTS,
+		Origin:      r.Origin,
+		Server:      r.Action.Server(),
+		Meta:        meta,
+	})
+}
+
+// errorReply turns err into an ephemeral reply: a usage error's message, or
+// a reference to the logged error.
+func (s *Server) errorReply(log *slog.Logger, err error, ref string) Reply {
+	var usage *commands.UsageError
+	if !errors.As(err, &usage) {
+		log.Error("command failed", "err", err)
+	}
+	return ephemeral(errorText(err, ref))
+}
+
+func (s *Server) listApprovals(ctx context.Context, log *slog.Logger, name string, in Invocation) (string, string, Reply) {
+	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	defer cancel()
+	ts, err := s.Store.Pending(rctx)
+	if err != nil {
+		log.Error("listing pending tickets", "err", err)
+		return name, "unavailable", ephemeral(msgUnavailable)
+	}
+	if len(ts) == 0 {
+		return name, "ok", ephemeral("No approvals are pending.")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Pending approvals (%d)*\n", len(ts))
+	for i, t := range ts {
+		if i == maxListed {
+			fmt.Fprintf(&b, "…and %d more\n", len(ts)-maxListed)
+			break
+		}
+		fmt.Fprintf(&b, "• `%s` %s, asked by %s in <#%s>, %d of %d approvals, expires %s\n",
+			t.ID, code(t.Command), mention(t.RequestedBy), t.Channel, len(t.Approvers), t.Required, slackTime(t.ExpiresAt, s.Now()))
+	}
+	return name, "ok", ephemeral(b.String())
+}
+
+func (s *Server) audit(ctx context.Context, log *slog.Logger, name, server string) (string, string, Reply) {
+	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	defer cancel()
+	es, err := s.Store.AuditLog(rctx, server, 20)
+	if err != nil {
+		log.Error("reading the audit log", "err", err)
+		return name, "unavailable", ephemeral(msgUnavailable)
+	}
+	if len(es) == 0 {
+		if server != "" {
+			return name, "ok", ephemeral("Nothing in the audit log for " + code(server) + ".")
+		}
+		return name, "ok", ephemeral("The audit log is empty.")
+	}
+	var b strings.Builder
+	b.WriteString("*Audit log, newest first*\n")
+	for _, e := range es {
+		fmt.Fprintf(&b, "• %s %s %s", e.Time.UTC().Format("2006-01-02 15:04:05Z"), mention(e.Actor), code(e.Action))
+		if e.Ticket != "" {
+			fmt.Fprintf(&b, " ticket `%s`", e.Ticket)
+		}
+		fmt.Fprintf(&b, ": *%s*", e.Outcome)
+		if e.Detail != "" {
+			fmt.Fprintf(&b, " (%s)", truncate(e.Detail, 200))
+		}
+		b.WriteString("\n")
+	}
+	return name, "ok", ephemeral(b.String())
+}
+
+func (s *Server) cancel(ctx context.Context, log *slog.Logger, name, id string, in Invocation) (string, string, Reply) {
+	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	defer cancel()
+	t, err := s.Store.Cancel(rctx, id, in.User)
+	switch {
+	case errors.Is(err, approvals.ErrNotFound):
+		return name, "usage", ephemeral(fmt.Sprintf("There is no ticket `%s`.", id))
+	case errors.Is(err, approvals.ErrNotRequester):
+		return name, "forbidden", ephemeral("Only the person who asked can cancel a ticket.")
+	case errors.Is(err, approvals.ErrDecided), errors.Is(err, approvals.ErrExpired):
+		return name, "usage", ephemeral(fmt.Sprintf("Ticket `%s` has already been decided or has expired.", id))
+	case err != nil:
+		log.Error("cancelling ticket", "ticket", id, "err", err)
+		return name, "unavailable", ephemeral(msgUnavailable)
+	}
+	s.metrics.approvals.WithLabelValues("cancelled").Inc()
+	s.goAsync(func() {
+		ctx, cancel := background(ctx, 2*time.Minute)
+		defer cancel()
+		s.updateCard(ctx, log, t.ID, "", false)
+		s.reply(ctx, log, t, fmt.Sprintf("Cancelled by %s. Nothing was done.", mention(in.User)))
+	})
+	return name, "ok", ephemeral(fmt.Sprintf("Cancelled ticket `%s` (%s).", t.ID, code(t.Command)))
+}
+
+// Vote records user's approval or denial of a ticket. It is for transports
+// that cannot click in the wrong channel (the console); Slack clicks go
+// through the interaction handlers, which also check the channel. A refused
+// vote (self-approval, not an approver, already decided, expired) is
+// explained in the Reply, which only the voter should see; a counted one has
+// an empty Reply and its effect shows on the card.
+func (s *Server) Vote(ctx context.Context, user, ticketID string, approve bool) Reply {
+	return s.vote(ctx, click{User: user, TicketID: ticketID, Approve: approve})
+}
+
+// A click is a vote from a button.
+type click struct {
+	User, TicketID string
+	Approve        bool
+	// Channel is where the click happened and Bound the channel the button
+	// was made for; when Channel is set they must match.
+	Channel, Bound string
+	RequestID      string
+}
+
+func (s *Server) vote(ctx context.Context, c click) Reply {
+	if c.RequestID == "" {
+		c.RequestID = newID(4)
+	}
+	log := s.Logger.With("req", c.RequestID, "user", c.User, "ticket", c.TicketID, "approve", c.Approve)
+	outcome, reply := s.vote1(ctx, log, c)
+	s.metrics.approvals.WithLabelValues(outcome).Inc()
+	log.Info("vote", "outcome", outcome)
+	return reply
+}
+
+func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, Reply) {
+	if c.TicketID == "" {
+		return "refused", ephemeral("That button doesn't belong to any ticket.")
+	}
+	if c.Channel != "" && c.Bound != c.Channel {
+		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	defer cancel()
+	approvers, err := s.expand(rctx, s.Config.Approvers)
+	if err != nil {
+		log.Error("expanding APPROVERS", "err", err)
+		return "unavailable", ephemeral(msgUnavailable)
+	}
+	res, err := s.Store.Vote(rctx, c.TicketID, c.User, c.Approve, approvers)
+	switch {
+	case errors.Is(err, approvals.ErrSelfApproval):
+		return "refused", ephemeral("You asked for this, so you can't approve it: someone else has to.")
+	case errors.Is(err, approvals.ErrNotApprover):
+		return "refused", ephemeral("Sorry, you aren't one of the approvers for this.")
+	case errors.Is(err, approvals.ErrExpired):
+		return "refused", ephemeral("This request has expired; nothing was done. Ask again if it's still needed.")
+	case errors.Is(err, approvals.ErrDecided):
+		return "refused", ephemeral("This request has already been decided.")
+	case errors.Is(err, approvals.ErrNotFound):
+		return "refused", ephemeral("That request no longer exists.")
+	case err != nil:
+		log.Error("voting", "err", err)
+		return "unavailable", ephemeral(msgUnavailable)
+	}
+	if !res.Counted {
+		return "repeat", ephemeral("You have already voted on this.")
+	}
+	t := res.Ticket
+	outcome := "vote"
+	if res.Decided {
+		outcome = string(t.State)
+	}
+	s.goAsync(func() {
+		ctx, cancel := background(ctx, 2*time.Minute)
+		defer cancel()
+		note := ""
+		if res.Decided && t.State == approvals.StateApproved {
+			note = ":hourglass_flowing_sand: Queued to run…"
+		}
+		s.updateCard(ctx, log, t.ID, note, false)
+		if res.Decided && t.State == approvals.StateDenied {
+			s.reply(ctx, log, t, fmt.Sprintf("Denied by %s. Nothing was done.", mention(c.User)))
+		}
+	})
+	return outcome, Reply{}
+}
+
+// updateCard re-renders ticket id's card from its current state, with note
+// (the latest news about it) when not empty. Updates of one card are
+// serialized so that an older state never overwrites a newer one, and once
+// the executor has given a card its final note (final), a later update
+// with a lesser note keeps it.
+func (s *Server) updateCard(ctx context.Context, log *slog.Logger, id, note string, final bool) {
+	unlock := s.cards.lock(id)
+	defer unlock()
+	note = s.notes.note(id, note, final, s.Now())
+	t, err := s.Store.Get(ctx, id)
+	if err != nil {
+		log.Error("reading ticket for its card", "ticket", id, "err", err)
+		return
+	}
+	if t.MessageTS == "" {
+		return
+	}
+	if err := s.poster.Update(ctx, t.MessageChannel, t.MessageTS, card(t, s.Now(), note)); err != nil {
+		log.Error("updating approval card", "ticket", id, "err", err)
+	}
+}
+
+// finalNotes remembers the final notes of recent cards.
+type finalNotes struct {
+	mu sync.Mutex
+	m  map[string]finalNote
+}
+
+type finalNote struct {
+	note string
+	at   time.Time
+}
+
+// note returns the note to show on ticket id's card: note itself if final
+// (and then remembered) or no final note is known, else the final one.
+func (f *finalNotes) note(id, note string, final bool, now time.Time) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = make(map[string]finalNote)
+	}
+	if final {
+		for k, v := range f.m {
+			if now.Sub(v.at) > time.Hour {
+				delete(f.m, k)
+			}
+		}
+		f.m[id] = finalNote{note: note, at: now}
+		return note
+	}
+	if v, ok := f.m[id]; ok {
+		return v.note
+	}
+	return note
+}
+
+// reply posts msg in the thread of ticket t's card.
+func (s *Server) reply(ctx context.Context, log *slog.Logger, t approvals.Ticket, msg string) {
+	channel, ts := t.MessageChannel, t.MessageTS
+	if channel == "" {
+		channel = t.Channel
+	}
+	if _, err := s.poster.Post(ctx, channel, ts, text(msg)); err != nil {
+		log.Error("posting to ticket thread", "ticket", t.ID, "err", err, "message", msg)
+	}
+}

@@ -1,0 +1,508 @@
+package bot
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bytemark"
+)
+
+// TestListShowRestart drives read and power commands end to end: an
+// immediate in-channel acknowledgement, then the result posted to the
+// channel by the executor.
+func TestListShowRestart(t *testing.T) {
+	h := newHarness(t)
+
+	body := h.mustSlash(userAsker, chanOps, "list")
+	if body.ResponseType != "in_channel" || !strings.Contains(body.Text, "list") {
+		t.Errorf("list reply = %+v; want an in-channel acknowledgement", body)
+	}
+	post := h.waitPost("web1", "web2", "db1")
+	if got := post.Form.Get("channel"); got != chanOps {
+		t.Errorf("list result posted to %q; want %q", got, chanOps)
+	}
+
+	h.mustSlash(userAsker, chanOps, "show web1")
+	h.waitPost("web1.default.acme", "root", "25 GiB")
+
+	writes := h.writes()
+	h.mustSlash(userAsker, chanOps, "restart web1")
+	post = h.waitPost(":white_check_mark:", "web1", "restarted", userAsker)
+	if got := post.Form.Get("channel"); got != chanOps {
+		t.Errorf("restart result posted to %q; want %q", got, chanOps)
+	}
+	if h.writes() == writes {
+		t.Errorf("restart made no write to the Bytemark API")
+	}
+	if srv, ok := h.fake.Server("acme", "default", "web1"); !ok || !srv.PowerOn {
+		t.Errorf("after restart web1 = %+v, %v; want it powered on", srv, ok)
+	}
+	if h.purges("web1") != 0 {
+		t.Errorf("restart purged something")
+	}
+}
+
+// TestUsageErrors checks that bad input gets a specific ephemeral answer
+// and queues nothing.
+func TestUsageErrors(t *testing.T) {
+	h := newHarness(t)
+	for _, text := range []string{"frobnicate web1", "restart", "restart web1 web2", "disc add web1 data 10Q", "purge ../etc"} {
+		body := h.mustSlash(userAsker, chanOps, text)
+		if body.ResponseType != "ephemeral" || body.Text == "" || strings.Contains(body.Text, "Something went wrong") {
+			t.Errorf("slash %q = %+v; want a specific ephemeral usage message", text, body)
+		}
+	}
+	body := h.mustSlash(userAsker, chanOps, "help")
+	if body.ResponseType != "ephemeral" || !strings.Contains(body.Text, "purge") {
+		t.Errorf("help = %+v; want the help text", body)
+	}
+	time.Sleep(200 * time.Millisecond) // nothing should arrive; give it a chance to
+	if n := len(h.slack.Calls("chat.postMessage")); n != 0 {
+		t.Errorf("usage errors posted %d messages; want none\n%s", n, h.slack.dump())
+	}
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Errorf("usage errors made %d Bytemark requests; want none", n)
+	}
+}
+
+// TestPurgeApproval is the whole approval flow: the card, no call before
+// approval, the requester's own click refused, and twenty simultaneous
+// clicks by an approver making exactly one purge.
+func TestPurgeApproval(t *testing.T) {
+	h := newHarness(t)
+	start := time.Now()
+	body := h.mustSlash(userAsker, chanOps, "purge web1")
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("purge answered in %s", took)
+	}
+	if !strings.Contains(body.Text, "approval") {
+		t.Errorf("purge reply = %q; want it to mention approval", body.Text)
+	}
+	b := h.waitCard(1)
+	cardPost := h.slack.find("chat.postMessage", b.ticket)[0]
+	cardText := cardPost.blocks()
+	for _, want := range []string{"web1.default.acme", "root", "25 GiB", "sata", "<@" + userAsker + ">", "0 of 1", "Approve", "Deny", "confirm", "<!date^"} {
+		if !strings.Contains(cardText, want) {
+			t.Errorf("card lacks %q:\n%s", want, cardText)
+		}
+	}
+	if srv, _ := h.fake.Server("acme", "default", "web1"); len(srv.NetworkInterfaces) > 0 && len(srv.NetworkInterfaces[0].IPs) > 0 {
+		if ip := srv.NetworkInterfaces[0].IPs[0]; !strings.Contains(cardText, ip) {
+			t.Errorf("card lacks IP %s:\n%s", ip, cardText)
+		}
+	}
+	if b.channel != chanOps || b.blockID != blockPrefix+chanOps {
+		t.Errorf("card posted to %q with block %q; want %q", b.channel, b.blockID, chanOps)
+	}
+	if n := h.purges("web1"); n != 0 {
+		t.Fatalf("purge calls before approval = %d; want 0", n)
+	}
+
+	// The requester can't approve their own request.
+	if code := h.click(userAsker, chanOps, b, actionApprove); code != http.StatusOK {
+		t.Errorf("self-approve click = %d; want 200", code)
+	}
+	h.waitFor("the refusal to the requester", func() bool {
+		for _, c := range h.slack.Calls("chat.postEphemeral") {
+			if c.Form.Get("user") == userAsker && strings.Contains(c.Form.Get("text"), "someone else") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := h.purges("web1"); n != 0 {
+		t.Fatalf("purge calls after self-approval = %d; want 0", n)
+	}
+
+	// Twenty simultaneous clicks by an approver.
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Go(func() { codes[i] = h.click(userAppr1, chanOps, b, actionApprove) })
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("click %d = %d; want 200", i, c)
+		}
+	}
+	// The outcome is posted in the card's thread.
+	h.waitFor("the result in the card's thread", func() bool {
+		for _, c := range h.slack.Calls("chat.postMessage") {
+			if c.Form.Get("thread_ts") == b.ts && strings.Contains(c.Form.Get("text"), ":white_check_mark:") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := h.purges("web1"); n != 1 {
+		t.Errorf("purge calls after 20 approvals = %d; want exactly 1", n)
+	}
+	if _, ok := h.fake.Server("acme", "default", "web1"); ok {
+		t.Errorf("web1 still exists after the purge")
+	}
+	// The card says who approved and has no buttons any more.
+	h.waitFor("the card updated with the approver and without buttons", func() bool {
+		for _, c := range h.slack.Calls("chat.update") {
+			if c.Form.Get("ts") == b.ts && strings.Contains(c.blocks(), "Approved by <@"+userAppr1+">") && !strings.Contains(c.blocks(), `"actions"`) {
+				return true
+			}
+		}
+		return false
+	})
+
+	// The audit log has the request, the vote and the outcome.
+	h.waitFor("audit entries", func() bool {
+		es, err := h.store.AuditLog(context.Background(), "", 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var outcomes []string
+		for _, e := range es {
+			if e.Ticket == b.ticket {
+				outcomes = append(outcomes, e.Actor+":"+e.Outcome)
+			}
+		}
+		all := strings.Join(outcomes, " ")
+		return strings.Contains(all, userAsker+":requested") && strings.Contains(all, userAppr1+":approve") && strings.Contains(all, userAsker+":done")
+	})
+}
+
+// TestDenyAndExpiry checks that denied and expired tickets run nothing, and
+// that their cards say so.
+func TestDenyAndExpiry(t *testing.T) {
+	t.Run("Deny", func(t *testing.T) {
+		h := newHarness(t)
+		h.mustSlash(userAsker, chanOps, "purge web1")
+		b := h.waitCard(1)
+		if code := h.click(userAppr1, chanOps, b, actionDeny); code != http.StatusOK {
+			t.Fatalf("deny = %d", code)
+		}
+		h.waitFor("the denied card", func() bool {
+			return len(h.slack.find("chat.update", "Denied by <@"+userAppr1+">")) > 0
+		})
+		h.waitPost("Denied by", "Nothing was done")
+		h.click(userAppr2, chanOps, b, actionApprove)
+		h.waitFor("the refusal of a late approval", func() bool {
+			return len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
+		})
+		if n := h.purges("web1"); n != 0 {
+			t.Errorf("purge calls after deny = %d; want 0", n)
+		}
+	})
+	t.Run("Expiry", func(t *testing.T) {
+		h := newHarness(t, withConfig(func(c *Config) { c.ApprovalTTL = time.Second }))
+		h.mustSlash(userAsker, chanOps, "purge web1")
+		b := h.waitCard(1)
+		h.waitFor("the expired card", func() bool {
+			for _, c := range h.slack.Calls("chat.update") {
+				if c.Form.Get("ts") == b.ts && strings.Contains(c.blocks(), "Expired") && !strings.Contains(c.blocks(), `"actions"`) {
+					return true
+				}
+			}
+			return false
+		})
+		h.click(userAppr1, chanOps, b, actionApprove)
+		h.waitFor("the refusal of a late approval", func() bool {
+			return len(h.slack.find("chat.postEphemeral", "expired")) > 0 || len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
+		})
+		if n := h.purges("web1"); n != 0 {
+			t.Errorf("purge calls after expiry = %d; want 0", n)
+		}
+	})
+}
+
+// TestRefusedClicks checks clicks that must change nothing: by a
+// non-approver, and from another channel.
+func TestRefusedClicks(t *testing.T) {
+	h := newHarness(t)
+	h.mustSlash(userAsker, chanOps, "purge web1")
+	b := h.waitCard(1)
+
+	h.click(userOther, chanOps, b, actionApprove)
+	h.waitFor("the refusal of a non-approver", func() bool {
+		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
+	})
+	h.click(userAppr1, chanOther, b, actionApprove)
+	h.waitFor("the refusal of a click from another channel", func() bool {
+		return len(h.slack.find("chat.postEphemeral", "another channel")) > 0
+	})
+	t2, err := h.store.Get(context.Background(), b.ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t2.State != approvals.StatePending || len(t2.Approvers) != 0 {
+		t.Errorf("ticket after refused clicks = %s with %v; want pending with no approvals", t2.State, t2.Approvers)
+	}
+	if n := len(h.slack.Calls("chat.update")); n != 0 {
+		t.Errorf("refused clicks updated the card %d times", n)
+	}
+	if n := h.purges("web1"); n != 0 {
+		t.Errorf("purge calls = %d; want 0", n)
+	}
+}
+
+// TestQuorumTwo checks that with two approvals required one is not enough.
+func TestQuorumTwo(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.ApprovalsRequired = 2 }))
+	h.mustSlash(userAsker, chanOps, "purge web2")
+	b := h.waitCard(1)
+	h.click(userAppr1, chanOps, b, actionApprove)
+	h.waitFor("the card showing one approval", func() bool {
+		for _, c := range h.slack.Calls("chat.update") {
+			if strings.Contains(c.blocks(), "1 of 2") && strings.Contains(c.blocks(), `"actions"`) {
+				return true
+			}
+		}
+		return false
+	})
+	if n := h.purges("web2"); n != 0 {
+		t.Fatalf("purge calls after one of two approvals = %d; want 0", n)
+	}
+	h.click(userAppr2, chanOps, b, actionApprove)
+	h.waitFor("the purge", func() bool { return h.purges("web2") == 1 })
+	h.waitPost(":white_check_mark:", "web2")
+}
+
+// TestCancel checks that only the requester can cancel, and that a
+// cancelled ticket runs nothing.
+func TestCancel(t *testing.T) {
+	h := newHarness(t)
+	h.mustSlash(userAsker, chanOps, "purge web1")
+	b := h.waitCard(1)
+
+	body := h.mustSlash(userOther, chanOps, "cancel "+b.ticket)
+	if !strings.Contains(body.Text, "Only the person who asked") {
+		t.Errorf("cancel by someone else = %q", body.Text)
+	}
+	body = h.mustSlash(userAsker, chanOps, "approvals")
+	if !strings.Contains(body.Text, b.ticket) {
+		t.Errorf("approvals = %q; want it to list %s", body.Text, b.ticket)
+	}
+	body = h.mustSlash(userAsker, chanOps, "cancel "+b.ticket)
+	if !strings.Contains(body.Text, "Cancelled") {
+		t.Errorf("cancel by the requester = %q", body.Text)
+	}
+	h.waitFor("the cancelled card", func() bool {
+		return len(h.slack.find("chat.update", "Cancelled by")) > 0
+	})
+	h.click(userAppr1, chanOps, b, actionApprove)
+	h.waitFor("the refusal of an approval after cancel", func() bool {
+		return len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
+	})
+	if n := h.purges("web1"); n != 0 {
+		t.Errorf("purge calls after cancel = %d; want 0", n)
+	}
+	body = h.mustSlash(userAsker, chanOps, "approvals")
+	if strings.Contains(body.Text, b.ticket) {
+		t.Errorf("approvals after cancel = %q; still lists %s", body.Text, b.ticket)
+	}
+	body = h.mustSlash(userAsker, chanOps, "audit web1")
+	if !strings.Contains(body.Text, "cancelled") {
+		t.Errorf("audit web1 = %q; want the cancellation", body.Text)
+	}
+}
+
+// TestSnapshotMismatch checks that a server changed between the card and
+// the approval is not purged, and that the request is asked again.
+func TestSnapshotMismatch(t *testing.T) {
+	h := newHarness(t)
+	h.mustSlash(userAsker, chanOps, "purge web1")
+	b := h.waitCard(1)
+	if _, err := h.cloud.AddDisc(context.Background(), "web1", bytemark.DiscSpec{Label: "extra", SizeMiB: 20480, StorageGrade: "sata"}); err != nil {
+		t.Fatalf("adding a disc behind the approvers' backs: %v", err)
+	}
+	h.click(userAppr1, chanOps, b, actionApprove)
+	h.waitPost("changed", "Asking again")
+	b2 := h.waitCard(2)
+	if b2.ticket == b.ticket {
+		t.Errorf("re-asked with the same ticket %s", b.ticket)
+	}
+	if card := h.slack.find("chat.postMessage", b2.ticket)[0].blocks(); !strings.Contains(card, "extra") {
+		t.Errorf("new card doesn't show the new disc:\n%s", card)
+	}
+	if n := h.purges("web1"); n != 0 {
+		t.Fatalf("purge calls after a changed server = %d; want 0", n)
+	}
+	// The new card, approved, purges.
+	h.click(userAppr1, chanOps, b2, actionApprove)
+	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
+}
+
+// TestReclaimedPurge checks that a reclaimed purge job whose server is
+// already gone reports so and does not purge again.
+func TestReclaimedPurge(t *testing.T) {
+	h := newHarness(t, withoutExecutor())
+	ctx := context.Background()
+	h.mustSlash(userAsker, chanOps, "purge db1")
+	// Without the executor, run the "ask" job by hand.
+	job, err := h.store.Claim(ctx, "test", time.Second)
+	if err != nil || job == nil {
+		t.Fatalf("Claim = %v, %v", job, err)
+	}
+	h.s.execute(ctx, "test", job)
+	b := h.waitCard(1)
+	h.click(userAppr1, chanOps, b, actionApprove)
+	job, err = h.store.Claim(ctx, "test", time.Second)
+	if err != nil || job == nil || job.TicketID != b.ticket {
+		t.Fatalf("Claim = %+v, %v; want the approved job", job, err)
+	}
+	// A first attempt purged the server and died before reporting.
+	if err := h.cloud.PurgeServer(ctx, "db1"); err != nil {
+		t.Fatal(err)
+	}
+	h.store.Once(ctx, "exec:"+b.ticket, time.Hour)
+	job.Retry = true
+	h.s.execute(ctx, "test", job)
+	h.waitPost("already purged")
+	if n := h.purges("db1"); n != 1 {
+		t.Errorf("purge calls = %d; want only the first attempt's 1", n)
+	}
+}
+
+// TestSlowBytemark checks that Slack gets its 200 in well under three
+// seconds even when the Bytemark API takes ten.
+func TestSlowBytemark(t *testing.T) {
+	h := newHarness(t, withoutExecutor())
+	h.fake.SetLatency(10 * time.Second)
+	for _, text := range []string{"show web1", "restart web1", "purge web1", "list"} {
+		start := time.Now()
+		w, body := h.slash(userAsker, chanOps, text)
+		took := time.Since(start)
+		if w.Code != http.StatusOK || body.Text == "" {
+			t.Errorf("slash %q = %d %+v", text, w.Code, body)
+		}
+		if took > time.Second {
+			t.Errorf("slash %q answered in %s; want well under 3s", text, took)
+		}
+	}
+}
+
+// TestSlowBytemarkWithExecutor is TestSlowBytemark with the executor
+// running, so that the slow calls happen while Slack waits for nothing.
+func TestSlowBytemarkWithExecutor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes ten seconds")
+	}
+	h := newHarness(t)
+	h.fake.SetLatency(10 * time.Second)
+	start := time.Now()
+	w, _ := h.slash(userAsker, chanOps, "show web1")
+	if took := time.Since(start); w.Code != http.StatusOK || took > time.Second {
+		t.Errorf("show web1 = %d in %s; want 200 well under 3s", w.Code, took)
+	}
+	h.fake.SetLatency(0)
+	h.waitPost("web1.default.acme")
+}
+
+// TestAllowlists checks ALLOWED_USERS (with a user group) and
+// ALLOWED_CHANNELS.
+func TestAllowlists(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) {
+		c.AllowedUsers = []string{userAsker, "S0TEAM001"}
+		c.AllowedChannels = []string{chanOps}
+	}))
+	h.slack.setGroup("S0TEAM001", "UTEAMMATE")
+
+	body := h.mustSlash(userOther, chanOps, "list")
+	if body.ResponseType != "ephemeral" || !strings.Contains(body.Text, "aren't allowed") {
+		t.Errorf("list by a stranger = %+v", body)
+	}
+	body = h.mustSlash(userAsker, chanOther, "list")
+	if body.ResponseType != "ephemeral" || !strings.Contains(body.Text, "channel") {
+		t.Errorf("list in another channel = %+v", body)
+	}
+	body = h.mustSlash("UTEAMMATE", chanOps, "list")
+	if body.ResponseType != "in_channel" {
+		t.Errorf("list by a group member = %+v; want it accepted", body)
+	}
+	h.mustSlash("UTEAMMATE", chanOps, "list") // from the cache
+	if n := len(h.slack.Calls("usergroups.users.list")); n != 1 {
+		t.Errorf("usergroups.users.list called %d times; want 1 (cached)", n)
+	}
+	h.waitPost("web1")
+	if n := len(h.slack.find("chat.postMessage", "web1")); n > 2 {
+		t.Errorf("refused commands ran: %d list results", n)
+	}
+}
+
+// TestApproverGroup checks that approvers can be a user group.
+func TestApproverGroup(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.Approvers = []string{"S0ADMINS1"} }))
+	h.slack.setGroup("S0ADMINS1", userAppr2)
+	h.mustSlash(userAsker, chanOps, "purge web2")
+	b := h.waitCard(1)
+	h.click(userAppr1, chanOps, b, actionApprove)
+	h.waitFor("the refusal of a non-member", func() bool {
+		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
+	})
+	h.click(userAppr2, chanOps, b, actionApprove)
+	h.waitFor("the purge", func() bool { return h.purges("web2") == 1 })
+}
+
+// TestRateLimitedResult checks that a result is posted even when Slack
+// answers 429 first.
+func TestRateLimitedResult(t *testing.T) {
+	h := newHarness(t)
+	h.slack.rateLimit("chat.postMessage", 1)
+	h.mustSlash(userAsker, chanOps, "list")
+	h.waitPost("web1", "web2")
+	calls := h.slack.Calls("")
+	var limited, posted time.Time
+	for _, c := range calls {
+		switch c.Method {
+		case "chat.postMessage (429)":
+			limited = c.At
+		case "chat.postMessage":
+			posted = c.At
+		}
+	}
+	if limited.IsZero() || posted.Sub(limited) < time.Second {
+		t.Errorf("posted %s after the 429; want at least Retry-After (1s)", posted.Sub(limited))
+	}
+}
+
+// TestHealthReadyMetrics checks the operational routes.
+func TestHealthReadyMetrics(t *testing.T) {
+	h := newHarness(t)
+	h.mustSlash(userAsker, chanOps, "help")
+	h.mustSlash(userAsker, chanOps, "list")
+	h.waitPost("web1")
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200} {
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != want {
+			t.Errorf("GET %s = %d; want %d", path, w.Code, want)
+		}
+	}
+	w := httptest.NewRecorder()
+	h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body, _ := io.ReadAll(w.Body)
+	for _, want := range []string{
+		`bytebot_commands_total{command="help",outcome="ok"} 1`,
+		`bytebot_commands_total{command="list",outcome="queued"} 1`,
+		`bytebot_executions_total{action="list",outcome="done"} 1`,
+		`bytebot_bytemark_api_duration_seconds_bucket`,
+		`bytebot_http_requests_total{code="200",route="commands"} 2`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), testSecret) || strings.Contains(string(body), "xoxb-test") {
+		t.Errorf("/metrics shows a secret")
+	}
+	h.fake.Close()
+	w = httptest.NewRecorder()
+	h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "bytemark") {
+		t.Errorf("/readyz with Bytemark down = %d %q; want 503 naming bytemark", w.Code, w.Body.String())
+	}
+}

@@ -1,0 +1,460 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/commands"
+)
+
+// How long the at-most-once markers of started actions are kept: far longer
+// than any job can sit in the queue.
+const onceTTL = 7 * 24 * time.Hour
+
+// Run runs the executor until ctx is done: Config.Workers workers take jobs
+// from the queue and run them, and a sweeper expires due tickets (updating
+// their cards) and promotes delayed jobs. When ctx is done, workers finish
+// the job they are running (within Config.JobTimeout) and hand back any job
+// they hold but have not started; then Run returns nil.
+func (s *Server) Run(ctx context.Context) error {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	host, _ := os.Hostname()
+	var wg sync.WaitGroup
+	for i := range s.Config.Workers {
+		consumer := fmt.Sprintf("%s-%s-%d", host, s.instance, i)
+		wg.Go(func() { s.work(ctx, consumer) })
+	}
+	wg.Go(func() { s.sweep(ctx) })
+	wg.Wait()
+	return nil
+}
+
+// work is one worker's loop.
+func (s *Server) work(ctx context.Context, consumer string) {
+	log := s.Logger.With("consumer", consumer)
+	for ctx.Err() == nil {
+		job, err := s.Store.Claim(ctx, consumer, time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("claiming a job", "err", err)
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		if job != nil {
+			s.execute(ctx, consumer, job)
+		}
+	}
+}
+
+// sweep expires due tickets and promotes due delayed jobs until ctx is done.
+func (s *Server) sweep(ctx context.Context) {
+	tick := time.NewTicker(s.Config.SweepInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		expired, err := s.Store.ExpireDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.Logger.Error("expiring tickets", "err", err)
+		}
+		for _, t := range expired {
+			s.metrics.approvals.WithLabelValues("expired").Inc()
+			log := s.Logger.With("ticket", t.ID)
+			log.Info("ticket expired", "command", t.Command)
+			s.goAsync(func() {
+				ctx, cancel := background(ctx, 2*time.Minute)
+				defer cancel()
+				s.updateCard(ctx, log, t.ID, "", false)
+			})
+		}
+		if _, err := s.Store.PromoteDue(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Error("promoting delayed jobs", "err", err)
+		}
+	}
+}
+
+// execute runs one claimed job and acknowledges it, or hands it back if
+// the executor is shutting down before it started.
+func (s *Server) execute(ctx context.Context, consumer string, job *approvals.Job) {
+	log := s.Logger.With("job", job.ID, "req", job.Meta[metaReq], "command", job.Command,
+		"ticket", job.TicketID, "attempt", job.Attempt, "retry", job.Retry)
+	if ctx.Err() != nil {
+		hctx, cancel := background(ctx, 5*time.Second)
+		defer cancel()
+		if err := s.Store.Release(hctx, job); err != nil {
+			log.Error("handing back job", "err", err)
+		}
+		return
+	}
+	jctx, cancel := background(ctx, s.Config.JobTimeout)
+	defer cancel()
+	stop := s.heartbeat(jctx, log, job, consumer)
+	if mayChange(job) {
+		// From here on a reclaimed job comes back with Retry set.
+		if err := s.Store.MarkRunning(jctx, job); err != nil {
+			log.Warn("marking job running", "err", err)
+		}
+	}
+	start := time.Now()
+	ex := &execution{s: s, log: log, job: job}
+	outcome, failed := ex.run(jctx)
+	stop()
+	log.Info("job done", "outcome", outcome, "failed", failed, "took", time.Since(start).String())
+	fctx, fcancel := background(ctx, 10*time.Second)
+	defer fcancel()
+	if err := s.Store.Finish(fctx, job, outcome, failed); err != nil {
+		log.Error("finishing job", "err", err)
+	}
+}
+
+// heartbeat extends job's lease until the returned function is called.
+func (s *Server) heartbeat(ctx context.Context, log *slog.Logger, job *approvals.Job, consumer string) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(s.Config.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.Store.Heartbeat(ctx, job, consumer); err != nil {
+					log.Warn("extending job lease", "err", err)
+				}
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// An execution is one job being run.
+type execution struct {
+	s   *Server
+	log *slog.Logger
+	job *approvals.Job
+}
+
+// ref is what a person quotes to find this job in the logs.
+func (e *execution) ref() string {
+	if r := e.job.Meta[metaReq]; r != "" {
+		return r
+	}
+	return e.job.ID
+}
+
+// run runs the job and returns its outcome, and whether it failed.
+func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
+	a, err := commands.Parse(e.job.Command)
+	if err != nil {
+		e.log.Error("job with an unparseable command", "err", err)
+		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Can't run %s: %s", code(e.job.Command), errorText(err, e.ref())))
+		return "invalid", true
+	}
+	switch {
+	case e.job.TicketID != "":
+		outcome, failed = e.runTicket(ctx, a)
+	case e.job.Meta[metaPhase] == phaseAsk || e.s.Config.Policy.NeedsApproval(a):
+		// Whatever needs approval runs only with an approved ticket.
+		outcome, failed = e.ask(ctx, a, e.job.Channel, e.job.ThreadTS, e.job.Meta[metaReason])
+	default:
+		outcome, failed = e.runPlain(ctx, a)
+	}
+	e.s.metrics.executions.WithLabelValues(a.Name(), outcome).Inc()
+	return outcome, failed
+}
+
+// post posts msg, logging it in full if Slack can't take it.
+func (e *execution) post(ctx context.Context, channel, thread, msg string) string {
+	return e.postMessage(ctx, channel, thread, text(msg))
+}
+
+func (e *execution) postMessage(ctx context.Context, channel, thread string, m Message) string {
+	if channel == "" {
+		channel = e.s.Config.Channel
+	}
+	ts, err := e.s.poster.Post(ctx, channel, thread, m)
+	if err != nil {
+		e.log.Error("posting result failed; the result was", "err", err, "channel", channel, "message", m.Text)
+	}
+	return ts
+}
+
+// ask reads the server, opens an approval ticket with what the approvers
+// will see and posts its card.
+func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread, reason string) (string, bool) {
+	s := e.s
+	srv, err := s.cloud.GetServer(ctx, a.Server())
+	if err != nil {
+		e.logErr("reading server for approval card", err)
+		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s: %s", mention(e.job.RequestedBy), code(a.String()), e.cloudErrorText(a, err)))
+		return "failed", true
+	}
+	snap, err := takeSnapshot(a.Server(), srv, discOf(a))
+	if err != nil {
+		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s, but %s has no disc %s.", mention(e.job.RequestedBy), code(a.String()), code(a.Server()), code(discOf(a))))
+		return "failed", true
+	}
+	power := "off"
+	if srv.PowerOn {
+		power = "on"
+	}
+	meta := map[string]string{metaPower: power, metaReq: e.job.Meta[metaReq]}
+	if reason != "" {
+		meta[metaReason] = reason
+	}
+	t, err := s.Store.Submit(ctx, approvals.Request{
+		Command:     a.String(),
+		RequestedBy: e.job.RequestedBy,
+		Channel:     channel,
+		Snapshot:    snap.String(),
+		Server:      a.Server(),
+		Required:    s.Config.ApprovalsRequired,
+		TTL:         s.Config.ApprovalTTL,
+		Meta:        meta,
+	})
+	if err != nil {
+		e.logErr("opening ticket", err)
+		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", code(a.String()), e.ref()))
+		return "failed", true
+	}
+	ts, err := s.poster.Post(ctx, channel, thread, card(t, s.Now(), ""))
+	if err != nil {
+		e.logErr("posting approval card; cancelling the ticket", err, "ticket", t.ID)
+		if _, err := s.Store.Cancel(ctx, t.ID, t.RequestedBy); err != nil {
+			e.logErr("cancelling ticket without a card", err, "ticket", t.ID)
+		}
+		return "failed", true
+	}
+	if err := s.Store.SetMessage(ctx, t.ID, channel, ts); err != nil {
+		e.logErr("recording the card of a ticket", err, "ticket", t.ID)
+	}
+	s.metrics.approvals.WithLabelValues("requested").Inc()
+	return "asked", false
+}
+
+// runTicket runs an approved ticket's action, after checking that the
+// server is still what the approvers saw.
+func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, bool) {
+	s := e.s
+	t, err := s.Store.Get(ctx, e.job.TicketID)
+	if err != nil {
+		e.logErr("reading the ticket of a job", err)
+		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Not running %s: its approval can't be read (ref %s).", code(a.String()), e.ref()))
+		return "failed", true
+	}
+	if t.State != approvals.StateApproved || t.Command != e.job.Command {
+		e.log.Error("job for a ticket that is not approved", "state", t.State, "ticket_command", t.Command)
+		e.s.reply(ctx, e.log, t, fmt.Sprintf(":x: Not running %s: the request is %s, not approved.", code(a.String()), t.State))
+		return "refused", true
+	}
+	finish := func(outcome, note, thread string, failed bool) (string, bool) {
+		e.s.reply(ctx, e.log, t, thread)
+		e.s.updateCard(ctx, e.log, t.ID, note, true)
+		return outcome, failed
+	}
+	e.s.updateCard(ctx, e.log, t.ID, ":gear: Running…", true)
+	unlock, err := e.lockServer(ctx, a)
+	if err != nil {
+		e.logErr("locking the server", err)
+		return finish("failed", ":x: Not run: another action on this server took too long.",
+			fmt.Sprintf(":x: Not running %s: another action on %s is still running (ref %s).", code(a.String()), code(a.Server()), e.ref()), true)
+	}
+	defer unlock()
+
+	srv, err := s.cloud.GetServer(ctx, a.Server())
+	switch {
+	case bytemark.IsNotFound(err) && isServerPurge(a):
+		if e.job.Retry {
+			return finish("already done", ":white_check_mark: Already purged.", fmt.Sprintf(":white_check_mark: %s is already purged; nothing more to do.", code(a.Server())), false)
+		}
+		return finish("gone", ":grey_question: Not run: the server no longer exists.", fmt.Sprintf(":grey_question: %s no longer exists, so there is nothing to purge.", code(a.Server())), true)
+	case err != nil:
+		e.logErr("re-reading server before running", err)
+		return finish("failed", ":x: Not run: the server couldn't be read.", fmt.Sprintf(":x: Not running %s: %s", code(a.String()), e.cloudErrorText(a, err)), true)
+	}
+	if done, msg := alreadyDone(a, srv); done && e.job.Retry {
+		return finish("already done", ":white_check_mark: "+msg, ":white_check_mark: "+msg+" Nothing more to do.", false)
+	}
+	now, err := takeSnapshot(a.Server(), srv, discOf(a))
+	if errors.Is(err, errNoDisc) {
+		if e.job.Retry {
+			return finish("already done", ":white_check_mark: Disc already purged.", fmt.Sprintf(":white_check_mark: %s no longer has disc %s; nothing more to do.", code(a.Server()), code(discOf(a))), false)
+		}
+		return finish("gone", ":grey_question: Not run: the disc no longer exists.", fmt.Sprintf(":grey_question: %s no longer has disc %s, so there is nothing to purge.", code(a.Server()), code(discOf(a))), true)
+	}
+	if now.String() != t.Snapshot {
+		was, _ := parseSnapshot(t.Snapshot)
+		diff := was.diff(now)
+		s.metrics.approvals.WithLabelValues("changed").Inc()
+		outcome, failed := finish("changed", ":warning: Not run: the server changed after this was approved. A new request has been posted.",
+			fmt.Sprintf(":warning: Not running %s: %s changed since the approvers saw it (%s). Asking again.", code(a.String()), code(a.Server()), diff), true)
+		e.job.RequestedBy = t.RequestedBy
+		e.ask(ctx, a, t.Channel, "", "asked again: the server changed after ticket "+t.ID+" was approved")
+		return outcome, failed
+	}
+	ok, err := s.Store.Once(ctx, "exec:"+t.ID, onceTTL)
+	if err != nil {
+		e.logErr("marking the ticket as started", err)
+		return finish("failed", ":x: Not run: the bot couldn't record that it was starting.", fmt.Sprintf(":x: Not running %s (ref %s); approve a new request.", code(a.String()), e.ref()), true)
+	}
+	if !ok {
+		return finish("interrupted", ":warning: An earlier attempt was interrupted; not repeated.",
+			fmt.Sprintf(":warning: An earlier attempt to run %s was interrupted. It is not repeated automatically: check %s and ask again if needed.", code(a.String()), code(a.Server())), true)
+	}
+	res, err := commands.Run(ctx, s.cloud, a)
+	if err != nil {
+		e.logErr("running approved action", err)
+		return finish("failed", ":x: Failed: "+e.cloudErrorText(a, err), ":x: "+code(a.String())+" failed: "+e.cloudErrorText(a, err), true)
+	}
+	e.postMessage(ctx, t.MessageChannel, t.MessageTS, resultMessage(a, res, t.RequestedBy, t.Approvers))
+	summary := res.Summary
+	if summary == "" {
+		summary = "Done."
+	}
+	s.updateCard(ctx, e.log, t.ID, ":white_check_mark: "+summary, true)
+	return "done", false
+}
+
+// runPlain runs an action that needs no approval.
+func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bool) {
+	s := e.s
+	ch, thread := e.job.Channel, e.job.ThreadTS
+	if !readOnly(a) {
+		unlock, err := e.lockServer(ctx, a)
+		if err != nil {
+			e.logErr("locking the server", err)
+			e.post(ctx, ch, thread, fmt.Sprintf(":x: Not running %s: another action on %s is still running (ref %s).", code(a.String()), code(a.Server()), e.ref()))
+			return "failed", true
+		}
+		defer unlock()
+		ok, err := s.Store.Once(ctx, "exec:job:"+e.job.ID, onceTTL)
+		if err != nil {
+			e.logErr("marking the job as started", err)
+			e.post(ctx, ch, thread, fmt.Sprintf(":x: Not running %s (ref %s). Try again.", code(a.String()), e.ref()))
+			return "failed", true
+		}
+		if !ok {
+			msg := fmt.Sprintf("An earlier attempt to run %s was interrupted. It is not repeated automatically: check %s and ask again if needed.", code(a.String()), code(a.Server()))
+			if srv, err := s.cloud.GetServer(ctx, a.Server()); err == nil {
+				if done, m := alreadyDone(a, srv); done {
+					msg = m
+				}
+			}
+			e.post(ctx, ch, thread, ":warning: "+msg)
+			return "interrupted", true
+		}
+	}
+	res, err := commands.Run(ctx, s.cloud, a)
+	if err != nil {
+		e.logErr("running action", err)
+		e.post(ctx, ch, thread, fmt.Sprintf(":x: %s failed (for %s): %s", code(a.String()), mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
+		return "failed", true
+	}
+	e.postMessage(ctx, ch, thread, resultMessage(a, res, e.job.RequestedBy, nil))
+	return "done", false
+}
+
+// cloudErrorText explains err from running a, for people.
+func (e *execution) cloudErrorText(a commands.Action, err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("it took too long (ref %s).", e.ref())
+	}
+	if bytemark.IsNotFound(err) && a.Server() != "" {
+		return fmt.Sprintf("I can't find server %s.", code(a.Server()))
+	}
+	return errorText(err, e.ref())
+}
+
+func (e *execution) logErr(msg string, err error, args ...any) {
+	e.log.Error(msg, append([]any{"err", err}, args...)...)
+}
+
+// lockServer makes sure no other action runs on a's server, in this
+// process or any other, until the returned function is called. It waits
+// while another holds the lock, until ctx is done.
+func (e *execution) lockServer(ctx context.Context, a commands.Action) (func(), error) {
+	key := a.Server()
+	if n, err := e.s.cloud.ResolveName(ctx, key); err == nil {
+		key = n.String()
+	}
+	unlock := e.s.locks.lock(key)
+	release, err := e.s.redisLock(ctx, "server:"+key)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return func() {
+		release()
+		unlock()
+	}, nil
+}
+
+// mayChange reports whether job may change a server when it runs: it is not
+// a read, nor the preparation of an approval card.
+func mayChange(job *approvals.Job) bool {
+	if job.TicketID != "" {
+		return true
+	}
+	if job.Meta[metaPhase] == phaseAsk {
+		return false
+	}
+	a, err := commands.Parse(job.Command)
+	return err == nil && !readOnly(a)
+}
+
+// readOnly reports whether a only reads.
+func readOnly(a commands.Action) bool {
+	switch a.Name() {
+	case "list", "show", "discs", "help", "approvals", "audit":
+		return true
+	}
+	return false
+}
+
+// discOf returns the disc a acts on alone, or "".
+func discOf(a commands.Action) string {
+	if d, ok := a.(commands.DiscPurge); ok {
+		return d.Label
+	}
+	return ""
+}
+
+func isServerPurge(a commands.Action) bool {
+	_, ok := a.(commands.Purge)
+	return ok
+}
+
+// alreadyDone reports whether srv shows that a has already happened (a
+// destructive action whose earlier attempt was interrupted).
+func alreadyDone(a commands.Action, srv *bytemark.Server) (bool, string) {
+	switch a.(type) {
+	case commands.Delete:
+		if srv.Deleted {
+			return true, fmt.Sprintf("%s is already deleted.", code(a.Server()))
+		}
+	case commands.Undelete:
+		if !srv.Deleted {
+			return true, fmt.Sprintf("%s is already undeleted.", code(a.Server()))
+		}
+	}
+	return false, ""
+}

@@ -1,0 +1,275 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/bytemark/bytemarktest"
+	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/redistest"
+)
+
+const (
+	testSecret = "test-signing-secret"
+	chanOps    = "COPS00001"
+	chanOther  = "COTHER001"
+	userAsker  = "UASKER001"
+	userAppr1  = "UAPPROVE1"
+	userAppr2  = "UAPPROVE2"
+	userOther  = "UOTHER001"
+)
+
+// harness is the bot wired to real parts: its HTTP handler, a real Redis,
+// the bytemarktest fake behind a real bytemark.Client, and the Slack Web API
+// stand-in.
+type harness struct {
+	t     *testing.T
+	s     *Server
+	h     http.Handler
+	slack *slackAPI
+	fake  *bytemarktest.Server
+	cloud *bytemark.Client
+	store *approvals.Store
+}
+
+type harnessOption func(*Config, *harnessOpts)
+
+type harnessOpts struct{ noRun bool }
+
+// withoutExecutor leaves the executor stopped, so queued jobs stay queued.
+func withoutExecutor() harnessOption {
+	return func(_ *Config, o *harnessOpts) { o.noRun = true }
+}
+
+func withConfig(f func(*Config)) harnessOption {
+	return func(c *Config, _ *harnessOpts) { f(c) }
+}
+
+func newHarness(t *testing.T, opts ...harnessOption) *harness {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	fake := bytemarktest.NewServer()
+	t.Cleanup(fake.Close)
+	cloud, err := bytemark.NewClient(&http.Client{Timeout: 30 * time.Second}, bytemark.Options{
+		APIURL:       fake.URL(),
+		AuthURL:      fake.URL(),
+		APIKey:       bytemarktest.APIKey,
+		Account:      "acme",
+		PollInterval: 10 * time.Millisecond,
+		PowerTimeout: 10 * time.Second,
+		Logger:       logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t)})
+	api := newSlackAPI(t)
+	policy, err := commands.ParsePolicy("delete")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		SigningSecret:     testSecret,
+		Approvers:         []string{userAppr1, userAppr2},
+		ApprovalsRequired: 1,
+		ApprovalTTL:       time.Minute,
+		Policy:            policy,
+		Channel:           chanOps,
+		Workers:           4,
+		SweepInterval:     50 * time.Millisecond,
+	}
+	var o harnessOpts
+	for _, opt := range opts {
+		opt(&cfg, &o)
+	}
+	s := New(cfg, cloud, store, NewSlackPoster(api.client(), logger), logger)
+	h := &harness{t: t, s: s, h: s.Handler(), slack: api, fake: fake, cloud: cloud, store: store}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	if o.noRun {
+		close(done)
+	} else {
+		go func() {
+			defer close(done)
+			if err := s.Run(ctx); err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		s.Close()
+	})
+	return h
+}
+
+// slash sends a signed slash command and returns the response and its
+// decoded JSON body.
+// slashReply is the JSON body of a slash command's answer.
+type slashReply struct {
+	ResponseType string          `json:"response_type"`
+	Text         string          `json:"text"`
+	Blocks       json.RawMessage `json:"blocks"`
+}
+
+func (h *harness) slash(user, channel, text string) (*httptest.ResponseRecorder, slashReply) {
+	h.t.Helper()
+	v, err := url.ParseQuery(string(readTestdata(h.t, "slash_command.txt")))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	v.Set("user_id", user)
+	v.Set("channel_id", channel)
+	v.Set("text", text)
+	w := httptest.NewRecorder()
+	h.h.ServeHTTP(w, signedRequest(h.t, testSecret, "/slack/commands", []byte(v.Encode())))
+	var body slashReply
+	if w.Code == http.StatusOK {
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			h.t.Fatalf("slash %q: body is not JSON: %v: %q", text, err, w.Body.String())
+		}
+	}
+	return w, body
+}
+
+// mustSlash sends a slash command that must get a 200.
+func (h *harness) mustSlash(user, channel, text string) slashReply {
+	h.t.Helper()
+	w, body := h.slash(user, channel, text)
+	if w.Code != http.StatusOK {
+		h.t.Fatalf("slash %q = %d; want 200", text, w.Code)
+	}
+	return body
+}
+
+// clickPayload is a block_actions payload for a click on a card's button.
+func (h *harness) clickPayload(user, channel string, b cardButton, action string) []byte {
+	h.t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal(readTestdata(h.t, "block_actions.json"), &p); err != nil {
+		h.t.Fatal(err)
+	}
+	p["user"].(map[string]any)["id"] = user
+	p["container"].(map[string]any)["channel_id"] = channel
+	p["container"].(map[string]any)["message_ts"] = b.ts
+	p["channel"].(map[string]any)["id"] = channel
+	act := p["actions"].([]any)[0].(map[string]any)
+	act["action_id"] = action
+	act["value"] = b.ticket
+	act["block_id"] = b.blockID
+	js, err := json.Marshal(p)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return []byte(url.Values{"payload": {string(js)}}.Encode())
+}
+
+// click clicks a card's button and returns the status code.
+func (h *harness) click(user, channel string, b cardButton, action string) int {
+	h.t.Helper()
+	w := httptest.NewRecorder()
+	h.h.ServeHTTP(w, signedRequest(h.t, testSecret, "/slack/interactions", h.clickPayload(user, channel, b, action)))
+	return w.Code
+}
+
+// cardButton is what a click needs from a card.
+type cardButton struct {
+	ticket, blockID, ts, channel string
+}
+
+// buttons returns the approve button of a posted card, if it has one.
+func buttons(c slackCall) (cardButton, bool) {
+	var blocks []struct {
+		Type     string `json:"type"`
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(c.blocks()), &blocks); err != nil {
+		return cardButton{}, false
+	}
+	for _, b := range blocks {
+		if b.Type != "actions" {
+			continue
+		}
+		for _, e := range b.Elements {
+			if e.ActionID == actionApprove {
+				return cardButton{ticket: e.Value, blockID: b.BlockID, ts: c.TS, channel: c.Form.Get("channel")}, true
+			}
+		}
+	}
+	return cardButton{}, false
+}
+
+// cards returns the approval cards posted so far, oldest first.
+func (h *harness) cards() []cardButton {
+	var cs []cardButton
+	for _, c := range h.slack.Calls("chat.postMessage") {
+		if b, ok := buttons(c); ok {
+			cs = append(cs, b)
+		}
+	}
+	return cs
+}
+
+// waitCard waits for the n-th (1-based) approval card.
+func (h *harness) waitCard(n int) cardButton {
+	h.t.Helper()
+	h.waitFor("approval card", func() bool { return len(h.cards()) >= n })
+	return h.cards()[n-1]
+}
+
+// waitFor polls cond until it holds, or fails the test after 15 seconds.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s; Slack calls:\n%s", what, h.slack.dump())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitPost waits for a chat.postMessage containing every substring.
+func (h *harness) waitPost(substrings ...string) slackCall {
+	h.t.Helper()
+	h.waitFor("a post with "+strings.Join(substrings, ", "), func() bool {
+		return len(h.slack.find("chat.postMessage", substrings...)) > 0
+	})
+	return h.slack.find("chat.postMessage", substrings...)[0]
+}
+
+// purges counts the purge calls the fake received for server.
+func (h *harness) purges(server string) int {
+	n := 0
+	for _, r := range h.fake.Requests() {
+		if r.Method == http.MethodDelete && strings.Contains(r.Path, "/"+server) && strings.Contains(r.Query, "purge=true") {
+			n++
+		}
+	}
+	return n
+}
+
+// writes counts the requests that could change something.
+func (h *harness) writes() int {
+	n := 0
+	for _, r := range h.fake.Requests() {
+		if r.Method != http.MethodGet && !strings.HasSuffix(r.Path, "/session") {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,266 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// slackBudget is how long a Slack request may take to answer, leaving
+// margin under Slack's three seconds.
+const slackBudget = 2500 * time.Millisecond
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// requestID returns the ID logRequests gave the request.
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey).(string)
+	if id == "" {
+		id = newID(4)
+	}
+	return id
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// logRequests gives each request an ID (echoed in X-Request-Id) and logs
+// it. It never reads the body or logs headers, which carry secrets.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := newID(4)
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		start := time.Now()
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		level := slog.LevelInfo
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
+			level = slog.LevelDebug
+		}
+		s.Logger.Log(r.Context(), level, "http", "req", id, "method", r.Method, "path", r.URL.Path,
+			"status", sw.code, "took", time.Since(start).String())
+	})
+}
+
+// verified wraps a Slack route: it reads the body (at most
+// Config.MaxBodyBytes, else 413), checks Slack's signature and timestamp
+// over the raw bytes (else 401) and only then calls next with the body.
+// Slack's ssl_check pings get an empty 200 and nothing else.
+func (s *Server) verified(route string, next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code := s.verify(w, r, next)
+		s.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	})
+}
+
+func (s *Server) verify(w http.ResponseWriter, r *http.Request, next func(w http.ResponseWriter, r *http.Request, body []byte)) int {
+	log := s.Logger.With("req", requestID(r), "path", r.URL.Path)
+	if r.ContentLength > s.Config.MaxBodyBytes {
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return http.StatusRequestEntityTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Config.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return http.StatusRequestEntityTooLarge
+		}
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return http.StatusBadRequest
+	}
+	sv, err := slack.NewSecretsVerifier(r.Header, s.Config.SigningSecret)
+	if err == nil {
+		_, err = sv.Write(body)
+	}
+	if err == nil {
+		err = sv.Ensure()
+	}
+	if err != nil {
+		if isSSLCheck(body) {
+			// Slack checks the certificate with an ssl_check POST; it only
+			// needs a 200, and this answer does nothing.
+			w.WriteHeader(http.StatusOK)
+			return http.StatusOK
+		}
+		log.Warn("refused Slack request", "why", err.Error())
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return http.StatusUnauthorized
+	}
+	if isSSLCheck(body) {
+		w.WriteHeader(http.StatusOK)
+		return http.StatusOK
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sw := &statusWriter{ResponseWriter: w}
+	next(sw, r, body)
+	if sw.code == 0 {
+		return http.StatusOK
+	}
+	return sw.code
+}
+
+// isSSLCheck reports whether body is Slack's ssl_check ping (and nothing
+// else that could be acted on).
+func isSSLCheck(body []byte) bool {
+	v, err := url.ParseQuery(string(body))
+	return err == nil && v.Get("ssl_check") == "1" && v.Get("command") == "" && v.Get("payload") == ""
+}
+
+// handleCommands handles the "POST /slack/commands" route: a slash command.
+// The answer is always a 200 within Slack's three seconds; slow work is
+// queued and its result posted to the channel.
+func (s *Server) handleCommands(w http.ResponseWriter, r *http.Request, _ []byte) {
+	sc, err := slack.SlashCommandParse(r)
+	if err != nil {
+		writeReply(w, ephemeral("Sorry, I couldn't read that command."))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
+	defer cancel()
+	reply := s.Command(ctx, Invocation{
+		User:        sc.UserID,
+		Channel:     sc.ChannelID,
+		Text:        sc.Text,
+		ResponseURL: sc.ResponseURL,
+		RequestID:   requestID(r),
+	})
+	writeReply(w, reply)
+}
+
+// handleInteractions handles the "POST /slack/interactions" route: clicks on
+// approval cards. The vote is one Redis round trip; the card update and any
+// private explanation for the clicker follow after the 200.
+func (s *Server) handleInteractions(w http.ResponseWriter, r *http.Request, _ []byte) {
+	ic, err := slack.InteractionCallbackParse(r)
+	if err != nil {
+		http.Error(w, "bad payload", http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
+	defer cancel()
+	s.interaction(ctx, ic, requestID(r))
+	w.WriteHeader(http.StatusOK)
+}
+
+// interaction handles a Slack interaction from any transport.
+func (s *Server) interaction(ctx context.Context, ic slack.InteractionCallback, reqID string) {
+	if ic.Type != slack.InteractionTypeBlockActions {
+		return
+	}
+	channel := ic.Container.ChannelID
+	if channel == "" {
+		channel = ic.Channel.ID
+	}
+	for _, act := range ic.ActionCallback.BlockActions {
+		if act == nil || act.ActionID != actionApprove && act.ActionID != actionDeny {
+			continue
+		}
+		c := click{
+			User:      ic.User.ID,
+			TicketID:  act.Value,
+			Approve:   act.ActionID == actionApprove,
+			Channel:   channel,
+			Bound:     strings.TrimPrefix(act.BlockID, blockPrefix),
+			RequestID: reqID,
+		}
+		if c.Channel == "" || !strings.HasPrefix(act.BlockID, blockPrefix) {
+			c.Channel, c.Bound = "?", "" // refuse: the click can't be placed
+		}
+		reply := s.vote(ctx, c)
+		if reply.Text == "" {
+			continue
+		}
+		s.goAsync(func() {
+			ctx, cancel := background(ctx, time.Minute)
+			defer cancel()
+			if err := s.poster.Ephemeral(ctx, channel, c.User, reply.Message); err != nil {
+				s.Logger.Error("telling a voter why their vote was refused", "req", reqID, "err", err)
+			}
+		})
+	}
+}
+
+// replyJSON is the body of an immediate answer to a slash command.
+type replyJSON struct {
+	ResponseType string        `json:"response_type"`
+	Text         string        `json:"text"`
+	Blocks       []slack.Block `json:"blocks,omitempty"`
+}
+
+func replyBody(r Reply) replyJSON {
+	rt := slack.ResponseTypeEphemeral
+	if r.InChannel {
+		rt = slack.ResponseTypeInChannel
+	}
+	return replyJSON{ResponseType: rt, Text: r.Text, Blocks: r.Blocks}
+}
+
+func writeReply(w http.ResponseWriter, r Reply) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(replyBody(r))
+}
+
+// handleHealthz handles the "GET /healthz" route: the process is alive.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ok\n")
+}
+
+// handleReadyz handles the "GET /readyz" route: Redis answers and the
+// Bytemark login works.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	type check struct {
+		name string
+		err  error
+	}
+	results := make(chan check, 2)
+	go func() { results <- check{"redis", s.Store.Ping(ctx)} }()
+	go func() { results <- check{"bytemark", s.cloud.Ping(ctx)} }()
+	var failed []string
+	for range 2 {
+		c := <-results
+		if c.err != nil {
+			s.Logger.Warn("not ready", "req", requestID(r), "check", c.name, "err", c.err)
+			failed = append(failed, c.name)
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if len(failed) > 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "not ready: "+strings.Join(failed, ", ")+"\n")
+		return
+	}
+	io.WriteString(w, "ready\n")
+}

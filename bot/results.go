@@ -1,0 +1,157 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/commands"
+)
+
+// maxListed bounds how many servers or discs one message lists.
+const maxListed = 40
+
+// resultMessage renders the result of running a for user, approved by
+// approvers if it needed approval.
+func resultMessage(a commands.Action, res commands.Result, user string, approvers []string) Message {
+	var b strings.Builder
+	summary := res.Summary
+	if summary == "" {
+		summary = "Done: " + a.String()
+	}
+	fmt.Fprintf(&b, ":white_check_mark: %s", summary)
+	if user != "" {
+		fmt.Fprintf(&b, " (for %s", mention(user))
+		if len(approvers) > 0 {
+			fmt.Fprintf(&b, ", approved by %s", mentions(approvers))
+		}
+		b.WriteString(")")
+	}
+	head := b.String()
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(head, 3000)), nil, nil)}
+
+	var fields []*slack.TextBlockObject
+	if res.Server != nil {
+		fields = append(fields, serverFields(*res.Server)...)
+	}
+	for _, f := range res.Fields {
+		fields = append(fields, mrkdwn(truncate("*"+f.Label+"*\n"+f.Value, 2000)))
+	}
+	for len(fields) > 0 { // a section holds at most 10 fields
+		n := min(len(fields), 10)
+		blocks = append(blocks, slack.NewSectionBlock(nil, fields[:n], nil))
+		fields = fields[n:]
+	}
+	if len(res.Servers) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(serverList(res.Servers), 3000)), nil, nil))
+	}
+	if len(res.Discs) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(discTable(res.Discs), 3000)), nil, nil))
+	}
+	return Message{Text: truncate(head, 3000), Blocks: blocks}
+}
+
+func serverFields(s bytemark.Server) []*slack.TextBlockObject {
+	name := s.Hostname
+	if name == "" {
+		name = s.Name
+	}
+	power := "off"
+	if s.PowerOn {
+		power = "on"
+	}
+	if s.Deleted {
+		power += " (deleted)"
+	}
+	var ips []string
+	for _, nic := range s.NetworkInterfaces {
+		ips = append(ips, nic.IPs...)
+	}
+	fs := []*slack.TextBlockObject{
+		mrkdwn("*Server*\n" + code(name)),
+		mrkdwn("*Power*\n" + power),
+		mrkdwn(fmt.Sprintf("*Size*\n%d cores, %s", s.Cores, mib(s.Memory))),
+	}
+	if s.ZoneName != "" {
+		fs = append(fs, mrkdwn("*Zone*\n"+s.ZoneName))
+	}
+	if len(ips) > 0 {
+		fs = append(fs, mrkdwn("*IP addresses*\n"+truncate(strings.Join(ips, ", "), 1000)))
+	}
+	if len(s.Discs) > 0 {
+		var ds []string
+		for _, d := range s.Discs {
+			ds = append(ds, fmt.Sprintf("%s %s %s", d.Label, mib(d.Size), d.StorageGrade))
+		}
+		fs = append(fs, mrkdwn("*Discs*\n"+truncate(strings.Join(ds, "\n"), 1000)))
+	}
+	return fs
+}
+
+func serverList(ss []bytemark.Server) string {
+	var b strings.Builder
+	for i, s := range ss {
+		if i == maxListed {
+			fmt.Fprintf(&b, "…and %d more", len(ss)-maxListed)
+			break
+		}
+		power := ":red_circle: off"
+		if s.PowerOn {
+			power = ":large_green_circle: on"
+		}
+		name := s.Hostname
+		if name == "" {
+			name = s.Name
+		}
+		fmt.Fprintf(&b, "%s %s · %d cores, %s\n", power, code(name), s.Cores, mib(s.Memory))
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func discTable(ds []bytemark.Disc) string {
+	var b strings.Builder
+	for i, d := range ds {
+		if i == maxListed {
+			fmt.Fprintf(&b, "…and %d more", len(ds)-maxListed)
+			break
+		}
+		fmt.Fprintf(&b, "• %s: %s, %s\n", code(d.Label), mib(d.Size), d.StorageGrade)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// errorText is what a person is told about err. Usage errors and the
+// Bytemark API's own refusals are specific; anything else is logged by the
+// caller and shown only as a reference.
+func errorText(err error, ref string) string {
+	var usage *commands.UsageError
+	if errors.As(err, &usage) {
+		return usage.Msg
+	}
+	var pt *bytemark.PowerTimeoutError
+	if errors.As(err, &pt) {
+		state := "off"
+		if pt.PowerOn {
+			state = "still on"
+		}
+		return fmt.Sprintf("%s did not finish: after %s the server %s is %s.", pt.Action, pt.Waited.Round(1e9), code(pt.Server), state)
+	}
+	var api *bytemark.Error
+	if errors.As(err, &api) {
+		switch {
+		case bytemark.IsNotFound(err):
+			return "Bytemark says that doesn't exist (or this bot's account can't see it)."
+		case bytemark.IsForbidden(err):
+			return "Bytemark refused: this bot's account isn't allowed to do that."
+		case bytemark.IsBadRequest(err):
+			if api.Message != "" {
+				return "Bytemark refused the request: " + truncate(api.Message, 300)
+			}
+			return "Bytemark refused the request as invalid."
+		}
+	}
+	return fmt.Sprintf("Something went wrong (ref %s).", ref)
+}

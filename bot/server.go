@@ -1,0 +1,242 @@
+// Package bot is where bytebot meets its users: the Slack HTTP handlers and
+// Socket Mode client, Block Kit approval cards, and the executor that takes
+// work from the approvals queue, runs it against Bytemark and posts the
+// result. Its core (Command, Vote, Run) is transport-independent, so the
+// HTTP handlers, Socket Mode, the console and the monitoring webhooks all
+// drive the same code.
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/commands"
+)
+
+// Cloud is the part of the Bytemark API that the bot uses: what the actions
+// need, plus Ping for /readyz and the reads behind approval cards.
+// *bytemark.Client satisfies it.
+type Cloud interface {
+	commands.Cloud
+	Ping(ctx context.Context) error
+	GetServer(ctx context.Context, name string) (*bytemark.Server, error)
+	ResolveName(ctx context.Context, s string) (bytemark.Name, error)
+}
+
+// Config is the bot's behaviour. Zero durations and counts take the
+// documented defaults.
+type Config struct {
+	// SigningSecret verifies every Slack HTTP request (SLACK_SIGNING_SECRET).
+	// With an empty secret every Slack request is refused.
+	SigningSecret string
+	// AllowedUsers and AllowedChannels, when not empty, limit who may use
+	// any command and where. Users may include user groups (S…).
+	AllowedUsers, AllowedChannels []string
+	// Approvers may approve or deny tickets: user IDs (U…) and user
+	// groups (S…).
+	Approvers []string
+	// ApprovalsRequired is how many distinct approvers must approve
+	// (default 1). The requester never counts.
+	ApprovalsRequired int
+	// ApprovalTTL is how long a ticket waits for its approvals (default 15m).
+	ApprovalTTL time.Duration
+	// Policy says which actions need approval.
+	Policy commands.Policy
+	// Channel is where actions without a channel of their own (webhooks)
+	// are reported (SLACK_CHANNEL).
+	Channel string
+	// Workers is the number of executor workers (default 4).
+	Workers int
+	// JobTimeout bounds one job (default 6m, above the longest action timeout of package commands).
+	JobTimeout time.Duration
+	// RequestTimeout bounds each Redis or Slack call made while a Slack
+	// request waits for its answer (default 1.5s).
+	RequestTimeout time.Duration
+	// GroupCacheTTL is how long user-group members are cached (default 5m).
+	GroupCacheTTL time.Duration
+	// Heartbeat is how often a running job's lease is extended (default 20s;
+	// keep it well under the store's lease).
+	Heartbeat time.Duration
+	// SweepInterval is how often expired tickets and delayed jobs are
+	// looked for (default 1s).
+	SweepInterval time.Duration
+	// MaxBodyBytes caps the size of a Slack request body (default 64 KiB).
+	MaxBodyBytes int64
+	// Reboot configures the monitoring webhooks (see hooks.go).
+	Reboot RebootConfig
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.ApprovalsRequired < 1 {
+		c.ApprovalsRequired = 1
+	}
+	if c.Workers < 1 {
+		c.Workers = 4
+	}
+	def(&c.ApprovalTTL, 15*time.Minute)
+	def(&c.JobTimeout, 6*time.Minute)
+	def(&c.RequestTimeout, 1500*time.Millisecond)
+	def(&c.GroupCacheTTL, 5*time.Minute)
+	def(&c.Heartbeat, 20*time.Second)
+	def(&c.SweepInterval, time.Second)
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 64 << 10
+	}
+	return c
+}
+
+// Server is the bot. Create it with New; its exported fields are its
+// dependencies and must not change once Handler, Run or RunSocketMode has
+// been called.
+type Server struct {
+	Config Config
+	Cloud  Cloud
+	Store  *approvals.Store
+	Poster Poster
+	Logger *slog.Logger
+	// Now returns the current time; it defaults to time.Now. Tests may
+	// replace it.
+	Now func() time.Time
+
+	cloud   Cloud // Cloud, timed into the API latency histogram
+	poster  Poster
+	metrics *metrics
+	groups  *groupCache
+	locks   keyedMutex // one action per server in this process
+	cards   keyedMutex // one card update per ticket at a time
+	notes   finalNotes // the executor's last word on each card
+	wg      sync.WaitGroup
+	// async runs f after the current request has been answered; tests may
+	// make it synchronous.
+	async    func(f func())
+	instance string // names this process's queue consumers
+}
+
+// New returns a Server with its defaults filled in.
+func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		Config:   cfg.withDefaults(),
+		Cloud:    cloud,
+		Store:    store,
+		Poster:   poster,
+		Logger:   logger,
+		Now:      time.Now,
+		metrics:  newMetrics(),
+		instance: newID(4),
+	}
+	s.cloud = &timedCloud{Cloud: cloud, observe: s.observeAPI}
+	s.poster = poster
+	if c, ok := poster.(prometheus.Collector); ok {
+		if err := s.metrics.registry.Register(c); err != nil {
+			logger.Warn("bot: poster metrics not registered", "err", err)
+		}
+	}
+	s.groups = newGroupCache(s.Config.GroupCacheTTL, poster)
+	s.async = func(f func()) {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			f()
+		}()
+	}
+	return s
+}
+
+// Registry returns the Prometheus registry served on /metrics, for other
+// parts of the program (the webhook handlers) to register their metrics in.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
+
+// Handler returns the HTTP routes: Slack's, the monitoring webhooks',
+// health, readiness and metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.routes(mux)
+	return s.logRequests(mux)
+}
+
+// routes registers every route on mux.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.Handle("POST "+commandsPath, s.verified("commands", s.handleCommands))
+	mux.Handle("POST "+interactionsPath, s.verified("interactions", s.handleInteractions))
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	s.registerHooks(mux)
+}
+
+// Close waits for the work the Server started in the background (card
+// updates, replies, and the executor once Run's context is done).
+func (s *Server) Close() {
+	s.wg.Wait()
+}
+
+// go runs f in the background, after the current request.
+func (s *Server) goAsync(f func()) { s.async(f) }
+
+// background returns a context for work that outlives the request that
+// started it: it keeps ctx's values, not its cancellation.
+func background(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
+}
+
+// newID returns n random bytes in hex.
+func newID(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// keyedMutex is a set of mutexes, one per key, created on demand and
+// dropped when unused.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// lock locks key and returns its unlock function.
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = make(map[string]*keyedEntry)
+	}
+	e := k.m[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.m[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		e.refs--
+		if e.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,148 @@
+package bot
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bytebot/bytebot/bytemark"
+)
+
+// A snapshot is what an approver is shown: the server and what the action
+// would destroy. Its JSON is stored in the ticket; before the action runs the
+// server is read again and, if the snapshot differs, the ticket is refused
+// and re-asked. The power state is shown on the card but is deliberately not
+// part of the comparison: it says nothing about what would be destroyed.
+type snapshot struct {
+	Server   string      `json:"server"` // as the action names it
+	ID       int         `json:"id"`
+	Hostname string      `json:"hostname"`
+	Deleted  bool        `json:"deleted,omitempty"`
+	Cores    int         `json:"cores,omitempty"`
+	Memory   int         `json:"memory,omitempty"` // MiB
+	Discs    []discShape `json:"discs"`
+	IPs      []string    `json:"ips,omitempty"`
+}
+
+// discShape is a disc as an approver sees it.
+type discShape struct {
+	Label string `json:"label"`
+	Size  int    `json:"size"` // MiB
+	Grade string `json:"grade"`
+}
+
+// takeSnapshot describes srv for an action on it. With disc set, only that
+// disc is included (a disc purge destroys nothing else); it is an error if
+// the server has no such disc.
+func takeSnapshot(name string, srv *bytemark.Server, disc string) (snapshot, error) {
+	snap := snapshot{
+		Server:   name,
+		ID:       srv.ID,
+		Hostname: srv.Hostname,
+		Deleted:  srv.Deleted,
+		Cores:    srv.Cores,
+		Memory:   srv.Memory,
+		Discs:    []discShape{},
+	}
+	for _, d := range srv.Discs {
+		if disc != "" && d.Label != disc {
+			continue
+		}
+		snap.Discs = append(snap.Discs, discShape{Label: d.Label, Size: d.Size, Grade: d.StorageGrade})
+	}
+	if disc != "" {
+		if len(snap.Discs) == 0 {
+			return snapshot{}, errNoDisc
+		}
+		return snap, nil
+	}
+	slices.SortFunc(snap.Discs, func(a, b discShape) int { return strings.Compare(a.Label, b.Label) })
+	for _, nic := range srv.NetworkInterfaces {
+		snap.IPs = append(snap.IPs, nic.IPs...)
+		for ip := range nic.ExtraIPs {
+			snap.IPs = append(snap.IPs, ip)
+		}
+	}
+	slices.Sort(snap.IPs)
+	snap.IPs = slices.Compact(snap.IPs)
+	return snap, nil
+}
+
+// errNoDisc is returned by takeSnapshot for a disc the server doesn't have.
+var errNoDisc = fmt.Errorf("bot: no such disc")
+
+// String returns the snapshot's canonical JSON.
+func (s snapshot) String() string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		// Marshalling strings, ints and bools cannot fail.
+		panic(err)
+	}
+	return string(b)
+}
+
+// parseSnapshot reads a snapshot stored in a ticket.
+func parseSnapshot(s string) (snapshot, bool) {
+	var snap snapshot
+	if err := json.Unmarshal([]byte(s), &snap); err != nil {
+		return snapshot{}, false
+	}
+	return snap, true
+}
+
+// diff describes how two snapshots differ, for people.
+func (s snapshot) diff(now snapshot) string {
+	var d []string
+	if s.ID != now.ID {
+		d = append(d, fmt.Sprintf("it is a different server now (id %d, was %d)", now.ID, s.ID))
+	}
+	if s.Deleted != now.Deleted {
+		d = append(d, fmt.Sprintf("deleted is now %t", now.Deleted))
+	}
+	if s.Cores != now.Cores || s.Memory != now.Memory {
+		d = append(d, fmt.Sprintf("it now has %d cores and %s memory (was %d and %s)",
+			now.Cores, mib(now.Memory), s.Cores, mib(s.Memory)))
+	}
+	if !slices.Equal(s.Discs, now.Discs) {
+		d = append(d, fmt.Sprintf("its discs are now %s (were %s)", discList(now.Discs), discList(s.Discs)))
+	}
+	if !slices.Equal(s.IPs, now.IPs) {
+		d = append(d, fmt.Sprintf("its IP addresses are now %s (were %s)", orNone(now.IPs), orNone(s.IPs)))
+	}
+	if len(d) == 0 {
+		return "it changed"
+	}
+	return strings.Join(d, "; ")
+}
+
+func discList(ds []discShape) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, d := range ds {
+		parts = append(parts, fmt.Sprintf("%s %s %s", d.Label, mib(d.Size), d.Grade))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNone(ss []string) string {
+	if len(ss) == 0 {
+		return "none"
+	}
+	return strings.Join(ss, ", ")
+}
+
+// mib formats a size in MiB for people: 25600 → "25 GiB".
+func mib(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d TiB", n>>20)
+	case n >= 1024 && n%1024 == 0:
+		return fmt.Sprintf("%d GiB", n>>10)
+	case n >= 1024:
+		return fmt.Sprintf("%.1f GiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%d MiB", n)
+}

@@ -1,0 +1,97 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// RunSocketMode serves Slack over Socket Mode until ctx is done: slash
+// commands and button clicks arrive over client's WebSocket and go to the
+// same core as the HTTP routes, acknowledged within Slack's three seconds
+// (a command's immediate reply is the acknowledgement's payload). No public
+// URL is needed and requests need no signature check: the socket is
+// authenticated with the app-level token.
+func (s *Server) RunSocketMode(ctx context.Context, client *socketmode.Client) error {
+	errc := make(chan error, 1)
+	go func() { errc <- client.RunContext(ctx) }()
+	ack := func(req socketmode.Request, payload any) {
+		var err error
+		if payload == nil {
+			err = client.Ack(req)
+		} else {
+			err = client.Ack(req, payload)
+		}
+		if err != nil {
+			s.Logger.Error("socket mode ack", "envelope", req.EnvelopeID, "err", err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		case evt, ok := <-client.Events:
+			if !ok {
+				return nil
+			}
+			// Each event in its own goroutine, so that one slow answer
+			// never delays another's acknowledgement.
+			s.goAsync(func() { s.socketEvent(ctx, evt, ack) })
+		}
+	}
+}
+
+// socketEvent dispatches one Socket Mode event and acknowledges it.
+func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func(socketmode.Request, any)) {
+	log := s.Logger.With("socket_event", string(evt.Type))
+	switch evt.Type {
+	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
+		log.Debug("socket mode")
+		return
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage:
+		log.Warn("socket mode problem", "data", errorString(evt.Data))
+		return
+	case socketmode.EventTypeDisconnect:
+		log.Info("socket mode disconnect")
+		return
+	}
+	if evt.Request == nil {
+		return
+	}
+	reqID := newID(4)
+	rctx, cancel := context.WithTimeout(ctx, slackBudget)
+	defer cancel()
+	switch evt.Type {
+	case socketmode.EventTypeSlashCommand:
+		sc, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			ack(*evt.Request, nil)
+			return
+		}
+		reply := s.Command(rctx, Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL, RequestID: reqID})
+		ack(*evt.Request, replyBody(reply))
+	case socketmode.EventTypeInteractive:
+		ic, ok := evt.Data.(slack.InteractionCallback)
+		if ok {
+			s.interaction(rctx, ic, reqID)
+		}
+		ack(*evt.Request, nil)
+	default:
+		ack(*evt.Request, nil)
+	}
+}
+
+func errorString(v any) string {
+	if err, ok := v.(error); ok {
+		return err.Error()
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,91 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// acks records Socket Mode acknowledgements.
+type acks struct {
+	mu  sync.Mutex
+	got map[string]any // envelope ID → payload
+}
+
+func (a *acks) ack(req socketmode.Request, payload any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.got == nil {
+		a.got = map[string]any{}
+	}
+	a.got[req.EnvelopeID] = payload
+}
+
+func (a *acks) get(id string) (any, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.got[id]
+	return p, ok
+}
+
+// TestSocketMode drives the Socket Mode dispatch with the events slack-go's
+// client delivers: a slash command is acknowledged with its reply as the
+// payload, and a click votes through the same core as HTTP.
+func TestSocketMode(t *testing.T) {
+	h := newHarness(t)
+	var a acks
+	ctx := context.Background()
+
+	h.s.socketEvent(ctx, socketmode.Event{
+		Type:    socketmode.EventTypeSlashCommand,
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "help", UserID: userAsker, ChannelID: chanOps},
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-1"},
+	}, a.ack)
+	p, ok := a.get("env-1")
+	if !ok {
+		t.Fatal("slash command not acknowledged")
+	}
+	js, _ := json.Marshal(p)
+	if !strings.Contains(string(js), `"response_type":"ephemeral"`) || !strings.Contains(string(js), "purge") {
+		t.Errorf("ack payload = %s; want the ephemeral help", js)
+	}
+
+	h.s.socketEvent(ctx, socketmode.Event{
+		Type:    socketmode.EventTypeSlashCommand,
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web1", UserID: userAsker, ChannelID: chanOps},
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-2"},
+	}, a.ack)
+	b := h.waitCard(1)
+
+	var ic slack.InteractionCallback
+	if err := json.Unmarshal(readTestdata(t, "block_actions.json"), &ic); err != nil {
+		t.Fatal(err)
+	}
+	ic.User.ID = userAppr1
+	ic.Container.ChannelID = chanOps
+	ic.Channel.ID = chanOps
+	ic.ActionCallback.BlockActions[0].ActionID = actionApprove
+	ic.ActionCallback.BlockActions[0].Value = b.ticket
+	ic.ActionCallback.BlockActions[0].BlockID = b.blockID
+	h.s.socketEvent(ctx, socketmode.Event{
+		Type:    socketmode.EventTypeInteractive,
+		Data:    ic,
+		Request: &socketmode.Request{Type: "interactive", EnvelopeID: "env-3"},
+	}, a.ack)
+	if _, ok := a.get("env-3"); !ok {
+		t.Error("interaction not acknowledged")
+	}
+	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
+
+	// Connection events need no acknowledgement and must not crash.
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeConnecting}, a.ack)
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &socketmode.Request{EnvelopeID: "env-4"}}, a.ack)
+	if _, ok := a.get("env-4"); !ok {
+		t.Error("events_api envelope not acknowledged")
+	}
+}

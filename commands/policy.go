@@ -1,0 +1,67 @@
+package commands
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// A Policy says which actions need approval before they run.
+type Policy struct {
+	// ApprovalActions holds the command names (Action.Name, e.g. "delete",
+	// "disc resize") that need approval, besides the destructive ones.
+	ApprovalActions map[string]bool
+}
+
+// NeedsApproval reports whether a needs approval: destructive actions (the
+// purges) always do, others as configured.
+func (p Policy) NeedsApproval(a Action) bool {
+	return a.Destructive() || p.ApprovalActions[a.Name()]
+}
+
+// ParsePolicy parses APPROVAL_ACTIONS: a comma-separated list of command
+// names that change servers, e.g. "delete,stop,disc resize". Case and
+// extra spaces don't matter; "" and "none" mean only the purges.
+func ParsePolicy(csv string) (Policy, error) {
+	p := Policy{ApprovalActions: map[string]bool{}}
+	if strings.EqualFold(strings.TrimSpace(csv), "none") {
+		return p, nil
+	}
+	for _, item := range strings.Split(csv, ",") {
+		name := strings.ToLower(strings.Join(strings.Fields(item), " "))
+		if name == "" {
+			continue
+		}
+		c := lookup(name)
+		switch {
+		case c == nil:
+			var names []string
+			for _, c := range table {
+				if c.kind == writes {
+					names = append(names, c.name)
+				}
+			}
+			msg := fmt.Sprintf("commands: unknown action %q", name)
+			if s := closest(name, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return Policy{}, fmt.Errorf("%s; use actions that change servers: %s", msg, strings.Join(names, ", "))
+		case c.kind != writes:
+			return Policy{}, fmt.Errorf("commands: %q never changes a server, so it can't need approval", name)
+		}
+		p.ApprovalActions[name] = true
+	}
+	return p, nil
+}
+
+// String returns the policy's actions as ParsePolicy takes them, sorted.
+func (p Policy) String() string {
+	var names []string
+	for n, ok := range p.ApprovalActions {
+		if ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ",")
+}

@@ -1,0 +1,116 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bytebot/bytebot/bytemark"
+)
+
+// recorder is a Cloud that notes each call it passes on, one line for
+// people, e.g. "PUT start web1".
+type recorder struct {
+	c     Cloud
+	calls []string
+}
+
+func (r *recorder) note(err error, format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	if err != nil {
+		line += " (failed)"
+	}
+	r.calls = append(r.calls, line)
+}
+
+func (r *recorder) ListServers(ctx context.Context, group string) ([]bytemark.Server, error) {
+	ss, err := r.c.ListServers(ctx, group)
+	if group == "" {
+		group = "(default group)"
+	}
+	r.note(err, "GET servers %s", group)
+	return ss, err
+}
+
+func (r *recorder) GetServer(ctx context.Context, name string) (*bytemark.Server, error) {
+	s, err := r.c.GetServer(ctx, name)
+	r.note(err, "GET server %s", name)
+	return s, err
+}
+
+func (r *recorder) StartServer(ctx context.Context, name string) error {
+	err := r.c.StartServer(ctx, name)
+	r.note(err, "PUT start %s", name)
+	return err
+}
+
+func (r *recorder) StopServer(ctx context.Context, name string) error {
+	err := r.c.StopServer(ctx, name)
+	r.note(err, "PUT stop %s", name)
+	return err
+}
+
+func (r *recorder) ResetServer(ctx context.Context, name string) error {
+	err := r.c.ResetServer(ctx, name)
+	r.note(err, "POST reset %s", name)
+	return err
+}
+
+func (r *recorder) ShutdownServer(ctx context.Context, name string) error {
+	err := r.c.ShutdownServer(ctx, name)
+	r.note(err, "POST shutdown %s (and wait for power off)", name)
+	return err
+}
+
+func (r *recorder) RestartServer(ctx context.Context, name string) error {
+	err := r.c.RestartServer(ctx, name)
+	r.note(err, "POST restart %s (shutdown, wait, start)", name)
+	return err
+}
+
+func (r *recorder) CycleServer(ctx context.Context, name string) error {
+	err := r.c.CycleServer(ctx, name)
+	r.note(err, "PUT power cycle %s (stop, start)", name)
+	return err
+}
+
+func (r *recorder) DeleteServer(ctx context.Context, name string) error {
+	err := r.c.DeleteServer(ctx, name)
+	r.note(err, "DELETE server %s", name)
+	return err
+}
+
+func (r *recorder) UndeleteServer(ctx context.Context, name string) error {
+	err := r.c.UndeleteServer(ctx, name)
+	r.note(err, "PUT undelete %s", name)
+	return err
+}
+
+func (r *recorder) PurgeServer(ctx context.Context, name string) error {
+	err := r.c.PurgeServer(ctx, name)
+	r.note(err, "DELETE purge server %s", name)
+	return err
+}
+
+func (r *recorder) Discs(ctx context.Context, server string) ([]bytemark.Disc, error) {
+	ds, err := r.c.Discs(ctx, server)
+	r.note(err, "GET discs %s", server)
+	return ds, err
+}
+
+func (r *recorder) AddDisc(ctx context.Context, server string, d bytemark.DiscSpec) (*bytemark.Disc, error) {
+	nd, err := r.c.AddDisc(ctx, server, d)
+	r.note(err, "POST disc %s %s %s %s", server, d.Label, FormatSize(d.SizeMiB), d.StorageGrade)
+	return nd, err
+}
+
+func (r *recorder) ResizeDisc(ctx context.Context, server, label string, sizeMiB int) (*bytemark.Disc, error) {
+	d, err := r.c.ResizeDisc(ctx, server, label, sizeMiB)
+	r.note(err, "PUT disc %s %s %s", server, label, FormatSize(sizeMiB))
+	return d, err
+}
+
+func (r *recorder) PurgeDisc(ctx context.Context, server, label string) error {
+	err := r.c.PurgeDisc(ctx, server, label)
+	r.note(err, "DELETE purge disc %s %s", server, label)
+	return err
+}

@@ -1,0 +1,476 @@
+package commands
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bytebot/bytebot/bytemark"
+)
+
+// Cloud is the part of the Bytemark API that actions use. *bytemark.Client
+// satisfies it.
+type Cloud interface {
+	ListServers(ctx context.Context, group string) ([]bytemark.Server, error)
+	GetServer(ctx context.Context, name string) (*bytemark.Server, error)
+	StartServer(ctx context.Context, name string) error
+	StopServer(ctx context.Context, name string) error
+	ResetServer(ctx context.Context, name string) error
+	ShutdownServer(ctx context.Context, name string) error
+	RestartServer(ctx context.Context, name string) error
+	CycleServer(ctx context.Context, name string) error
+	DeleteServer(ctx context.Context, name string) error
+	UndeleteServer(ctx context.Context, name string) error
+	PurgeServer(ctx context.Context, name string) error
+	Discs(ctx context.Context, server string) ([]bytemark.Disc, error)
+	AddDisc(ctx context.Context, server string, d bytemark.DiscSpec) (*bytemark.Disc, error)
+	ResizeDisc(ctx context.Context, server, label string, sizeMiB int) (*bytemark.Disc, error)
+	PurgeDisc(ctx context.Context, server, label string) error
+}
+
+// A Runnable is an action that runs against Bytemark. Call it through Run,
+// which validates it, bounds its time and records its calls.
+type Runnable interface {
+	Action
+	Run(ctx context.Context, c Cloud) (Result, error)
+}
+
+// A Result is what running an action gave, for a Slack message.
+type Result struct {
+	// Summary is one line of plain text, safe as Slack mrkdwn, e.g.
+	// "web1.default.acme restarted (was on, now on)".
+	Summary string
+	// Fields are extra label/value pairs to show.
+	Fields []Field
+	// Servers is a list of servers (list).
+	Servers []bytemark.Server
+	// Server is the server acted on, as read after the action, if it was.
+	Server *bytemark.Server
+	// Discs is a list of discs (discs, disc add, disc resize).
+	Discs []bytemark.Disc
+	// Calls are the Bytemark API calls made, one line each, e.g.
+	// "PUT start web1"; a failed call ends in " (failed)".
+	Calls []string
+}
+
+// A Field is a label and a value to show with a result.
+type Field struct {
+	Label, Value string
+}
+
+// Timeout returns how long a may take to run: 30s for reads, 5m for those
+// that wait for a clean shutdown, 2m for other changes.
+func Timeout(a Action) time.Duration {
+	if c := lookup(a.Name()); c != nil && c.timeout > 0 {
+		return c.timeout
+	}
+	return writeTimeout
+}
+
+// Run validates a and runs it against c within Timeout(a). The result's
+// Calls list the API calls made, also when it fails. Errors a person can
+// act on (an unknown server, a disc that can only grow, a timeout) are
+// *UsageError wrapping the cause; others come from c, wrapped.
+func Run(ctx context.Context, c Cloud, a Action) (Result, error) {
+	r, ok := a.(Runnable)
+	if !ok {
+		if a == nil {
+			return Result{}, errors.New("commands: no action to run")
+		}
+		return Result{}, fmt.Errorf("commands: %s doesn't run against Bytemark", a.Name())
+	}
+	if err := Validate(a); err != nil {
+		return Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout(a))
+	defer cancel()
+	rec := &recorder{c: c}
+	res, err := r.Run(ctx, rec)
+	res.Calls = rec.calls
+	if err != nil {
+		return res, explain(a, err)
+	}
+	return res, nil
+}
+
+// explain turns an error from running a into one a person can act on,
+// where it can.
+func explain(a Action, err error) error {
+	var u *UsageError
+	switch {
+	case errors.As(err, &u):
+		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return &UsageError{Msg: fmt.Sprintf("`%s` took too long (more than %s) and I stopped waiting. Check the server with `/bytemark show %s`.",
+			a.String(), Timeout(a), a.Server()), err: err}
+	case isNotFound(err) && a.Server() != "":
+		return &UsageError{Msg: fmt.Sprintf("I can't find server `%s` (or this bot's Bytemark account can't see it). `/bytemark list` shows the servers.",
+			a.Server()), err: err}
+	case isNotFound(err):
+		return &UsageError{Msg: fmt.Sprintf("Bytemark says that doesn't exist: `%s`.", a.String()), err: err}
+	}
+	return fmt.Errorf("commands: %s: %w", a.String(), err)
+}
+
+// Run implements Runnable.
+func (a List) Run(ctx context.Context, c Cloud) (Result, error) {
+	ss, err := c.ListServers(ctx, a.Group)
+	if err != nil {
+		return Result{}, err
+	}
+	slices.SortFunc(ss, func(x, y bytemark.Server) int { return cmp.Compare(x.Name, y.Name) })
+	where := "the default group"
+	if a.Group != "" {
+		where = "group " + a.Group
+	}
+	return Result{Summary: fmt.Sprintf("%s in %s", count(len(ss), "server"), where), Servers: ss}, nil
+}
+
+// Run implements Runnable.
+func (a Show) Run(ctx context.Context, c Cloud) (Result, error) {
+	s, err := c.GetServer(ctx, a.Target)
+	if err != nil {
+		return Result{}, err
+	}
+	total := 0
+	for _, d := range s.Discs {
+		total += d.Size
+	}
+	state := power(s)
+	if s.Deleted {
+		state = "deleted"
+	}
+	sum := fmt.Sprintf("%s is %s: %s, %s memory, %s", displayName(a.Target, s), state, count(s.Cores, "core"), humanSize(s.Memory), count(len(s.Discs), "disc"))
+	if total > 0 {
+		sum += fmt.Sprintf(" (%s)", humanSize(total))
+	}
+	return Result{Summary: sum, Server: s}, nil
+}
+
+// Run implements Runnable.
+func (a Start) Run(ctx context.Context, c Cloud) (Result, error) {
+	return powerAction(ctx, c, a.Target, says("started", c.StartServer))
+}
+
+// Run implements Runnable.
+func (a Stop) Run(ctx context.Context, c Cloud) (Result, error) {
+	return powerAction(ctx, c, a.Target, says("stopped", c.StopServer))
+}
+
+// Run implements Runnable.
+func (a Restart) Run(ctx context.Context, c Cloud) (Result, error) {
+	return powerAction(ctx, c, a.Target, says("restarted", c.RestartServer))
+}
+
+// Run implements Runnable.
+func (a Reset) Run(ctx context.Context, c Cloud) (Result, error) {
+	return powerAction(ctx, c, a.Target, says("reset", c.ResetServer))
+}
+
+// Run implements Runnable.
+func (a Shutdown) Run(ctx context.Context, c Cloud) (Result, error) {
+	return powerAction(ctx, c, a.Target, says("shut down", c.ShutdownServer))
+}
+
+// Run implements Runnable. A graceful reboot that fails (typically: the
+// server ignored the ACPI power button and didn't go off in time, a
+// *bytemark.PowerTimeoutError) falls back to a power cycle; both calls are
+// recorded. An outright refusal (not found, forbidden, bad request) or the
+// end of ctx is not retried.
+func (a Reboot) Run(ctx context.Context, c Cloud) (Result, error) {
+	switch a.Method {
+	case RebootReset:
+		return powerAction(ctx, c, a.Target, says("rebooted by reset", c.ResetServer))
+	case RebootCycle:
+		return powerAction(ctx, c, a.Target, says("rebooted by power cycle", c.CycleServer))
+	}
+	return powerAction(ctx, c, a.Target, func(ctx context.Context, name string) (string, error) {
+		err := c.RestartServer(ctx, name)
+		if err == nil || refused(err) || ctx.Err() != nil {
+			return "rebooted cleanly", err
+		}
+		return "rebooted by power cycle (a clean restart didn't finish)", c.CycleServer(ctx, name)
+	})
+}
+
+// says returns a power action for powerAction: do, described by verb.
+func says(verb string, do func(context.Context, string) error) func(context.Context, string) (string, error) {
+	return func(ctx context.Context, name string) (string, error) { return verb, do(ctx, name) }
+}
+
+// powerAction reads the server, runs do on it and reads it again, to say
+// what changed. do returns the past tense for the summary ("started").
+func powerAction(ctx context.Context, c Cloud, name string, do func(context.Context, string) (string, error)) (Result, error) {
+	before, err := c.GetServer(ctx, name)
+	if err != nil {
+		return Result{}, err
+	}
+	if before.Deleted {
+		return Result{Server: before}, &UsageError{Msg: fmt.Sprintf("`%s` is deleted; `/bytemark undelete %s` first.", name, name)}
+	}
+	verb, err := do(ctx, name)
+	if err != nil {
+		return Result{Server: before}, err
+	}
+	after, err := c.GetServer(ctx, name)
+	if err != nil {
+		// The action itself worked; say so without the new state.
+		return Result{Summary: fmt.Sprintf("%s %s (was %s)", displayName(name, before), verb, power(before)), Server: before}, nil
+	}
+	return Result{
+		Summary: fmt.Sprintf("%s %s (was %s, now %s)", displayName(name, after), verb, power(before), power(after)),
+		Server:  after,
+	}, nil
+}
+
+// Run implements Runnable.
+func (a Delete) Run(ctx context.Context, c Cloud) (Result, error) {
+	if err := c.DeleteServer(ctx, a.Target); err != nil {
+		return Result{}, err
+	}
+	return Result{Summary: fmt.Sprintf("%s deleted; `/bytemark undelete %s` brings it back for a while", a.Target, a.Target)}, nil
+}
+
+// Run implements Runnable.
+func (a Undelete) Run(ctx context.Context, c Cloud) (Result, error) {
+	if err := c.UndeleteServer(ctx, a.Target); err != nil {
+		return Result{}, err
+	}
+	return Result{Summary: fmt.Sprintf("%s undeleted; `/bytemark start %s` powers it on", a.Target, a.Target)}, nil
+}
+
+// Run implements Runnable.
+func (a Purge) Run(ctx context.Context, c Cloud) (Result, error) {
+	if err := c.PurgeServer(ctx, a.Target); err != nil {
+		return Result{}, err
+	}
+	return Result{Summary: fmt.Sprintf("%s purged: the server and its discs are gone for good", a.Target)}, nil
+}
+
+// Run implements Runnable.
+func (a Discs) Run(ctx context.Context, c Cloud) (Result, error) {
+	ds, err := c.Discs(ctx, a.Target)
+	if err != nil {
+		return Result{}, err
+	}
+	total := 0
+	for _, d := range ds {
+		total += d.Size
+	}
+	sum := fmt.Sprintf("%s has %s", a.Target, count(len(ds), "disc"))
+	if total > 0 {
+		sum += fmt.Sprintf(" (%s in all)", humanSize(total))
+	}
+	return Result{Summary: sum, Discs: ds}, nil
+}
+
+// maxDiscs is how many discs a server can have.
+const maxDiscs = 8
+
+// restartNote tells people when a disc change is seen.
+var restartNote = Field{Label: "Note", Value: "A running server sees disc changes after it restarts."}
+
+// Run implements Runnable. It reads the discs first, to refuse a ninth
+// disc or a label already in use with a clear message.
+func (a DiscAdd) Run(ctx context.Context, c Cloud) (Result, error) {
+	ds, err := c.Discs(ctx, a.Target)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(ds) >= maxDiscs {
+		return Result{Discs: ds}, &UsageError{Msg: fmt.Sprintf("`%s` already has %d discs, the most a server can have.", a.Target, len(ds))}
+	}
+	for _, d := range ds {
+		if strings.EqualFold(d.Label, a.Label) {
+			return Result{Discs: ds}, &UsageError{Msg: fmt.Sprintf("`%s` already has a disc labelled `%s`; choose another label.", a.Target, d.Label)}
+		}
+	}
+	d, err := c.AddDisc(ctx, a.Target, bytemark.DiscSpec{Label: a.Label, SizeMiB: a.SizeMiB, StorageGrade: a.Grade})
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{
+		Summary: fmt.Sprintf("Added disc %s (%s, %s) to %s", a.Label, humanSize(a.SizeMiB), a.Grade, a.Target),
+		Fields:  []Field{restartNote},
+	}
+	if d != nil {
+		res.Discs = []bytemark.Disc{*d}
+	}
+	return res, nil
+}
+
+// Run implements Runnable. It reads the disc first: discs only grow, and a
+// disc already at the size needs nothing done.
+func (a DiscResize) Run(ctx context.Context, c Cloud) (Result, error) {
+	d, ds, err := findDisc(ctx, c, a.Target, a.Label)
+	if err != nil {
+		return Result{Discs: ds}, err
+	}
+	switch {
+	case a.SizeMiB == d.Size:
+		return Result{Summary: fmt.Sprintf("Disc %s on %s is already %s; nothing to do", d.Label, a.Target, humanSize(d.Size)), Discs: []bytemark.Disc{d}}, nil
+	case a.SizeMiB < d.Size:
+		return Result{Discs: []bytemark.Disc{d}}, &UsageError{Msg: fmt.Sprintf("Disc `%s` on `%s` is %s, and discs can only grow. Give a size bigger than %s.",
+			d.Label, a.Target, humanSize(d.Size), FormatSize(d.Size))}
+	}
+	nd, err := c.ResizeDisc(ctx, a.Target, a.Label, a.SizeMiB)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{
+		Summary: fmt.Sprintf("Disc %s on %s resized from %s to %s", d.Label, a.Target, humanSize(d.Size), humanSize(a.SizeMiB)),
+		Fields:  []Field{restartNote},
+	}
+	if nd != nil {
+		res.Discs = []bytemark.Disc{*nd}
+	}
+	return res, nil
+}
+
+// Run implements Runnable.
+func (a DiscPurge) Run(ctx context.Context, c Cloud) (Result, error) {
+	d, ds, err := findDisc(ctx, c, a.Target, a.Label)
+	if err != nil {
+		return Result{Discs: ds}, err
+	}
+	if err := c.PurgeDisc(ctx, a.Target, a.Label); err != nil {
+		return Result{}, err
+	}
+	return Result{Summary: fmt.Sprintf("Disc %s (%s, %s) on %s purged: its data is gone for good", d.Label, humanSize(d.Size), d.StorageGrade, a.Target)}, nil
+}
+
+// findDisc reads server's discs and returns the one labelled label.
+func findDisc(ctx context.Context, c Cloud, server, label string) (bytemark.Disc, []bytemark.Disc, error) {
+	ds, err := c.Discs(ctx, server)
+	if err != nil {
+		return bytemark.Disc{}, nil, err
+	}
+	var labels []string
+	for _, d := range ds {
+		if d.Label == label {
+			return d, ds, nil
+		}
+		labels = append(labels, "`"+safe(d.Label)+"`")
+	}
+	msg := fmt.Sprintf("`%s` has no disc labelled `%s`", server, label)
+	if len(labels) > 0 {
+		msg += "; its discs are " + list(labels, "and")
+	}
+	return bytemark.Disc{}, ds, &UsageError{Msg: msg + "."}
+}
+
+// power returns "on" or "off".
+func power(s *bytemark.Server) string {
+	if s.PowerOn {
+		return "on"
+	}
+	return "off"
+}
+
+// count returns "1 disc", "3 discs".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// displayName names a server for people: name.group.account from its
+// hostname, or the name it was asked for.
+func displayName(asked string, s *bytemark.Server) string {
+	if s == nil {
+		return asked
+	}
+	parts := strings.Split(strings.ToLower(s.Hostname), ".")
+	if len(parts) < 3 {
+		return asked
+	}
+	name := strings.Join(parts[:3], ".")
+	if serverProblem(name) != "" {
+		return asked
+	}
+	return name
+}
+
+// safe makes text from the API harmless in Slack mrkdwn.
+func safe(s string) string {
+	return mrkdwnEscaper.Replace(s)
+}
+
+// Snapshot returns a stable hash (hex) of what an approver is shown of s:
+// name, hostname, power, whether deleted, discs (id, label, size, grade)
+// and IP addresses. If it changes between approval and execution, the
+// server changed.
+func Snapshot(s *bytemark.Server) string {
+	type disc struct {
+		ID    int    `json:"id"`
+		Label string `json:"label"`
+		Size  int    `json:"size"`
+		Grade string `json:"grade"`
+	}
+	v := struct {
+		Name     string   `json:"name"`
+		Hostname string   `json:"hostname"`
+		PowerOn  bool     `json:"power_on"`
+		Deleted  bool     `json:"deleted"`
+		Discs    []disc   `json:"discs"`
+		IPs      []string `json:"ips"`
+	}{Name: s.Name, Hostname: s.Hostname, PowerOn: s.PowerOn, Deleted: s.Deleted, Discs: []disc{}, IPs: ips(s)}
+	for _, d := range s.Discs {
+		v.Discs = append(v.Discs, disc{d.ID, d.Label, d.Size, d.StorageGrade})
+	}
+	slices.SortFunc(v.Discs, func(a, b disc) int { return cmp.Or(cmp.Compare(a.Label, b.Label), cmp.Compare(a.ID, b.ID)) })
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // strings, ints and bools always marshal
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ips returns s's addresses (including extra IPs), sorted, without repeats.
+func ips(s *bytemark.Server) []string {
+	out := []string{}
+	for _, nic := range s.NetworkInterfaces {
+		out = append(out, nic.IPs...)
+		for ip := range nic.ExtraIPs {
+			out = append(out, ip)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Describe returns the fields an approver or reader is shown of s.
+func Describe(s *bytemark.Server) []Field {
+	state := power(s)
+	if s.Deleted {
+		state += " (deleted)"
+	}
+	fs := []Field{
+		{"Server", safe(displayName(s.Name, s))},
+		{"Power", state},
+		{"Size", fmt.Sprintf("%s, %s memory", count(s.Cores, "core"), humanSize(s.Memory))},
+	}
+	if s.ZoneName != "" {
+		fs = append(fs, Field{"Zone", safe(s.ZoneName)})
+	}
+	if a := ips(s); len(a) > 0 {
+		fs = append(fs, Field{"IP addresses", safe(strings.Join(a, ", "))})
+	}
+	if len(s.Discs) > 0 {
+		var ds []string
+		for _, d := range s.Discs {
+			ds = append(ds, fmt.Sprintf("%s: %s %s", safe(d.Label), humanSize(d.Size), safe(d.StorageGrade)))
+		}
+		fs = append(fs, Field{"Discs", strings.Join(ds, "\n")})
+	}
+	return fs
+}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Config is every setting of the service, read from the environment. The
+// names are part of the contract in DESIGN.md; README.md documents each one.
+type Config struct {
+	ListenAddr string `env:"LISTEN_ADDR, default=:8080"`
+
+	SlackSigningSecret string `env:"SLACK_SIGNING_SECRET" secret:"true"`
+	SlackBotToken      string `env:"SLACK_BOT_TOKEN" secret:"true"`
+	SlackAppToken      string `env:"SLACK_APP_TOKEN" secret:"true"`
+	SlackAPIURL        string `env:"SLACK_API_URL, default=https://slack.com/api/"`
+	SlackChannel       string `env:"SLACK_CHANNEL"`
+
+	BytemarkAPIURL   string `env:"BYTEMARK_API_URL, default=https://uk0.bigv.io"`
+	BytemarkAuthURL  string `env:"BYTEMARK_AUTH_URL, default=https://auth.bytemark.co.uk"`
+	BytemarkAPIKey   string `env:"BYTEMARK_API_KEY" secret:"true"`
+	BytemarkUsername string `env:"BYTEMARK_USERNAME"`
+	BytemarkPassword string `env:"BYTEMARK_PASSWORD" secret:"true"`
+	BytemarkAccount  string `env:"BYTEMARK_ACCOUNT"`
+	BytemarkGroup    string `env:"BYTEMARK_GROUP, default=default"`
+
+	RedisURL    string `env:"REDIS_URL" secret:"true"` // may carry a password
+	RedisPrefix string `env:"REDIS_PREFIX, default=bytebot:"`
+
+	Approvers         []string      `env:"APPROVERS"`
+	ApprovalsRequired int           `env:"APPROVALS_REQUIRED, default=1"`
+	ApprovalTTL       time.Duration `env:"APPROVAL_TTL, default=15m"`
+	ApprovalActions   string        `env:"APPROVAL_ACTIONS, default=delete"`
+	AllowedUsers      []string      `env:"ALLOWED_USERS"`
+	AllowedChannels   []string      `env:"ALLOWED_CHANNELS"`
+
+	WebhookToken      string        `env:"WEBHOOK_TOKEN" secret:"true"`
+	GrafanaHMACSecret string        `env:"GRAFANA_HMAC_SECRET" secret:"true"`
+	AutoReboot        string        `env:"AUTO_REBOOT, default=approve"`
+	RebootLabel       string        `env:"REBOOT_LABEL, default=bytemark_server"`
+	RebootCooldown    time.Duration `env:"REBOOT_COOLDOWN, default=15m"`
+	RebootMaxPerDay   int           `env:"REBOOT_MAX_PER_DAY, default=3"`
+	RebootDelay       time.Duration `env:"REBOOT_DELAY, default=0s"`
+	RebootFleetMax    int           `env:"REBOOT_FLEET_MAX, default=5"`
+	RebootFleetWindow time.Duration `env:"REBOOT_FLEET_WINDOW, default=10m"`
+	RebootMethod      string        `env:"REBOOT_METHOD, default=graceful"`
+	RebootAllow       []string      `env:"REBOOT_ALLOW"`
+
+	Workers         int           `env:"WORKERS, default=4"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
+	LogLevel        string        `env:"LOG_LEVEL, default=info"`
+	LogFormat       string        `env:"LOG_FORMAT, default=json"`
+}
+
+// SocketMode reports whether Slack is reached over Socket Mode.
+func (c *Config) SocketMode() bool { return c.SlackAppToken != "" }
+
+// WebhooksEnabled reports whether the monitoring webhooks are configured.
+func (c *Config) WebhooksEnabled() bool { return c.WebhookToken != "" || c.GrafanaHMACSecret != "" }
+
+// loadConfig reads the configuration from lookup (os.LookupEnv in main) and
+// checks it. It returns one error that names every missing or invalid
+// setting at once, so that an operator fixes them all in one go. Values of
+// secrets are never part of an error.
+func loadConfig(ctx context.Context, lookup func(string) (string, bool)) (*Config, error) {
+	var problems []string
+	env := map[string]string{}
+	for _, key := range envKeys() {
+		if v, ok := lookup(key); ok {
+			env[key] = v
+		}
+	}
+	cfg := &Config{}
+	// go-envconfig stops at the first value it cannot decode; drop that value,
+	// note it, and decode again, so that every bad value is reported.
+	for range len(envKeys()) + 1 {
+		*cfg = Config{}
+		err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: cfg, Lookuper: envconfig.MapLookuper(env)})
+		if err == nil {
+			break
+		}
+		key, secret := fieldKey(err)
+		if key == "" {
+			return nil, fmt.Errorf("configuration: %w", err)
+		}
+		if secret {
+			problems = append(problems, key+": invalid value")
+		} else {
+			problems = append(problems, fmt.Sprintf("%s: invalid value %q (%s)", key, env[key], decodeReason(err)))
+		}
+		delete(env, key)
+	}
+	problems = append(problems, cfg.check()...)
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	return cfg, nil
+}
+
+// A ConfigError lists every problem found in the configuration.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "configuration: " + strings.Join(e.Problems, "; ")
+}
+
+// Long renders the problems one per line, for the startup message.
+func (e *ConfigError) Long() string {
+	var b strings.Builder
+	b.WriteString("bytebot cannot start; fix these settings (see README.md, Configuration):\n")
+	for _, p := range e.Problems {
+		b.WriteString("  - " + p + "\n")
+	}
+	return b.String()
+}
+
+var (
+	slackUserOrGroup = regexp.MustCompile(`^[UWS][A-Z0-9]{2,}$`)
+	slackUser        = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	slackChannel     = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
+)
+
+// check applies the rules that go beyond decoding: what is required, and
+// which values are allowed.
+func (c *Config) check() []string {
+	var p []string
+	missing := func(key, why string) { p = append(p, key+": missing; "+why) }
+
+	if c.SlackBotToken == "" {
+		missing("SLACK_BOT_TOKEN", "the xoxb- token the bot posts with")
+	} else if !strings.HasPrefix(c.SlackBotToken, "xoxb-") {
+		p = append(p, "SLACK_BOT_TOKEN: must start with xoxb-")
+	}
+	if c.SlackAppToken != "" && !strings.HasPrefix(c.SlackAppToken, "xapp-") {
+		p = append(p, "SLACK_APP_TOKEN: must start with xapp-")
+	}
+	if c.SlackSigningSecret == "" && !c.SocketMode() {
+		missing("SLACK_SIGNING_SECRET", "it verifies every request from Slack (or set SLACK_APP_TOKEN for Socket Mode)")
+	}
+	if c.BytemarkAPIKey == "" && (c.BytemarkUsername == "" || c.BytemarkPassword == "") {
+		switch {
+		case c.BytemarkUsername != "":
+			missing("BYTEMARK_PASSWORD", "BYTEMARK_USERNAME is set without it")
+		case c.BytemarkPassword != "":
+			missing("BYTEMARK_USERNAME", "BYTEMARK_PASSWORD is set without it")
+		default:
+			missing("BYTEMARK_API_KEY", "or BYTEMARK_USERNAME and BYTEMARK_PASSWORD")
+		}
+	}
+	if c.BytemarkAPIKey != "" && c.BytemarkUsername != "" {
+		p = append(p, "BYTEMARK_API_KEY and BYTEMARK_USERNAME: set one way of logging in, not both")
+	}
+	for _, u := range []struct{ key, val string }{
+		{"SLACK_API_URL", c.SlackAPIURL}, {"BYTEMARK_API_URL", c.BytemarkAPIURL}, {"BYTEMARK_AUTH_URL", c.BytemarkAuthURL},
+	} {
+		if parsed, err := url.Parse(u.val); err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
+			p = append(p, fmt.Sprintf("%s: %q is not an http(s) URL", u.key, u.val))
+		}
+	}
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			p = append(p, "REDIS_URL: not a redis:// or rediss:// URL") // the URL may hold a password: never echo it
+		}
+	}
+	for _, id := range c.Approvers {
+		if !slackUserOrGroup.MatchString(id) {
+			p = append(p, fmt.Sprintf("APPROVERS: %q is not a Slack user ID (U…) or user-group ID (S…)", id))
+		}
+	}
+	for _, id := range c.AllowedUsers {
+		if !slackUser.MatchString(id) {
+			p = append(p, fmt.Sprintf("ALLOWED_USERS: %q is not a Slack user ID (U…)", id))
+		}
+	}
+	for _, id := range c.AllowedChannels {
+		if !slackChannel.MatchString(id) {
+			p = append(p, fmt.Sprintf("ALLOWED_CHANNELS: %q is not a Slack channel ID (C…, G… or D…)", id))
+		}
+	}
+	if c.SlackChannel != "" && !slackChannel.MatchString(c.SlackChannel) {
+		p = append(p, fmt.Sprintf("SLACK_CHANNEL: %q is not a Slack channel ID (C…)", c.SlackChannel))
+	}
+	if c.ApprovalsRequired < 1 || c.ApprovalsRequired > 10 {
+		p = append(p, fmt.Sprintf("APPROVALS_REQUIRED: %d is not between 1 and 10", c.ApprovalsRequired))
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			p = append(p, fmt.Sprintf("%s: %s must be positive", key, d))
+		}
+	}
+	positive("APPROVAL_TTL", c.ApprovalTTL)
+	positive("REBOOT_COOLDOWN", c.RebootCooldown)
+	positive("REBOOT_FLEET_WINDOW", c.RebootFleetWindow)
+	positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
+	if c.RebootDelay < 0 {
+		p = append(p, fmt.Sprintf("REBOOT_DELAY: %s must not be negative", c.RebootDelay))
+	}
+	if c.RebootMaxPerDay < 1 {
+		p = append(p, fmt.Sprintf("REBOOT_MAX_PER_DAY: %d must be at least 1", c.RebootMaxPerDay))
+	}
+	if c.RebootFleetMax < 1 {
+		p = append(p, fmt.Sprintf("REBOOT_FLEET_MAX: %d must be at least 1", c.RebootFleetMax))
+	}
+	if c.Workers < 1 || c.Workers > 64 {
+		p = append(p, fmt.Sprintf("WORKERS: %d is not between 1 and 64", c.Workers))
+	}
+	oneOf := func(key, val string, allowed ...string) {
+		if !slices.Contains(allowed, val) {
+			p = append(p, fmt.Sprintf("%s: %q is not one of %s", key, val, strings.Join(allowed, ", ")))
+		}
+	}
+	oneOf("AUTO_REBOOT", c.AutoReboot, "on", "approve", "dry-run", "off")
+	oneOf("REBOOT_METHOD", c.RebootMethod, "reset", "cycle", "graceful")
+	oneOf("LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error")
+	oneOf("LOG_FORMAT", c.LogFormat, "json", "text")
+	if c.RebootLabel == "" {
+		missing("REBOOT_LABEL", "the alert label that names the server")
+	}
+	if c.WebhooksEnabled() && c.SlackChannel == "" {
+		missing("SLACK_CHANNEL", "webhook decisions are reported there (WEBHOOK_TOKEN is set)")
+	}
+	if c.SlackChannel != "" && !c.WebhooksEnabled() {
+		missing("WEBHOOK_TOKEN", "monitoring must send it (SLACK_CHANNEL is set for webhooks)")
+	}
+	if c.RedisPrefix == "" {
+		missing("REDIS_PREFIX", "every key is namespaced with it")
+	}
+	return p
+}
+
+// envKeys lists the environment variable of every Config field.
+func envKeys() []string {
+	var keys []string
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if k, _, _ := strings.Cut(t.Field(i).Tag.Get("env"), ","); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// fieldKey maps a go-envconfig error ("FieldName: reason") back to the
+// environment variable, and says whether that variable is a secret.
+func fieldKey(err error) (key string, secret bool) {
+	name, _, ok := strings.Cut(err.Error(), ":")
+	if !ok {
+		return "", false
+	}
+	f, ok := reflect.TypeFor[Config]().FieldByName(name)
+	if !ok {
+		return "", false
+	}
+	k, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+	return k, f.Tag.Get("secret") == "true"
+}
+
+// decodeReason is the innermost error, without the field and value, which
+// go-envconfig and strconv repeat.
+func decodeReason(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			break
+		}
+		err = next
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookupMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"SLACK_SIGNING_SECRET": "sig",
+		"SLACK_BOT_TOKEN":      "xoxb-1",
+		"BYTEMARK_API_KEY":     "key",
+		"APPROVERS":            "U123,S456",
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(context.Background(), lookupMap(validEnv()))
+	if err != nil {
+		t.Fatalf("loadConfig(valid) error: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"LISTEN_ADDR", cfg.ListenAddr, ":8080"},
+		{"SLACK_API_URL", cfg.SlackAPIURL, "https://slack.com/api/"},
+		{"BYTEMARK_API_URL", cfg.BytemarkAPIURL, "https://uk0.bigv.io"},
+		{"BYTEMARK_AUTH_URL", cfg.BytemarkAuthURL, "https://auth.bytemark.co.uk"},
+		{"BYTEMARK_GROUP", cfg.BytemarkGroup, "default"},
+		{"APPROVALS_REQUIRED", cfg.ApprovalsRequired, 1},
+		{"APPROVAL_TTL", cfg.ApprovalTTL, 15 * time.Minute},
+		{"APPROVAL_ACTIONS", cfg.ApprovalActions, "delete"},
+		{"AUTO_REBOOT", cfg.AutoReboot, "approve"},
+		{"REBOOT_LABEL", cfg.RebootLabel, "bytemark_server"},
+		{"REBOOT_COOLDOWN", cfg.RebootCooldown, 15 * time.Minute},
+		{"REBOOT_MAX_PER_DAY", cfg.RebootMaxPerDay, 3},
+		{"REBOOT_DELAY", cfg.RebootDelay, time.Duration(0)},
+		{"REBOOT_FLEET_MAX", cfg.RebootFleetMax, 5},
+		{"REBOOT_FLEET_WINDOW", cfg.RebootFleetWindow, 10 * time.Minute},
+		{"REBOOT_METHOD", cfg.RebootMethod, "graceful"},
+		{"REDIS_PREFIX", cfg.RedisPrefix, "bytebot:"},
+		{"APPROVERS", strings.Join(cfg.Approvers, "|"), "U123|S456"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v; want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestLoadConfigNamesEveryMissingVariable is what an operator sees on the
+// first start: one error naming everything that is missing.
+func TestLoadConfigNamesEveryMissingVariable(t *testing.T) {
+	_, err := loadConfig(context.Background(), lookupMap(map[string]string{"SLACK_CHANNEL": "C123"}))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("loadConfig(empty) = %v; want a *ConfigError", err)
+	}
+	for _, key := range []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "BYTEMARK_API_KEY", "WEBHOOK_TOKEN"} {
+		if !strings.Contains(ce.Long(), key+": missing") {
+			t.Errorf("error does not name %s as missing:\n%s", key, ce.Long())
+		}
+	}
+}
+
+func TestLoadConfigListsEveryInvalidValueWithoutSecrets(t *testing.T) {
+	env := validEnv()
+	env["APPROVAL_TTL"] = "soon"
+	env["REBOOT_MAX_PER_DAY"] = "many"
+	env["AUTO_REBOOT"] = "always"
+	env["APPROVERS"] = "alice"
+	env["SLACK_BOT_TOKEN"] = "xoxp-SECRET-user-token"
+	env["REDIS_URL"] = "http://:SECRETPASS@redis"
+	_, err := loadConfig(context.Background(), lookupMap(env))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("loadConfig = %v; want a *ConfigError", err)
+	}
+	msg := ce.Long()
+	for _, want := range []string{
+		`APPROVAL_TTL: invalid value "soon"`,
+		`REBOOT_MAX_PER_DAY: invalid value "many"`,
+		`AUTO_REBOOT: "always" is not one of on, approve, dry-run, off`,
+		`APPROVERS: "alice" is not a Slack user ID`,
+		"SLACK_BOT_TOKEN: must start with xoxb-",
+		"REDIS_URL: not a redis:// or rediss:// URL",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "SECRET") {
+		t.Errorf("error echoes a secret:\n%s", msg)
+	}
+}
+
+func TestLoadConfigLogins(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     map[string]string
+		unset   []string
+		wantErr string
+	}{
+		{"api key", nil, nil, ""},
+		{"user and password", map[string]string{"BYTEMARK_USERNAME": "u", "BYTEMARK_PASSWORD": "p"}, []string{"BYTEMARK_API_KEY"}, ""},
+		{"user without password", map[string]string{"BYTEMARK_USERNAME": "u"}, []string{"BYTEMARK_API_KEY"}, "BYTEMARK_PASSWORD: missing"},
+		{"both ways", map[string]string{"BYTEMARK_USERNAME": "u", "BYTEMARK_PASSWORD": "p"}, nil, "set one way of logging in"},
+		{"socket mode needs no signing secret", map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, []string{"SLACK_SIGNING_SECRET"}, ""},
+		{"webhooks need a channel", map[string]string{"WEBHOOK_TOKEN": "t"}, nil, "SLACK_CHANNEL: missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := validEnv()
+			for k, v := range tt.set {
+				env[k] = v
+			}
+			for _, k := range tt.unset {
+				delete(env, k)
+			}
+			_, err := loadConfig(context.Background(), lookupMap(env))
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("loadConfig error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("loadConfig error = %v; want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

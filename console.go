@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/bytemark/bytemarktest"
+	"github.com/bytebot/bytebot/commands"
+)
+
+// console runs the real flow in a terminal: the fake Bytemark with demo
+// servers, an embedded Redis, the approvals queue and the executor. It needs
+// no network and no credentials.
+func console(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	fake := bytemarktest.NewServer()
+	defer fake.Close()
+	mr, err := miniredis.Run()
+	if err != nil {
+		return err
+	}
+	defer mr.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	defer rdb.Close()
+
+	// Warnings and errors only, as text, so that the transcript stays readable.
+	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cloud, err := bytemark.NewClient(fake.Client(), bytemark.Options{
+		APIURL:       fake.URL(),
+		AuthURL:      fake.URL(),
+		Username:     bytemarktest.Username,
+		Password:     bytemarktest.Password,
+		Account:      "acme",
+		UserAgent:    "bytebot/" + version + " (console)",
+		PollInterval: 50 * time.Millisecond,
+		Logger:       logger,
+	})
+	if err != nil {
+		return err
+	}
+	policy, err := commands.ParsePolicy("delete")
+	if err != nil {
+		return err
+	}
+	alice, _ := bot.ConsoleUserID("alice")
+	bob, _ := bot.ConsoleUserID("bob")
+	store := approvals.New(rdb, approvals.Options{Prefix: "bytebot:"})
+	srv := bot.New(bot.Config{
+		Approvers:         []string{alice, bob},
+		ApprovalsRequired: 1,
+		Policy:            policy,
+		Channel:           bot.ConsoleChannel,
+		Workers:           1,
+	}, cloud, store, bot.NewConsolePoster(stdout), logger)
+	defer srv.Close()
+	return srv.Console(ctx, stdin, stdout, !isTerminal(stdin))
+}
+
+// isTerminal reports whether r is an interactive terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

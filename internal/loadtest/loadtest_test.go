@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+func TestPercentile(t *testing.T) {
+	var vs []time.Duration
+	for i := 1; i <= 1000; i++ {
+		vs = append(vs, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 500 * time.Millisecond}, {99, 990 * time.Millisecond}, {99.9, 999 * time.Millisecond}, {100, time.Second}, {0, time.Millisecond}} {
+		if got := percentile(vs, c.p); got != c.want {
+			t.Errorf("p%g of 1..1000 ms = %s, want %s", c.p, got, c.want)
+		}
+	}
+	if got := percentile(nil, 99); got != 0 {
+		t.Errorf("p99 of nothing = %s, want 0", got)
+	}
+	one := []time.Duration{7}
+	if percentile(one, 50) != 7 || percentile(one, 99.9) != 7 {
+		t.Error("a single value is every percentile")
+	}
+	// 10 values: p99 and p99.9 are the largest (nearest rank), p50 the 5th.
+	ten := vs[:10]
+	if percentile(ten, 50) != 5*time.Millisecond || percentile(ten, 99) != 10*time.Millisecond {
+		t.Errorf("p50, p99 of 1..10 ms = %s, %s", percentile(ten, 50), percentile(ten, 99))
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	start := time.Unix(1000, 0)
+	r := runResult{Start: start, Finished: start.Add(2 * time.Second), Samples: []sample{
+		{Latency: 3 * time.Millisecond}, {Latency: 1 * time.Millisecond}, {Latency: 2 * time.Millisecond, Err: "HTTP 500"},
+		{Latency: 4 * time.Millisecond}, {Latency: -1, Err: "not sent"},
+	}}
+	st := summarize(r)
+	if st.N != 5 || st.OK != 3 || st.Errors != 2 {
+		t.Errorf("n, ok, errors = %d, %d, %d; want 5, 3, 2", st.N, st.OK, st.Errors)
+	}
+	if st.ErrorKinds["HTTP 500"] != 1 || st.ErrorKinds["not sent"] != 1 {
+		t.Errorf("error kinds %v", st.ErrorKinds)
+	}
+	// Failed requests count in the percentiles; unsent ones have no latency.
+	if st.P50 != 2*time.Millisecond || st.Max != 4*time.Millisecond {
+		t.Errorf("p50, max = %s, %s; want 2ms, 4ms", st.P50, st.Max)
+	}
+	if st.Throughput != 1.5 {
+		t.Errorf("throughput %g/s, want 1.5 (3 ok in 2 s)", st.Throughput)
+	}
+}
+
+func TestSchedule(t *testing.T) {
+	if got := schedule(0, 1000); got != 0 {
+		t.Errorf("first request due at %s", got)
+	}
+	if got := schedule(1, 1000); got != time.Millisecond {
+		t.Errorf("request 1 at 1000/s due at %s, want 1ms", got)
+	}
+	if got := schedule(2999, 3000); got != 999666667*time.Nanosecond {
+		t.Errorf("request 2999 at 3000/s due at %s", got)
+	}
+	if got := schedule(7, 3); got != 2333333333*time.Nanosecond {
+		t.Errorf("request 7 at 3/s due at %s", got)
+	}
+	// Evenly spaced: no drift however long the run.
+	if got := schedule(80000, 8000); got != 10*time.Second {
+		t.Errorf("request 80000 at 8000/s due at %s, want 10s", got)
+	}
+	if count(1000, 10*time.Second) != 10000 || count(50, time.Second) != 50 || count(0.1, time.Second) != 1 {
+		t.Error("count is rate × duration, at least 1")
+	}
+}
+
+// Slack's published example (slack.md section 1).
+func TestSignatureVector(t *testing.T) {
+	body := "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+	got := signature("8f742231b10e8888abcd99yyyzzz85a5", "1531420618", []byte(body))
+	if want := "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"; got != want {
+		t.Errorf("signature = %s, want %s", got, want)
+	}
+}
+
+// What the harness signs, slack-go's verifier (which the bot and the floor
+// use) accepts; with another secret or body it refuses.
+func TestSignMatchesSlackGo(t *testing.T) {
+	body := slashBody(userID, "show web1", 1)
+	h := http.Header{}
+	sign(h, "s3cret", body, time.Now())
+	verify := func(secret string, body []byte) error {
+		sv, err := slack.NewSecretsVerifier(h, secret)
+		if err != nil {
+			return err
+		}
+		sv.Write(body)
+		return sv.Ensure()
+	}
+	if err := verify("s3cret", body); err != nil {
+		t.Fatalf("slack-go refuses the harness's signature: %v", err)
+	}
+	if err := verify("other", body); !errors.Is(err, slack.ErrInvalidSignature) {
+		t.Errorf("another secret: %v, want invalid signature", err)
+	}
+	if err := verify("s3cret", append(body, 'x')); !errors.Is(err, slack.ErrInvalidSignature) {
+		t.Errorf("another body: %v, want invalid signature", err)
+	}
+}
+
+func TestSlashBodyParses(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(string(slashBody(userID, "purge web1", 7))))
+	r.Header.Set("Content-Type", formType)
+	sc, err := slack.SlashCommandParse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Command != "/bytemark" || sc.Text != "purge web1" || sc.UserID != userID || sc.ChannelID != channelID || sc.TriggerID == "" {
+		t.Errorf("parsed %+v", sc)
+	}
+}
+
+func TestClickBodyParses(t *testing.T) {
+	tk := ticket{ID: "TK42", BlockID: "approval:" + channelID, Channel: channelID, TS: "1700000000.000042"}
+	r := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(string(clickBody(tk, approverID, 3))))
+	r.Header.Set("Content-Type", formType)
+	ic, err := slack.InteractionCallbackParse(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ic.Type != slack.InteractionTypeBlockActions || ic.User.ID != approverID || ic.Container.ChannelID != channelID || ic.Container.MessageTs != tk.TS {
+		t.Errorf("parsed type %q user %q container %+v", ic.Type, ic.User.ID, ic.Container)
+	}
+	acts := ic.ActionCallback.BlockActions
+	if len(acts) != 1 || acts[0].ActionID != "approve" || acts[0].Value != "TK42" || acts[0].BlockID != tk.BlockID {
+		t.Errorf("actions %+v", acts)
+	}
+}
+
+func TestAlertBody(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	for i := range 3 {
+		var m amMessage
+		if err := json.Unmarshal(alertBody("bytemark_server", 100, i, base), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Version != "4" || m.Status != "firing" || len(m.Alerts) != 100 {
+			t.Fatalf("delivery %d: version %q status %q, %d alerts", i, m.Version, m.Status, len(m.Alerts))
+		}
+		for k, a := range m.Alerts {
+			if a.Labels["bytemark_server"] != alertServers[k%len(alertServers)] || len(a.Fingerprint) != 16 {
+				t.Fatalf("alert %d/%d: labels %v fingerprint %q", i, k, a.Labels, a.Fingerprint)
+			}
+			key := a.Fingerprint + a.StartsAt
+			if seen[key] {
+				t.Fatalf("alert %d/%d repeats occurrence %s", i, k, key)
+			}
+			seen[key] = true
+		}
+	}
+}
+
+// The stand-in answers slack-go as Slack would and collects the Approve
+// buttons of the cards posted through it.
+func TestSlackStub(t *testing.T) {
+	s, err := startSlackStub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	api := slack.New("xoxb-test", slack.OptionAPIURL(s.url), slack.OptionHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+	ctx := context.Background()
+	approve := slack.NewButtonBlockElement("approve", "TK1", slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false))
+	deny := slack.NewButtonBlockElement("deny", "TK1", slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false))
+	s.startCollecting()
+	ch, ts, err := api.PostMessageContext(ctx, channelID,
+		slack.MsgOptionText("Approval needed: purge db1 (requested by <@U0REQ>, ticket TK1)", false),
+		slack.MsgOptionBlocks(slack.NewActionBlock("approval:"+channelID, approve, deny)))
+	if err != nil || ch != channelID || ts == "" {
+		t.Fatalf("postMessage: %q %q %v", ch, ts, err)
+	}
+	if _, _, err := api.PostMessageContext(ctx, channelID, slack.MsgOptionText("just text", false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := api.UpdateMessageContext(ctx, channelID, ts, slack.MsgOptionText("updated", false)); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if _, err := api.PostEphemeralContext(ctx, channelID, "U1", slack.MsgOptionText("psst", false)); err != nil {
+		t.Fatalf("ephemeral: %v", err)
+	}
+	if _, err := api.GetUserGroupMembersContext(ctx, "S1"); err != nil {
+		t.Fatalf("usergroups.users.list: %v", err)
+	}
+	got := s.collected("U0REQ")
+	want := ticket{ID: "TK1", BlockID: "approval:" + channelID, Channel: channelID, TS: ts, Requester: "U0REQ"}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("collected %+v, want [%+v]", got, want)
+	}
+	if n := s.methodCounts()["chat.postMessage"]; n != 2 {
+		t.Errorf("%d postMessage calls counted, want 2", n)
+	}
+}
+
+// A target slower than the arrival rate: every request waits for the ones
+// before it, and that wait is counted (open loop), though at most one is
+// in flight.
+func TestRunCountsQueueing(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(10 * time.Millisecond) // the target's service time
+	}))
+	defer srv.Close()
+	cfg := runConfig{Base: srv.URL, Rate: 1000, Concurrency: 1, N: 20}
+	res := run(context.Background(), newClient(1), cfg, load{Make: func(i int) request { return request{Path: "/", ContentType: formType} }})
+	st := summarize(res)
+	if st.Errors != 0 {
+		t.Fatalf("errors: %v", st.ErrorKinds)
+	}
+	// Request 19 is due at 19 ms but starts after 19 others of ≥10 ms each.
+	if last := res.Samples[19].Latency; last < 19*10*time.Millisecond-19*time.Millisecond {
+		t.Errorf("last request's latency %s: the queueing was not counted", last)
+	}
+	if st.Max < 150*time.Millisecond {
+		t.Errorf("max %s, want the queueing delay in it", st.Max)
+	}
+}
+
+func TestRunErrorsAndChecks(t *testing.T) {
+	var seq atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.Header.Get("X-Slack-Signature") == "" || r.Header.Get("Authorization") != "Bearer tok" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch seq.Add(1) % 3 {
+		case 0:
+			w.WriteHeader(http.StatusInternalServerError)
+		case 1:
+			io.WriteString(w, `{"response_type":"in_channel","text":"Working on it"}`)
+		case 2:
+			io.WriteString(w, `{"response_type":"ephemeral","text":"The bot is temporarily unavailable"}`)
+		}
+	}))
+	defer srv.Close()
+	cfg := runConfig{Base: srv.URL, Rate: 2000, Concurrency: 1, N: 30, Secret: "x"}
+	l := load{Sign: true, Make: func(i int) request {
+		return request{Path: "/", ContentType: formType, Bearer: "tok", Check: checkQueued}
+	}}
+	st := summarize(run(context.Background(), newClient(4), cfg, l))
+	if st.OK != 10 || st.ErrorKinds["HTTP 500"] != 10 || st.Errors != 20 {
+		t.Errorf("ok %d, errors %v; want 10 ok, 10 HTTP 500, 10 unexpected answers", st.OK, st.ErrorKinds)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-quick"}, io.Discard)
+	if err != nil || o.Duration != time.Second || len(o.Rates) != 3 {
+		t.Errorf("-quick: %+v, %v", o, err)
+	}
+	o, err = parseFlags([]string{"-quick", "-rates", "100,200"}, io.Discard)
+	if err != nil || len(o.Rates) != 2 {
+		t.Errorf("-quick -rates 100,200: %v, %v", o.Rates, err)
+	}
+	for _, bad := range [][]string{{"-rates", "2000,1000"}, {"-rates", "x"}, {"-click-rate", "0"}, {"extra"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestKnee(t *testing.T) {
+	r := newReport(options{})
+	mk := func(rate float64, p99 time.Duration, errs int, tput float64) *stepResult {
+		return &stepResult{Scenario: "show web1", Rate: rate, Floor: stats{P99: time.Millisecond},
+			Bot: &stats{P99: p99, Errors: errs, Throughput: tput}}
+	}
+	r.Steps = []*stepResult{
+		mk(500, 2*time.Millisecond, 0, 500), mk(1000, 3*time.Millisecond, 0, 1000),
+		mk(2000, 20*time.Millisecond, 0, 1990), mk(3000, 80*time.Millisecond, 0, 2500),
+	}
+	r.finish()
+	if r.Knee != 2000 {
+		t.Errorf("knee %g, want 2000", r.Knee)
+	}
+	// At 1000/s: p99 3 ms is 3× the floor's 1 ms: a miss.
+	if r.Targets[0].Pass || !r.Targets[0].Measured {
+		t.Errorf("ack target %+v", r.Targets[0])
+	}
+	if !r.Targets[2].Pass {
+		t.Errorf("knee target %+v", r.Targets[2])
+	}
+}

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// startBot starts Redis access, the Slack stand-in, the fake Bytemark and
+// the bot, measures the bot's start to /readyz and its idle memory, and
+// returns what stops them all (and deletes the run's Redis keys).
+func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	opt, err := redis.ParseURL(h.o.Redis)
+	if err != nil {
+		return nil, fmt.Errorf("-redis: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	cleanups = append(cleanups, func() { rdb.Close() })
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return cleanup, fmt.Errorf("redis at %s does not answer (start one: redis-server --port 6379): %w", opt.Addr, err)
+	}
+	h.rep.Machine.Redis = redisVersion(ctx, rdb)
+	prefix := "load:" + randomHex(6) + ":"
+	cleanups = append(cleanups, func() {
+		n, err := deleteKeys(context.Background(), rdb, prefix)
+		if err != nil {
+			h.logf("deleting the run's Redis keys (%s*): %v", prefix, err)
+			return
+		}
+		h.logf("deleted %d Redis keys under %s", n, prefix)
+	})
+
+	stub, err := startSlackStub()
+	if err != nil {
+		return cleanup, err
+	}
+	cleanups = append(cleanups, stub.Close)
+	h.stub = stub
+
+	fake, fakeURL, key, err := startFake(ctx, dir, bin)
+	if err != nil {
+		return cleanup, err
+	}
+	cleanups = append(cleanups, func() { fake.stop(5 * time.Second) })
+
+	addr, err := freeAddr()
+	if err != nil {
+		return cleanup, err
+	}
+	h.webhook = randomHex(16)
+	h.epoch = time.Now().UTC().Truncate(time.Second)
+	env := []string{
+		"LISTEN_ADDR=" + addr,
+		"SLACK_SIGNING_SECRET=" + h.secret,
+		"SLACK_BOT_TOKEN=xoxb-load",
+		"SLACK_API_URL=" + stub.url,
+		"SLACK_CHANNEL=" + channelID,
+		"BYTEMARK_API_URL=" + fakeURL,
+		"BYTEMARK_AUTH_URL=" + fakeURL,
+		"BYTEMARK_API_KEY=" + key,
+		"BYTEMARK_ACCOUNT=acme",
+		"REDIS_URL=" + h.o.Redis,
+		"REDIS_PREFIX=" + prefix,
+		"APPROVERS=" + approverID,
+		"WEBHOOK_TOKEN=" + h.webhook,
+		"AUTO_REBOOT=" + h.o.AutoReboot,
+		"LOG_LEVEL=" + h.o.LogLevel,
+	}
+	h.rep.BotEnv = redactEnv(env)
+	t0 := time.Now()
+	bot, err := startProc("bytebot", dir, bin, env, "serve")
+	if err != nil {
+		return cleanup, err
+	}
+	cleanups = append(cleanups, func() { bot.stop(30 * time.Second) })
+	h.botURL = "http://" + addr
+	if h.rep.Bot.Ready, err = waitReady(ctx, bot, h.botURL, t0, 10*time.Second); err != nil {
+		return cleanup, err
+	}
+	h.bot = bot
+	h.logf("bot ready in %s", ms(h.rep.Bot.Ready))
+	// Idle: ready, nothing asked of it yet, a moment to settle.
+	time.Sleep(time.Second)
+	h.rep.Bot.IdleRSS = readMemory(bot.pid()).RSS
+	h.rep.Floor.IdleRSS = readMemory(h.floor.pid()).RSS
+	return cleanup, nil
+}
+
+// scenarios runs every measured step.
+func (h *run1) scenarios(ctx context.Context) error {
+	// The slash-command sweep: /bytemark show web1.
+	show := slashLoad("show web1", userID)
+	for _, rate := range h.o.Rates {
+		st, err := h.step(ctx, "show web1", rate, show, nil)
+		if err != nil {
+			return err
+		}
+		if h.bot != nil && !st.Bot.withinKnee(st.Rate) {
+			h.logf("past the knee at %g/s; the sweep stops", rate)
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	// Purges write a ticket each (the executor reads the server and posts
+	// a card).
+	if _, err := h.step(ctx, "purge web1", h.o.PurgeRate, slashLoad("purge web1", userID), nil); err != nil {
+		return err
+	}
+	// Alertmanager deliveries of 1 and of 100 alerts.
+	for _, a := range []struct {
+		n    int
+		rate float64
+	}{{1, h.o.Alert1Rate}, {100, h.o.Alert100}} {
+		if _, err := h.step(ctx, fmt.Sprintf("alertmanager %d alert(s)", a.n), a.rate, h.alertLoad(a.n), nil); err != nil {
+			return err
+		}
+	}
+	// Approve clicks, last: the approved purges do purge db1 in the fake.
+	return h.approveStep(ctx)
+}
+
+func slashLoad(text, user string) load {
+	return load{Name: "slash", Sign: true, Make: func(i int) request {
+		return request{Path: "/slack/commands", Body: slashBody(user, text, i), ContentType: formType, Check: checkQueued}
+	}}
+}
+
+func (h *run1) alertLoad(n int) load {
+	// Every step has start times of its own, so that no alert of one step
+	// is a duplicate of an alert of another.
+	epoch := h.epoch.Add(time.Duration(h.rep.stepCount()) * 24 * time.Hour)
+	return load{Name: "alertmanager", Make: func(i int) request {
+		return request{Path: "/hooks/alertmanager", Body: alertBody("bytemark_server", n, i, epoch), ContentType: jsonType, Bearer: h.webhook}
+	}}
+}
+
+// step measures the floor and then the bot with l at rate, waits for the
+// bot to finish the work it queued, and records both.
+func (h *run1) step(ctx context.Context, name string, rate float64, l load, tickets []ticket) (*stepResult, error) {
+	st := &stepResult{Scenario: name, Rate: rate}
+	h.rep.Steps = append(h.rep.Steps, st)
+	n := 0
+	if tickets != nil {
+		n = len(tickets)
+	}
+	cfg := runConfig{Rate: rate, Duration: h.o.Duration, Concurrency: h.o.Concurrency, Late: 3 * time.Second, Secret: h.secret, N: n}
+
+	// The floor gets the same bodies, all signed, and answers an empty 200.
+	fl := load{Name: l.Name, Sign: true, Make: func(i int) request {
+		rq := l.Make(i)
+		rq.Check = nil
+		return rq
+	}}
+	cfg.Base = h.floorURL
+	w := watchRSS(h.floor.pid())
+	st.Floor = summarize(run(ctx, h.client, cfg, fl))
+	st.FloorRSS = w.stop()
+	h.logf("%-26s %6g/s floor: p50 %s p99 %s p99.9 %s, %d errors (client lag p50 %s p99 %s)", name, rate, ms(st.Floor.P50), ms(st.Floor.P99), ms(st.Floor.P999), st.Floor.Errors, ms(st.Floor.LagP50), ms(st.Floor.LagP99))
+	if ctx.Err() != nil || h.bot == nil {
+		return st, ctx.Err()
+	}
+
+	before := h.stub.methodCounts()
+	cfg.Base = h.botURL
+	w = watchRSS(h.bot.pid())
+	st.Bot = ptr(summarize(run(ctx, h.client, cfg, l)))
+	drain, ok := h.stub.quiet(time.Second, h.o.Drain)
+	st.BotRSS = w.stop()
+	st.Drain, st.Drained = drain, ok
+	st.SlackCalls = diffCounts(h.stub.methodCounts(), before)
+	h.logf("%-26s %6g/s bot:   p50 %s p99 %s p99.9 %s, %d errors%s; drained in %s%s",
+		name, rate, ms(st.Bot.P50), ms(st.Bot.P99), ms(st.Bot.P999), st.Bot.Errors, errNote(st.Bot), ms(drain), map[bool]string{true: "", false: " (NOT drained)"}[ok])
+	if h.bot.exited() {
+		return st, fmt.Errorf("the bot exited: %v\n%s", h.bot.err, h.bot.tail(2000))
+	}
+	return st, ctx.Err()
+}
+
+// approveStep opens tickets (purge db1, asked by requesterID), collects
+// their cards from the Slack stand-in, and then clicks Approve on each once
+// as the approver, at the click rate.
+func (h *run1) approveStep(ctx context.Context) error {
+	want := count(h.o.ClickRate, h.o.Duration)
+	if h.bot == nil {
+		// No cards to click: the floor gets made-up tickets.
+		ts := make([]ticket, want)
+		for i := range ts {
+			ts[i] = ticket{ID: fmt.Sprintf("T%06d", i), BlockID: "approval:" + channelID, Channel: channelID, TS: fmt.Sprintf("1700000000.%06d", i)}
+		}
+		_, err := h.step(ctx, "approve click", h.o.ClickRate, clickLoad(ts), ts)
+		return err
+	}
+	h.stub.startCollecting()
+	h.logf("opening %d tickets to approve", want)
+	prep := summarize(run(ctx, h.client, runConfig{Base: h.botURL, Rate: 1000, Concurrency: h.o.Concurrency,
+		Late: 3 * time.Second, Secret: h.secret, N: want}, slashLoad("purge db1", requesterID)))
+	if prep.Errors > 0 {
+		h.logf("opening tickets: %d of %d failed: %s", prep.Errors, prep.N, errorSummary(prep.ErrorKinds))
+	}
+	deadline := time.Now().Add(h.o.Drain)
+	var ts []ticket
+	for {
+		ts = h.stub.collected(requesterID)
+		if len(ts) >= want || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.stub.quiet(time.Second, h.o.Drain)
+	if len(ts) == 0 {
+		return errors.New("the bot posted no approval cards for the purges; cannot click Approve")
+	}
+	if len(ts) < want {
+		h.logf("only %d of %d approval cards arrived; clicking those", len(ts), want)
+	}
+	ts = ts[:min(len(ts), want)]
+	st, err := h.step(ctx, "approve click", h.o.ClickRate, clickLoad(ts), ts)
+	if st != nil && st.Bot != nil {
+		st.Note = fmt.Sprintf("%d tickets opened (%d cards); ", prep.N, len(ts))
+	}
+	return err
+}
+
+func clickLoad(ts []ticket) load {
+	return load{Name: "click", Sign: true, Make: func(i int) request {
+		return request{Path: "/slack/interactions", Body: clickBody(ts[i], approverID, i), ContentType: formType}
+	}}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func diffCounts(after, before map[string]int) map[string]int {
+	d := map[string]int{}
+	for k, v := range after {
+		if v-before[k] != 0 {
+			d[k] = v - before[k]
+		}
+	}
+	return d
+}
+
+func errNote(s *stats) string {
+	if s.Errors == 0 {
+		return ""
+	}
+	return " (" + errorSummary(s.ErrorKinds) + ")"
+}
+
+// redactEnv hides the secrets of the bot's environment for the report.
+func redactEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "SLACK_SIGNING_SECRET", "BYTEMARK_API_KEY", "WEBHOOK_TOKEN", "SLACK_BOT_TOKEN":
+			v = "…"
+		case "REDIS_PREFIX", "LISTEN_ADDR", "SLACK_API_URL", "BYTEMARK_API_URL", "BYTEMARK_AUTH_URL":
+			v = "(per run)"
+		}
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func redisVersion(ctx context.Context, rdb *redis.Client) string {
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			return v
+		}
+	}
+	return "unknown"
+}
+
+// deleteKeys deletes every key under prefix.
+func deleteKeys(ctx context.Context, rdb *redis.Client, prefix string) (int, error) {
+	n := 0
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := rdb.Unlink(ctx, batch...).Err()
+		n += len(batch)
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 500 {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return n, err
+	}
+	return n, flush()
+}

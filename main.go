@@ -1,0 +1,282 @@
+// Command bytebot is a Slack chat-ops bot and webhook service for Bytemark
+// Cloud servers. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/bytemark/bytemarktest"
+	"github.com/bytebot/bytebot/commands"
+)
+
+// version and commit are stamped at build time with
+// -ldflags "-X main.version=… -X main.commit=…".
+var (
+	version = "dev"
+	commit  = "none"
+)
+
+// The compile-time checks that the concrete types satisfy the interfaces
+// their users declare.
+var (
+	_ bot.Cloud      = (*bytemark.Client)(nil)
+	_ commands.Cloud = (*bytemark.Client)(nil)
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			fmt.Fprint(os.Stderr, ce.Long())
+		} else {
+			fmt.Fprintln(os.Stderr, "bytebot:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: bytebot [command] [flags]
+
+Commands:
+  serve                         the service: Slack (HTTP or Socket Mode), monitoring webhooks, executor (default)
+  console                       the whole flow in this terminal, against a built-in fake Bytemark; needs nothing
+  fake-bytemark --listen ADDR   serve the fake Bytemark API and auth host (demo data) on ADDR
+  manifest --url https://HOST   print the Slack app manifest for a bot served at HOST (--socket-mode for Socket Mode)
+  version                       print the version
+
+Configuration is read from the environment; see README.md.
+`
+
+// run is the whole program; main only supplies the process's environment.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, lookup, stderr)
+	case "console":
+		return console(ctx, stdin, stdout)
+	case "fake-bytemark":
+		return fakeBytemark(ctx, args, stdout)
+	case "manifest":
+		return manifest(args, stdout)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "bytebot %s (%s)\n", version, commit)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Writer) error {
+	start := time.Now()
+	cfg, err := loadConfig(ctx, lookup)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	logger.Info("bytebot starting", "version", version, "commit", commit)
+
+	rdb, closeRedis, err := openRedis(cfg.RedisURL, logger)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	cloud, err := bytemark.NewClient(&http.Client{Timeout: 60 * time.Second}, bytemark.Options{
+		APIURL:    cfg.BytemarkAPIURL,
+		AuthURL:   cfg.BytemarkAuthURL,
+		APIKey:    cfg.BytemarkAPIKey,
+		Username:  cfg.BytemarkUsername,
+		Password:  cfg.BytemarkPassword,
+		Account:   cfg.BytemarkAccount,
+		Group:     cfg.BytemarkGroup,
+		UserAgent: "bytebot/" + version,
+		Logger:    logger,
+	})
+	if err != nil {
+		return fmt.Errorf("bytemark client: %w", err)
+	}
+
+	slackOpts := []slack.Option{slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})}
+	if cfg.SocketMode() {
+		slackOpts = append(slackOpts, slack.OptionAppLevelToken(cfg.SlackAppToken))
+	}
+	api := slack.New(cfg.SlackBotToken, slackOpts...)
+
+	policy, err := commands.ParsePolicy(cfg.ApprovalActions)
+	if err != nil {
+		return fmt.Errorf("APPROVAL_ACTIONS: %w", err)
+	}
+	store := approvals.New(rdb, approvals.Options{Prefix: cfg.RedisPrefix})
+	srv := bot.New(botConfig(cfg, policy), cloud, store, bot.NewSlackPoster(api, logger), logger)
+
+	httpSrv := &http.Server{
+		Addr:              cfg.ListenAddr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	errc := make(chan error, 3)
+	go func() { errc <- srv.Run(workCtx) }()
+	if cfg.SocketMode() {
+		go func() { errc <- srv.RunSocketMode(workCtx, socketmode.New(api)) }()
+	}
+	go func() {
+		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	logger.Info("bytebot serving", "addr", ln.Addr().String(), "socket_mode", cfg.SocketMode(),
+		"webhooks", cfg.WebhooksEnabled(), "startup", time.Since(start).String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("bytebot shutting down")
+	case runErr = <-errc:
+		logger.Error("bytebot stopping", "err", runErr)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	stopWork() // workers finish or hand back the jobs they hold
+	srv.Close()
+	return runErr
+}
+
+func botConfig(cfg *Config, policy commands.Policy) bot.Config {
+	return bot.Config{
+		SigningSecret:     cfg.SlackSigningSecret,
+		AllowedUsers:      cfg.AllowedUsers,
+		AllowedChannels:   cfg.AllowedChannels,
+		Approvers:         cfg.Approvers,
+		ApprovalsRequired: cfg.ApprovalsRequired,
+		ApprovalTTL:       cfg.ApprovalTTL,
+		Policy:            policy,
+		Channel:           cfg.SlackChannel,
+		Workers:           cfg.Workers,
+	}
+}
+
+// openRedis connects to REDIS_URL, or, when it is unset, starts an embedded
+// in-memory Redis and says loudly that nothing survives a restart.
+func openRedis(redisURL string, logger *slog.Logger) (redis.UniversalClient, func(), error) {
+	if redisURL == "" {
+		mr, err := miniredis.Run()
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded redis: %w", err)
+		}
+		logger.Warn("REDIS_URL is not set: using an embedded in-memory Redis. " +
+			"Pending approvals, queued jobs, cooldowns and the audit log are LOST on restart, " +
+			"and replicas cannot share them. Set REDIS_URL for production.")
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		return rdb, func() { rdb.Close(); mr.Close() }, nil
+	}
+	opt, err := redis.ParseURL(redisURL) // rediss:// turns on TLS
+	if err != nil {
+		return nil, nil, errors.New("REDIS_URL: not a redis:// or rediss:// URL")
+	}
+	rdb := redis.NewClient(opt)
+	return rdb, func() { rdb.Close() }, nil
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func fakeBytemark(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("fake-bytemark", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8081", "address to serve the fake Bytemark API and auth host on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	fake := bytemarktest.NewUnstartedServer()
+	srv := &http.Server{Handler: fake.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, `fake Bytemark (API and auth host) serving on %s
+  API key:  %s
+  user:     %s
+  password: %s
+Try the bot against it:
+  BYTEMARK_API_URL=%s BYTEMARK_AUTH_URL=%s BYTEMARK_API_KEY=%s
+Or the official client:
+  bytemark --endpoint=%s --auth-endpoint=%s --billing-endpoint= --insecure show servers acme
+`, base, bytemarktest.APIKey, bytemarktest.Username, bytemarktest.Password,
+		base, base, bytemarktest.APIKey, base, base)
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func manifest(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("manifest", flag.ContinueOnError)
+	base := fs.String("url", "", "public https URL the bot is served at, e.g. https://bytebot.fly.dev")
+	socket := fs.Bool("socket-mode", false, "print the Socket Mode variant (no public URL needed)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *base == "" && !*socket {
+		return errors.New("manifest: --url https://HOST is required (or --socket-mode)")
+	}
+	b, err := bot.Manifest(*base, *socket)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
+	return err
+}
