@@ -11,20 +11,20 @@
 // # Keys
 //
 // Every key starts with Options.Prefix (default "bytebot:"), so several bots
-// can share a Redis. With P the prefix:
+// can share a Redis. With the default prefix:
 //
-//	P ticket:<id>     hash   a ticket; Redis TTL: its expiry plus TicketRetention
-//	P pending         zset   IDs of pending tickets, scored by expiry (ms)
-//	P queue           stream the work queue, consumer group "executors"
-//	P job:<id>        hash   a job's state, attempts and stream entry; TTL JobRetention
-//	P sched           zset   keys of delayed jobs, scored by when they are due (ms)
-//	P sched:jobs      hash   key -> the delayed job (JSON list of stream fields)
-//	P audit           stream the audit log, capped at about AuditMax entries
-//	P once:<key>      string Once claims
-//	P lock:<key>      string Lock tokens
-//	P cooldown:<key>  string Cooldown: the end of the cooldown (ms)
-//	P rate:<key>      zset   RateLimit: one member per recorded event, scored by time
-//	P distinct:<key>  zset   DistinctLimit: one member per distinct member, scored by last time
+//	bytebot:ticket:<id>      hash   a ticket; Redis TTL: its TTL plus TicketRetention
+//	bytebot:pending          zset   IDs of pending tickets, scored by expiry (ms)
+//	bytebot:queue            stream the work queue, consumer group "executors"
+//	bytebot:job:<id>         hash   a job's state, attempt count, stream entry, outcome; TTL JobRetention
+//	bytebot:sched            zset   keys of delayed jobs, scored by when they are due (ms)
+//	bytebot:sched:jobs       hash   key -> the delayed job (JSON list of stream fields)
+//	bytebot:audit            stream the audit log, capped at about AuditMax entries
+//	bytebot:once:<key>       string Once claims
+//	bytebot:lock:<key>       string Lock tokens
+//	bytebot:cooldown:<key>   string Cooldown: when the cooldown ends (ms)
+//	bytebot:rate:<key>       zset   RateLimit: one member per recorded event, scored by time
+//	bytebot:distinct:<key>   zset   DistinctLimit: one member per distinct member, scored by last time
 //
 // Every key a script touches is passed in KEYS. The scripts touch several
 // keys at once, so on Redis Cluster the prefix must hold a hash tag
@@ -179,6 +179,20 @@ func newID() string {
 // normID normalises an ID someone typed.
 func normID(id string) string {
 	return strings.ToLower(strings.TrimSpace(id))
+}
+
+// validID reports whether id (normalised) could be a ticket ID; others are
+// not looked up.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }

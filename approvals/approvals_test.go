@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -990,5 +991,53 @@ func TestPrefixIsolation(t *testing.T) {
 	}
 	if es, _ := b.AuditLog(ctx, "", 10); len(es) != 0 {
 		t.Errorf("other bot's audit log = %v", es)
+	}
+}
+
+// TestWithoutLoad checks that a Store works without Load: the consumer
+// group is created on first use.
+func TestWithoutLoad(t *testing.T) {
+	s := New(redistest.Client(t), Options{Prefix: redistest.Prefix(t)})
+	ctx := context.Background()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := s.Claim(ctx, "w1", 0); j != nil || err != nil {
+		t.Fatalf("Claim before any job = %+v, %v", j, err)
+	}
+	tk := submit(t, s, 1)
+	res, err := s.Vote(ctx, tk.ID, appr1, true, approvers)
+	if err != nil || !res.Decided {
+		t.Fatalf("Vote = %+v, %v", res, err)
+	}
+	if j, err := s.Claim(ctx, "w1", 0); j == nil || err != nil || j.ID != res.JobID {
+		t.Errorf("Claim = %+v, %v; want job %s", j, err, res.JobID)
+	}
+}
+
+// TestHostileIDs checks that odd ticket IDs are simply not found.
+func TestHostileIDs(t *testing.T) {
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	tk := submit(t, s, 1)
+	for _, id := range []string{"", " ", "*", tk.ID + "*", "../" + tk.ID, "pending", "a:b", string(make([]byte, 2048))} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%q) error = %v; want ErrNotFound", id, err)
+		}
+		if _, err := s.Vote(ctx, id, appr1, true, approvers); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Vote(%q) error = %v; want ErrNotFound", id, err)
+		}
+		if _, err := s.Cancel(ctx, id, asker); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Cancel(%q) error = %v; want ErrNotFound", id, err)
+		}
+	}
+	if got, err := s.Get(ctx, strings.ToUpper(tk.ID)); err != nil || got.ID != tk.ID {
+		t.Errorf("Get(upper case ID) = %v, %v", got.ID, err)
+	}
+	if _, err := s.Vote(ctx, tk.ID, "", true, append(approvers, "")); !errors.Is(err, ErrNotApprover) {
+		t.Errorf("Vote by nobody error = %v; want ErrNotApprover", err)
+	}
+	if _, err := s.Once(ctx, "k", 0); err == nil {
+		t.Error("Once with no TTL succeeded")
 	}
 }

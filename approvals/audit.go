@@ -12,6 +12,18 @@ import (
 // An Entry is one line of the audit log: who did what, when, to which
 // server, under which ticket, with what outcome. It holds only what
 // callers put in it; never put secrets there.
+//
+// The store writes these entries itself, in the same scripts as the
+// changes they record (Actor, Outcome):
+//
+//	Submit         requester, "requested"
+//	Vote           voter, "approve" or "deny" for each counted vote;
+//	               voter, "approved" (Detail: approvers and job) or "denied" for the decision;
+//	               requester, "expired" when the vote finds the ticket expired
+//	Cancel         requester, "cancelled"
+//	ExpireDue      requester, "expired"
+//	MarkRunning    job's requester, "started"
+//	Finish         job's requester, the outcome given
 type Entry struct {
 	// ID is the entry's stream ID, set when the log is read.
 	ID   string
@@ -27,18 +39,6 @@ type Entry struct {
 	Outcome string
 	Detail  string
 }
-
-// The store writes these entries itself, in the same scripts as the
-// changes they record (Actor, Outcome):
-//
-//	Submit         requester, "requested"
-//	Vote           voter, "approve" or "deny" for each counted vote;
-//	               voter, "approved" (Detail: approvers and job) or "denied" for the decision;
-//	               requester, "expired" when the vote finds the ticket expired
-//	Cancel         requester, "cancelled"
-//	ExpireDue      requester, "expired"
-//	MarkRunning    job's requester, "started"
-//	Finish         job's requester, the outcome given
 
 // Audit appends e to the audit log (Time defaults to now).
 func (s *Store) Audit(ctx context.Context, e Entry) error {

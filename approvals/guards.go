@@ -11,6 +11,9 @@ import (
 // the claim lasts, for double submissions and repeated deliveries. The
 // claim uses Redis's clock (SET NX PX).
 func (s *Store) Once(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, errors.New("approvals: once: ttl must be positive")
+	}
 	ok, err := s.rdb.SetNX(ctx, s.key("once", key), "1", time.Duration(durMS(ttl))*time.Millisecond).Result()
 	if err != nil {
 		return false, fmt.Errorf("approvals: once: %w", err)
@@ -22,6 +25,9 @@ func (s *Store) Once(ctx context.Context, key string, ttl time.Duration) (bool, 
 // Unlock, or "" if another holds it. The lock ends by itself after ttl
 // (Redis's clock) if its holder dies.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	if ttl <= 0 {
+		return "", errors.New("approvals: lock: ttl must be positive")
+	}
 	token := newID() + newID()
 	ok, err := s.rdb.SetNX(ctx, s.key("lock", key), token, time.Duration(durMS(ttl))*time.Millisecond).Result()
 	if err != nil {

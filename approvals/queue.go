@@ -77,7 +77,8 @@ func (s *Store) Enqueue(ctx context.Context, job Job) (string, error) {
 
 // Claim gives consumer the next job: first one whose lease ran out (its
 // worker died or handed it back), else a new one, waiting up to block for
-// one to arrive. It returns nil, nil when there is none.
+// one to arrive (keep it to seconds: a cancelled ctx is noticed when the
+// wait ends). It returns nil, nil when there is none.
 //
 // The job is held with a lease of Options.Lease: the worker must call
 // Heartbeat more often than that, and Finish (or Release) at the end, or
@@ -122,7 +123,7 @@ func (s *Store) next(ctx context.Context, consumer string, block time.Duration) 
 func (s *Store) next1(ctx context.Context, consumer string, block time.Duration) (*redis.XMessage, error) {
 	queue := s.key("queue")
 	start := "0-0"
-	for range 10 {
+	for range 100 { // each call looks at up to 10 entries of the pending list
 		msgs, cursor, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
 			Stream: queue, Group: group, Consumer: consumer, MinIdle: s.lease, Start: start, Count: 1,
 		}).Result()

@@ -127,8 +127,8 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 // ErrExpired for a ticket already expired) and not be past its expiry
 // (ErrExpired, and the ticket is marked expired). The requester's vote is
 // refused (ErrSelfApproval) and so is a vote by someone not in approvers
-// (ErrNotApprover). A repeated vote is not counted (Counted false, no
-// error). A denial decides the ticket at once; the approval that reaches
+// (ErrNotApprover). A person's first vote stands: a repeated vote, either
+// way, is not counted (Counted false, no error). A denial decides the ticket at once; the approval that reaches
 // Required moves it to approved and queues exactly one job, in the same
 // script. Counted votes and decisions are written to the audit log by the
 // same script.
@@ -137,8 +137,11 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 // Ticket holds the ticket as it is.
 func (s *Store) Vote(ctx context.Context, id, voter string, approve bool, approvers []string) (VoteResult, error) {
 	id = normID(id)
-	if id == "" {
+	if !validID(id) {
 		return VoteResult{}, ErrNotFound
+	}
+	if voter == "" {
+		return VoteResult{}, ErrNotApprover
 	}
 	yes := "0"
 	if approve {
@@ -174,7 +177,7 @@ func (s *Store) Vote(ctx context.Context, id, voter string, approve bool, approv
 // Cancel cancels pending ticket id for by, who must be its requester.
 func (s *Store) Cancel(ctx context.Context, id, by string) (Ticket, error) {
 	id = normID(id)
-	if id == "" {
+	if !validID(id) {
 		return Ticket{}, ErrNotFound
 	}
 	keys := []string{s.ticketKey(id), s.key("pending"), s.key("audit")}
@@ -192,7 +195,7 @@ func (s *Store) Cancel(ctx context.Context, id, by string) (Ticket, error) {
 // Get returns ticket id.
 func (s *Store) Get(ctx context.Context, id string) (Ticket, error) {
 	id = normID(id)
-	if id == "" {
+	if !validID(id) {
 		return Ticket{}, ErrNotFound
 	}
 	m, err := s.rdb.HGetAll(ctx, s.ticketKey(id)).Result()
@@ -207,7 +210,11 @@ func (s *Store) Get(ctx context.Context, id string) (Ticket, error) {
 
 // SetMessage records where ticket id's card was posted.
 func (s *Store) SetMessage(ctx context.Context, id, channel, ts string) error {
-	n, err := s.sc.setMessage.Run(ctx, s.rdb, []string{s.ticketKey(normID(id))}, channel, ts).Int()
+	id = normID(id)
+	if !validID(id) {
+		return ErrNotFound
+	}
+	n, err := s.sc.setMessage.Run(ctx, s.rdb, []string{s.ticketKey(id)}, channel, ts).Int()
 	if err != nil {
 		return fmt.Errorf("approvals: set message: %w", err)
 	}

@@ -122,7 +122,7 @@ func destroys(snap snapshot) string {
 		fmt.Fprintf(&b, "• IP addresses: %s\n", code(strings.Join(snap.IPs, ", ")))
 	}
 	if snap.Cores > 0 {
-		fmt.Fprintf(&b, "• %d cores, %s memory\n", snap.Cores, mib(snap.Memory))
+		fmt.Fprintf(&b, "• %s, %s memory\n", plural(snap.Cores, "core"), mib(snap.Memory))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }
@@ -169,6 +169,14 @@ func slackTime(t, now time.Time) string {
 		s += " (in " + rel.String() + ")"
 	}
 	return s
+}
+
+// plural formats n things: "1 core", "2 cores".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // truncate shortens s to at most n runes.

@@ -1,29 +1,126 @@
 package bot
 
-import "time"
+import (
+	"strings"
+	"time"
 
-// RebootConfig is how monitoring webhooks turn alerts into reboots.
+	"github.com/bytebot/bytebot/commands"
+)
+
+// AUTO_REBOOT modes.
+const (
+	// RebootOn reboots by itself, within the flapping protection.
+	RebootOn = "on"
+	// RebootApprove posts an approval card for every reboot.
+	RebootApprove = "approve"
+	// RebootDryRun posts what it would have done and does nothing.
+	RebootDryRun = "dry-run"
+	// RebootOff accepts alerts and ignores them.
+	RebootOff = "off"
+)
+
+// RebootConfig is how monitoring webhooks turn alerts into reboots. Zero
+// values take the documented defaults.
 type RebootConfig struct {
 	// WebhookToken is the bearer token monitoring must send (WEBHOOK_TOKEN).
+	// With neither it nor GrafanaHMACSecret set, every webhook is refused
+	// with 401.
 	WebhookToken string
 	// GrafanaHMACSecret verifies X-Grafana-Alerting-Signature instead of the
 	// bearer token (GRAFANA_HMAC_SECRET).
 	GrafanaHMACSecret string
-	// Mode is on, approve, dry-run or off (AUTO_REBOOT).
+	// Mode is on, approve, dry-run or off (AUTO_REBOOT; default approve).
+	// Anything else is taken as approve.
 	Mode string
-	// Label is the alert label naming the server (REBOOT_LABEL).
+	// Label is the alert label naming the server (REBOOT_LABEL; default
+	// bytemark_server).
 	Label string
-	// Method is reset, cycle or graceful (REBOOT_METHOD).
+	// Method is reset, cycle or graceful (REBOOT_METHOD; default graceful:
+	// an ACPI shutdown with a deadline, then a power cycle if it doesn't
+	// go off in time).
 	Method string
-	// Cooldown and MaxPerDay protect one server from flapping.
+	// Cooldown (default 15m) and MaxPerDay (default 3, in any 24 hours)
+	// protect one server from flapping.
 	Cooldown  time.Duration
 	MaxPerDay int
-	// Delay holds an automatic reboot; a resolve inside it cancels.
+	// Delay holds an automatic reboot; a resolve inside it cancels (default
+	// 0: no hold).
 	Delay time.Duration
-	// FleetMax servers rebooted within FleetWindow pause automatic reboots.
+	// More than FleetMax servers (default 5) within FleetWindow (default
+	// 10m) pause automatic reboots.
 	FleetMax    int
 	FleetWindow time.Duration
-	// Allow, when not empty, lists the groups ("default.acme") and servers
-	// ("web1.default.acme") that may be rebooted automatically.
+	// Allow, when not empty, lists the groups ("default.acme"), accounts
+	// ("acme") and servers ("web1.default.acme") that may be rebooted
+	// automatically; other servers get an approval card.
 	Allow []string
+	// MaxBodyBytes caps a webhook body (default 2 MiB; larger bodies get 413).
+	MaxBodyBytes int64
+	// DedupeTTL is how long an alert occurrence (fingerprint and start
+	// time) is remembered, so that redeliveries do nothing (default 72h).
+	DedupeTTL time.Duration
+	// ReportGrace is how long an automatic reboot waits for the delivery's
+	// summary to be posted, so that it runs in the summary's thread; if the
+	// summary can't be posted in time the reboot runs anyway (default 20s).
+	ReportGrace time.Duration
+}
+
+func (c RebootConfig) withDefaults() RebootConfig {
+	c.Mode = strings.ToLower(strings.TrimSpace(c.Mode))
+	switch c.Mode {
+	case RebootOn, RebootApprove, RebootDryRun, RebootOff:
+	default:
+		c.Mode = RebootApprove
+	}
+	if c.Label == "" {
+		c.Label = "bytemark_server"
+	}
+	switch c.Method {
+	case commands.RebootGraceful, commands.RebootReset, commands.RebootCycle:
+	default:
+		c.Method = commands.RebootGraceful
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Cooldown, 15*time.Minute)
+	def(&c.FleetWindow, 10*time.Minute)
+	def(&c.DedupeTTL, 72*time.Hour)
+	def(&c.ReportGrace, 20*time.Second)
+	if c.Delay < 0 {
+		c.Delay = 0
+	}
+	if c.MaxPerDay < 1 {
+		c.MaxPerDay = 3
+	}
+	if c.FleetMax < 1 {
+		c.FleetMax = 5
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 2 << 20
+	}
+	allow := make([]string, 0, len(c.Allow))
+	for _, a := range c.Allow {
+		if a = strings.Trim(strings.ToLower(strings.TrimSpace(a)), "."); a != "" {
+			allow = append(allow, a)
+		}
+	}
+	c.Allow = allow
+	return c
+}
+
+// allowed reports whether server (fully qualified) may be rebooted
+// automatically.
+func (c RebootConfig) allowed(server string) bool {
+	if len(c.Allow) == 0 {
+		return true
+	}
+	for _, a := range c.Allow {
+		if server == a || strings.HasSuffix(server, "."+a) {
+			return true
+		}
+	}
+	return false
 }

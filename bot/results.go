@@ -73,7 +73,7 @@ func serverFields(s bytemark.Server) []*slack.TextBlockObject {
 	fs := []*slack.TextBlockObject{
 		mrkdwn("*Server*\n" + code(name)),
 		mrkdwn("*Power*\n" + power),
-		mrkdwn(fmt.Sprintf("*Size*\n%d cores, %s", s.Cores, mib(s.Memory))),
+		mrkdwn(fmt.Sprintf("*Size*\n%s, %s", plural(s.Cores, "core"), mib(s.Memory))),
 	}
 	if s.ZoneName != "" {
 		fs = append(fs, mrkdwn("*Zone*\n"+s.ZoneName))
@@ -106,7 +106,7 @@ func serverList(ss []bytemark.Server) string {
 		if name == "" {
 			name = s.Name
 		}
-		fmt.Fprintf(&b, "%s %s · %d cores, %s\n", power, code(name), s.Cores, mib(s.Memory))
+		fmt.Fprintf(&b, "%s %s · %s, %s\n", power, code(name), plural(s.Cores, "core"), mib(s.Memory))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -101,8 +101,8 @@ func (s snapshot) diff(now snapshot) string {
 		d = append(d, fmt.Sprintf("deleted is now %t", now.Deleted))
 	}
 	if s.Cores != now.Cores || s.Memory != now.Memory {
-		d = append(d, fmt.Sprintf("it now has %d cores and %s memory (was %d and %s)",
-			now.Cores, mib(now.Memory), s.Cores, mib(s.Memory)))
+		d = append(d, fmt.Sprintf("it now has %s and %s memory (was %s and %s)",
+			plural(now.Cores, "core"), mib(now.Memory), plural(s.Cores, "core"), mib(s.Memory)))
 	}
 	if !slices.Equal(s.Discs, now.Discs) {
 		d = append(d, fmt.Sprintf("its discs are now %s (were %s)", discList(now.Discs), discList(s.Discs)))

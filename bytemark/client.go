@@ -229,6 +229,14 @@ func (c *Client) newRequest(ctx context.Context, base *url.URL, method, path str
 	if strings.HasPrefix(path, "/") {
 		return nil, fmt.Errorf("bytemark: path %q must be relative to the base URL", path)
 	}
+	p, _, _ := strings.Cut(path, "?")
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			// URL resolution would drop segments: a disc purge could
+			// become a server purge.
+			return nil, fmt.Errorf("bytemark: path %q has a dot segment", path)
+		}
+	}
 	u, err := base.Parse(path)
 	if err != nil {
 		return nil, fmt.Errorf("bytemark: bad path %q: %w", path, err)

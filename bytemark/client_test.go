@@ -448,6 +448,10 @@ func TestRefusedBeforeRequest(t *testing.T) {
 		{"shrink", func(ctx context.Context, c *bytemark.Client) (any, error) {
 			return c.ResizeDisc(ctx, "web1", "root", 10240)
 		}, []exchange{{method: "GET", path: vmPath + "/discs/root", resp: rootDisc}}, "discs can only grow, and 10240 MiB is smaller than its 25600 MiB"},
+		{"dot-dot disc label", noResult(func(ctx context.Context, c *bytemark.Client) error { return c.PurgeDisc(ctx, "web1", "..") }), nil, "is not a label"},
+		{"disc label with space", func(ctx context.Context, c *bytemark.Client) (any, error) {
+			return c.ResizeDisc(ctx, "web1", "a b", 1024)
+		}, nil, "is not a label"},
 		{"empty disc label", noResult(func(ctx context.Context, c *bytemark.Client) error { return c.PurgeDisc(ctx, "web1", "") }), nil, "disc label is required"},
 	}
 	for _, tt := range tests {
@@ -651,5 +655,19 @@ func TestPowerWaitHonoursContext(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "gave up (context canceled)") {
 		t.Errorf("error %q does not say why it gave up", err)
+	}
+}
+
+func TestNewRequestRefusesBadPaths(t *testing.T) {
+	t.Parallel()
+	c, _ := setup(t)
+	for _, path := range []string{"/accounts", "accounts/../definitions", "accounts/./x", "a/..?purge=true"} {
+		if _, err := c.NewRequest(t.Context(), "DELETE", path, nil); err == nil {
+			t.Errorf("NewRequest(%q) succeeded", path)
+		}
+	}
+	req, err := c.NewRequest(t.Context(), "PUT", "accounts/a%20b/x?purge=true", map[string]int{"size": 1})
+	if err != nil || req.URL.EscapedPath() != baseURLPath+"/accounts/a%20b/x" || req.URL.RawQuery != "purge=true" {
+		t.Errorf("NewRequest = %v, %v", req.URL, err)
 	}
 }

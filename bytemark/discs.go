@@ -57,8 +57,11 @@ func checkSize(sizeMiB int) error {
 // discPath returns the path of a disc of server n; existing discs may have
 // legacy labels, so the label is only escaped.
 func discPath(n Name, label string) (string, error) {
-	if label == "" {
+	switch {
+	case label == "":
 		return "", errors.New("bytemark: a disc label is required")
+	case label == "." || label == ".." || !headerSafe(label):
+		return "", fmt.Errorf("bytemark: disc label %q is not a label", label)
 	}
 	return n.path() + "/discs/" + url.PathEscape(label), nil
 }

@@ -1,7 +1,6 @@
 package bytemarktest_test
 
 import (
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -261,5 +260,4 @@ func TestDemoData(t *testing.T) {
 	if got := len(s.Servers("acme", "default")); got != 4 {
 		t.Errorf("Servers(acme, default) = %d; want 4", got)
 	}
-	_ = http.StatusOK
 }

@@ -216,7 +216,6 @@ func TestUpdateVMValidation(t *testing.T) {
 
 func TestMoveGroup(t *testing.T) {
 	s := newFake(t)
-	staging := getVM(t, s, "/accounts/acme/groups/staging/virtual_machines/stage1").GroupID
 	def := getVM(t, s, web1).GroupID
 	partner := getVM(t, s, "/accounts/partner/groups/default/virtual_machines/app1").GroupID
 
@@ -231,7 +230,6 @@ func TestMoveGroup(t *testing.T) {
 		t.Errorf("moved server = %+v", v)
 	}
 	mustStatus(t, api(t, s, "GET", "/accounts/acme/groups/staging/virtual_machines/stage1", ""), 404, "old place")
-	_ = staging
 }
 
 func TestDeleteUndeletePurge(t *testing.T) {

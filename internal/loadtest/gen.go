@@ -134,13 +134,16 @@ func run(ctx context.Context, client *http.Client, cfg runConfig, l load) runRes
 			mu.Unlock()
 		})
 	}
+	unlock := lockThread()
+	defer unlock()
 	for i := range n {
 		at := start.Add(schedule(i, cfg.Rate))
-		if d := time.Until(at); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
+		for ctx.Err() == nil {
+			d := time.Until(at)
+			if d <= 0 {
+				break
 			}
+			preciseSleep(min(d, 100*time.Millisecond)) // wakes to see ctx now and then
 		}
 		if ctx.Err() != nil {
 			for j := i; j < n; j++ {

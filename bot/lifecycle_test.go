@@ -1,0 +1,56 @@
+package bot
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestHandBack checks that a worker that is stopping hands back a job it
+// claimed but had not started, so that another worker runs it as a first
+// attempt.
+func TestHandBack(t *testing.T) {
+	h := newHarness(t, withoutExecutor())
+	h.mustSlash(userAsker, chanOps, "restart web2")
+	job, err := h.store.Claim(context.Background(), "test-1", time.Second)
+	if err != nil || job == nil {
+		t.Fatalf("Claim = %v, %v", job, err)
+	}
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	h.s.execute(stopped, "test-1", job)
+	if n := h.writes(); n != 0 {
+		t.Errorf("a stopping worker made %d writes", n)
+	}
+	again, err := h.store.Claim(context.Background(), "test-2", time.Second)
+	if err != nil || again == nil {
+		t.Fatalf("Claim after hand-back = %v, %v; want the job back", again, err)
+	}
+	if again.ID != job.ID || again.Retry {
+		t.Errorf("reclaimed job %s (retry %v); want %s as a first run", again.ID, again.Retry, job.ID)
+	}
+}
+
+// TestShutdownFinishesJob checks that stopping the executor lets a running
+// action finish and post its result.
+func TestShutdownFinishesJob(t *testing.T) {
+	h := newHarness(t, withoutExecutor())
+	h.fake.SetPowerdownDelay(500 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.s.Run(ctx) }()
+	h.mustSlash(userAsker, chanOps, "restart web2")
+	h.waitFor("the restart to begin", func() bool { return h.fake.Calls("POST", "signal") > 0 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if len(h.slack.find("chat.postMessage", "restarted")) == 0 {
+		t.Errorf("the running restart did not finish and report before Run returned:\n%s", h.slack.dump())
+	}
+}

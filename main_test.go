@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+// TestConsoleScript drives `bytebot console` the way a newcomer would, from
+// a script: list, purge, a refused self-approval, approval by a second
+// person, and the list again.
+func TestConsoleScript(t *testing.T) {
+	script := strings.Join([]string{
+		"/bytemark list",
+		"/bytemark purge web2",
+		"approve",
+		"as alice: approve",
+		"/bytemark list",
+		"/bytemark audit web2",
+		"/bytemark restrat web1",
+	}, "\n")
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"console"}, noEnv, strings.NewReader(script), &out, &errb); err != nil {
+		t.Fatalf("console: %v\n%s", err, errb.String())
+	}
+	transcript := out.String()
+	steps := strings.Split(transcript, "\nyou> ")
+	if got, want := len(steps), 9; got != want { // the banner, seven lines, the end
+		t.Fatalf("transcript has %d prompts; want %d:\n%s", got, want, transcript)
+	}
+	for i, want := range []struct {
+		step     int
+		contains []string
+	}{
+		{1, []string{"3 servers", "web1.default.acme", "web2.default.acme", "db1.default.acme"}},
+		{2, []string{"Approval needed: purge web2", "root", "25 GiB", "@you", "[Approve: type `approve "}},
+		{3, []string{"only you sees this", "can't approve"}},
+		{4, []string{"Approved by @alice", "web2 purged"}},
+		{5, []string{"2 servers"}},
+		{6, []string{"Audit log", "approved", "done"}},
+		{7, []string{"Did you mean `restart`?"}},
+	} {
+		for _, s := range want.contains {
+			if !strings.Contains(steps[want.step], s) {
+				t.Errorf("step %d (%q) lacks %q:\n%s", i+1, strings.SplitN(steps[want.step], "\n", 2)[0], s, steps[want.step])
+			}
+		}
+	}
+	if strings.Contains(steps[5], "web2.default.acme") {
+		t.Errorf("web2 still listed after its purge:\n%s", steps[5])
+	}
+	if strings.Contains(steps[3], "purged") {
+		t.Errorf("the requester's own approval ran the purge:\n%s", steps[3])
+	}
+}
+
+func TestManifestCommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"manifest", "--url", "https://bot.example.com"}, noEnv, nil, &out, &out); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	var m struct {
+		Features struct {
+			SlashCommands []struct{ Command, URL string } `json:"slash_commands"`
+		} `json:"features"`
+		Settings struct {
+			Interactivity struct {
+				RequestURL string `json:"request_url"`
+			} `json:"interactivity"`
+		} `json:"settings"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatalf("manifest output is not JSON: %v\n%s", err, out.String())
+	}
+	if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].URL != "https://bot.example.com/slack/commands" {
+		t.Errorf("slash commands = %+v; want /bytemark at https://bot.example.com/slack/commands", m.Features.SlashCommands)
+	}
+	if got, want := m.Settings.Interactivity.RequestURL, "https://bot.example.com/slack/interactions"; got != want {
+		t.Errorf("interactivity URL = %q; want %q", got, want)
+	}
+	if err := run(context.Background(), []string{"manifest"}, noEnv, nil, &out, &out); err == nil {
+		t.Error("manifest without --url succeeded; want an error asking for it")
+	}
+}
+
+func TestServeRefusesMissingConfiguration(t *testing.T) {
+	var errb bytes.Buffer
+	err := run(context.Background(), []string{"serve"}, noEnv, nil, &errb, &errb)
+	if err == nil || !strings.Contains(err.Error(), "SLACK_BOT_TOKEN: missing") {
+		t.Fatalf("serve with no environment = %v; want a configuration error naming SLACK_BOT_TOKEN", err)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"serv"}, noEnv, nil, &out, &out); err == nil || !strings.Contains(out.String(), "Usage: bytebot") {
+		t.Errorf("run(serv) = %v, output %q; want an error and the usage", err, out.String())
+	}
+}
