@@ -136,6 +136,13 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		return fmt.Errorf("APPROVAL_ACTIONS: %w", err)
 	}
 	store := approvals.New(rdb, approvals.Options{Prefix: cfg.RedisPrefix})
+	// Load the scripts now, so that the first vote is one round trip too. A
+	// Redis that is down now is not fatal: /readyz says so until it is back.
+	loadCtx, cancelLoad := context.WithTimeout(ctx, 3*time.Second)
+	if err := store.Load(loadCtx); err != nil {
+		logger.Warn("redis is not answering yet; the bot will keep trying", "err", err)
+	}
+	cancelLoad()
 	srv := bot.New(botConfig(cfg, policy), cloud, store, bot.NewSlackPoster(api, logger), logger)
 
 	httpSrv := &http.Server{

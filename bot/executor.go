@@ -172,6 +172,9 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 	switch {
 	case e.job.TicketID != "":
 		outcome, failed = e.runTicket(ctx, a)
+	case e.job.Meta[metaPhase] == phaseHeld:
+		// A reboot held by REBOOT_DELAY (hooks.go) decides again now.
+		outcome, failed = e.runHeld(ctx, a)
 	case e.job.Meta[metaPhase] == phaseAsk || e.s.Config.Policy.NeedsApproval(a):
 		// Whatever needs approval runs only with an approved ticket.
 		outcome, failed = e.ask(ctx, a, e.job.Channel, e.job.ThreadTS, e.job.Meta[metaReason])

@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,5 +54,41 @@ func TestShutdownFinishesJob(t *testing.T) {
 	}
 	if len(h.slack.find("chat.postMessage", "restarted")) == 0 {
 		t.Errorf("the running restart did not finish and report before Run returned:\n%s", h.slack.dump())
+	}
+}
+
+// TestOneActionPerServer checks that two replicas never run two actions on
+// one server at once: two restarts of web2, each taken by either replica,
+// run one after the other.
+func TestOneActionPerServer(t *testing.T) {
+	h := newHarness(t)
+	// A second replica sharing Redis, Bytemark and Slack.
+	other := New(h.s.Config, h.cloud, h.store, h.s.Poster, h.s.Logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); other.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; other.Close() })
+
+	h.fake.SetPowerdownDelay(300 * time.Millisecond)
+	h.mustSlash(userAsker, chanOps, "restart web2")
+	h.mustSlash(userAsker, chanOps, "restart web2")
+	h.waitFor("both restarts", func() bool { return len(h.slack.find("chat.postMessage", "restarted")) == 2 })
+
+	// The writes to web2 must be signal, start, signal, start: the second
+	// restart began only after the first one ended.
+	var seq []string
+	for _, r := range h.fake.Requests() {
+		if !strings.Contains(r.Path, "/web2") {
+			continue
+		}
+		switch {
+		case r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/signal"):
+			seq = append(seq, "signal")
+		case r.Method == http.MethodPut && strings.Contains(r.Body, `"power_on":true`):
+			seq = append(seq, "start")
+		}
+	}
+	if got, want := strings.Join(seq, " "), "signal start signal start"; got != want {
+		t.Errorf("writes to web2 = %q; want %q (one restart at a time)", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -38,14 +39,16 @@ func ValidDiscLabel(label string) error {
 			return fmt.Errorf("bytemark: disc label %q must be lower-case letters, digits, - and _, starting with a letter or digit", label)
 		}
 	}
-	for _, prefix := range []string{"xvd", "vd", "sd", "hd"} {
-		rest, ok := strings.CutPrefix(label, prefix)
-		if ok && rest != "" && strings.Trim(rest, "abcdefghijklmnopqrstuvwxyz") == "" {
-			return fmt.Errorf("bytemark: disc label %q looks like a Unix device name, which the API refuses; try a name such as data or disc-2", label)
-		}
+	if deviceName.MatchString(label) {
+		return fmt.Errorf("bytemark: disc label %q looks like a Unix device name, which the API refuses; try a name such as data or disc-2", label)
 	}
 	return nil
 }
+
+// deviceName matches what the API refuses as a label: vda, sdb, hdc and
+// their successors (vdaa, xvdb1), and NVMe names. Words that merely start
+// the same way (vdata, sdcard) are fine.
+var deviceName = regexp.MustCompile(`^(?:(?:x?vd|sd|hd)[a-z]{1,2}[0-9]*|nvme[0-9]+(?:n[0-9]+)?(?:p[0-9]+)?)$`)
 
 func checkSize(sizeMiB int) error {
 	if sizeMiB <= 0 || sizeMiB > MaxDiscSizeMiB {

@@ -69,12 +69,12 @@ func TestNameString(t *testing.T) {
 
 func TestValidDiscLabel(t *testing.T) {
 	t.Parallel()
-	for _, ok := range []string{"root", "data", "disc-2", "backups_2026", "v", "vd", "sd1", "vda1", "archive", "xv", "x"} {
+	for _, ok := range []string{"root", "data", "disc-2", "backups_2026", "v", "vd", "sd1", "vdata", "sdcard", "hdd1x", "archive", "xv", "x"} {
 		if err := bytemark.ValidDiscLabel(ok); err != nil {
 			t.Errorf("ValidDiscLabel(%q) = %v; want nil", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "vda", "vdb", "vdaa", "sda", "hdc", "xvda", "xvdz", "Data", "-x", "_x", "a b", "a/b", "a.b", "dísc", strings.Repeat("a", 64)} {
+	for _, bad := range []string{"", "vda", "vdb", "vdaa", "sda", "hdc", "xvda", "xvdz", "vda1", "nvme0n1", "Data", "-x", "_x", "a b", "a/b", "a.b", "dísc", strings.Repeat("a", 64)} {
 		if err := bytemark.ValidDiscLabel(bad); err == nil {
 			t.Errorf("ValidDiscLabel(%q) = nil; want an error", bad)
 		}

@@ -139,7 +139,7 @@ func (s *Server) routeAccounts(c *call, segs []string) resp {
 		return notFound()
 	}
 	if c.write() && a.access != AccessFull {
-		if !s.exists(a, g, segs[3:]) {
+		if !s.exists(g, segs[3:]) {
 			return notFound()
 		}
 		return forbidden()
@@ -149,7 +149,7 @@ func (s *Server) routeAccounts(c *call, segs []string) resp {
 
 // exists reports whether the resource under g named by rest exists, so
 // that a write to a missing thing in a read-only account is 404, not 403.
-func (s *Server) exists(a *account, g *group, rest []string) bool {
+func (s *Server) exists(g *group, rest []string) bool {
 	if len(rest) == 0 {
 		return true
 	}

@@ -248,6 +248,13 @@ func TestAddServer(t *testing.T) {
 		t.Errorf("defaults = %+v", plain)
 	}
 
+	// Path parts escaped with url.QueryEscape: a space arrives as "+".
+	if _, err := s.AddServer("acme", "default", bytemark.Server{Name: "legacy box"}); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, api(t, s, "GET", acmeVMs+"/legacy+box", ""), 200, "name with + for a space")
+	mustStatus(t, api(t, s, "GET", acmeVMs+"/legacy%20box", ""), 200, "name with %20")
+
 	id, err := s.AddAccount("newco", bytemarktest.AccessRead)
 	if err != nil || id == 0 {
 		t.Fatalf("AddAccount = %d, %v", id, err)

@@ -57,6 +57,9 @@ type machine struct {
 	Kernel string `json:"kernel"`
 	Go     string `json:"go"`
 	Redis  string `json:"redis"`
+	// LoadAvg is /proc/loadavg's 1-minute figure at the start and the end:
+	// above the CPU count, other work shared the machine.
+	LoadAvg [2]string `json:"loadavg_start_end"`
 }
 
 type procFigures struct {
@@ -95,7 +98,8 @@ func newReport(o options) *report {
 		Started: time.Now().UTC(),
 		Options: reportOptions{Duration: o.Duration.String(), Rates: o.Rates, Concurrency: o.Concurrency,
 			AutoReboot: o.AutoReboot, LogLevel: o.LogLevel, Quick: o.Quick},
-		Machine: machine{CPUs: runtime.NumCPU(), CPU: cpuModel(), Kernel: kernel(), Go: runtime.Version(), Redis: "not used"},
+		Machine: machine{CPUs: runtime.NumCPU(), CPU: cpuModel(), Kernel: kernel(), Go: runtime.Version(), Redis: "not used",
+			LoadAvg: [2]string{loadAvg(), ""}},
 	}
 }
 
@@ -119,6 +123,7 @@ func (r *report) find(scenario string, rate float64) *stepResult {
 
 // finish computes the knee and judges the targets.
 func (r *report) finish() {
+	r.Machine.LoadAvg[1] = loadAvg()
 	for _, s := range r.Steps {
 		if s.BotRSS > r.Bot.LoadRSS {
 			r.Bot.LoadRSS = s.BotRSS
@@ -127,6 +132,9 @@ func (r *report) finish() {
 			r.Floor.LoadRSS = s.FloorRSS
 		}
 	}
+	// VmHWM is updated lazily by the kernel; a sample can be above it.
+	r.Floor.PeakRSS = max(r.Floor.PeakRSS, r.Floor.LoadRSS)
+	r.Bot.PeakRSS = max(r.Bot.PeakRSS, r.Bot.LoadRSS)
 	var sweep []*stepResult
 	for _, s := range r.Steps {
 		if s.Scenario == "show web1" && s.Bot != nil {
@@ -230,8 +238,8 @@ func withRatio(bot, floor time.Duration) string {
 func (r *report) markdown(w io.Writer) {
 	fmt.Fprintf(w, "## bytebot load test, %s\n\n", r.Started.Format("2006-01-02 15:04 UTC"))
 	m := r.Machine
-	fmt.Fprintf(w, "Machine: %d × %s, Linux %s, %s, Redis %s. Runs of %s each (quick: %v), open loop; bot: AUTO_REBOOT=%s, LOG_LEVEL=%s.\n\n",
-		m.CPUs, m.CPU, m.Kernel, m.Go, m.Redis, r.Options.Duration, r.Options.Quick, r.Options.AutoReboot, r.Options.LogLevel)
+	fmt.Fprintf(w, "Machine: %d × %s, Linux %s, %s, Redis %s; load average %s at the start, %s at the end. Runs of %s each (quick: %v), open loop; bot: AUTO_REBOOT=%s, LOG_LEVEL=%s.\n\n",
+		m.CPUs, m.CPU, m.Kernel, m.Go, m.Redis, m.LoadAvg[0], m.LoadAvg[1], r.Options.Duration, r.Options.Quick, r.Options.AutoReboot, r.Options.LogLevel)
 	fmt.Fprintln(w, "Latency is from when each request was due to its whole answer read; ratios (×) are to the floor's figure in the run just before, at the same rate with the same bodies.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| scenario | rate/s | n | p50 ms | p99 ms | p99.9 ms | max ms | throughput/s | errors | max RSS MB |")
@@ -355,4 +363,17 @@ func kernel() string {
 		return runtime.GOOS
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// loadAvg is the 1-minute load average.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
 }
