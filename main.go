@@ -200,6 +200,19 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		Policy:            policy,
 		Channel:           cfg.SlackChannel,
 		Workers:           cfg.Workers,
+		Reboot: bot.RebootConfig{
+			WebhookToken:      cfg.WebhookToken,
+			GrafanaHMACSecret: cfg.GrafanaHMACSecret,
+			Mode:              cfg.AutoReboot,
+			Label:             cfg.RebootLabel,
+			Method:            cfg.RebootMethod,
+			Cooldown:          cfg.RebootCooldown,
+			MaxPerDay:         cfg.RebootMaxPerDay,
+			Delay:             cfg.RebootDelay,
+			FleetMax:          cfg.RebootFleetMax,
+			FleetWindow:       cfg.RebootFleetWindow,
+			Allow:             cfg.RebootAllow,
+		},
 	}
 }
 

@@ -101,9 +101,10 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 	if ask && len(s.Config.Approvers) == 0 {
 		return name, "forbidden", ephemeral(fmt.Sprintf("%s needs approval, and no approvers are configured (APPROVERS), so it can't be done from here.", code(a.String())))
 	}
-	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	defer cancel()
-	_, err = s.submit(rctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID})
+	err = s.quick(ctx, func(ctx context.Context) error {
+		_, err := s.submit(ctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID})
+		return err
+	})
 	if err != nil {
 		log.Error("queueing job", "action", a.String(), "err", err)
 		return name, "unavailable", ephemeral(msgUnavailable)
@@ -174,9 +175,11 @@ func (s *Server) errorReply(log *slog.Logger, err error, ref string) Reply {
 }
 
 func (s *Server) listApprovals(ctx context.Context, log *slog.Logger, name string, in Invocation) (string, string, Reply) {
-	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	defer cancel()
-	ts, err := s.Store.Pending(rctx)
+	var ts []approvals.Ticket
+	err := s.quick(ctx, func(ctx context.Context) (err error) {
+		ts, err = s.Store.Pending(ctx)
+		return err
+	})
 	if err != nil {
 		log.Error("listing pending tickets", "err", err)
 		return name, "unavailable", ephemeral(msgUnavailable)
@@ -198,9 +201,11 @@ func (s *Server) listApprovals(ctx context.Context, log *slog.Logger, name strin
 }
 
 func (s *Server) audit(ctx context.Context, log *slog.Logger, name, server string) (string, string, Reply) {
-	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	defer cancel()
-	es, err := s.Store.AuditLog(rctx, server, 20)
+	var es []approvals.Entry
+	err := s.quick(ctx, func(ctx context.Context) (err error) {
+		es, err = s.Store.AuditLog(ctx, server, 20)
+		return err
+	})
 	if err != nil {
 		log.Error("reading the audit log", "err", err)
 		return name, "unavailable", ephemeral(msgUnavailable)
@@ -228,9 +233,11 @@ func (s *Server) audit(ctx context.Context, log *slog.Logger, name, server strin
 }
 
 func (s *Server) cancel(ctx context.Context, log *slog.Logger, name, id string, in Invocation) (string, string, Reply) {
-	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	defer cancel()
-	t, err := s.Store.Cancel(rctx, id, in.User)
+	var t approvals.Ticket
+	err := s.quick(ctx, func(ctx context.Context) (err error) {
+		t, err = s.Store.Cancel(ctx, id, in.User)
+		return err
+	})
 	switch {
 	case errors.Is(err, approvals.ErrNotFound):
 		return name, "usage", ephemeral(fmt.Sprintf("There is no ticket `%s`.", id))
@@ -291,13 +298,17 @@ func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, 
 		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	defer cancel()
 	approvers, err := s.expand(rctx, s.Config.Approvers)
+	cancel()
 	if err != nil {
 		log.Error("expanding APPROVERS", "err", err)
 		return "unavailable", ephemeral(msgUnavailable)
 	}
-	res, err := s.Store.Vote(rctx, c.TicketID, c.User, c.Approve, approvers)
+	var res approvals.VoteResult
+	err = s.quick(ctx, func(ctx context.Context) (err error) {
+		res, err = s.Store.Vote(ctx, c.TicketID, c.User, c.Approve, approvers)
+		return err
+	})
 	switch {
 	case errors.Is(err, approvals.ErrSelfApproval):
 		return "refused", ephemeral("You asked for this, so you can't approve it: someone else has to.")

@@ -158,6 +158,18 @@ func TestPurgeApproval(t *testing.T) {
 		return false
 	})
 
+	h.waitFor("the purge's metrics", func() bool {
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return strings.Contains(w.Body.String(), `bytebot_executions_total{action="purge",outcome="done"} 1`)
+	})
+	h.wantMetrics(
+		`bytebot_approvals_total{outcome="requested"} 1`,
+		`bytebot_approvals_total{outcome="approved"} 1`,
+		`bytebot_approvals_total{outcome="refused"} 20`, // the requester's click and 19 after the decision
+		`bytebot_commands_total{command="purge",outcome="approval"} 1`,
+	)
+
 	// The audit log has the request, the vote and the outcome.
 	h.waitFor("audit entries", func() bool {
 		es, err := h.store.AuditLog(context.Background(), "", 50)
@@ -466,6 +478,19 @@ func TestRateLimitedResult(t *testing.T) {
 	}
 	if limited.IsZero() || posted.Sub(limited) < time.Second {
 		t.Errorf("posted %s after the 429; want at least Retry-After (1s)", posted.Sub(limited))
+	}
+	h.wantMetrics(`bytebot_slack_api_errors_total{error="ratelimited",method="chat.postMessage"} 1`)
+}
+
+// wantMetrics checks that /metrics has every line.
+func (h *harness) wantMetrics(lines ...string) {
+	h.t.Helper()
+	w := httptest.NewRecorder()
+	h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, l := range lines {
+		if !strings.Contains(w.Body.String(), l+"\n") {
+			h.t.Errorf("/metrics lacks %s", l)
+		}
 	}
 }
 

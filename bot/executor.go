@@ -41,7 +41,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) work(ctx context.Context, consumer string) {
 	log := s.Logger.With("consumer", consumer)
 	for ctx.Err() == nil {
-		job, err := s.Store.Claim(ctx, consumer, time.Second)
+		job, err := s.Store.Claim(ctx, consumer, s.claimBlock)
 		if err != nil {
 			if ctx.Err() != nil {
 				return

@@ -92,6 +92,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		opt(&cfg, &o)
 	}
 	s := New(cfg, cloud, store, NewSlackPoster(api.client(), logger), logger)
+	s.claimBlock = 100 * time.Millisecond // stop quickly at the end of the test
 	h := &harness{t: t, s: s, h: s.Handler(), slack: api, fake: fake, cloud: cloud, store: store}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -309,9 +309,9 @@ type delivery struct {
 	results []*result
 }
 
-// parallel runs f(0..n-1) on at most 16 goroutines.
+// parallel runs f(0..n-1) on at most 64 goroutines.
 func parallel(n int, f func(i int)) {
-	sem := make(chan struct{}, 16)
+	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	for i := range n {
 		sem <- struct{}{}
@@ -621,7 +621,8 @@ func (dl *delivery) report(ctx context.Context) {
 	for _, r := range dl.results {
 		switch {
 		case r.err != nil:
-			lines = append(lines, fmt.Sprintf(":x: %s: couldn't decide (the state store is unavailable); monitoring should retry.", code(r.server)))
+			// Not posted: monitoring retries (503), and each retry would
+			// post again while Redis is down. Logged and counted instead.
 		case r.decision == decResolved || r.decision == decCancelled:
 			if t := threadOf(ctx, r.server, r.occ); t != "" {
 				r.thread = t

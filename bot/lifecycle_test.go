@@ -64,6 +64,7 @@ func TestOneActionPerServer(t *testing.T) {
 	h := newHarness(t)
 	// A second replica sharing Redis, Bytemark and Slack.
 	other := New(h.s.Config, h.cloud, h.store, h.s.Poster, h.s.Logger)
+	other.claimBlock = h.s.claimBlock
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); other.Run(ctx) }()

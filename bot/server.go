@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -57,7 +58,8 @@ type Config struct {
 	Channel string
 	// Workers is the number of executor workers (default 4).
 	Workers int
-	// JobTimeout bounds one job (default 6m, above the longest action timeout of package commands).
+	// JobTimeout bounds one job (default 6m, above the longest action
+	// timeout of package commands).
 	JobTimeout time.Duration
 	// RequestTimeout bounds each Redis or Slack call made while a Slack
 	// request waits for its answer (default 1.5s).
@@ -114,7 +116,7 @@ type Server struct {
 	Now func() time.Time
 
 	cloud   Cloud // Cloud, timed into the API latency histogram
-	poster  Poster
+	poster  Poster // Poster
 	metrics *metrics
 	groups  *groupCache
 	locks   keyedMutex // one action per server in this process
@@ -125,6 +127,9 @@ type Server struct {
 	// make it synchronous.
 	async    func(f func())
 	instance string // names this process's queue consumers
+	// claimBlock is how long a worker waits for a job before looking
+	// again, which bounds how long Run takes to notice it should stop.
+	claimBlock time.Duration
 }
 
 // New returns a Server with its defaults filled in.
@@ -141,6 +146,8 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 		Now:      time.Now,
 		metrics:  newMetrics(),
 		instance: newID(4),
+
+		claimBlock: time.Second,
 	}
 	s.cloud = &timedCloud{Cloud: cloud, observe: s.observeAPI}
 	s.poster = poster
@@ -186,6 +193,29 @@ func (s *Server) routes(mux *http.ServeMux) {
 // updates, replies, and the executor once Run's context is done).
 func (s *Server) Close() {
 	s.wg.Wait()
+}
+
+// quick runs f, a Redis call made while Slack waits for an answer, within
+// Config.RequestTimeout (and ctx). It returns when the time is up even if f
+// has not: go-redis honours context deadlines on the wire only with
+// ContextTimeoutEnabled, so a hung connection would otherwise hold the
+// request for its own read timeout. f then finishes in the background, and
+// its results must only be used when quick returns nil.
+func (s *Server) quick(ctx context.Context, f func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	done := make(chan error, 1)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		done <- f(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("bot: %w", ctx.Err())
+	}
 }
 
 // go runs f in the background, after the current request.

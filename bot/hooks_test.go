@@ -1,0 +1,643 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/internal/redistest"
+)
+
+const (
+	testWebhookToken = "test-webhook-token"
+	testHMACSecret   = "test-grafana-hmac-secret"
+	pathAM           = "/hooks/alertmanager"
+	pathGrafana      = "/hooks/grafana"
+)
+
+// hookHarness is the harness with webhooks configured: mode, a reset
+// reboot (one API call, easy to count) and the given changes.
+func hookHarness(t *testing.T, mode string, change func(*RebootConfig)) *harness {
+	t.Helper()
+	return newHarness(t, withConfig(func(c *Config) {
+		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: mode, Method: "reset"}
+		if change != nil {
+			change(&c.Reboot)
+		}
+	}))
+}
+
+// hookAnswerOf decodes a webhook answer.
+func hookAnswerOf(t *testing.T, w *httptest.ResponseRecorder) hookAnswer {
+	t.Helper()
+	var a hookAnswer
+	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
+		t.Fatalf("webhook answer is not JSON: %v: %q", err, w.Body.String())
+	}
+	return a
+}
+
+// post sends a webhook with the bearer token.
+func (h *harness) post(path string, body []byte) *httptest.ResponseRecorder {
+	h.t.Helper()
+	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+testWebhookToken)
+	w := httptest.NewRecorder()
+	h.h.ServeHTTP(w, r)
+	return w
+}
+
+// mustPost sends a webhook that must be accepted and returns its answer.
+func (h *harness) mustPost(path string, body []byte) hookAnswer {
+	h.t.Helper()
+	w := h.post(path, body)
+	if w.Code != http.StatusOK {
+		h.t.Fatalf("POST %s = %d %s; want 200", path, w.Code, w.Body.String())
+	}
+	return hookAnswerOf(h.t, w)
+}
+
+// alert describes one alert of a delivery built from the real example.
+type alert struct {
+	server, status string
+	start          time.Time
+}
+
+// amDelivery returns the real Alertmanager example with its alert replaced
+// by the given ones (each with its own fingerprint, per server).
+func amDelivery(t *testing.T, alerts ...alert) []byte {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal(readTestdata(t, "alertmanager.json"), &p); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := p["alerts"].([]any)[0].(map[string]any)
+	var out []any
+	status := "resolved"
+	for _, a := range alerts {
+		b, _ := json.Marshal(tmpl)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		labels := m["labels"].(map[string]any)
+		labels["bytemark_server"] = a.server
+		sum := sha256.Sum256([]byte(a.server))
+		m["fingerprint"] = hex.EncodeToString(sum[:8])
+		m["status"] = a.status
+		if a.status == "firing" {
+			status = "firing"
+		} else {
+			m["endsAt"] = a.start.Add(10 * time.Minute).Format(time.RFC3339)
+		}
+		m["startsAt"] = a.start.UTC().Format(time.RFC3339)
+		out = append(out, m)
+	}
+	p["alerts"] = out
+	p["status"] = status
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// resets counts the reset signals the fake received for server.
+func (h *harness) resets(server string) int {
+	n := 0
+	for _, r := range h.fake.Requests() {
+		if r.Method == http.MethodPost && strings.Contains(r.Path, "/virtual_machines/"+server+"/") &&
+			strings.HasSuffix(r.Path, "/signal") && strings.Contains(r.Body, "reset") {
+			n++
+		}
+	}
+	return n
+}
+
+// totalResets counts every reset signal.
+func (h *harness) totalResets() int {
+	n := 0
+	for _, r := range h.fake.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/signal") && strings.Contains(r.Body, "reset") {
+			n++
+		}
+	}
+	return n
+}
+
+// auditOutcomes returns the outcomes of the audit entries by actor, oldest first.
+func (h *harness) auditOutcomes(actor string) []string {
+	h.t.Helper()
+	es, err := h.store.AuditLog(context.Background(), "", 1000)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []string
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].Actor == actor {
+			out = append(out, es[i].Outcome)
+		}
+	}
+	return out
+}
+
+func count(list []string, s string) int {
+	n := 0
+	for _, x := range list {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
+
+// waitIdle waits until the background work of the webhook (summary, audit)
+// has been done: the audit log has want entries with outcome by actor.
+func (h *harness) waitAudit(actor, outcome string, want int) {
+	h.t.Helper()
+	h.waitFor(fmt.Sprintf("%d %q audit entries", want, outcome), func() bool {
+		return count(h.auditOutcomes(actor), outcome) >= want
+	})
+}
+
+// TestHookOneAlertOneReboot replays the real Alertmanager example: one
+// reboot, reported in the summary's thread, audited.
+func TestHookOneAlertOneReboot(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	start := time.Now()
+	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("webhook answered in %s", took)
+	}
+	if ans.Decisions[decReboot] != 1 || ans.Status != "accepted" {
+		t.Errorf("answer = %+v; want one reboot accepted", ans)
+	}
+	summary := h.waitPost("Alertmanager", "Rebooting", "web1.default.acme", "InstanceDown")
+	if got := summary.Form.Get("channel"); got != chanOps {
+		t.Errorf("summary posted to %q; want %q", got, chanOps)
+	}
+	result := h.waitPost(":white_check_mark:", "web1", "reset")
+	if got := result.Form.Get("thread_ts"); got != summary.TS {
+		t.Errorf("reboot result in thread %q; want the summary's %q\n%s", got, summary.TS, h.slack.dump())
+	}
+	if n := h.resets("web1"); n != 1 {
+		t.Errorf("reset calls = %d; want 1", n)
+	}
+	h.waitAudit(sourceAlertmanager, "done", 1)
+	if got := h.auditOutcomes(sourceAlertmanager); count(got, decReboot) != 1 {
+		t.Errorf("audit outcomes = %v; want one %q", got, decReboot)
+	}
+
+	// The resolve goes to the reboot's thread, and only there.
+	h.mustPost(pathAM, readTestdata(t, "alertmanager_resolved.json"))
+	resolved := h.waitPost("Resolved", "web1")
+	if got := resolved.Form.Get("thread_ts"); got != summary.TS {
+		t.Errorf("resolve posted in thread %q; want %q", got, summary.TS)
+	}
+	h.waitAudit(sourceAlertmanager, decResolved, 1)
+	if n := h.resets("web1"); n != 1 {
+		t.Errorf("reset calls after the resolve = %d; want 1", n)
+	}
+}
+
+// TestHookRepeatedDelivery sends the same delivery ten times at once.
+func TestHookRepeatedDelivery(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	body := readTestdata(t, "alertmanager.json")
+	var mu sync.Mutex
+	total := map[string]int{}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			w := h.post(pathAM, body)
+			if w.Code != http.StatusOK {
+				t.Errorf("POST = %d %s; want 200", w.Code, w.Body.String())
+				return
+			}
+			a := hookAnswerOf(t, w)
+			mu.Lock()
+			defer mu.Unlock()
+			for k, v := range a.Decisions {
+				total[k] += v
+			}
+		})
+	}
+	wg.Wait()
+	if total[decReboot] != 1 || total[decDeduped] != 9 {
+		t.Errorf("decisions = %v; want 1 reboot and 9 deduped", total)
+	}
+	h.waitAudit(sourceAlertmanager, "done", 1)
+	h.waitAudit(sourceAlertmanager, decDeduped, 9)
+	if n := h.resets("web1"); n != 1 {
+		t.Errorf("reset calls = %d; want 1", n)
+	}
+	if n := len(h.slack.find("chat.postMessage", "Alertmanager")); n != 1 {
+		t.Errorf("%d summaries; want 1\n%s", n, h.slack.dump())
+	}
+}
+
+// TestHookCooldown: a second alert for the server inside the cooldown does
+// nothing but say so.
+func TestHookCooldown(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	t0 := time.Now().Add(-time.Hour)
+	h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0}))
+	h.waitAudit(sourceAlertmanager, "done", 1)
+	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(5 * time.Minute)}))
+	if ans.Decisions[decCooldown] != 1 {
+		t.Errorf("second alert decisions = %v; want cooldown", ans.Decisions)
+	}
+	h.waitPost("Not rebooting", "web1", "cooldown")
+	h.waitAudit(sourceAlertmanager, decCooldown, 1)
+	if n := h.resets("web1"); n != 1 {
+		t.Errorf("reset calls = %d; want 1", n)
+	}
+}
+
+// TestHookDailyCap: the fourth reboot in a day becomes an approval card.
+func TestHookDailyCap(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.Cooldown = time.Millisecond })
+	t0 := time.Now().Add(-time.Hour)
+	for i := range 3 {
+		ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(time.Duration(i) * time.Minute)}))
+		if ans.Decisions[decReboot] != 1 {
+			t.Fatalf("alert %d decisions = %v; want a reboot", i+1, ans.Decisions)
+		}
+		h.waitAudit(sourceAlertmanager, "done", i+1)
+	}
+	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(10 * time.Minute)}))
+	if ans.Decisions[decCapped] != 1 {
+		t.Fatalf("fourth alert decisions = %v; want capped", ans.Decisions)
+	}
+	card := h.waitCard(1)
+	if c := h.slack.find("chat.postMessage", card.ticket)[0]; !strings.Contains(c.blocks(), "REBOOT_MAX_PER_DAY") {
+		t.Errorf("card doesn't say why:\n%s", c.blocks())
+	}
+	h.waitPost("approval card posted", "REBOOT_MAX_PER_DAY")
+	if n := h.resets("web1"); n != 3 {
+		t.Errorf("reset calls = %d; want 3", n)
+	}
+}
+
+// addServers adds n servers fleet01… to the fake's default group.
+func addServers(t *testing.T, h *harness, n int) []alert {
+	t.Helper()
+	t0 := time.Now().Add(-time.Hour)
+	var as []alert
+	for i := range n {
+		name := fmt.Sprintf("fleet%02d", i+1)
+		if _, err := h.fake.AddServer("acme", "default", bytemark.Server{Name: name, PowerOn: true}); err != nil {
+			t.Fatal(err)
+		}
+		as = append(as, alert{name, "firing", t0})
+	}
+	return as
+}
+
+// TestHookFleetBrake: 20 servers failing at once reboot none.
+func TestHookFleetBrake(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	as := addServers(t, h, 20)
+	ans := h.mustPost(pathAM, amDelivery(t, as...))
+	if ans.Decisions[decBrake] != 20 {
+		t.Errorf("decisions = %v; want 20 fleet-brake", ans.Decisions)
+	}
+	h.waitPost("fleet brake", "fleet01", "fleet20")
+	h.waitAudit(sourceAlertmanager, decBrake, 20)
+	if n := h.totalResets(); n != 0 {
+		t.Errorf("reset calls = %d; want 0", n)
+	}
+	if n := len(h.slack.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("%d messages for one delivery; want 1\n%s", n, h.slack.dump())
+	}
+}
+
+// TestHookFleetBrakeAcrossDeliveries: servers failing one delivery at a
+// time are rebooted until REBOOT_FLEET_MAX, then the brake holds.
+func TestHookFleetBrakeAcrossDeliveries(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	as := addServers(t, h, 8)
+	reboots := 0
+	for _, a := range as {
+		reboots += h.mustPost(pathAM, amDelivery(t, a)).Decisions[decReboot]
+	}
+	if reboots != 5 {
+		t.Errorf("reboots = %d; want 5 (REBOOT_FLEET_MAX)", reboots)
+	}
+	h.waitAudit(sourceAlertmanager, "done", 5)
+	h.waitAudit(sourceAlertmanager, decBrake, 3)
+	if n := h.totalResets(); n != 5 {
+		t.Errorf("reset calls = %d; want 5", n)
+	}
+}
+
+// TestHookDryRun says what it would do and calls nothing.
+func TestHookDryRun(t *testing.T) {
+	h := hookHarness(t, RebootDryRun, nil)
+	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
+	if ans.Decisions[decDryRun] != 1 {
+		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
+	}
+	h.waitPost("Dry run", "Would reboot", "web1")
+	h.waitAudit(sourceAlertmanager, decDryRun, 1)
+	// A repeat in dry-run is a cooldown in dry-run, not a real one.
+	ans = h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", time.Now()}))
+	if ans.Decisions[decDryRun] != 1 {
+		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
+	}
+	h.waitPost("Dry run", "cooldown")
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Errorf("dry run made %d Bytemark requests; want none", n)
+	}
+}
+
+// TestHookOffAndApprove: off ignores (and audits); approve posts a card.
+func TestHookOffAndApprove(t *testing.T) {
+	h := hookHarness(t, RebootOff, nil)
+	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
+	if ans.Decisions[decIgnored] != 1 {
+		t.Errorf("off: decisions = %v; want ignored", ans.Decisions)
+	}
+	h.waitAudit(sourceAlertmanager, decIgnored, 1)
+	if n := len(h.slack.Calls("")); n != 0 || len(h.fake.Requests()) != 0 {
+		t.Errorf("off: %d Slack calls, %d Bytemark requests; want none", n, len(h.fake.Requests()))
+	}
+
+	h = hookHarness(t, RebootApprove, nil)
+	ans = h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
+	if ans.Decisions[decApproval] != 1 {
+		t.Errorf("approve: decisions = %v; want approval", ans.Decisions)
+	}
+	h.waitCard(1)
+	h.waitPost("approval card posted", "web1")
+	if n := h.writes(); n != 0 {
+		t.Errorf("approve: %d writes before approval; want 0", n)
+	}
+}
+
+// TestHookHoldCancelledByResolve: a resolve inside REBOOT_DELAY cancels;
+// an alert that doesn't resolve is rebooted when the hold ends.
+func TestHookHoldCancelledByResolve(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.Delay = 500 * time.Millisecond })
+	t0 := time.Now().Add(-time.Hour)
+	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0}, alert{"web2", "firing", t0}))
+	if ans.Decisions[decHeld] != 2 {
+		t.Fatalf("decisions = %v; want 2 held", ans.Decisions)
+	}
+	h.waitAudit(sourceAlertmanager, decHeld, 2) // the summary is out: monitoring resolves minutes later
+	ans = h.mustPost(pathAM, amDelivery(t, alert{"web1", "resolved", t0}))
+	if ans.Decisions[decCancelled] != 1 {
+		t.Fatalf("resolve decisions = %v; want cancelled", ans.Decisions)
+	}
+	summary := h.waitPost("Alertmanager", "held for", "web1", "web2")
+	cancelled := h.waitPost("web1", "reboot cancelled")
+	if got := cancelled.Form.Get("thread_ts"); got != summary.TS {
+		t.Errorf("cancel posted in thread %q; want %q", got, summary.TS)
+	}
+	// web2's reboot shows that the hold is over for both.
+	result := h.waitPost(":white_check_mark:", "web2", "reset")
+	if got := result.Form.Get("thread_ts"); got != summary.TS {
+		t.Errorf("held reboot result in thread %q; want %q", got, summary.TS)
+	}
+	h.waitAudit(sourceAlertmanager, "done", 1)
+	if n, m := h.resets("web1"), h.resets("web2"); n != 0 || m != 1 {
+		t.Errorf("resets web1=%d web2=%d; want 0 and 1", n, m)
+	}
+	got := h.auditOutcomes(sourceAlertmanager)
+	for _, want := range []string{decHeld, decCancelled, decReboot, "done"} {
+		if count(got, want) == 0 {
+			t.Errorf("audit outcomes %v lack %q", got, want)
+		}
+	}
+}
+
+// TestHookGrafana replays Grafana's example with a bearer token and with
+// HMAC signatures.
+func TestHookGrafana(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	body := readTestdata(t, "grafana.json")
+	sign := func(ts string, b []byte) string {
+		m := hmac.New(sha256.New, []byte(testHMACSecret))
+		if ts != "" {
+			m.Write([]byte(ts + ":"))
+		}
+		m.Write(b)
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	send := func(hdr map[string]string, b []byte) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, pathGrafana, bytes.NewReader(b))
+		for k, v := range hdr {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, r)
+		return w
+	}
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	stale := strconv.FormatInt(time.Now().Add(-10*time.Minute).Unix(), 10)
+	for _, c := range []struct {
+		name string
+		hdr  map[string]string
+	}{
+		{"wrong signature", map[string]string{grafanaSignatureHeader: sign("", []byte("other"))}},
+		{"not hex", map[string]string{grafanaSignatureHeader: "sha256=zz"}},
+		{"stale timestamp", map[string]string{grafanaSignatureHeader: sign(stale, body), grafanaTimestampHeader: stale}},
+		{"timestamp not signed", map[string]string{grafanaSignatureHeader: sign("", body), grafanaTimestampHeader: now}},
+		{"nothing", nil},
+	} {
+		if w := send(c.hdr, body); w.Code != http.StatusUnauthorized {
+			t.Errorf("%s: %d %s; want 401", c.name, w.Code, w.Body.String())
+		}
+	}
+	w := send(map[string]string{grafanaSignatureHeader: sign(now, body), grafanaTimestampHeader: now}, body)
+	if w.Code != http.StatusOK {
+		t.Fatalf("signed with timestamp: %d %s; want 200", w.Code, w.Body.String())
+	}
+	ans := hookAnswerOf(t, w)
+	if ans.Decisions[decReboot] != 1 || ans.Decisions[decSkipped] != 1 {
+		t.Errorf("decisions = %v; want one reboot and one skipped (no label)", ans.Decisions)
+	}
+	h.waitPost("Grafana", "Rebooting", "web1", "High memory usage", "no bytemark_server label")
+	h.waitAudit(sourceGrafana, "done", 1)
+	// The same delivery signed without a timestamp, and with the bearer
+	// token: deduplicated.
+	if w := send(map[string]string{grafanaSignatureHeader: sign("", body)}, body); w.Code != http.StatusOK || hookAnswerOf(t, w).Decisions[decDeduped] != 1 {
+		t.Errorf("signed without timestamp: %d %s; want 200 deduped", w.Code, w.Body.String())
+	}
+	if a := h.mustPost(pathGrafana, body); a.Decisions[decDeduped] != 1 {
+		t.Errorf("bearer: %+v; want deduped", a)
+	}
+	if n := h.resets("web1"); n != 1 {
+		t.Errorf("reset calls = %d; want 1", n)
+	}
+	// An Alertmanager payload on the Grafana route is refused.
+	if w := h.post(pathGrafana, readTestdata(t, "alertmanager.json")); w.Code != http.StatusBadRequest {
+		t.Errorf("alertmanager payload on grafana route: %d; want 400", w.Code)
+	}
+}
+
+// TestHookSkippedWithoutLabel: an alert without the label reboots nothing
+// and says why.
+func TestHookSkippedWithoutLabel(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager_nolabel.json"))
+	if ans.Decisions[decSkipped] != 1 || len(ans.Decisions) != 1 {
+		t.Errorf("decisions = %v; want skipped", ans.Decisions)
+	}
+	h.waitPost("Ignored", "InstanceDown", "no bytemark_server label")
+	h.waitAudit(sourceAlertmanager, decSkipped, 1)
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Errorf("%d Bytemark requests; want none", n)
+	}
+}
+
+// TestHookAuth: wrong or missing credentials get 401 and do nothing.
+func TestHookAuth(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	body := readTestdata(t, "alertmanager.json")
+	for _, c := range []struct{ name, path, auth string }{
+		{"wrong token", pathAM, "Bearer wrong-token"},
+		{"token prefix", pathAM, "Bearer " + testWebhookToken[:5]},
+		{"no header", pathAM, ""},
+		{"basic", pathAM, "Basic " + testWebhookToken},
+		{"grafana wrong token", pathGrafana, "Bearer nope"},
+	} {
+		r := httptest.NewRequest(http.MethodPost, c.path, bytes.NewReader(body))
+		if c.auth != "" {
+			r.Header.Set("Authorization", c.auth)
+		}
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("%s: %d; want 401", c.name, w.Code)
+		}
+		if strings.Contains(w.Body.String(), testWebhookToken) {
+			t.Errorf("%s: answer shows the token", c.name)
+		}
+	}
+	// Bearer scheme is case-insensitive.
+	r := httptest.NewRequest(http.MethodPost, pathAM, bytes.NewReader(body))
+	r.Header.Set("Authorization", "bearer "+testWebhookToken)
+	w := httptest.NewRecorder()
+	newHarness(t, withConfig(func(c *Config) {
+		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOff}
+	})).h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Errorf("lowercase bearer: %d; want 200", w.Code)
+	}
+
+	// Nothing happened on the refused ones.
+	if n := len(h.slack.Calls("")); n != 0 {
+		t.Errorf("%d Slack calls; want none", n)
+	}
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Errorf("%d Bytemark requests; want none", n)
+	}
+	if got := h.auditOutcomes(sourceAlertmanager); len(got) != 0 {
+		t.Errorf("audit = %v; want nothing", got)
+	}
+
+	// Not configured: refused, with a clear reason.
+	u := newHarness(t, withoutExecutor())
+	w = u.post(pathAM, body)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "WEBHOOK_TOKEN") {
+		t.Errorf("unconfigured: %d %s; want 401 naming WEBHOOK_TOKEN", w.Code, w.Body.String())
+	}
+}
+
+// TestHookMalformed: junk gets 400 (or 413), never a 5xx or a panic.
+func TestHookMalformed(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.MaxBodyBytes = 64 << 10 })
+	for _, c := range []struct {
+		name string
+		body string
+		want int
+	}{
+		{"empty", "", 400},
+		{"not json", "hello", 400},
+		{"array", "[1,2]", 400},
+		{"truncated", `{"alerts": [`, 400},
+		{"no alerts", `{"version":"4","status":"firing"}`, 400},
+		{"alerts null", `{"alerts": null}`, 400},
+		{"alerts not array", `{"alerts": "x"}`, 400},
+		{"empty alerts", `{"alerts": []}`, 400},
+		{"wrong version", `{"version":"1","alerts":[{}]}`, 400},
+		{"version number", `{"version":4,"alerts":[{}]}`, 400},
+		{"nul", "\x00\x01", 400},
+		{"too big", `{"alerts":[` + strings.Repeat(`{"labels":{}},`, 10000) + `{}]}`, 413},
+	} {
+		w := h.post(pathAM, []byte(c.body))
+		if w.Code != c.want {
+			t.Errorf("%s: %d %s; want %d", c.name, w.Code, w.Body.String(), c.want)
+		}
+	}
+	// Alerts that aren't objects, or name no server, are skipped: 200.
+	for _, body := range []string{
+		`{"alerts":[1, "x", null, {"labels": {"bytemark_server": 7}}]}`,
+		`{"alerts":[{"labels":{"bytemark_server":"../../etc"},"status":"firing"}]}`,
+		`{"alerts":[{"labels":{"bytemark_server":"web1"},"status":"weird"}]}`,
+	} {
+		if w := h.post(pathAM, []byte(body)); w.Code != http.StatusOK || hookAnswerOf(t, w).Decisions[decSkipped] == 0 {
+			t.Errorf("%s: %d %s; want 200 with skipped alerts", body, w.Code, w.Body.String())
+		}
+	}
+	if n := h.writes(); n != 0 {
+		t.Errorf("%d Bytemark writes; want none", n)
+	}
+}
+
+// TestHookRedisDown: with Redis unreachable the answer is 503, so that
+// Alertmanager retries.
+func TestHookRedisDown(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { rdb.Close() })
+	good := newHarness(t, withoutExecutor())
+	s := New(Config{Channel: chanOps, Reboot: RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn}},
+		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), NewSlackPoster(good.slack.client(), logger), logger)
+	t.Cleanup(s.Close)
+	h := &harness{t: t, s: s, h: s.Handler()}
+	w := h.post(pathAM, readTestdata(t, "alertmanager.json"))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("Redis down: %d %s; want 503", w.Code, w.Body.String())
+	}
+}
+
+// TestHookLatency: a delivery of 100 alerts is answered quickly.
+func TestHookLatency(t *testing.T) {
+	h := newHarness(t, withoutExecutor(), withConfig(func(c *Config) {
+		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, FleetMax: 200}
+	}))
+	t0 := time.Now().Add(-time.Hour)
+	var as []alert
+	for i := range 100 {
+		as = append(as, alert{fmt.Sprintf("srv%03d", i), "firing", t0})
+	}
+	body := amDelivery(t, as...)
+	h.mustPost(pathAM, amDelivery(t, alert{"warmup", "firing", t0})) // scripts loaded
+	start := time.Now()
+	ans := h.mustPost(pathAM, body)
+	took := time.Since(start)
+	t.Logf("100 alerts answered in %s", took)
+	if ans.Decisions[decReboot] != 100 {
+		t.Errorf("decisions = %v", ans.Decisions)
+	}
+	if took > 500*time.Millisecond {
+		t.Errorf("100 alerts took %s", took)
+	}
+}
