@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/bytebot/bytebot/commands"
 )
 
 func noEnv(string) (string, bool) { return "", false }
@@ -99,5 +101,30 @@ func TestUnknownCommand(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"serv"}, noEnv, nil, &out, &out); err == nil || !strings.Contains(out.String(), "Usage: bytebot") {
 		t.Errorf("run(serv) = %v, output %q; want an error and the usage", err, out.String())
+	}
+}
+
+// TestBotConfigCarriesEverySetting guards the wiring: a setting read from
+// the environment but never handed to the bot would silently do nothing.
+func TestBotConfigCarriesEverySetting(t *testing.T) {
+	env := validEnv()
+	env["WEBHOOK_TOKEN"] = "hook"
+	env["SLACK_CHANNEL"] = "C0OPS"
+	env["AUTO_REBOOT"] = "on"
+	env["REBOOT_METHOD"] = "reset"
+	env["REBOOT_ALLOW"] = "default.acme"
+	env["ALLOWED_CHANNELS"] = "C0OPS"
+	cfg, err := loadConfig(context.Background(), lookupMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := botConfig(cfg, commands.Policy{})
+	r := bc.Reboot
+	if r.WebhookToken != "hook" || r.Mode != "on" || r.Method != "reset" || r.Label != "bytemark_server" ||
+		r.Cooldown != cfg.RebootCooldown || r.MaxPerDay != 3 || r.FleetMax != 5 || len(r.Allow) != 1 {
+		t.Errorf("botConfig(...).Reboot = %+v; want the REBOOT_* settings", r)
+	}
+	if bc.Channel != "C0OPS" || bc.SigningSecret != "sig" || len(bc.Approvers) != 2 || len(bc.AllowedChannels) != 1 {
+		t.Errorf("botConfig(...) = %+v; want the Slack settings", bc)
 	}
 }
