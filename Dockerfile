@@ -7,7 +7,10 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 ARG COMMIT=none
-RUN CGO_ENABLED=0 go build -trimpath \
+# validator_novalidatefn drops the validator's one MethodByName call, which
+# would otherwise keep every method of every type in the binary (26 MB
+# instead of 16 MB).
+RUN CGO_ENABLED=0 go build -trimpath -tags validator_novalidatefn \
       -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
       -o /out/bytebot .
 

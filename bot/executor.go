@@ -275,6 +275,20 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 		return outcome, failed
 	}
 	e.s.updateCard(ctx, e.log, t.ID, ":gear: Running…", true)
+	end := func(v *verdict) (string, bool) { return finish(v.outcome, v.note, v.msg, v.failed) }
+	claimed := false
+	if e.job.Retry {
+		// The worker that ran this before died (its lease ran out), and may
+		// hold the server's lock until the lock's TTL ends. What it did
+		// shows in the server's state, which needs no lock to read.
+		if _, v := e.inspect(ctx, a); v != nil {
+			return end(v)
+		}
+		if v := e.claim(ctx, a, "exec:"+t.ID); v != nil {
+			return end(v)
+		}
+		claimed = true
+	}
 	unlock, err := e.lockServer(ctx, a)
 	if err != nil {
 		e.logErr("locking the server", err)
@@ -282,28 +296,11 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 			fmt.Sprintf(":x: Not running %s: another action on %s is still running (ref %s).", code(a.String()), code(a.Server()), e.ref()), true)
 	}
 	defer unlock()
-
-	srv, err := s.cloud.GetServer(ctx, a.Server())
-	switch {
-	case bytemark.IsNotFound(err) && isServerPurge(a):
-		if e.job.Retry {
-			return finish("already done", ":white_check_mark: Already purged.", fmt.Sprintf(":white_check_mark: %s is already purged; nothing more to do.", code(a.Server())), false)
-		}
-		return finish("gone", ":grey_question: Not run: the server no longer exists.", fmt.Sprintf(":grey_question: %s no longer exists, so there is nothing to purge.", code(a.Server())), true)
-	case err != nil:
-		e.logErr("re-reading server before running", err)
-		return finish("failed", ":x: Not run: the server couldn't be read.", fmt.Sprintf(":x: Not running %s: %s", code(a.String()), e.cloudErrorText(a, err)), true)
+	srv, v := e.inspect(ctx, a)
+	if v != nil {
+		return end(v)
 	}
-	if done, msg := alreadyDone(a, srv); done && e.job.Retry {
-		return finish("already done", ":white_check_mark: "+msg, ":white_check_mark: "+msg+" Nothing more to do.", false)
-	}
-	now, err := takeSnapshot(a.Server(), srv, discOf(a))
-	if errors.Is(err, errNoDisc) {
-		if e.job.Retry {
-			return finish("already done", ":white_check_mark: Disc already purged.", fmt.Sprintf(":white_check_mark: %s no longer has disc %s; nothing more to do.", code(a.Server()), code(discOf(a))), false)
-		}
-		return finish("gone", ":grey_question: Not run: the disc no longer exists.", fmt.Sprintf(":grey_question: %s no longer has disc %s, so there is nothing to purge.", code(a.Server()), code(discOf(a))), true)
-	}
+	now, _ := takeSnapshot(a.Server(), srv, discOf(a))
 	if now.String() != t.Snapshot {
 		was, _ := parseSnapshot(t.Snapshot)
 		diff := was.diff(now)
@@ -314,14 +311,10 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 		e.ask(ctx, a, t.Channel, "", "asked again: the server changed after ticket "+t.ID+" was approved")
 		return outcome, failed
 	}
-	ok, err := s.Store.Once(ctx, "exec:"+t.ID, onceTTL)
-	if err != nil {
-		e.logErr("marking the ticket as started", err)
-		return finish("failed", ":x: Not run: the bot couldn't record that it was starting.", fmt.Sprintf(":x: Not running %s (ref %s); approve a new request.", code(a.String()), e.ref()), true)
-	}
-	if !ok {
-		return finish("interrupted", ":warning: An earlier attempt was interrupted; not repeated.",
-			fmt.Sprintf(":warning: An earlier attempt to run %s was interrupted. It is not repeated automatically: check %s and ask again if needed.", code(a.String()), code(a.Server())), true)
+	if !claimed {
+		if v := e.claim(ctx, a, "exec:"+t.ID); v != nil {
+			return end(v)
+		}
 	}
 	res, err := commands.Run(ctx, s.cloud, a)
 	if err != nil {
@@ -337,11 +330,84 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	return "done", false
 }
 
+// A verdict is how a job ends when it ends before running its action.
+type verdict struct {
+	outcome string // for the queue's record and the audit log
+	note    string // for the approval card
+	msg     string // for the channel
+	failed  bool
+}
+
+// inspect reads a's server and says whether the job must end without
+// running: the server or disc is gone (already purged, on a retry), or, on a
+// retry, already as a would leave it. It also ends the job when the server
+// can't be read.
+func (e *execution) inspect(ctx context.Context, a commands.Action) (*bytemark.Server, *verdict) {
+	srv, err := e.s.cloud.GetServer(ctx, a.Server())
+	switch {
+	case bytemark.IsNotFound(err) && isServerPurge(a):
+		if e.job.Retry {
+			return nil, &verdict{"already done", ":white_check_mark: Already purged.",
+				fmt.Sprintf(":white_check_mark: %s is already purged; nothing more to do.", code(a.Server())), false}
+		}
+		return nil, &verdict{"gone", ":grey_question: Not run: the server no longer exists.",
+			fmt.Sprintf(":grey_question: %s no longer exists, so there is nothing to purge.", code(a.Server())), true}
+	case err != nil:
+		e.logErr("reading the server before running", err)
+		return nil, &verdict{"failed", ":x: Not run: the server couldn't be read.",
+			fmt.Sprintf(":x: Not running %s: %s", code(a.String()), e.cloudErrorText(a, err)), true}
+	}
+	if done, msg := alreadyDone(a, srv); done && e.job.Retry {
+		return nil, &verdict{"already done", ":white_check_mark: " + msg, ":white_check_mark: " + msg + " Nothing more to do.", false}
+	}
+	if _, err := takeSnapshot(a.Server(), srv, discOf(a)); errors.Is(err, errNoDisc) {
+		if e.job.Retry {
+			return nil, &verdict{"already done", ":white_check_mark: Disc already purged.",
+				fmt.Sprintf(":white_check_mark: %s no longer has disc %s; nothing more to do.", code(a.Server()), code(discOf(a))), false}
+		}
+		return nil, &verdict{"gone", ":grey_question: Not run: the disc no longer exists.",
+			fmt.Sprintf(":grey_question: %s no longer has disc %s, so there is nothing to purge.", code(a.Server()), code(discOf(a))), true}
+	}
+	return srv, nil
+}
+
+// claim records, once and for all, that a's run under key is starting. It
+// ends the job if an earlier attempt already started it: that attempt was
+// interrupted, and an action is never sent twice.
+func (e *execution) claim(ctx context.Context, a commands.Action, key string) *verdict {
+	ok, err := e.s.Store.Once(ctx, key, onceTTL)
+	if err != nil {
+		e.logErr("marking the action as started", err)
+		return &verdict{"failed", ":x: Not run: the bot couldn't record that it was starting.",
+			fmt.Sprintf(":x: Not running %s (ref %s). Try again.", code(a.String()), e.ref()), true}
+	}
+	if !ok {
+		return &verdict{"interrupted", ":warning: An earlier attempt was interrupted; not repeated.",
+			fmt.Sprintf(":warning: An earlier attempt to run %s was interrupted. It is not repeated automatically: check %s and ask again if needed.", code(a.String()), code(a.Server())), true}
+	}
+	return nil
+}
+
 // runPlain runs an action that needs no approval.
 func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bool) {
 	s := e.s
 	ch, thread := e.job.Channel, e.job.ThreadTS
 	if !readOnly(a) {
+		key := "exec:job:" + e.job.ID
+		stop := func(v *verdict) (string, bool) {
+			e.post(ctx, ch, thread, v.msg)
+			return v.outcome, v.failed
+		}
+		if e.job.Retry {
+			// As in runTicket: decide from the server's state, without the
+			// lock that the dead worker may still hold.
+			if _, v := e.inspect(ctx, a); v != nil {
+				return stop(v)
+			}
+			if v := e.claim(ctx, a, key); v != nil {
+				return stop(v)
+			}
+		}
 		unlock, err := e.lockServer(ctx, a)
 		if err != nil {
 			e.logErr("locking the server", err)
@@ -349,21 +415,10 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 			return "failed", true
 		}
 		defer unlock()
-		ok, err := s.Store.Once(ctx, "exec:job:"+e.job.ID, onceTTL)
-		if err != nil {
-			e.logErr("marking the job as started", err)
-			e.post(ctx, ch, thread, fmt.Sprintf(":x: Not running %s (ref %s). Try again.", code(a.String()), e.ref()))
-			return "failed", true
-		}
-		if !ok {
-			msg := fmt.Sprintf("An earlier attempt to run %s was interrupted. It is not repeated automatically: check %s and ask again if needed.", code(a.String()), code(a.Server()))
-			if srv, err := s.cloud.GetServer(ctx, a.Server()); err == nil {
-				if done, m := alreadyDone(a, srv); done {
-					msg = m
-				}
+		if !e.job.Retry {
+			if v := e.claim(ctx, a, key); v != nil {
+				return stop(v)
 			}
-			e.post(ctx, ch, thread, ":warning: "+msg)
-			return "interrupted", true
 		}
 	}
 	res, err := commands.Run(ctx, s.cloud, a)
@@ -400,7 +455,10 @@ func (e *execution) lockServer(ctx context.Context, a commands.Action) (func(), 
 		key = n.String()
 	}
 	unlock := e.s.locks.lock(key)
-	release, err := e.s.redisLock(ctx, "server:"+key)
+	// The action's own time limit bounds how long the lock is needed; the
+	// minute covers the reads before it starts. A holder that dies keeps
+	// the server locked no longer than that.
+	release, err := e.s.redisLock(ctx, "server:"+key, commands.Timeout(a)+time.Minute)
 	if err != nil {
 		unlock()
 		return nil, err

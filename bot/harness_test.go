@@ -86,6 +86,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		Channel:           chanOps,
 		Workers:           4,
 		SweepInterval:     50 * time.Millisecond,
+		// Generous, so that a busy machine (a shared Redis under load) makes
+		// no test flaky; TestRedisHangs checks the short default's effect.
+		RequestTimeout: 5 * time.Second,
 	}
 	var o harnessOpts
 	for _, opt := range opts {
@@ -232,10 +235,10 @@ func (h *harness) waitCard(n int) cardButton {
 	return h.cards()[n-1]
 }
 
-// waitFor polls cond until it holds, or fails the test after 15 seconds.
+// waitFor polls cond until it holds, or fails the test after 30 seconds.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("timed out waiting for %s; Slack calls:\n%s", what, h.slack.dump())

@@ -5,11 +5,10 @@ import (
 	"time"
 )
 
-// redisLock takes the lock key in Redis, shared by every replica, waiting
-// while another holds it until ctx is done. The lock ends by itself
-// (JobTimeout plus a minute) if its holder dies.
-func (s *Server) redisLock(ctx context.Context, key string) (func(), error) {
-	ttl := s.Config.JobTimeout + time.Minute
+// redisLock takes the lock key in Redis, shared by every replica, for ttl,
+// waiting while another holds it until ctx is done. The lock ends by itself
+// after ttl if its holder dies.
+func (s *Server) redisLock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
 	for {
 		token, err := s.Store.Lock(ctx, key, ttl)
 		if err != nil {

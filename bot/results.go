@@ -146,6 +146,8 @@ func errorText(err error, ref string) string {
 			return "Bytemark says that doesn't exist (or this bot's account can't see it)."
 		case bytemark.IsForbidden(err):
 			return "Bytemark refused: this bot's account isn't allowed to do that."
+		case api.StatusCode >= 500:
+			return fmt.Sprintf("The Bytemark API failed (HTTP %d); try again in a while (ref %s).", api.StatusCode, ref)
 		case bytemark.IsBadRequest(err):
 			if api.Message != "" {
 				return "Bytemark refused the request: " + truncate(api.Message, 300)

@@ -115,7 +115,7 @@ type Server struct {
 	// replace it.
 	Now func() time.Time
 
-	cloud   Cloud // Cloud, timed into the API latency histogram
+	cloud   Cloud  // Cloud, timed into the API latency histogram
 	poster  Poster // Poster
 	metrics *metrics
 	groups  *groupCache

@@ -8,10 +8,11 @@ import (
 	"io"
 	"math"
 	"net"
-	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,7 +42,7 @@ type load struct {
 // runConfig is one open-loop run: n = Rate×Duration requests, request i due
 // at Start + i/Rate, whatever happened to the earlier ones.
 type runConfig struct {
-	Base     string // target base URL, e.g. http://127.0.0.1:8080
+	Base     string // target base URL, e.g. http://127.0.0.1:8080 (plain HTTP)
 	Rate     float64
 	Duration time.Duration
 	// Concurrency bounds the requests in flight (and so the connections
@@ -57,6 +58,11 @@ type runConfig struct {
 	N int
 }
 
+// host is the host:port of Base.
+func (c runConfig) host() string {
+	return strings.TrimSuffix(strings.TrimPrefix(c.Base, "http://"), "/")
+}
+
 // sample is what happened to one request.
 type sample struct {
 	Latency time.Duration // from the scheduled time to the whole answer read
@@ -70,10 +76,6 @@ type runResult struct {
 	Samples  []sample
 	Start    time.Time
 	Finished time.Time // when the last answer arrived
-	// MaxLag is the longest the scheduler was behind the schedule when it
-	// dispatched a request (the harness's own lateness; it is part of every
-	// latency, for the floor as much as for the bot).
-	MaxLag time.Duration
 }
 
 // schedule returns when request i of a run at rate per second is due,
@@ -87,43 +89,49 @@ func count(rate float64, d time.Duration) int {
 	return max(1, int(math.Round(rate*d.Seconds())))
 }
 
-// newClient returns the HTTP client every run uses: keep-alive
-// connections, as many idle ones kept as can be in flight.
-func newClient(concurrency int) *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        concurrency * 2,
-			MaxIdleConnsPerHost: concurrency,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
-			ForceAttemptHTTP2:   false,
-		},
-		Timeout: 10 * time.Second,
-	}
-}
-
 // run sends l to cfg.Base open-loop and returns every request's latency,
 // measured from the time it was scheduled for, so that a stall of the
 // target (or of the client) shows as latency of every request due during
 // it rather than as fewer requests sent (no coordinated omission).
-func run(ctx context.Context, client *http.Client, cfg runConfig, l load) runResult {
+func run(ctx context.Context, client *rawClient, cfg runConfig, l load) runResult {
 	n := cfg.N
 	if n <= 0 {
 		n = count(cfg.Rate, cfg.Duration)
 	}
 	res := runResult{Offered: cfg.Rate, Samples: make([]sample, n)}
-	due := make(chan int, n) // never blocks the scheduler
 	workers := min(n, max(1, cfg.Concurrency))
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var finished time.Time
 	start := time.Now().Add(20 * time.Millisecond) // let the workers start
+	// Each idle worker claims the next request and sends it when it is due;
+	// when every worker is busy, the requests falling due wait for one,
+	// and that wait is part of their latency. No request is ever skipped.
 	for range workers {
 		wg.Go(func() {
+			sl := newSleeper()
+			defer sl.close()
+			stop := context.AfterFunc(ctx, sl.wake)
+			defer stop()
 			var last time.Time
-			for i := range due {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					break
+				}
 				at := start.Add(schedule(i, cfg.Rate))
+				for ctx.Err() == nil {
+					d := time.Until(at)
+					if d <= 0 {
+						break
+					}
+					sl.sleep(d)
+				}
+				if ctx.Err() != nil {
+					res.Samples[i] = sample{Latency: -1, Err: "not sent"}
+					continue
+				}
 				res.Samples[i] = send(ctx, client, cfg, l, i, at)
 				last = time.Now()
 			}
@@ -134,73 +142,44 @@ func run(ctx context.Context, client *http.Client, cfg runConfig, l load) runRes
 			mu.Unlock()
 		})
 	}
-	unlock := lockThread()
-	defer unlock()
-	for i := range n {
-		at := start.Add(schedule(i, cfg.Rate))
-		for ctx.Err() == nil {
-			d := time.Until(at)
-			if d <= 0 {
-				break
-			}
-			preciseSleep(min(d, 100*time.Millisecond)) // wakes to see ctx now and then
-		}
-		if ctx.Err() != nil {
-			for j := i; j < n; j++ {
-				res.Samples[j] = sample{Latency: -1, Err: "not sent"}
-			}
-			break
-		}
-		if lag := time.Since(at); lag > res.MaxLag {
-			res.MaxLag = lag
-		}
-		due <- i
-	}
-	close(due)
 	wg.Wait()
 	res.Start, res.Finished = start, finished
 	return res
 }
 
 // send sends request i and reads the whole answer.
-func send(ctx context.Context, client *http.Client, cfg runConfig, l load, i int, at time.Time) sample {
+func send(ctx context.Context, client *rawClient, cfg runConfig, l load, i int, at time.Time) sample {
 	lag := time.Since(at)
 	s := sendOne(ctx, client, cfg, l, i, at)
 	s.Lag = lag
 	return s
 }
 
-func sendOne(ctx context.Context, client *http.Client, cfg runConfig, l load, i int, at time.Time) sample {
+func sendOne(ctx context.Context, client *rawClient, cfg runConfig, l load, i int, at time.Time) sample {
 	rq := l.Make(i)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.Base+rq.Path, bytes.NewReader(rq.Body))
-	if err != nil {
-		return sample{Latency: time.Since(at), Err: "request: " + err.Error()}
-	}
-	req.Header.Set("Content-Type", rq.ContentType)
-	req.Header.Set("User-Agent", "bytebot-loadtest")
+	hs := make([]header, 0, 4)
+	hs = append(hs, header{"Content-Type", rq.ContentType})
 	if rq.Bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+rq.Bearer)
+		hs = append(hs, header{"Authorization", "Bearer " + rq.Bearer})
 	}
 	if l.Sign {
-		sign(req.Header, cfg.Secret, rq.Body, time.Now())
+		hs = append(hs, slackHeaders(cfg.Secret, rq.Body, time.Now())...)
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return sample{Latency: time.Since(at), Err: transportError(err)}
+	if ctx.Err() != nil {
+		return sample{Latency: -1, Err: "not sent"}
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, err := client.do(cfg.host(), rq.Path, hs, rq.Body)
 	lat := time.Since(at)
 	switch {
 	case err != nil:
-		return sample{Latency: lat, Err: "reading answer: " + transportError(err)}
-	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return sample{Latency: lat, Err: fmt.Sprintf("HTTP %d", resp.StatusCode)}
+		return sample{Latency: lat, Err: transportError(err)}
+	case resp.Status < 200 || resp.Status > 299:
+		return sample{Latency: lat, Err: fmt.Sprintf("HTTP %d", resp.Status)}
 	case cfg.Late > 0 && lat > cfg.Late:
 		return sample{Latency: lat, Err: fmt.Sprintf("later than %s", cfg.Late)}
 	}
 	if rq.Check != nil {
-		if err := rq.Check(body); err != nil {
+		if err := rq.Check(resp.Body); err != nil {
 			return sample{Latency: lat, Err: "unexpected answer: " + err.Error()}
 		}
 	}
@@ -238,7 +217,7 @@ type stats struct {
 	// Throughput is successful answers per second, from the start of the
 	// schedule to the last answer.
 	Throughput float64       `json:"throughput_per_s"`
-	MaxLag     time.Duration `json:"scheduler_max_lag_ns"`
+	MaxLag     time.Duration `json:"client_max_lag_ns"`
 	// LagP50 and LagP99 are the client's own delay in starting requests
 	// (scheduler wake-up, waiting for a free worker); they are part of the
 	// latencies above.
@@ -250,7 +229,7 @@ type stats struct {
 // request that was sent, failed ones included (a failure is no faster for
 // whoever waited for it).
 func summarize(r runResult) stats {
-	st := stats{N: len(r.Samples), MaxLag: r.MaxLag}
+	st := stats{N: len(r.Samples)}
 	lat := make([]time.Duration, 0, len(r.Samples))
 	lags := make([]time.Duration, 0, len(r.Samples))
 	for _, s := range r.Samples {
@@ -271,6 +250,9 @@ func summarize(r runResult) stats {
 	slices.Sort(lat)
 	slices.Sort(lags)
 	st.LagP50, st.LagP99 = percentile(lags, 50), percentile(lags, 99)
+	if len(lags) > 0 {
+		st.MaxLag = lags[len(lags)-1]
+	}
 	st.P50 = percentile(lat, 50)
 	st.P99 = percentile(lat, 99)
 	st.P999 = percentile(lat, 99.9)

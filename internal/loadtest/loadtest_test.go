@@ -100,7 +100,9 @@ func TestSignatureVector(t *testing.T) {
 func TestSignMatchesSlackGo(t *testing.T) {
 	body := slashBody(userID, "show web1", 1)
 	h := http.Header{}
-	sign(h, "s3cret", body, time.Now())
+	for _, kv := range slackHeaders("s3cret", body, time.Now()) {
+		h.Set(kv.key, kv.value)
+	}
 	verify := func(secret string, body []byte) error {
 		sv, err := slack.NewSecretsVerifier(h, secret)
 		if err != nil {
@@ -224,7 +226,7 @@ func TestRunCountsQueueing(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := runConfig{Base: srv.URL, Rate: 1000, Concurrency: 1, N: 20}
-	res := run(context.Background(), newClient(1), cfg, load{Make: func(i int) request { return request{Path: "/", ContentType: formType} }})
+	res := run(context.Background(), newRawClient(5*time.Second), cfg, load{Make: func(i int) request { return request{Path: "/", ContentType: formType} }})
 	st := summarize(res)
 	if st.Errors != 0 {
 		t.Fatalf("errors: %v", st.ErrorKinds)
@@ -260,7 +262,7 @@ func TestRunErrorsAndChecks(t *testing.T) {
 	l := load{Sign: true, Make: func(i int) request {
 		return request{Path: "/", ContentType: formType, Bearer: "tok", Check: checkQueued}
 	}}
-	st := summarize(run(context.Background(), newClient(4), cfg, l))
+	st := summarize(run(context.Background(), newRawClient(5*time.Second), cfg, l))
 	if st.OK != 10 || st.ErrorKinds["HTTP 500"] != 10 || st.Errors != 20 {
 		t.Errorf("ok %d, errors %v; want 10 ok, 10 HTTP 500, 10 unexpected answers", st.OK, st.ErrorKinds)
 	}

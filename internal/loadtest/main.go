@@ -21,10 +21,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,7 +48,14 @@ type options struct {
 	FloorOnly   bool
 	Drain       time.Duration
 	KeepLogs    bool
+	Only        map[string]bool
 }
+
+// scenarioNames are the values -only takes.
+var scenarioNames = []string{"show", "purge", "alert1", "alert100", "approve"}
+
+// runs reports whether scenario is to be run.
+func (o options) runs(scenario string) bool { return len(o.Only) == 0 || o.Only[scenario] }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -96,6 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.FloorOnly, "floor-only", false, "measure the floor alone (the harness's own calibration; no bot)")
 	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "longest wait, after each run, for the bot's executor to finish the queued work")
 	fs.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the processes' logs (their directory is printed)")
+	only := fs.String("only", "", "run only these scenarios (comma-separated: "+strings.Join(scenarioNames, ", ")+"); default all")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -120,6 +128,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, errors.New("-rates must be ascending")
 		}
 		o.Rates = append(o.Rates, r)
+	}
+	if *only != "" {
+		o.Only = map[string]bool{}
+		for _, name := range strings.Split(*only, ",") {
+			name = strings.TrimSpace(name)
+			if !slices.Contains(scenarioNames, name) {
+				return o, fmt.Errorf("-only: unknown scenario %q (have %s)", name, strings.Join(scenarioNames, ", "))
+			}
+			o.Only[name] = true
+		}
 	}
 	for name, r := range map[string]float64{"purge-rate": o.PurgeRate, "click-rate": o.ClickRate, "alert-rate": o.Alert1Rate, "alert100-rate": o.Alert100} {
 		if r <= 0 {
@@ -182,7 +200,7 @@ func harness(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	}
 
 	secret := randomHex(16)
-	h := &run1{o: o, logf: logf, client: newClient(o.Concurrency), secret: secret, rep: rep}
+	h := &run1{o: o, logf: logf, client: newRawClient(10 * time.Second), secret: secret, rep: rep}
 
 	// The floor.
 	floorAddr, err := freeAddr()
@@ -229,13 +247,15 @@ func harness(ctx context.Context, o options, logw io.Writer) (*report, error) {
 type run1 struct {
 	o        options
 	logf     func(string, ...any)
-	client   *http.Client
+	client   *rawClient
 	secret   string
 	rep      *report
 	floor    *proc
 	floorURL string
 	bot      *proc
 	botURL   string
+	fake     *proc
+	redisPID int
 	stub     *slackStub
 	webhook  string
 	epoch    time.Time // base of alert start times, unique to the run

@@ -67,6 +67,22 @@ func checkQueued(body []byte) error {
 	return nil
 }
 
+// checkAccepted accepts a webhook answer that says the delivery was
+// accepted (every alert decided and committed).
+func checkAccepted(body []byte) error {
+	var a struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return errors.New("not a JSON answer")
+	}
+	if a.Status != "accepted" {
+		return fmt.Errorf("status %q, error %q", a.Status, truncate(a.Error, 60))
+	}
+	return nil
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -255,3 +255,49 @@ func goBuild(ctx context.Context, root, pkg, out string) error {
 	}
 	return nil
 }
+
+// cpuTime is the CPU time (user and system) pid has used so far (Linux
+// only; zero elsewhere).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces;
+	// utime and stime are fields 14 and 15.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	const hz = 100 // USER_HZ on every Linux platform Go supports
+	return time.Duration(ut+st) * time.Second / hz
+}
+
+// cpuMeter measures the CPU time a set of processes use between two points.
+type cpuMeter struct {
+	pids  map[string]int
+	start map[string]time.Duration
+}
+
+func meterCPU(pids map[string]int) *cpuMeter {
+	m := &cpuMeter{pids: pids, start: map[string]time.Duration{}}
+	for name, pid := range pids {
+		m.start[name] = cpuTime(pid)
+	}
+	return m
+}
+
+// used returns the CPU time each process used since meterCPU.
+func (m *cpuMeter) used() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, pid := range m.pids {
+		out[name] = cpuTime(pid) - m.start[name]
+	}
+	return out
+}

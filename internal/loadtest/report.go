@@ -84,6 +84,11 @@ type stepResult struct {
 	Drained    bool           `json:"drained,omitempty"`
 	SlackCalls map[string]int `json:"slack_calls,omitempty"`
 	Note       string         `json:"note,omitempty"`
+	// CPU time used by each process: during the floor's run; during the
+	// bot's run; and during the bot's run and its drain.
+	FloorCPU  map[string]time.Duration `json:"floor_cpu_ns,omitempty"`
+	BotCPURun map[string]time.Duration `json:"bot_cpu_run_ns,omitempty"`
+	BotCPU    map[string]time.Duration `json:"bot_cpu_ns,omitempty"`
 }
 
 type target struct {
@@ -225,6 +230,14 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.0f", f)
 }
 
+// perReq is CPU time per request in microseconds.
+func perReq(d time.Duration, n int) string {
+	if n == 0 || d <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", float64(d)/float64(n)/float64(time.Microsecond))
+}
+
 func mb(b int64) string { return fmt.Sprintf("%.1f", float64(b)/(1<<20)) }
 
 // withRatio formats a bot figure beside its ratio to the floor's.
@@ -242,18 +255,21 @@ func (r *report) markdown(w io.Writer) {
 		m.CPUs, m.CPU, m.Kernel, m.Go, m.Redis, m.LoadAvg[0], m.LoadAvg[1], r.Options.Duration, r.Options.Quick, r.Options.AutoReboot, r.Options.LogLevel)
 	fmt.Fprintln(w, "Latency is from when each request was due to its whole answer read; ratios (×) are to the floor's figure in the run just before, at the same rate with the same bodies.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | rate/s | n | p50 ms | p99 ms | p99.9 ms | max ms | throughput/s | errors | max RSS MB |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| scenario | rate/s | n | p50 ms | p99 ms | p99.9 ms | max ms | throughput/s | errors | max RSS MB | CPU µs/req |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, s := range r.Steps {
 		f := s.Floor
-		fmt.Fprintf(w, "| floor (%s body) | %g | %d | %s | %s | %s | %s | %.0f | %d | %s |\n",
-			bodyOf(s.Scenario), s.Rate, f.N, ms(f.P50), ms(f.P99), ms(f.P999), ms(f.Max), f.Throughput, f.Errors, mb(s.FloorRSS))
+		fmt.Fprintf(w, "| floor (%s body) | %g | %d | %s | %s | %s | %s | %.0f | %d | %s | %s |\n",
+			bodyOf(s.Scenario), s.Rate, f.N, ms(f.P50), ms(f.P99), ms(f.P999), ms(f.Max), f.Throughput, f.Errors, mb(s.FloorRSS),
+			perReq(s.FloorCPU["floor"], f.N))
 		if b := s.Bot; b != nil {
-			fmt.Fprintf(w, "| **%s** | %g | %d | %s | %s | %s | %s | %.0f | %d | %s |\n",
+			fmt.Fprintf(w, "| **%s** | %g | %d | %s | %s | %s | %s | %.0f | %d | %s | %s |\n",
 				s.Scenario, s.Rate, b.N, withRatio(b.P50, f.P50), withRatio(b.P99, f.P99), withRatio(b.P999, f.P999),
-				withRatio(b.Max, f.Max), b.Throughput, b.Errors, mb(s.BotRSS))
+				withRatio(b.Max, f.Max), b.Throughput, b.Errors, mb(s.BotRSS), perReq(s.BotCPU["bytebot"], b.N))
 		}
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "CPU µs/req is the process's CPU time (user and system) over the run, divided by the requests; for the bot it includes the drain after the run (its executor finishing the queued work).")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| process | start → /readyz 200 ms | idle RSS MB | largest RSS under load MB | peak RSS (VmHWM) MB |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: |")
@@ -264,7 +280,9 @@ func (r *report) markdown(w io.Writer) {
 	fmt.Fprintln(w)
 	var notes []string
 	for _, s := range r.Steps {
+		floorCPU := fmt.Sprintf("floor run CPU µs/req: floor %s, harness %s", perReq(s.FloorCPU["floor"], s.Floor.N), perReq(s.FloorCPU["harness"], s.Floor.N))
 		if s.Bot == nil {
+			notes = append(notes, fmt.Sprintf("- %s at %g/s: %s.", s.Scenario, s.Rate, floorCPU))
 			continue
 		}
 		var parts []string
@@ -282,6 +300,16 @@ func (r *report) markdown(w io.Writer) {
 			drained = "the executor was still calling Slack " + ms(s.Drain) + " ms after the run"
 		}
 		parts = append(parts, drained)
+		if len(s.BotCPU) > 0 {
+			var cs []string
+			for _, name := range []string{"bytebot", "redis", "fake-bytemark", "harness"} {
+				if d, ok := s.BotCPU[name]; ok {
+					cs = append(cs, fmt.Sprintf("%s %s (%s during the run)", name, perReq(d, s.Bot.N), perReq(s.BotCPURun[name], s.Bot.N)))
+				}
+			}
+			parts = append(parts, "bot run CPU µs/req: "+strings.Join(cs, ", "))
+		}
+		parts = append(parts, floorCPU)
 		if len(s.SlackCalls) > 0 {
 			parts = append(parts, "Slack calls: "+countsText(s.SlackCalls))
 		}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,6 +54,13 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 	if err != nil {
 		return cleanup, err
 	}
+	h.fake = fake
+	if pid, err := rdb.InfoMap(ctx, "server").Result(); err == nil {
+		h.redisPID, _ = strconv.Atoi(pid["Server"]["process_id"])
+		if !isLoopback(opt.Addr) {
+			h.redisPID = 0 // not ours to measure
+		}
+	}
 	cleanups = append(cleanups, func() { fake.stop(5 * time.Second) })
 
 	addr, err := freeAddr()
@@ -88,7 +98,7 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 		return cleanup, err
 	}
 	h.bot = bot
-	h.logf("bot ready in %s", ms(h.rep.Bot.Ready))
+	h.logf("bot (pid %d) ready in %s ms", bot.pid(), ms(h.rep.Bot.Ready))
 	// Idle: ready, nothing asked of it yet, a moment to settle.
 	time.Sleep(time.Second)
 	h.rep.Bot.IdleRSS = readMemory(bot.pid()).RSS
@@ -99,36 +109,44 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 // scenarios runs every measured step.
 func (h *run1) scenarios(ctx context.Context) error {
 	// The slash-command sweep: /bytemark show web1.
-	show := slashLoad("show web1", userID)
-	for _, rate := range h.o.Rates {
-		st, err := h.step(ctx, "show web1", rate, show, nil)
-		if err != nil {
-			return err
+	if h.o.runs("show") {
+		show := slashLoad("show web1", userID)
+		for _, rate := range h.o.Rates {
+			st, err := h.step(ctx, "show web1", rate, show, nil)
+			if err != nil {
+				return err
+			}
+			if h.bot != nil && !st.Bot.withinKnee(st.Rate) {
+				h.logf("past the knee at %g/s; the sweep stops", rate)
+				break
+			}
 		}
-		if h.bot != nil && !st.Bot.withinKnee(st.Rate) {
-			h.logf("past the knee at %g/s; the sweep stops", rate)
-			break
-		}
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	// Purges write a ticket each (the executor reads the server and posts
 	// a card).
-	if _, err := h.step(ctx, "purge web1", h.o.PurgeRate, slashLoad("purge web1", userID), nil); err != nil {
-		return err
+	if h.o.runs("purge") {
+		if _, err := h.step(ctx, "purge web1", h.o.PurgeRate, slashLoad("purge web1", userID), nil); err != nil {
+			return err
+		}
 	}
 	// Alertmanager deliveries of 1 and of 100 alerts.
 	for _, a := range []struct {
+		name string
 		n    int
 		rate float64
-	}{{1, h.o.Alert1Rate}, {100, h.o.Alert100}} {
+	}{{"alert1", 1, h.o.Alert1Rate}, {"alert100", 100, h.o.Alert100}} {
+		if !h.o.runs(a.name) {
+			continue
+		}
 		if _, err := h.step(ctx, fmt.Sprintf("alertmanager %d alert(s)", a.n), a.rate, h.alertLoad(a.n), nil); err != nil {
 			return err
 		}
 	}
 	// Approve clicks, last: the approved purges do purge db1 in the fake.
-	return h.approveStep(ctx)
+	if h.o.runs("approve") {
+		return h.approveStep(ctx)
+	}
+	return nil
 }
 
 func slashLoad(text, user string) load {
@@ -142,7 +160,7 @@ func (h *run1) alertLoad(n int) load {
 	// is a duplicate of an alert of another.
 	epoch := h.epoch.Add(time.Duration(h.rep.stepCount()) * 24 * time.Hour)
 	return load{Name: "alertmanager", Make: func(i int) request {
-		return request{Path: "/hooks/alertmanager", Body: alertBody("bytemark_server", n, i, epoch), ContentType: jsonType, Bearer: h.webhook}
+		return request{Path: "/hooks/alertmanager", Body: alertBody("bytemark_server", n, i, epoch), ContentType: jsonType, Bearer: h.webhook, Check: checkAccepted}
 	}}
 }
 
@@ -165,8 +183,10 @@ func (h *run1) step(ctx context.Context, name string, rate float64, l load, tick
 	}}
 	cfg.Base = h.floorURL
 	w := watchRSS(h.floor.pid())
+	cpu := meterCPU(map[string]int{"floor": h.floor.pid(), "harness": os.Getpid()})
 	st.Floor = summarize(run(ctx, h.client, cfg, fl))
 	st.FloorRSS = w.stop()
+	st.FloorCPU = cpu.used()
 	h.logf("%-26s %6g/s floor: p50 %s p99 %s p99.9 %s, %d errors (client lag p50 %s p99 %s)", name, rate, ms(st.Floor.P50), ms(st.Floor.P99), ms(st.Floor.P999), st.Floor.Errors, ms(st.Floor.LagP50), ms(st.Floor.LagP99))
 	if ctx.Err() != nil || h.bot == nil {
 		return st, ctx.Err()
@@ -175,9 +195,12 @@ func (h *run1) step(ctx context.Context, name string, rate float64, l load, tick
 	before := h.stub.methodCounts()
 	cfg.Base = h.botURL
 	w = watchRSS(h.bot.pid())
+	cpu = meterCPU(h.botPIDs())
 	st.Bot = ptr(summarize(run(ctx, h.client, cfg, l)))
+	st.BotCPURun = cpu.used()
 	drain, ok := h.stub.quiet(time.Second, h.o.Drain)
 	st.BotRSS = w.stop()
+	st.BotCPU = cpu.used()
 	st.Drain, st.Drained = drain, ok
 	st.SlackCalls = diffCounts(h.stub.methodCounts(), before)
 	h.logf("%-26s %6g/s bot:   p50 %s p99 %s p99.9 %s, %d errors%s; drained in %s%s",
@@ -237,6 +260,27 @@ func clickLoad(ts []ticket) load {
 	return load{Name: "click", Sign: true, Make: func(i int) request {
 		return request{Path: "/slack/interactions", Body: clickBody(ts[i], approverID, i), ContentType: formType}
 	}}
+}
+
+// botPIDs are the processes whose CPU time a bot run is charged with.
+func (h *run1) botPIDs() map[string]int {
+	m := map[string]int{"bytebot": h.bot.pid(), "fake-bytemark": h.fake.pid(), "harness": os.Getpid()}
+	if h.redisPID > 0 {
+		m["redis"] = h.redisPID
+	}
+	return m
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/http"
 	"strconv"
 	"time"
 )
@@ -20,10 +19,9 @@ func signature(secret, ts string, body []byte) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// sign sets the X-Slack-Request-Timestamp and X-Slack-Signature headers of
-// a request carrying body, as Slack does, with the time now.
-func sign(h http.Header, secret string, body []byte, now time.Time) {
+// slackHeaders are the X-Slack-Request-Timestamp and X-Slack-Signature
+// headers Slack sends with body at the time now.
+func slackHeaders(secret string, body []byte, now time.Time) []header {
 	ts := strconv.FormatInt(now.Unix(), 10)
-	h.Set("X-Slack-Request-Timestamp", ts)
-	h.Set("X-Slack-Signature", signature(secret, ts, body))
+	return []header{{"X-Slack-Request-Timestamp", ts}, {"X-Slack-Signature", signature(secret, ts, body)}}
 }

@@ -4,7 +4,11 @@ package main
 
 import "time"
 
-// preciseSleep sleeps for d (with the Go runtime's timer precision here).
-func preciseSleep(d time.Duration) { time.Sleep(d) }
+// A sleeper waits for short durations (with the Go runtime's timer
+// precision here).
+type sleeper struct{}
 
-func lockThread() func() { return func() {} }
+func newSleeper() *sleeper               { return &sleeper{} }
+func (s *sleeper) sleep(d time.Duration) { time.Sleep(min(d, 100*time.Millisecond)) }
+func (s *sleeper) wake()                 {}
+func (s *sleeper) close()                {}

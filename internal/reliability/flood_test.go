@@ -28,7 +28,7 @@ func TestAlertFloodOneReboot(t *testing.T) {
 	var commands, slow atomic.Int64
 	var worst atomic.Int64
 	cmdWG.Go(func() {
-		tick := time.NewTicker(100 * time.Millisecond)
+		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
@@ -86,7 +86,7 @@ func TestAlertFloodOneReboot(t *testing.T) {
 
 	// The one reboot happens (after the summary, in its thread) and no other.
 	waitFor(t, 40*time.Second, "the reboot of web1", func() bool { return signals(fake.Server, "web1") >= 1 }, dump)
-	slack.waitPost(t, "web1 rebooted by reset")
+	slack.waitPost(t, "web1.default.acme rebooted by reset")
 	rdb := rds.client()
 	defer rdb.Close()
 	waitFor(t, 10*time.Second, "an empty work queue and no reboot scheduled", func() bool {
