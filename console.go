@@ -28,7 +28,7 @@ func console(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		return err
 	}
 	defer mr.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 	defer rdb.Close()
 
 	// Warnings and errors only, as text, so that the transcript stays readable.

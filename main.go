@@ -227,13 +227,16 @@ func openRedis(redisURL string, logger *slog.Logger) (redis.UniversalClient, fun
 		logger.Warn("REDIS_URL is not set: using an embedded in-memory Redis. " +
 			"Pending approvals, queued jobs, cooldowns and the audit log are LOST on restart, " +
 			"and replicas cannot share them. Set REDIS_URL for production.")
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
 		return rdb, func() { rdb.Close(); mr.Close() }, nil
 	}
 	opt, err := redis.ParseURL(redisURL) // rediss:// turns on TLS
 	if err != nil {
 		return nil, nil, errors.New("REDIS_URL: not a redis:// or rediss:// URL")
 	}
+	// Deadlines of contexts reach the network: a Redis that hangs must not
+	// hold a Slack request past its three seconds.
+	opt.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(opt)
 	return rdb, func() { rdb.Close() }, nil
 }

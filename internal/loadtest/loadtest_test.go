@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -304,5 +305,52 @@ func TestKnee(t *testing.T) {
 	}
 	if !r.Targets[2].Pass {
 		t.Errorf("knee target %+v", r.Targets[2])
+	}
+}
+
+// The client keeps connections alive and reuses them, closes the ones the
+// server asks to close, and sends again (once) on a fresh connection when a
+// reused one turns out to have been closed by the server while idle.
+func TestRawClient(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Close") != "" {
+			w.Header().Set("Connection", "close")
+		}
+		w.Header().Set("X-Got", r.Header.Get("X-Test"))
+		w.WriteHeader(http.StatusAccepted)
+		w.Write(append([]byte("echo:"), b...))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	c := newRawClient(5 * time.Second)
+	defer c.closeIdle()
+	for i := range 20 {
+		resp, err := c.do(host, "/x", []header{{"X-Test", "1"}}, []byte("hello"))
+		if err != nil || resp.Status != http.StatusAccepted || string(resp.Body) != "echo:hello" {
+			t.Fatalf("request %d: %+v %v", i, resp, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("20 sequential requests used %d connections, want 1", n)
+	}
+	if resp, err := c.do(host, "/x", []header{{"X-Close", "1"}}, nil); err != nil || resp.Status != http.StatusAccepted {
+		t.Fatalf("Connection: close answer: %+v %v", resp, err)
+	}
+	if n := c.open(host); n != 0 {
+		t.Errorf("%d idle connections kept after Connection: close", n)
+	}
+	c.do(host, "/x", nil, nil)
+	srv.CloseClientConnections() // the idle connection is now dead
+	resp, err := c.do(host, "/x", nil, []byte("again"))
+	if err != nil || string(resp.Body) != "echo:again" {
+		t.Errorf("request on a stale connection: %+v %v", resp, err)
 	}
 }

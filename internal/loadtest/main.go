@@ -235,6 +235,7 @@ func harness(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	if h.bot != nil {
 		rep.Bot.PeakRSS = readMemory(h.bot.pid()).Peak
 		rep.SlackCalls = h.stub.methodCounts()
+		rep.Ephemerals = h.stub.ephemeralSamples()
 		if h.bot.exited() {
 			err = errors.Join(err, fmt.Errorf("the bot exited during the run: %v\n%s", h.bot.err, h.bot.tail(2000)))
 		}

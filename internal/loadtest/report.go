@@ -39,7 +39,10 @@ type report struct {
 	// stayed within 50 ms with no errors and full throughput.
 	Knee       float64        `json:"knee_per_s"`
 	SlackCalls map[string]int `json:"slack_calls,omitempty"`
-	Targets    []target       `json:"targets"`
+	// Ephemerals are the first few ephemeral messages the bot posted
+	// (explanations of refused votes, errors): none are expected.
+	Ephemerals []string `json:"ephemerals,omitempty"`
+	Targets    []target `json:"targets"`
 }
 
 type reportOptions struct {
@@ -77,7 +80,7 @@ type stepResult struct {
 	Bot      *stats  `json:"bot,omitempty"`
 	FloorRSS int64   `json:"floor_max_rss_bytes"`
 	BotRSS   int64   `json:"bot_max_rss_bytes,omitempty"`
-	// Drain is how long after its run the bot's executor went on calling
+	// Drain is how long after its run the bot's executor last called
 	// Slack (finishing the work queued); Drained is false if it had not
 	// stopped by the -drain limit.
 	Drain      time.Duration  `json:"drain_ns,omitempty"`
@@ -295,9 +298,9 @@ func (r *report) markdown(w io.Writer) {
 		if s.Floor.Errors > 0 {
 			parts = append(parts, "floor errors: "+errorSummary(s.Floor.ErrorKinds))
 		}
-		drained := "the executor's Slack calls stopped " + ms(s.Drain) + " ms after the run"
+		drained := "the executor's last Slack call came " + ms(s.Drain) + " ms after the run"
 		if !s.Drained {
-			drained = "the executor was still calling Slack " + ms(s.Drain) + " ms after the run"
+			drained = "the executor was still calling Slack " + ms(s.Drain) + " ms after the run (not drained)"
 		}
 		parts = append(parts, drained)
 		if len(s.BotCPU) > 0 {
@@ -320,6 +323,14 @@ func (r *report) markdown(w io.Writer) {
 		fmt.Fprintln(w)
 		for _, n := range notes {
 			fmt.Fprintln(w, n)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Ephemerals) > 0 {
+		fmt.Fprintln(w, "Ephemeral messages the bot posted (the first few; none are expected):")
+		fmt.Fprintln(w)
+		for _, e := range r.Ephemerals {
+			fmt.Fprintf(w, "- %q\n", truncate(e, 200))
 		}
 		fmt.Fprintln(w)
 	}

@@ -198,7 +198,7 @@ func (h *run1) step(ctx context.Context, name string, rate float64, l load, tick
 	cpu = meterCPU(h.botPIDs())
 	st.Bot = ptr(summarize(run(ctx, h.client, cfg, l)))
 	st.BotCPURun = cpu.used()
-	drain, ok := h.stub.quiet(time.Second, h.o.Drain)
+	drain, ok := h.stub.quiet(time.Now(), time.Second, h.o.Drain)
 	st.BotRSS = w.stop()
 	st.BotCPU = cpu.used()
 	st.Drain, st.Drained = drain, ok
@@ -241,7 +241,7 @@ func (h *run1) approveStep(ctx context.Context) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	h.stub.quiet(time.Second, h.o.Drain)
+	h.stub.quiet(time.Now(), time.Second, h.o.Drain)
 	if len(ts) == 0 {
 		return errors.New("the bot posted no approval cards for the purges; cannot click Approve")
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,8 @@ type slackStub struct {
 	mu      sync.Mutex
 	methods map[string]int
 	cards   []ticket
+	// ephemerals keeps the first few ephemeral texts (refusals, errors).
+	ephemerals []string
 }
 
 func startSlackStub() (*slackStub, error) {
@@ -77,6 +80,12 @@ func (s *slackStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.updates.Add(1)
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q,"text":""}`, field(r, body, "channel"), field(r, body, "ts"))
 	case "chat.postEphemeral":
+		text := field(r, body, "text")
+		s.mu.Lock()
+		if len(s.ephemerals) < 5 {
+			s.ephemerals = append(s.ephemerals, text)
+		}
+		s.mu.Unlock()
 		fmt.Fprintf(w, `{"ok":true,"message_ts":%q}`, s.ts())
 	case "usergroups.users.list":
 		fmt.Fprint(w, `{"ok":true,"users":[]}`)
@@ -185,18 +194,26 @@ func (s *slackStub) methodCounts() map[string]int {
 }
 
 // quiet waits until no call has arrived for idle (the bot's executor has
-// drained its queue), or until timeout; it returns how long it waited and
-// whether it became quiet.
-func (s *slackStub) quiet(idle, timeout time.Duration) (time.Duration, bool) {
+// drained its queue), or until timeout. It returns how long after since
+// the last call came (0 if none came after since), and whether it became
+// quiet.
+func (s *slackStub) quiet(since time.Time, idle, timeout time.Duration) (time.Duration, bool) {
 	start := time.Now()
 	for {
 		last := time.Unix(0, s.last.Load())
 		if time.Since(last) >= idle {
-			return time.Since(start), true
+			return max(0, last.Sub(since)), true
 		}
 		if time.Since(start) > timeout {
-			return time.Since(start), false
+			return max(0, last.Sub(since)), false
 		}
 		time.Sleep(idle / 10)
 	}
+}
+
+// ephemeralSamples returns the first few ephemeral texts posted.
+func (s *slackStub) ephemeralSamples() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.ephemerals)
 }

@@ -1,0 +1,123 @@
+package reliability
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
+)
+
+// Scenario 9: a user outside ALLOWED_USERS, a channel outside
+// ALLOWED_CHANNELS, a non-approver, and the requester approving their own
+// ticket are each refused with a reason, and make no Bytemark API call.
+func TestAuthorization(t *testing.T) {
+	t.Parallel()
+	ip := newInproc(t, inprocOpts{executor: true, cfg: func(c *bot.Config) {
+		c.AllowedUsers = []string{userAsker, userAppr1, userAppr2, userOther}
+		c.AllowedChannels = []string{chanOps, chanOther}
+	}})
+	before := len(ip.fake.Requests())
+
+	for _, tc := range []struct {
+		user, channel, want string
+	}{
+		{"UOUTSIDE1", chanOps, "aren't allowed"},
+		{userAsker, "CNOTLISTED", "isn't enabled in this channel"},
+	} {
+		for _, cmd := range []string{"purge web1", "reset web1", "list", "approvals"} {
+			code, text := ip.slash(tc.user, tc.channel, cmd)
+			if code != http.StatusOK || !strings.Contains(text, tc.want) {
+				t.Errorf("%s in %s: %q = %d %q; want a refusal saying %q", tc.user, tc.channel, cmd, code, text, tc.want)
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // anything queued would have run by now
+	if n := len(ip.fake.Requests()) - before; n != 0 {
+		t.Errorf("refused commands made %d Bytemark calls; want none", n)
+	}
+
+	// A ticket, then clicks that must be refused.
+	ip.slash(userAsker, chanOps, "purge web1")
+	c := ip.slack.waitCard(t, 1)
+	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
+		tk, err := ip.store.Get(t.Context(), c.ticket)
+		return err == nil && tk.MessageTS != ""
+	}, ip.dump)
+	before = len(ip.fake.Requests())
+
+	for _, tc := range []struct {
+		name, user, channel string
+		c                   card
+		want                string
+	}{
+		{"non-approver", userOther, chanOps, c, "aren't one of the approvers"},
+		{"outside ALLOWED_USERS", "UOUTSIDE1", chanOps, c, "aren't one of the approvers"},
+		{"self-approval", userAsker, chanOps, c, "someone else has to"},
+		{"from another channel", userAppr1, chanOther, c, "belongs to another channel"},
+		{"forged ticket", userAppr1, chanOps, card{ticket: "zzzzzzzzzz", blockID: c.blockID, ts: c.ts}, "no longer exists"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code := ip.click(tc.user, tc.channel, tc.c, "approve"); code != http.StatusOK {
+				t.Fatalf("click = %d; want 200 and a private refusal", code)
+			}
+			if tc.want != "" {
+				ip.ephemeralTo(tc.user, tc.want)
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(ip.fake.Requests()) - before; n != 0 {
+		t.Errorf("refused clicks made %d Bytemark calls; want none", n)
+	}
+	tk, err := ip.store.Get(t.Context(), c.ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.State != approvals.StatePending || len(tk.Approvers) != 0 {
+		t.Errorf("ticket after refused clicks: state %s, approvers %v; want pending with none\n%s", tk.State, tk.Approvers, ip.dump())
+	}
+	if n := purges(ip.fake.Server, "web1"); n != 0 {
+		t.Errorf("purge calls = %d; want 0", n)
+	}
+
+	// A refused user cannot cancel someone else's ticket either.
+	if _, text := ip.slash(userOther, chanOps, "cancel "+c.ticket); !strings.Contains(text, "Only the person who asked") {
+		t.Errorf("cancel by another user = %q; want a refusal", text)
+	}
+	// And the rightful approver still can approve.
+	if code := ip.click(userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	ip.slack.waitPost(t, "web1 purged")
+	if n := purges(ip.fake.Server, "web1"); n != 1 {
+		t.Errorf("purge calls = %d; want 1", n)
+	}
+}
+
+// Scenario 9 (hardening): a click is bound to the channel of the ticket as
+// Redis records it, not only to the block_id the click carries. Here the
+// click comes from another channel with a block_id naming that channel
+// (what a card for this ticket would carry had it been posted there): it
+// must be refused like any click from another channel.
+func TestClickBoundToTicketChannel(t *testing.T) {
+	t.Parallel()
+	ip := newInproc(t, inprocOpts{executor: true})
+	ip.slash(userAsker, chanOps, "purge web1")
+	c := ip.slack.waitCard(t, 1)
+	moved := card{ticket: c.ticket, blockID: "approval:" + chanOther, ts: c.ts}
+	if code := ip.click(userAppr1, chanOther, moved, "approve"); code != http.StatusOK {
+		t.Fatalf("click = %d", code)
+	}
+	ip.ephemeralTo(userAppr1, "another channel")
+	time.Sleep(300 * time.Millisecond)
+	tk, err := ip.store.Get(t.Context(), c.ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.State != approvals.StatePending || purges(ip.fake.Server, "web1") != 0 {
+		t.Errorf("a click from %s approved a ticket asked in %s: state %s, purges %d", chanOther, chanOps, tk.State, purges(ip.fake.Server, "web1"))
+	}
+}
