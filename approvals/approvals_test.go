@@ -661,6 +661,48 @@ func TestRelease(t *testing.T) {
 	}
 }
 
+// TestRetire checks that consumers that hold nothing leave the consumer
+// group (which otherwise grows with every process started), and that one
+// holding a job stays so that the job is reclaimed.
+func TestRetire(t *testing.T) {
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	for _, cmd := range []string{"restart web1", "restart web2"} {
+		if _, err := s.Enqueue(ctx, Job{Command: cmd}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j1, err := s.Claim(ctx, "idle-1", 0)
+	if err != nil || j1 == nil {
+		t.Fatalf("Claim = %v, %v", j1, err)
+	}
+	if err := s.Finish(ctx, j1, "done", false); err != nil {
+		t.Fatal(err)
+	}
+	j2, err := s.Claim(ctx, "busy-1", 0)
+	if err != nil || j2 == nil {
+		t.Fatalf("Claim = %v, %v", j2, err)
+	}
+	n, err := s.Retire(ctx, "idle-1", "busy-1", "never-seen")
+	if err != nil || n != 2 {
+		t.Errorf("Retire = %d, %v; want 2 (idle-1 and never-seen)", n, err)
+	}
+	cs, err := s.rdb.XInfoConsumers(ctx, s.key("queue"), group).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"busy-1"}) {
+		t.Errorf("consumers after Retire = %v; want only busy-1, which holds a job", names)
+	}
+	if err := s.Heartbeat(ctx, j2, "busy-1"); err != nil {
+		t.Errorf("Heartbeat of the kept consumer's job: %v", err)
+	}
+}
+
 // TestClaimSkipsFinishedJob checks that a delivery of a job recorded done
 // is acknowledged and not handed out again.
 func TestClaimSkipsFinishedJob(t *testing.T) {

@@ -250,6 +250,25 @@ func (s *Store) Release(ctx context.Context, job *Job) error {
 	return nil
 }
 
+// Retire removes consumers, which must have stopped claiming, from the
+// work queue's consumer group, so that the group does not grow with every
+// process that ever ran. A consumer that still holds a delivery is kept, so
+// that its job is reclaimed as usual. It returns how many were removed.
+func (s *Store) Retire(ctx context.Context, consumers ...string) (int, error) {
+	if len(consumers) == 0 {
+		return 0, nil
+	}
+	args := []any{group}
+	for _, c := range consumers {
+		args = append(args, c)
+	}
+	n, err := s.sc.retire.Run(ctx, s.rdb, []string{s.key("queue")}, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("approvals: retire consumers: %w", err)
+	}
+	return n, nil
+}
+
 // entryOf returns the stream entry of job's delivery.
 func (s *Store) entryOf(ctx context.Context, job *Job) (string, error) {
 	if job.entry != "" {

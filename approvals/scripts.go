@@ -180,6 +180,24 @@ redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
 return 1
 `
 
+// retireLua deletes consumers of the work queue's group that hold no
+// delivery, so that consumers of processes gone do not pile up; one that
+// holds one is kept (deleting it would drop the delivery). Check and delete
+// are atomic, so nothing is delivered to a consumer in between.
+// KEYS: queue; ARGV: group, consumer...
+// Returns how many were deleted (or did not exist).
+const retireLua = `
+local n = 0
+for i = 2, #ARGV do
+  local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[i])
+  if ok and #p == 0 then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[i])
+    n = n + 1
+  end
+end
+return n
+`
+
 // releaseLua hands a delivery to the 'released' consumer, long idle, so
 // that the next Claim's XAUTOCLAIM takes it at once.
 // KEYS: queue, job; ARGV: group, entry, consumer, released consumer, idle (ms), now
@@ -319,7 +337,7 @@ type scripts struct {
 	submit, vote, cancel, setMessage, expire       *redis.Script
 	enqueue, take, heartbeat, release, markRunning *redis.Script
 	finish, schedule, unschedule, promote          *redis.Script
-	cooldown, rate, distinct, unlock               *redis.Script
+	cooldown, rate, distinct, unlock, retire       *redis.Script
 }
 
 func newScripts() scripts {
@@ -342,6 +360,7 @@ func newScripts() scripts {
 		rate:        redis.NewScript(rateLua),
 		distinct:    redis.NewScript(distinctLua),
 		unlock:      redis.NewScript(unlockLua),
+		retire:      redis.NewScript(retireLua),
 	}
 }
 
@@ -349,5 +368,5 @@ func (sc scripts) all() []*redis.Script {
 	return []*redis.Script{sc.submit, sc.vote, sc.cancel, sc.setMessage, sc.expire,
 		sc.enqueue, sc.take, sc.heartbeat, sc.release, sc.markRunning,
 		sc.finish, sc.schedule, sc.unschedule, sc.promote,
-		sc.cooldown, sc.rate, sc.distinct, sc.unlock}
+		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire}
 }

@@ -70,7 +70,9 @@ func card(t approvals.Ticket, now time.Time, note string) Message {
 		fields = append(fields, mrkdwn("*Why*\n"+truncate(r, 500)))
 	}
 	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(destroys(snap)), nil, nil))
+	// A section's text is at most 3000 characters (else Slack refuses the
+	// whole card with invalid_blocks); a server may have many addresses.
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(destroys(snap), 3000)), nil, nil))
 
 	var status []string
 	switch t.State {
@@ -143,7 +145,7 @@ func mention(user string) string {
 	if strings.HasPrefix(user, "U") || strings.HasPrefix(user, "W") {
 		return "<@" + user + ">"
 	}
-	return user // e.g. "alertmanager"
+	return esc(user) // e.g. "alertmanager"
 }
 
 func mentions(users []string) string {
@@ -154,8 +156,17 @@ func mentions(users []string) string {
 	return strings.Join(ms, ", ")
 }
 
-// code quotes s as inline code, without letting it break out.
-func code(s string) string { return "`" + strings.ReplaceAll(s, "`", "'") + "`" }
+// code quotes s as inline code, without letting it break out: no
+// backticks, and &, < and > escaped, since Slack reads <!channel> and
+// <@U…> even inside a code span.
+func code(s string) string { return "`" + esc(strings.ReplaceAll(s, "`", "'")) + "`" }
+
+// mrkdwnEscaper applies Slack's escapes for &, < and >.
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// esc makes text from outside the bot (alerts, the Bytemark API) harmless
+// in Slack mrkdwn: it can't mention anyone (<!channel>, <@U…>) or link.
+func esc(s string) string { return mrkdwnEscaper.Replace(s) }
 
 // slackTime shows t in each reader's own time zone, with a UTC fallback.
 func slackTime(t, now time.Time) string {

@@ -2,9 +2,11 @@ package bot
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bytemark"
@@ -14,8 +16,8 @@ func testServer() *bytemark.Server {
 	return &bytemark.Server{
 		ID: 42, Name: "web1", Hostname: "web1.default.acme.uk0.bigv.io", Cores: 2, Memory: 4096, PowerOn: true,
 		Discs: []bytemark.Disc{
-			{Label: "root", Size: 25600, StorageGrade: "sata"},
-			{Label: "data", Size: 102400, StorageGrade: "archive"},
+			{ID: 7, Label: "root", Size: 25600, StorageGrade: "sata"},
+			{ID: 8, Label: "data", Size: 102400, StorageGrade: "archive"},
 		},
 		NetworkInterfaces: []bytemark.NetworkInterface{{IPs: []string{"2001:db8::1", "192.0.2.10"}}},
 	}
@@ -39,6 +41,18 @@ func TestSnapshot(t *testing.T) {
 	if off.String() != snap.String() {
 		t.Errorf("power state changed the snapshot")
 	}
+	// A disc purged and added again, same label, size and grade, is not
+	// the disc the approvers saw.
+	srv.Discs[1].ID = 9
+	replaced, _ := takeSnapshot("web1", srv, "data")
+	was, _ := takeSnapshot("web1", testServer(), "data")
+	if replaced.String() == was.String() {
+		t.Errorf("a replaced disc did not change the disc snapshot")
+	}
+	if d := was.diff(replaced); !strings.Contains(d, "replaced") {
+		t.Errorf("diff = %q; want it to say the disc was replaced", d)
+	}
+	srv.Discs[1].ID = 8
 	srv.Discs[0].Size = 51200
 	grown, _ := takeSnapshot("web1", srv, "")
 	if grown.String() == snap.String() {
@@ -99,6 +113,51 @@ func TestCard(t *testing.T) {
 	js, _ = json.Marshal(card(tk, now, "").Blocks)
 	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Denied by <@UNO>") {
 		t.Errorf("denied card:\n%s", s)
+	}
+}
+
+// TestCardBlockLimits checks that a card for a server with very many
+// addresses stays within Block Kit's limits, which Slack enforces by
+// refusing the whole message (invalid_blocks): the ticket would have no card.
+func TestCardBlockLimits(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	srv := testServer()
+	extra := map[string]string{}
+	for i := range 400 {
+		extra[fmt.Sprintf("2001:db8:ffff:ffff::%x", i)] = ""
+	}
+	srv.NetworkInterfaces = append(srv.NetworkInterfaces, bytemark.NetworkInterface{ExtraIPs: extra})
+	snap, _ := takeSnapshot("web1", srv, "")
+	tk := approvals.Ticket{
+		ID: "tk1", Command: "purge web1", RequestedBy: "UASKER", Channel: "C1", Snapshot: snap.String(),
+		Required: 1, State: approvals.StatePending, ExpiresAt: now.Add(time.Minute),
+		Meta: map[string]string{metaReason: strings.Repeat("why ", 300)},
+	}
+	m := card(tk, now, strings.Repeat("note ", 100))
+	js, _ := json.Marshal(m.Blocks)
+	var blocks []struct {
+		Type   string                  `json:"type"`
+		Text   *struct{ Text string }  `json:"text"`
+		Fields []struct{ Text string } `json:"fields"`
+	}
+	if err := json.Unmarshal(js, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) > 50 {
+		t.Errorf("%d blocks; Slack takes at most 50", len(blocks))
+	}
+	for i, b := range blocks {
+		if b.Text != nil && utf8.RuneCountInString(b.Text.Text) > 3000 {
+			t.Errorf("block %d (%s) has %d characters of text; Slack takes at most 3000", i, b.Type, utf8.RuneCountInString(b.Text.Text))
+		}
+		if b.Type == "header" && b.Text != nil && utf8.RuneCountInString(b.Text.Text) > 150 {
+			t.Errorf("header has %d characters; Slack takes at most 150", utf8.RuneCountInString(b.Text.Text))
+		}
+		for _, f := range b.Fields {
+			if n := utf8.RuneCountInString(f.Text); n > 2000 {
+				t.Errorf("block %d has a field of %d characters; Slack takes at most 2000", i, n)
+			}
+		}
 	}
 }
 

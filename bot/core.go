@@ -225,7 +225,7 @@ func (s *Server) audit(ctx context.Context, log *slog.Logger, name, server strin
 		}
 		fmt.Fprintf(&b, ": *%s*", e.Outcome)
 		if e.Detail != "" {
-			fmt.Fprintf(&b, " (%s)", truncate(e.Detail, 200))
+			fmt.Fprintf(&b, " (%s)", esc(truncate(e.Detail, 200)))
 		}
 		b.WriteString("\n")
 	}

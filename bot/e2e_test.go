@@ -348,6 +348,29 @@ func TestSnapshotMismatch(t *testing.T) {
 	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
 }
 
+// TestSnapshotReplacedDisc checks that a disc purged and added again with
+// the same label, size and grade after the card was posted is not the disc
+// the approvers agreed to destroy: the approval is refused and re-asked.
+func TestSnapshotReplacedDisc(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.mustSlash(userAsker, chanOps, "disc purge db1 data")
+	b := h.waitCard(1)
+	if err := h.cloud.PurgeDisc(ctx, "db1", "data"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.cloud.AddDisc(ctx, "db1", bytemark.DiscSpec{Label: "data", SizeMiB: 102400, StorageGrade: "ssd"}); err != nil {
+		t.Fatal(err)
+	}
+	purges := h.purges("db1")
+	h.click(userAppr1, chanOps, b, actionApprove)
+	h.waitPost("changed", "Asking again")
+	h.waitCard(2)
+	if n := h.purges("db1"); n != purges {
+		t.Fatalf("disc purge calls after the disc was replaced = %d; want %d", n, purges)
+	}
+}
+
 // TestReclaimedPurge checks that a reclaimed purge job whose server is
 // already gone reports so and does not purge again.
 func TestReclaimedPurge(t *testing.T) {

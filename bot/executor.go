@@ -28,12 +28,21 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.wg.Done()
 	host, _ := os.Hostname()
 	var wg sync.WaitGroup
+	var consumers []string
 	for i := range s.Config.Workers {
 		consumer := fmt.Sprintf("%s-%s-%d", host, s.instance, i)
+		consumers = append(consumers, consumer)
 		wg.Go(func() { s.work(ctx, consumer) })
 	}
 	wg.Go(func() { s.sweep(ctx) })
 	wg.Wait()
+	// Each run has consumers of its own; leave the queue's consumer group
+	// as found, or it grows with every restart.
+	rctx, cancel := background(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := s.Store.Retire(rctx, consumers...); err != nil {
+		s.Logger.Warn("removing this process's queue consumers", "err", err)
+	}
 	return nil
 }
 
@@ -194,11 +203,20 @@ func (e *execution) postMessage(ctx context.Context, channel, thread string, m M
 	if channel == "" {
 		channel = e.s.Config.Channel
 	}
+	ctx, cancel := reporting(ctx)
+	defer cancel()
 	ts, err := e.s.poster.Post(ctx, channel, thread, m)
 	if err != nil {
 		e.log.Error("posting result failed; the result was", "err", err, "channel", channel, "message", m.Text)
 	}
 	return ts
+}
+
+// reporting returns the context for telling people how a job went: the
+// job's own may have run out (that may be the very news), and the news must
+// still get out.
+func reporting(ctx context.Context) (context.Context, context.CancelFunc) {
+	return background(ctx, 2*time.Minute)
 }
 
 // ask reads the server, opens an approval ticket with what the approvers
@@ -266,12 +284,16 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	}
 	if t.State != approvals.StateApproved || t.Command != e.job.Command {
 		e.log.Error("job for a ticket that is not approved", "state", t.State, "ticket_command", t.Command)
-		e.s.reply(ctx, e.log, t, fmt.Sprintf(":x: Not running %s: the request is %s, not approved.", code(a.String()), t.State))
+		rctx, cancel := reporting(ctx)
+		defer cancel()
+		e.s.reply(rctx, e.log, t, fmt.Sprintf(":x: Not running %s: the request is %s, not approved.", code(a.String()), t.State))
 		return "refused", true
 	}
 	finish := func(outcome, note, thread string, failed bool) (string, bool) {
-		e.s.reply(ctx, e.log, t, thread)
-		e.s.updateCard(ctx, e.log, t.ID, note, true)
+		rctx, cancel := reporting(ctx)
+		defer cancel()
+		e.s.reply(rctx, e.log, t, thread)
+		e.s.updateCard(rctx, e.log, t.ID, note, true)
 		return outcome, failed
 	}
 	e.s.updateCard(ctx, e.log, t.ID, ":gear: Running…", true)
@@ -326,7 +348,9 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	if summary == "" {
 		summary = "Done."
 	}
-	s.updateCard(ctx, e.log, t.ID, ":white_check_mark: "+summary, true)
+	rctx, cancel := reporting(ctx)
+	defer cancel()
+	s.updateCard(rctx, e.log, t.ID, ":white_check_mark: "+summary, true)
 	return "done", false
 }
 

@@ -484,9 +484,11 @@ func (dl *delivery) job(r *result, thread string) approvals.Job {
 
 // alertReason describes the alert behind a reboot.
 func alertReason(source string, a commands.Alert) string {
-	s := cmpOr(a.Name, "an alert")
+	// Name and Summary come from monitoring: escaped, so that an alert
+	// can't ping the channel (<!channel>) or anyone in it.
+	s := esc(cmpOr(a.Name, "an alert"))
 	if a.Summary != "" {
-		s += ": " + a.Summary
+		s += ": " + esc(a.Summary)
 	}
 	return truncate(s+" ("+source+")", 400)
 }
@@ -729,7 +731,7 @@ func (dl *delivery) skipped(ctx context.Context) []string {
 		}
 		auditHook(ctx, dl.h.s, dl.log, approvals.Entry{Actor: dl.source, Outcome: decSkipped,
 			Detail: truncate(cmpOr(sk.Name, "an alert")+": "+sk.Reason, 300)})
-		lines = append(lines, fmt.Sprintf(":grey_question: Ignored %s: %s.", code(cmpOr(sk.Name, "an alert")), sk.Reason))
+		lines = append(lines, fmt.Sprintf(":grey_question: Ignored %s: %s.", code(cmpOr(sk.Name, "an alert")), esc(sk.Reason)))
 	}
 	return lines
 }

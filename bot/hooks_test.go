@@ -641,3 +641,48 @@ func TestHookLatency(t *testing.T) {
 		t.Errorf("100 alerts took %s", took)
 	}
 }
+
+// TestHookMrkdwnInjection: alert names, summaries and label values come
+// from monitoring and must not ping anyone when echoed into Slack (the
+// summary, the approval card, the audit log).
+func TestHookMrkdwnInjection(t *testing.T) {
+	h := hookHarness(t, RebootApprove, nil)
+	var p map[string]any
+	if err := json.Unmarshal(amDelivery(t, alert{server: "web1", status: "firing", start: time.Now()}), &p); err != nil {
+		t.Fatal(err)
+	}
+	a := p["alerts"].([]any)[0].(map[string]any)
+	a["labels"].(map[string]any)["alertname"] = "<!here>"
+	a["annotations"].(map[string]any)["summary"] = "<!channel> wake up <@UEVIL0001> & <https://evil.example|click>"
+	b, _ := json.Marshal(a)
+	var bad map[string]any
+	json.Unmarshal(b, &bad)
+	bad["labels"].(map[string]any)["bytemark_server"] = "<!everyone>"
+	bad["fingerprint"] = "badbadbad"
+	p["alerts"] = []any{a, bad}
+	body, _ := json.Marshal(p)
+
+	h.mustPost(pathAM, body)
+	h.waitCard(1)
+	h.waitPost("Alertmanager", "Ignored")
+	h.waitAudit(sourceAlertmanager, decSkipped, 1)
+	pings := []string{"<!here>", "<!channel>", "<!everyone>", "<@UEVIL0001>", "<https://evil"}
+	for _, c := range h.slack.Calls("chat.postMessage") {
+		for _, s := range []string{c.Form.Get("text"), c.blocks()} {
+			for _, ping := range pings {
+				if strings.Contains(s, ping) {
+					t.Errorf("Slack message carries %q from the alert:\n%s", ping, s)
+				}
+			}
+		}
+	}
+	if len(h.slack.find("chat.postMessage", "&lt;!channel&gt;")) == 0 {
+		t.Errorf("the alert's summary is not shown, escaped:\n%s", h.slack.dump())
+	}
+	reply := h.mustSlash(userAsker, chanOps, "audit")
+	for _, ping := range pings {
+		if strings.Contains(reply.Text, ping) {
+			t.Errorf("audit reply carries %q from an alert:\n%s", ping, reply.Text)
+		}
+	}
+}

@@ -93,3 +93,12 @@ func TestOneActionPerServer(t *testing.T) {
 		t.Errorf("writes to web2 = %q; want %q (one restart at a time)", got, want)
 	}
 }
+
+// TestJobTimeoutReported checks that a job whose time runs out still tells
+// the channel: the news of a failure must not die with the job's context.
+func TestJobTimeoutReported(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.JobTimeout = 700 * time.Millisecond }))
+	h.fake.SetLatency(300 * time.Millisecond)
+	h.mustSlash(userAsker, chanOps, "restart web1")
+	h.waitPost(":x:", "restart web1")
+}

@@ -150,7 +150,7 @@ func errorText(err error, ref string) string {
 			return fmt.Sprintf("The Bytemark API failed (HTTP %d); try again in a while (ref %s).", api.StatusCode, ref)
 		case bytemark.IsBadRequest(err):
 			if api.Message != "" {
-				return "Bytemark refused the request: " + truncate(api.Message, 300)
+				return "Bytemark refused the request: " + esc(truncate(api.Message, 300))
 			}
 			return "Bytemark refused the request as invalid."
 		}

@@ -25,8 +25,11 @@ type snapshot struct {
 	IPs      []string    `json:"ips,omitempty"`
 }
 
-// discShape is a disc as an approver sees it.
+// discShape is a disc as an approver sees it. ID tells a disc from a new
+// one of the same label, size and grade: the data the approvers agreed to
+// destroy is not the new disc's.
 type discShape struct {
+	ID    int    `json:"id,omitempty"`
 	Label string `json:"label"`
 	Size  int    `json:"size"` // MiB
 	Grade string `json:"grade"`
@@ -49,7 +52,7 @@ func takeSnapshot(name string, srv *bytemark.Server, disc string) (snapshot, err
 		if disc != "" && d.Label != disc {
 			continue
 		}
-		snap.Discs = append(snap.Discs, discShape{Label: d.Label, Size: d.Size, Grade: d.StorageGrade})
+		snap.Discs = append(snap.Discs, discShape{ID: d.ID, Label: d.Label, Size: d.Size, Grade: d.StorageGrade})
 	}
 	if disc != "" {
 		if len(snap.Discs) == 0 {
@@ -105,7 +108,11 @@ func (s snapshot) diff(now snapshot) string {
 			plural(now.Cores, "core"), mib(now.Memory), plural(s.Cores, "core"), mib(s.Memory)))
 	}
 	if !slices.Equal(s.Discs, now.Discs) {
-		d = append(d, fmt.Sprintf("its discs are now %s (were %s)", discList(now.Discs), discList(s.Discs)))
+		if was, is := discList(s.Discs), discList(now.Discs); was == is {
+			d = append(d, fmt.Sprintf("its discs %s were replaced by new ones", is))
+		} else {
+			d = append(d, fmt.Sprintf("its discs are now %s (were %s)", is, was))
+		}
 	}
 	if !slices.Equal(s.IPs, now.IPs) {
 		d = append(d, fmt.Sprintf("its IP addresses are now %s (were %s)", orNone(now.IPs), orNone(s.IPs)))

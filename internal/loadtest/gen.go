@@ -216,8 +216,10 @@ type stats struct {
 	Max        time.Duration  `json:"max_ns"`
 	// Throughput is successful answers per second, from the start of the
 	// schedule to the last answer.
-	Throughput float64       `json:"throughput_per_s"`
-	MaxLag     time.Duration `json:"client_max_lag_ns"`
+	Throughput float64 `json:"throughput_per_s"`
+	// Elapsed is from the start of the schedule to the last answer.
+	Elapsed time.Duration `json:"elapsed_ns"`
+	MaxLag  time.Duration `json:"client_max_lag_ns"`
 	// LagP50 and LagP99 are the client's own delay in starting requests
 	// (scheduler wake-up, waiting for a free worker); they are part of the
 	// latencies above.
@@ -260,6 +262,7 @@ func summarize(r runResult) stats {
 		st.Max = lat[len(lat)-1]
 	}
 	if el := r.Finished.Sub(r.Start); el > 0 {
+		st.Elapsed = el
 		st.Throughput = float64(st.OK) / el.Seconds()
 	}
 	return st

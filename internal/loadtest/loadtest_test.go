@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -164,7 +165,7 @@ func TestAlertBody(t *testing.T) {
 			t.Fatalf("delivery %d: version %q status %q, %d alerts", i, m.Version, m.Status, len(m.Alerts))
 		}
 		for k, a := range m.Alerts {
-			if a.Labels["bytemark_server"] != alertServers[k%len(alertServers)] || len(a.Fingerprint) != 16 {
+			if a.Labels["bytemark_server"] != alertServers[(i+k)%len(alertServers)] || len(a.Fingerprint) != 16 {
 				t.Fatalf("alert %d/%d: labels %v fingerprint %q", i, k, a.Labels, a.Fingerprint)
 			}
 			key := a.Fingerprint + a.StartsAt
@@ -271,14 +272,14 @@ func TestRunErrorsAndChecks(t *testing.T) {
 
 func TestParseFlags(t *testing.T) {
 	o, err := parseFlags([]string{"-quick"}, io.Discard)
-	if err != nil || o.Duration != time.Second || len(o.Rates) != 3 {
+	if err != nil || o.Duration != time.Second || len(o.Rates) != 3 || len(o.Alert100) != 2 {
 		t.Errorf("-quick: %+v, %v", o, err)
 	}
 	o, err = parseFlags([]string{"-quick", "-rates", "100,200"}, io.Discard)
 	if err != nil || len(o.Rates) != 2 {
 		t.Errorf("-quick -rates 100,200: %v, %v", o.Rates, err)
 	}
-	for _, bad := range [][]string{{"-rates", "2000,1000"}, {"-rates", "x"}, {"-click-rate", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-rates", "2000,1000"}, {"-rates", "x"}, {"-click-rate", "0"}, {"-alert100-rates", "0"}, {"-only", "nope"}, {"extra"}} {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -352,5 +353,22 @@ func TestRawClient(t *testing.T) {
 	resp, err := c.do(host, "/x", nil, []byte("again"))
 	if err != nil || string(resp.Body) != "echo:again" {
 		t.Errorf("request on a stale connection: %+v %v", resp, err)
+	}
+}
+
+func TestLogSummary(t *testing.T) {
+	path := t.TempDir() + "/bot.log"
+	log := `{"time":"x","level":"WARN","msg":"not ready","check":"redis"}
+{"time":"x","level":"ERROR","msg":"deciding on an alert","err":"pool timeout"}
+not json at all
+{"time":"x","level":"ERROR","msg":"deciding on an alert","err":"pool timeout"}
+`
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := logSummary(path, 5)
+	want := []string{"2× ERROR deciding on an alert", "1× WARN not ready"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("logSummary = %q, want %q", got, want)
 	}
 }

@@ -37,7 +37,7 @@ type options struct {
 	PurgeRate   float64
 	ClickRate   float64
 	Alert1Rate  float64
-	Alert100    float64
+	Alert100    []float64
 	Quick       bool
 	Bot         string
 	Redis       string
@@ -92,8 +92,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.PurgeRate, "purge-rate", 1000, "rate of the /bytemark purge run (req/s)")
 	fs.Float64Var(&o.ClickRate, "click-rate", 500, "rate of Approve clicks (clicks/s)")
 	fs.Float64Var(&o.Alert1Rate, "alert-rate", 500, "rate of 1-alert Alertmanager deliveries (deliveries/s)")
-	fs.Float64Var(&o.Alert100, "alert100-rate", 50, "rate of 100-alert Alertmanager deliveries (deliveries/s)")
-	fs.BoolVar(&o.Quick, "quick", false, "CI smoke run: 1 s per run, sweep 500,1000,2000")
+	alert100 := fs.String("alert100-rates", "10,25,50", "rates of 100-alert Alertmanager deliveries (deliveries/s), ascending; it stops past the knee")
+	fs.BoolVar(&o.Quick, "quick", false, "CI smoke run: 1 s per run, sweeps 500,1000,2000 and 10,50")
 	fs.StringVar(&o.Bot, "bot", "", "prebuilt bytebot binary (default: go build it)")
 	fs.StringVar(&o.Redis, "redis", "redis://127.0.0.1:6379/0", "Redis URL; keys go under a prefix unique to the run and are deleted at the end")
 	fs.StringVar(&o.JSON, "json", "", "also write the raw figures to this file")
@@ -115,19 +115,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if !flagSet(fs, "rates") {
 			*rates = "500,1000,2000"
 		}
+		if !flagSet(fs, "alert100-rates") {
+			*alert100 = "10,50"
+		}
 		if !flagSet(fs, "drain") {
 			o.Drain = 30 * time.Second
 		}
 	}
-	for _, s := range strings.Split(*rates, ",") {
-		r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || r <= 0 {
-			return o, fmt.Errorf("-rates: %q is not a positive number", s)
-		}
-		if n := len(o.Rates); n > 0 && r <= o.Rates[n-1] {
-			return o, errors.New("-rates must be ascending")
-		}
-		o.Rates = append(o.Rates, r)
+	var err error
+	if o.Rates, err = parseRates("rates", *rates); err != nil {
+		return o, err
+	}
+	if o.Alert100, err = parseRates("alert100-rates", *alert100); err != nil {
+		return o, err
 	}
 	if *only != "" {
 		o.Only = map[string]bool{}
@@ -139,7 +139,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.Only[name] = true
 		}
 	}
-	for name, r := range map[string]float64{"purge-rate": o.PurgeRate, "click-rate": o.ClickRate, "alert-rate": o.Alert1Rate, "alert100-rate": o.Alert100} {
+	for name, r := range map[string]float64{"purge-rate": o.PurgeRate, "click-rate": o.ClickRate, "alert-rate": o.Alert1Rate} {
 		if r <= 0 {
 			return o, fmt.Errorf("-%s must be positive", name)
 		}
@@ -148,6 +148,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-duration and -concurrency must be positive")
 	}
 	return o, nil
+}
+
+// parseRates parses an ascending, comma-separated list of positive rates.
+func parseRates(name, list string) ([]float64, error) {
+	var rates []float64
+	for _, s := range strings.Split(list, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || r <= 0 {
+			return nil, fmt.Errorf("-%s: %q is not a positive number", name, s)
+		}
+		if n := len(rates); n > 0 && r <= rates[n-1] {
+			return nil, fmt.Errorf("-%s must be ascending", name)
+		}
+		rates = append(rates, r)
+	}
+	return rates, nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
@@ -236,6 +252,7 @@ func harness(ctx context.Context, o options, logw io.Writer) (*report, error) {
 		rep.Bot.PeakRSS = readMemory(h.bot.pid()).Peak
 		rep.SlackCalls = h.stub.methodCounts()
 		rep.Ephemerals = h.stub.ephemeralSamples()
+		rep.BotLog = logSummary(h.bot.log, 8)
 		if h.bot.exited() {
 			err = errors.Join(err, fmt.Errorf("the bot exited during the run: %v\n%s", h.bot.err, h.bot.tail(2000)))
 		}

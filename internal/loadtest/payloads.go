@@ -125,8 +125,9 @@ func clickBody(t ticket, user string, i int) []byte {
 	return []byte(url.Values{"payload": {string(js)}}.Encode())
 }
 
-// The servers alerts name, round robin (the fake's demo data).
-var alertServers = []string{"web1", "web2", "db1"}
+// The servers alerts name, round robin (the fake's demo data; db1 is left
+// to the Approve clicks, whose purges delete it).
+var alertServers = []string{"web1", "web2", "stage1.staging"}
 
 // amAlert and amMessage are Alertmanager's webhook payload (slack.md
 // section 6, version 4).
@@ -174,8 +175,11 @@ func alertBody(label string, n, i int, base time.Time) []byte {
 	}
 	startsAt := base.Add(time.Duration(i) * time.Second).UTC().Format(time.RFC3339)
 	for k := range n {
-		server := alertServers[k%len(alertServers)]
-		instance := fmt.Sprintf("%s.default.acme.uk0.bigv.io:9100", server)
+		server := alertServers[(i+k)%len(alertServers)]
+		instance := server + ".acme.uk0.bigv.io:9100"
+		if !strings.Contains(server, ".") {
+			instance = server + ".default.acme.uk0.bigv.io:9100"
+		}
 		sum := sha256.Sum256(fmt.Appendf(nil, "%d/%d/%d", base.UnixNano(), i, k))
 		m.Alerts[k] = amAlert{
 			Status: "firing",

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -280,24 +282,96 @@ func cpuTime(pid int) time.Duration {
 }
 
 // cpuMeter measures the CPU time a set of processes use between two points.
+// Besides the named processes it measures "others": the CPU time the rest
+// of the machine used meanwhile.
 type cpuMeter struct {
 	pids  map[string]int
 	start map[string]time.Duration
+	busy  time.Duration
 }
 
+// others names the rest of the machine in a cpuMeter's figures.
+const others = "others"
+
 func meterCPU(pids map[string]int) *cpuMeter {
-	m := &cpuMeter{pids: pids, start: map[string]time.Duration{}}
+	m := &cpuMeter{pids: pids, start: map[string]time.Duration{}, busy: machineBusy()}
 	for name, pid := range pids {
 		m.start[name] = cpuTime(pid)
 	}
 	return m
 }
 
-// used returns the CPU time each process used since meterCPU.
+// used returns the CPU time each process used since meterCPU, and under
+// "others" what the rest of the machine used.
 func (m *cpuMeter) used() map[string]time.Duration {
 	out := map[string]time.Duration{}
+	var ours time.Duration
 	for name, pid := range m.pids {
 		out[name] = cpuTime(pid) - m.start[name]
+		ours += out[name]
+	}
+	if m.busy > 0 {
+		out[others] = max(0, machineBusy()-m.busy-ours)
+	}
+	return out
+}
+
+// machineBusy is the CPU time all CPUs of the machine have spent busy
+// (everything but idle and iowait), from /proc/stat; zero elsewhere.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	// user nice system idle iowait irq softirq steal (guest is in user)
+	for i, v := range f[1:min(len(f), 9)] {
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		busy += n
+	}
+	const hz = 100
+	return time.Duration(busy) * time.Second / hz
+}
+
+// logSummary counts the lines of a JSON slog log by level and message,
+// most frequent first, e.g. "132× ERROR deciding on an alert".
+func logSummary(path string, limit int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	counts := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) != nil || line.Level == "" {
+			continue
+		}
+		counts[line.Level+" "+line.Msg]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return counts[keys[i]] > counts[keys[j]] || counts[keys[i]] == counts[keys[j]] && keys[i] < keys[j]
+	})
+	var out []string
+	for _, k := range keys[:min(len(keys), limit)] {
+		out = append(out, fmt.Sprintf("%d× %s", counts[k], k))
 	}
 	return out
 }
