@@ -57,6 +57,7 @@ type Config struct {
 	RebootAllow       []string      `env:"REBOOT_ALLOW"`
 
 	Workers         int           `env:"WORKERS, default=4"`
+	JobLease        time.Duration `env:"JOB_LEASE, default=2m"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
 	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	LogFormat       string        `env:"LOG_FORMAT, default=json"`
@@ -202,6 +203,9 @@ func (c *Config) check() []string {
 	positive("REBOOT_COOLDOWN", c.RebootCooldown)
 	positive("REBOOT_FLEET_WINDOW", c.RebootFleetWindow)
 	positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
+	if c.JobLease < time.Second {
+		p = append(p, fmt.Sprintf("JOB_LEASE: %s is shorter than a second", c.JobLease))
+	}
 	if c.RebootDelay < 0 {
 		p = append(p, fmt.Sprintf("REBOOT_DELAY: %s must not be negative", c.RebootDelay))
 	}

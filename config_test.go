@@ -47,6 +47,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"REBOOT_FLEET_WINDOW", cfg.RebootFleetWindow, 10 * time.Minute},
 		{"REBOOT_METHOD", cfg.RebootMethod, "graceful"},
 		{"REDIS_PREFIX", cfg.RedisPrefix, "bytebot:"},
+		{"JOB_LEASE", cfg.JobLease, 2 * time.Minute},
 		{"APPROVERS", strings.Join(cfg.Approvers, "|"), "U123|S456"},
 	}
 	for _, c := range checks {

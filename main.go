@@ -135,7 +135,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("APPROVAL_ACTIONS: %w", err)
 	}
-	store := approvals.New(rdb, approvals.Options{Prefix: cfg.RedisPrefix})
+	store := approvals.New(rdb, approvals.Options{Prefix: cfg.RedisPrefix, Lease: cfg.JobLease})
 	// Load the scripts now, so that the first vote is one round trip too. A
 	// Redis that is down now is not fatal: /readyz says so until it is back.
 	loadCtx, cancelLoad := context.WithTimeout(ctx, 3*time.Second)
@@ -200,6 +200,8 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		Policy:            policy,
 		Channel:           cfg.SlackChannel,
 		Workers:           cfg.Workers,
+		// Six heartbeats per lease: a worker that is alive never loses its job.
+		Heartbeat: cfg.JobLease / 6,
 		Reboot: bot.RebootConfig{
 			WebhookToken:      cfg.WebhookToken,
 			GrafanaHMACSecret: cfg.GrafanaHMACSecret,
