@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -68,6 +69,16 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 	reqID := newID(4)
 	rctx, cancel := context.WithTimeout(ctx, slackBudget)
 	defer cancel()
+	// Slack redelivers an envelope it thinks was not acknowledged; a command
+	// or click must not run twice because of that.
+	if s.Store != nil && evt.Request.EnvelopeID != "" {
+		first, err := s.Store.Once(rctx, "envelope:"+evt.Request.EnvelopeID, time.Hour)
+		if err == nil && !first {
+			log.Info("socket mode redelivery ignored", "envelope", evt.Request.EnvelopeID, "retry", evt.Request.RetryAttempt)
+			ack(*evt.Request, nil)
+			return
+		}
+	}
 	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
 		sc, ok := evt.Data.(slack.SlashCommand)

@@ -89,3 +89,27 @@ func TestSocketMode(t *testing.T) {
 		t.Error("events_api envelope not acknowledged")
 	}
 }
+
+// TestSocketModeRedelivery: Slack redelivers an envelope it thinks was not
+// acknowledged; the command behind it must not run twice.
+func TestSocketModeRedelivery(t *testing.T) {
+	h := newHarness(t)
+	var a acks
+	ctx := context.Background()
+	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", UserID: userAsker, ChannelID: chanOps}
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup"}}, a.ack)
+	h.waitCard(1)
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup", RetryAttempt: 1}}, a.ack)
+	if p, ok := a.get("env-dup"); !ok || p != nil {
+		t.Errorf("redelivery ack = %v, %v; want an empty acknowledgement", p, ok)
+	}
+	// A different envelope still gets a card: the first one was not lost.
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-new"}}, a.ack)
+	h.waitCard(2)
+	if got := len(h.cards()); got != 2 {
+		t.Errorf("cards = %d; want 2 (the redelivery must not post one)", got)
+	}
+}
