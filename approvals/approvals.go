@@ -77,6 +77,9 @@ var (
 	ErrNotApprover  = errors.New("approvals: not an approver")
 	ErrDecided      = errors.New("approvals: ticket already decided")
 	ErrNotRequester = errors.New("approvals: only the requester can cancel a ticket")
+	// ErrWrongChannel means a vote came from a channel other than the
+	// ticket's (VoteIn).
+	ErrWrongChannel = errors.New("approvals: vote from another channel than the ticket's")
 	// ErrLeaseLost means the job is no longer held by this consumer: its
 	// lease ran out and another worker reclaimed it, or it was finished.
 	ErrLeaseLost = errors.New("approvals: job lease lost")

@@ -301,6 +301,60 @@ func TestExpiredNeverRuns(t *testing.T) {
 	}
 }
 
+func TestVoteInBoundToTicketChannel(t *testing.T) {
+	s, clk := openClocked(t)
+	ctx := context.Background()
+	tk := submit(t, s, 1) // asked in COPS
+	// A click in another channel is refused before anything else, for
+	// anyone, and changes nothing, not even an expiry that is due.
+	for _, v := range []struct {
+		voter   string
+		approve bool
+	}{{appr1, true}, {appr1, false}, {asker, true}, {other, true}} {
+		res, err := s.VoteIn(ctx, tk.ID, "COTHER", v.voter, v.approve, approvers)
+		if !errors.Is(err, ErrWrongChannel) || res.Counted || res.Decided {
+			t.Errorf("vote by %s (approve=%v) from COTHER = %+v, %v; want ErrWrongChannel", v.voter, v.approve, res, err)
+		}
+	}
+	clk.Add(15 * time.Minute)
+	if _, err := s.VoteIn(ctx, tk.ID, "COTHER", appr1, true, approvers); !errors.Is(err, ErrWrongChannel) {
+		t.Errorf("vote from COTHER after expiry error = %v; want ErrWrongChannel", err)
+	}
+	got, err := s.Get(ctx, tk.ID)
+	if err != nil || got.State != StatePending || len(got.Approvers) != 0 || got.DeniedBy != "" {
+		t.Fatalf("ticket after refused votes = %+v, %v; want pending with no votes", got, err)
+	}
+	if n := queued(t, s); n != 0 {
+		t.Errorf("jobs queued = %d; want 0", n)
+	}
+	if got := outcomes(t, s, tk.ID); !slices.Equal(got, []string{asker + ":requested"}) {
+		t.Errorf("audit = %v", got)
+	}
+	clk.Add(-15 * time.Minute)
+	if _, err := s.VoteIn(ctx, "nosuchtick", "COTHER", appr1, true, approvers); !errors.Is(err, ErrNotFound) {
+		t.Errorf("vote on unknown ticket error = %v; want ErrNotFound", err)
+	}
+	// In the ticket's channel, the vote counts.
+	res, err := s.VoteIn(ctx, tk.ID, "COPS", appr1, true, approvers)
+	if err != nil || !res.Counted || !res.Decided || res.Ticket.State != StateApproved {
+		t.Fatalf("vote from COPS = %+v, %v; want approved", res, err)
+	}
+
+	// An empty channel (Vote) checks nothing.
+	tk2 := submit(t, s, 1)
+	if res, err := s.VoteIn(ctx, tk2.ID, "", appr1, true, approvers); err != nil || !res.Decided {
+		t.Errorf("vote with no channel = %+v, %v; want approved", res, err)
+	}
+	// A ticket with no channel takes no vote made in a channel.
+	tk3, err := s.Submit(ctx, Request{Command: "purge web2", RequestedBy: asker, Server: "web2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VoteIn(ctx, tk3.ID, "COPS", appr1, true, approvers); !errors.Is(err, ErrWrongChannel) {
+		t.Errorf("vote from COPS on a ticket with no channel error = %v; want ErrWrongChannel", err)
+	}
+}
+
 func TestCancel(t *testing.T) {
 	s := MustOpenStore(t)
 	ctx := context.Background()
@@ -896,6 +950,80 @@ func TestOnceAndLock(t *testing.T) {
 	}
 	if tok2, _ := s.Lock(ctx, "server:web1", time.Minute); tok2 == "" {
 		t.Error("Lock after Unlock: still held")
+	}
+}
+
+func TestLockAs(t *testing.T) {
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	const key = "server:web1"
+	pttl := func() time.Duration {
+		t.Helper()
+		d, err := s.rdb.PTTL(ctx, s.key("lock", key)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if ok, err := s.LockAs(ctx, key, "job:A", 2*time.Second); !ok || err != nil {
+		t.Fatalf("LockAs(A) = %v, %v; want taken", ok, err)
+	}
+	// Its owner re-enters at once, and the TTL is renewed.
+	if ok, err := s.LockAs(ctx, key, "job:A", time.Hour); !ok || err != nil {
+		t.Fatalf("LockAs(A) again = %v, %v; want re-entered", ok, err)
+	}
+	if d := pttl(); d < 59*time.Minute {
+		t.Errorf("TTL after re-entry = %v; want renewed to about 1h", d)
+	}
+	// Any other owner, or Lock, is refused, and does not touch the TTL.
+	if ok, err := s.LockAs(ctx, key, "job:B", time.Second); ok || err != nil {
+		t.Errorf("LockAs(B) = %v, %v; want refused", ok, err)
+	}
+	if tok, err := s.Lock(ctx, key, time.Second); tok != "" || err != nil {
+		t.Errorf("Lock = %q, %v; want held", tok, err)
+	}
+	if d := pttl(); d < 59*time.Minute {
+		t.Errorf("TTL after refused takes = %v; want unchanged", d)
+	}
+	// Only its owner unlocks it.
+	if err := s.Unlock(ctx, key, "job:B"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.LockAs(ctx, key, "job:B", time.Minute); ok {
+		t.Fatal("Unlock by another owner released the lock")
+	}
+	if err := s.Unlock(ctx, key, "job:A"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.LockAs(ctx, key, "job:B", time.Minute); !ok || err != nil {
+		t.Fatalf("LockAs(B) after A's Unlock = %v, %v; want taken", ok, err)
+	}
+	if ok, _ := s.LockAs(ctx, key, "job:A", time.Minute); ok {
+		t.Error("LockAs(A) while B holds it: taken")
+	}
+	// A lock taken with Lock is not re-entered by LockAs.
+	tok, err := s.Lock(ctx, "server:web2", time.Minute)
+	if err != nil || tok == "" {
+		t.Fatalf("Lock(web2) = %q, %v", tok, err)
+	}
+	if ok, _ := s.LockAs(ctx, "server:web2", "job:A", time.Minute); ok {
+		t.Error("LockAs over a Lock: taken")
+	}
+	// It ends by itself after its TTL.
+	if ok, _ := s.LockAs(ctx, "server:web3", "job:A", 50*time.Millisecond); !ok {
+		t.Fatal("LockAs(web3) refused")
+	}
+	time.Sleep(150 * time.Millisecond)
+	if ok, _ := s.LockAs(ctx, "server:web3", "job:B", time.Minute); !ok {
+		t.Error("LockAs after the holder's TTL ran out: refused")
+	}
+	for _, bad := range []struct {
+		owner string
+		ttl   time.Duration
+	}{{"", time.Minute}, {"job:A", 0}} {
+		if _, err := s.LockAs(ctx, "server:web4", bad.owner, bad.ttl); err == nil {
+			t.Errorf("LockAs(%q, %v) succeeded", bad.owner, bad.ttl)
+		}
 	}
 }
 

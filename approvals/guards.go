@@ -39,8 +39,29 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (string
 	return token, nil
 }
 
-// Unlock releases the lock key if it is still held with token (it may
-// have expired and been taken by another since).
+// LockAs takes the lock key for owner for ttl if it is free or already
+// held by owner, and reports whether owner now holds it. Taking it again
+// as its owner renews its TTL, so an owner that outlives its earlier
+// holder (a job retried after its worker died) re-enters at once, while
+// any other owner waits. Check and take are one script; Unlock(key,
+// owner) releases it. owner must be unique to its holder.
+func (s *Store) LockAs(ctx context.Context, key, owner string, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, errors.New("approvals: lock: ttl must be positive")
+	}
+	if owner == "" {
+		return false, errors.New("approvals: lock: owner is required")
+	}
+	n, err := s.sc.lockAs.Run(ctx, s.rdb, []string{s.key("lock", key)}, owner, durMS(ttl)).Int()
+	if err != nil {
+		return false, fmt.Errorf("approvals: lock: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Unlock releases the lock key if it is still held with token, the token
+// Lock returned or the owner given to LockAs (it may have expired and been
+// taken by another since).
 func (s *Store) Unlock(ctx context.Context, key, token string) error {
 	if err := s.sc.unlock.Run(ctx, s.rdb, []string{s.key("lock", key)}, token).Err(); err != nil {
 		return fmt.Errorf("approvals: unlock: %w", err)

@@ -36,12 +36,16 @@ return 1
 
 // voteLua records a vote and, on quorum, queues the job.
 // KEYS: ticket, pending, queue, job (used only on quorum), audit
-// ARGV: now, voter, approve ('1' or '0'), job id, audit max, job ttl (ms), approver, ...
+// ARGV: now, voter, approve ('1' or '0'), job id, audit max, job ttl (ms),
+// channel of the click (” for no check), approver, ...
 // Returns {code, ticket fields[, counted, decided]}.
 const voteLua = luaLib + `
 local t = KEYS[1]
 if redis.call('EXISTS', t) == 0 then return {'notfound'} end
 local now, voter, max = ARGV[1], ARGV[2], ARGV[5]
+if ARGV[7] ~= '' and ARGV[7] ~= redis.call('HGET', t, 'channel') then
+  return {'wrongchannel', redis.call('HGETALL', t)}
+end
 local f = redis.call('HMGET', t, 'id', 'state', 'requested_by', 'expires', 'required', 'approvers',
   'command', 'server', 'channel', 'meta', 'msg_ts')
 local id, state, req, exp, need, cmd, server = f[1], f[2], f[3], f[4], f[5], f[7], f[8]
@@ -55,7 +59,7 @@ if tonumber(now) >= tonumber(exp) then
 end
 if voter == req then return {'self', redis.call('HGETALL', t)} end
 local allowed = false
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   if ARGV[i] == voter then allowed = true break end
 end
 if not allowed then return {'notapprover', redis.call('HGETALL', t)} end
@@ -326,6 +330,18 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, c + 1}
 `
 
+// lockAsLua takes a lock for owner if it is free or already owner's, and
+// (re)sets its TTL.
+// KEYS: lock; ARGV: owner, ttl (ms)
+const lockAsLua = `
+local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`
+
 // unlockLua deletes a lock if it still holds the caller's token.
 // KEYS: lock; ARGV: token
 const unlockLua = `
@@ -338,6 +354,7 @@ type scripts struct {
 	enqueue, take, heartbeat, release, markRunning *redis.Script
 	finish, schedule, unschedule, promote          *redis.Script
 	cooldown, rate, distinct, unlock, retire       *redis.Script
+	lockAs                                         *redis.Script
 }
 
 func newScripts() scripts {
@@ -361,6 +378,7 @@ func newScripts() scripts {
 		distinct:    redis.NewScript(distinctLua),
 		unlock:      redis.NewScript(unlockLua),
 		retire:      redis.NewScript(retireLua),
+		lockAs:      redis.NewScript(lockAsLua),
 	}
 }
 
@@ -368,5 +386,5 @@ func (sc scripts) all() []*redis.Script {
 	return []*redis.Script{sc.submit, sc.vote, sc.cancel, sc.setMessage, sc.expire,
 		sc.enqueue, sc.take, sc.heartbeat, sc.release, sc.markRunning,
 		sc.finish, sc.schedule, sc.unschedule, sc.promote,
-		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire}
+		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire, sc.lockAs}
 }

@@ -133,9 +133,21 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 // script. Counted votes and decisions are written to the audit log by the
 // same script.
 //
-// With ErrExpired and ErrDecided (and the two refusals), the result's
+// With ErrExpired and ErrDecided (and the refusals), the result's
 // Ticket holds the ticket as it is.
+//
+// Vote does not check where the vote comes from; use VoteIn for a vote
+// made in a channel (a button click).
 func (s *Store) Vote(ctx context.Context, id, voter string, approve bool, approvers []string) (VoteResult, error) {
+	return s.VoteIn(ctx, id, "", voter, approve, approvers)
+}
+
+// VoteIn is Vote for a vote made in channel: when channel is not empty and
+// is not the ticket's channel, the vote is refused with ErrWrongChannel
+// before anything else is checked, and nothing changes. The check is part
+// of the vote's script (one round trip). An empty channel checks nothing,
+// as Vote.
+func (s *Store) VoteIn(ctx context.Context, id, channel, voter string, approve bool, approvers []string) (VoteResult, error) {
 	id = normID(id)
 	if !validID(id) {
 		return VoteResult{}, ErrNotFound
@@ -148,8 +160,8 @@ func (s *Store) Vote(ctx context.Context, id, voter string, approve bool, approv
 		yes = "1"
 	}
 	jobID := newID()
-	args := make([]any, 0, 6+len(approvers))
-	args = append(args, ms(s.now()), voter, yes, jobID, s.auditMax, durMS(JobRetention))
+	args := make([]any, 0, 7+len(approvers))
+	args = append(args, ms(s.now()), voter, yes, jobID, s.auditMax, durMS(JobRetention), channel)
 	for _, a := range approvers {
 		args = append(args, a)
 	}
@@ -308,6 +320,8 @@ func codeErr(code string) error {
 		return ErrNotApprover
 	case "notrequester":
 		return ErrNotRequester
+	case "wrongchannel":
+		return ErrWrongChannel
 	}
 	return fmt.Errorf("approvals: unexpected script reply %q", code)
 }

@@ -274,7 +274,8 @@ type click struct {
 	User, TicketID string
 	Approve        bool
 	// Channel is where the click happened and Bound the channel the button
-	// was made for; when Channel is set they must match.
+	// was made for; when Channel is set they must match, and Channel must
+	// be the ticket's channel (checked by the vote itself).
 	Channel, Bound string
 	RequestID      string
 }
@@ -306,10 +307,15 @@ func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, 
 	}
 	var res approvals.VoteResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
-		res, err = s.Store.Vote(ctx, c.TicketID, c.User, c.Approve, approvers)
+		// The ticket's own channel is checked in the vote's script: the
+		// click's block_id can't be trusted to say where the ticket is.
+		res, err = s.Store.VoteIn(ctx, c.TicketID, c.Channel, c.User, c.Approve, approvers)
 		return err
 	})
 	switch {
+	case errors.Is(err, approvals.ErrWrongChannel):
+		log.Warn("vote from another channel than the ticket's", "channel", c.Channel, "ticket_channel", res.Ticket.Channel)
+		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	case errors.Is(err, approvals.ErrSelfApproval):
 		return "refused", ephemeral("You asked for this, so you can't approve it: someone else has to.")
 	case errors.Is(err, approvals.ErrNotApprover):

@@ -481,8 +481,10 @@ func (e *execution) lockServer(ctx context.Context, a commands.Action) (func(), 
 	unlock := e.s.locks.lock(key)
 	// The action's own time limit bounds how long the lock is needed; the
 	// minute covers the reads before it starts. A holder that dies keeps
-	// the server locked no longer than that.
-	release, err := e.s.redisLock(ctx, "server:"+key, commands.Timeout(a)+time.Minute)
+	// the server locked no longer than that for other jobs; its own job,
+	// retried, re-enters the lock at once (a job's lease lets only one
+	// live worker hold it at a time).
+	release, err := e.s.redisLock(ctx, "server:"+key, "job:"+e.job.ID, commands.Timeout(a)+time.Minute)
 	if err != nil {
 		unlock()
 		return nil, err

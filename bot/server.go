@@ -214,7 +214,14 @@ func (s *Server) quick(ctx context.Context, f func(ctx context.Context) error) e
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("bot: %w", ctx.Err())
+		// f may have finished just as the deadline passed (it cancels ctx
+		// itself when done): its result, not the deadline, is the answer.
+		select {
+		case err := <-done:
+			return err
+		default:
+			return fmt.Errorf("bot: %w", ctx.Err())
+		}
 	}
 }
 
