@@ -372,3 +372,18 @@ not json at all
 		t.Errorf("logSummary = %q, want %q", got, want)
 	}
 }
+
+func TestWiringErrors(t *testing.T) {
+	r := newReport(options{})
+	r.Steps = []*stepResult{
+		{Scenario: "show web1", Rate: 500, Bot: &stats{}},
+		{Scenario: "show web1", Rate: 6000, Bot: &stats{Errors: 3, ErrorKinds: map[string]int{"timeout": 3}}},
+	}
+	if err := r.wiringErrors(); err != nil {
+		t.Errorf("errors past the knee fail the run: %v", err)
+	}
+	r.Steps[0].Bot = &stats{Errors: 1, ErrorKinds: map[string]int{"HTTP 401": 1}}
+	if err := r.wiringErrors(); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Errorf("errors at the lowest rate: %v", err)
+	}
+}

@@ -7,8 +7,8 @@
 // signature) at the same rate with the same bodies, and reports each figure
 // as a ratio to the floor's.
 //
-//	go run ./internal/loadtest             # the full run (~5 minutes)
-//	go run ./internal/loadtest -quick      # CI smoke run (~1 s per scenario)
+//	go run ./internal/loadtest             # the full run (~6 minutes)
+//	go run ./internal/loadtest -quick      # CI smoke run (~1 minute)
 //
 // See BENCHMARKS.md for the figures and how to read them.
 package main
@@ -45,6 +45,7 @@ type options struct {
 	Concurrency int
 	AutoReboot  string
 	LogLevel    string
+	Workers     int
 	FloorOnly   bool
 	Drain       time.Duration
 	KeepLogs    bool
@@ -100,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.Concurrency, "concurrency", 1024, "most requests in flight (requests due beyond it wait in the client, and that wait counts)")
 	fs.StringVar(&o.AutoReboot, "auto-reboot", "approve", "AUTO_REBOOT for the bot (approve: alerts open approval cards, nothing reboots)")
 	fs.StringVar(&o.LogLevel, "log-level", "warn", "LOG_LEVEL for the bot")
+	fs.IntVar(&o.Workers, "workers", 0, "WORKERS (executor workers) for the bot; 0 leaves the bot's default")
 	fs.BoolVar(&o.FloorOnly, "floor-only", false, "measure the floor alone (the harness's own calibration; no bot)")
 	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "longest wait, after each run, for the bot's executor to finish the queued work")
 	fs.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the processes' logs (their directory is printed)")
@@ -258,6 +260,9 @@ func harness(ctx context.Context, o options, logw io.Writer) (*report, error) {
 		}
 	}
 	rep.finish()
+	if err == nil {
+		err = rep.wiringErrors()
+	}
 	return rep, err
 }
 

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,6 +59,7 @@ type reportOptions struct {
 	Concurrency int       `json:"concurrency"`
 	AutoReboot  string    `json:"auto_reboot"`
 	LogLevel    string    `json:"log_level"`
+	Workers     int       `json:"workers,omitempty"`
 	Quick       bool      `json:"quick"`
 }
 
@@ -111,7 +114,7 @@ func newReport(o options) *report {
 	return &report{
 		Started: time.Now().UTC(),
 		Options: reportOptions{Duration: o.Duration.String(), Rates: o.Rates, Alert100: o.Alert100, Concurrency: o.Concurrency,
-			AutoReboot: o.AutoReboot, LogLevel: o.LogLevel, Quick: o.Quick},
+			AutoReboot: o.AutoReboot, LogLevel: o.LogLevel, Workers: o.Workers, Quick: o.Quick},
 		Machine: machine{CPUs: runtime.NumCPU(), CPU: cpuModel(), Kernel: kernel(), Go: runtime.Version(), Redis: "not used",
 			LoadAvg: [2]string{loadAvg(), ""}},
 	}
@@ -241,6 +244,28 @@ func (r *report) noisy(s *stepResult) bool {
 	return r.othersShare(s.FloorCPU, &s.Floor) > noisyShare || r.othersShare(s.BotCPURun, s.Bot) > noisyShare
 }
 
+// wiringErrors fails the run when the bot answered errors at the lowest
+// rate of a scenario: that is a broken setup (signing, routes, payloads),
+// not load. Misses of the targets never fail the run.
+func (r *report) wiringErrors() error {
+	lowest := map[string]*stepResult{}
+	for _, s := range r.Steps {
+		if l, ok := lowest[s.Scenario]; s.Bot != nil && (!ok || s.Rate < l.Rate) {
+			lowest[s.Scenario] = s
+		}
+	}
+	var errs []error
+	for _, s := range r.Steps {
+		if lowest[s.Scenario] == s && s.Bot.Errors > 0 {
+			errs = append(errs, fmt.Errorf("%s at %g/s, the scenario's lowest rate: %d errors (%s)", s.Scenario, s.Rate, s.Bot.Errors, errorSummary(s.Bot.ErrorKinds)))
+		}
+		if s.Floor.Errors > 0 {
+			errs = append(errs, fmt.Errorf("the floor answered %d errors at %g/s (%s)", s.Floor.Errors, s.Rate, errorSummary(s.Floor.ErrorKinds)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func ratioOf(a, b time.Duration) float64 {
 	if b <= 0 {
 		return 0
@@ -281,8 +306,12 @@ func withRatio(bot, floor time.Duration) string {
 func (r *report) markdown(w io.Writer) {
 	fmt.Fprintf(w, "## bytebot load test, %s\n\n", r.Started.Format("2006-01-02 15:04 UTC"))
 	m := r.Machine
-	fmt.Fprintf(w, "Machine: %d × %s, Linux %s, %s, Redis %s; load average %s at the start, %s at the end. Runs of %s each (quick: %v), open loop; bot: AUTO_REBOOT=%s, LOG_LEVEL=%s.\n\n",
-		m.CPUs, m.CPU, m.Kernel, m.Go, m.Redis, m.LoadAvg[0], m.LoadAvg[1], r.Options.Duration, r.Options.Quick, r.Options.AutoReboot, r.Options.LogLevel)
+	workers := "default"
+	if r.Options.Workers > 0 {
+		workers = strconv.Itoa(r.Options.Workers)
+	}
+	fmt.Fprintf(w, "Machine: %d × %s, Linux %s, %s, Redis %s; load average %s at the start, %s at the end. Runs of %s each (quick: %v), open loop; bot: AUTO_REBOOT=%s, LOG_LEVEL=%s, WORKERS=%s.\n\n",
+		m.CPUs, m.CPU, m.Kernel, m.Go, m.Redis, m.LoadAvg[0], m.LoadAvg[1], r.Options.Duration, r.Options.Quick, r.Options.AutoReboot, r.Options.LogLevel, workers)
 	fmt.Fprintln(w, "Latency is from when each request was due to its whole answer read; ratios (×) are to the floor's figure in the run just before, at the same rate with the same bodies.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| scenario | rate/s | n | p50 ms | p99 ms | p99.9 ms | max ms | throughput/s | errors | max RSS MB | CPU µs/req |")

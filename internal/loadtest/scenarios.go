@@ -86,6 +86,9 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 		"AUTO_REBOOT=" + h.o.AutoReboot,
 		"LOG_LEVEL=" + h.o.LogLevel,
 	}
+	if h.o.Workers > 0 {
+		env = append(env, "WORKERS="+strconv.Itoa(h.o.Workers))
+	}
 	h.rep.BotEnv = redactEnv(env)
 	t0 := time.Now()
 	bot, err := startProc("bytebot", dir, bin, env, "serve")
