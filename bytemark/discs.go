@@ -39,16 +39,19 @@ func ValidDiscLabel(label string) error {
 			return fmt.Errorf("bytemark: disc label %q must be lower-case letters, digits, - and _, starting with a letter or digit", label)
 		}
 	}
-	if deviceName.MatchString(label) {
+	if IsDeviceName(label) {
 		return fmt.Errorf("bytemark: disc label %q looks like a Unix device name, which the API refuses; try a name such as data or disc-2", label)
 	}
 	return nil
 }
 
-// deviceName matches what the API refuses as a label: vda, sdb, hdc and
-// their successors (vdaa, xvdb1), and NVMe names. Words that merely start
-// the same way (vdata, sdcard) are fine.
-var deviceName = regexp.MustCompile(`^(?:(?:x?vd|sd|hd)[a-z]{1,2}[0-9]*|nvme[0-9]+(?:n[0-9]+)?(?:p[0-9]+)?)$`)
+// IsDeviceName reports whether label looks like a Unix device name, which
+// the API refuses as the label of a new disc: vda, sdb, hdc and their
+// successors (vdaa, xvdb1), and NVMe names, in any case. Words that merely
+// start the same way (vdata, sdcard) are fine.
+func IsDeviceName(label string) bool { return deviceName.MatchString(label) }
+
+var deviceName = regexp.MustCompile(`^(?i:(?:x?vd|sd|hd)[a-z]{1,2}[0-9]*|nvme[0-9]+(?:n[0-9]+)?(?:p[0-9]+)?)$`)
 
 func checkSize(sizeMiB int) error {
 	if sizeMiB <= 0 || sizeMiB > MaxDiscSizeMiB {

@@ -3,7 +3,6 @@ package commands
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -208,10 +207,6 @@ func dnsLabelProblem(p string) string {
 	return ""
 }
 
-// deviceName matches labels that look like Unix device names, which the
-// API refuses for new discs: vda, sdb, hdc, xvdb, sdaa, vdb1, nvme0n1.
-var deviceName = regexp.MustCompile(`^(?i:(?:vd|sd|hd|xvd)[a-z]{1,2}[0-9]*|nvme[0-9]+(?:n[0-9]+)?(?:p[0-9]+)?)$`)
-
 // labelProblem says what is wrong with the label of an existing disc.
 func labelProblem(s string) string {
 	const labels = "Disc labels are letters, digits, `-` and `_`, e.g. `data`."
@@ -237,7 +232,7 @@ func newLabelProblem(s string) string {
 	if p := labelProblem(s); p != "" {
 		return p
 	}
-	if deviceName.MatchString(s) {
+	if bytemark.IsDeviceName(s) {
 		return fmt.Sprintf("%s can't be a disc label: it looks like a Unix device name, which Bytemark refuses. Choose a name such as `data` or `backups`.", quote(s))
 	}
 	return ""
