@@ -16,7 +16,7 @@
 //	bytebot:ticket:<id>      hash   a ticket; Redis TTL: its TTL plus TicketRetention
 //	bytebot:pending          zset   IDs of pending tickets, scored by expiry (ms)
 //	bytebot:queue            stream the work queue, consumer group "executors"
-//	bytebot:job:<id>         hash   a job's state, attempt count, stream entry, outcome; TTL JobRetention
+//	bytebot:job:<id>         hash   a job's state, stream entry, outcome (and attempt, once reclaimed); TTL JobRetention
 //	bytebot:sched            zset   keys of delayed jobs, scored by when they are due (ms)
 //	bytebot:sched:jobs       hash   key -> the delayed job (JSON list of stream fields)
 //	bytebot:audit            stream the audit log, capped at about AuditMax entries
@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -108,6 +109,9 @@ type Store struct {
 	lease    time.Duration
 	auditMax int64
 	sc       scripts
+	// sweptAt is when (time.Now, in ns) a Claim last found no delivery to
+	// reclaim; 0 makes the next Claim look at once.
+	sweptAt atomic.Int64
 }
 
 // New returns a Store on rdb. It does not contact Redis; call Load to check

@@ -583,6 +583,59 @@ func TestVoteIsOneRoundTrip(t *testing.T) {
 	}
 }
 
+// TestJobRoundTrips counts the commands of a job's life in a busy queue:
+// one to enqueue, one to claim (the look for deliveries to reclaim is made
+// at most every ReclaimInterval, and at once after a Release), one to
+// finish.
+func TestJobRoundTrips(t *testing.T) {
+	rdb := redistest.Client(t)
+	s := mustOpen(t, rdb, redistest.Prefix(t), Options{Lease: time.Minute})
+	ctx := context.Background()
+	if j, err := s.Claim(ctx, "w1", 0); j != nil || err != nil { // creates the group, looks once
+		t.Fatalf("Claim on an empty queue = %+v, %v", j, err)
+	}
+	h := &countHook{names: true}
+	rdb.AddHook(h)
+	for i := range 4 {
+		if _, err := s.Enqueue(ctx, Job{Command: "show web1", Server: "web1"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.take(); !slices.Equal(got, []string{"evalsha"}) {
+			t.Errorf("enqueue %d sent %v; want one evalsha", i, got)
+		}
+		j, err := s.Claim(ctx, "w1", time.Second)
+		if err != nil || j == nil || j.Attempt != 1 || j.Retry || j.State != JobQueued {
+			t.Fatalf("Claim = %+v, %v; want a first attempt", j, err)
+		}
+		want := []string{"xreadgroup"}
+		if i == 1 {
+			// The Claim after one that reclaimed a delivery looks again.
+			want = []string{"xautoclaim", "xreadgroup"}
+		}
+		if got := h.take(); !slices.Equal(got, want) {
+			t.Errorf("claim %d sent %v; want %v", i, got, want)
+		}
+		if i == 0 {
+			// Released, the job is reclaimed by the next Claim, which looks
+			// for it at once.
+			if err := s.Release(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+			h.take()
+			if j, err = s.Claim(ctx, "w2", 0); err != nil || j == nil || j.Attempt != 2 || j.Retry {
+				t.Fatalf("Claim after Release = %+v, %v; want attempt 2, not a retry", j, err)
+			}
+			h.take()
+		}
+		if err := s.Finish(ctx, j, "done", false); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.take(); !slices.Equal(got, []string{"evalsha"}) {
+			t.Errorf("finish %d sent %v; want one evalsha", i, got)
+		}
+	}
+}
+
 // TestWorkerDiesJobReclaimed has a worker stop mid-job (no heartbeat, no
 // ack): after the lease another worker gets the job, marked as a retry.
 func TestWorkerDiesJobReclaimed(t *testing.T) {

@@ -85,72 +85,105 @@ func (s *Store) Enqueue(ctx context.Context, job Job) (string, error) {
 // the job is given to another worker. A reclaimed job recorded as done or
 // failed is acknowledged and skipped; one recorded running comes with
 // Retry set.
+//
+// A new job costs one round trip to Redis. Deliveries to reclaim are looked
+// for at most every ReclaimInterval (and at once after this Store's
+// Release), since leases are long and reclaiming is rare: a job whose lease
+// ran out waits at most that long more.
 func (s *Store) Claim(ctx context.Context, consumer string, block time.Duration) (*Job, error) {
 	if consumer == "" || consumer == released {
 		return nil, fmt.Errorf("approvals: claim: invalid consumer name %q", consumer)
 	}
-	deadline := time.Now().Add(block)
-	for range 1000 {
-		msg, err := s.next(ctx, consumer, time.Until(deadline))
-		if err != nil || msg == nil {
-			return nil, err
-		}
-		job, err := s.take(ctx, consumer, msg)
+	if s.sweepDue() {
+		job, err := s.reclaim(ctx, consumer)
 		if err != nil || job != nil {
 			return job, err
 		}
+		s.sweptAt.Store(time.Now().UnixNano())
+	}
+	msg, err := s.readNew(ctx, consumer, block)
+	if err != nil || msg == nil {
+		return nil, err
+	}
+	// A first delivery needs no check: a job is queued once (Enqueue,
+	// a vote's quorum or PromoteDue create its record as queued) and only
+	// a worker holding it changes that record.
+	job := parseJob(msg)
+	job.State = JobQueued
+	job.Attempt = 1
+	job.consumer = consumer
+	return job, nil
+}
+
+// ReclaimInterval is the longest a Claim goes without looking for
+// deliveries whose lease ran out (less when the lease is short).
+const ReclaimInterval = time.Second
+
+func (s *Store) sweepDue() bool {
+	every := min(s.lease/4, ReclaimInterval)
+	return time.Now().UnixNano()-s.sweptAt.Load() >= int64(every)
+}
+
+// reclaim takes over a delivery whose lease ran out, if there is one.
+func (s *Store) reclaim(ctx context.Context, consumer string) (*Job, error) {
+	start := "0-0"
+	for range 1000 { // each call looks at up to 10 entries of the pending list
+		msgs, cursor, err := s.xautoclaim(ctx, consumer, start)
+		if err != nil {
+			return nil, fmt.Errorf("approvals: claim: %w", err)
+		}
+		for i := range msgs {
+			job, err := s.take(ctx, consumer, &msgs[i])
+			if err != nil || job != nil {
+				return job, err
+			}
+		}
+		if cursor == "0-0" || cursor == "" {
+			return nil, nil
+		}
+		start = cursor
 	}
 	return nil, nil
 }
 
-// next returns the next delivery for consumer.
-func (s *Store) next(ctx context.Context, consumer string, block time.Duration) (*redis.XMessage, error) {
-	for try := 0; ; try++ {
-		msg, err := s.next1(ctx, consumer, block)
-		if isNoGroup(err) && try == 0 {
-			if err := s.ensureGroup(ctx); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("approvals: claim: %w", err)
-		}
-		return msg, nil
+// xautoclaim claims one delivery idle for longer than the lease, creating
+// the consumer group if needed.
+func (s *Store) xautoclaim(ctx context.Context, consumer, start string) ([]redis.XMessage, string, error) {
+	args := &redis.XAutoClaimArgs{
+		Stream: s.key("queue"), Group: group, Consumer: consumer, MinIdle: s.lease, Start: start, Count: 1,
 	}
+	msgs, cursor, err := s.rdb.XAutoClaim(ctx, args).Result()
+	if isNoGroup(err) {
+		if err := s.ensureGroup(ctx); err != nil {
+			return nil, "", err
+		}
+		msgs, cursor, err = s.rdb.XAutoClaim(ctx, args).Result()
+	}
+	return msgs, cursor, err
 }
 
-func (s *Store) next1(ctx context.Context, consumer string, block time.Duration) (*redis.XMessage, error) {
-	queue := s.key("queue")
-	start := "0-0"
-	for range 100 { // each call looks at up to 10 entries of the pending list
-		msgs, cursor, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: queue, Group: group, Consumer: consumer, MinIdle: s.lease, Start: start, Count: 1,
-		}).Result()
-		if err != nil {
-			return nil, err
-		}
-		if len(msgs) > 0 {
-			return &msgs[0], nil
-		}
-		if cursor == "0-0" || cursor == "" {
-			break
-		}
-		start = cursor
-	}
+// readNew reads the next new delivery for consumer, waiting up to block.
+func (s *Store) readNew(ctx context.Context, consumer string, block time.Duration) (*redis.XMessage, error) {
 	if block <= 0 {
 		block = -1 // no BLOCK
 	} else if block < time.Millisecond {
 		block = time.Millisecond
 	}
-	streams, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: group, Consumer: consumer, Streams: []string{queue, ">"}, Count: 1, Block: block,
-	}).Result()
+	args := &redis.XReadGroupArgs{
+		Group: group, Consumer: consumer, Streams: []string{s.key("queue"), ">"}, Count: 1, Block: block,
+	}
+	streams, err := s.rdb.XReadGroup(ctx, args).Result()
+	if isNoGroup(err) {
+		if err := s.ensureGroup(ctx); err != nil {
+			return nil, err
+		}
+		streams, err = s.rdb.XReadGroup(ctx, args).Result()
+	}
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("approvals: claim: %w", err)
 	}
 	for _, st := range streams {
 		if len(st.Messages) > 0 {
@@ -228,7 +261,9 @@ func (s *Store) Finish(ctx context.Context, job *Job, outcome string, failed boo
 
 // Release hands job back, on shutdown, so that another worker can take it
 // at once. The job's delivery moves to a consumer named "released" with a
-// long idle time, so the next Claim's XAUTOCLAIM picks it up; its recorded
+// long idle time, so that the next Claim that looks for deliveries to
+// reclaim (this Store's next one; another's within ReclaimInterval) picks
+// it up; its recorded
 // state is unchanged, so a job released before MarkRunning comes back as
 // a first run (Retry false, Attempt counted up) and one released after it
 // comes back as a retry. It returns ErrLeaseLost if the job was no longer
@@ -247,6 +282,7 @@ func (s *Store) Release(ctx context.Context, job *Job) error {
 	if n == 0 {
 		return ErrLeaseLost
 	}
+	s.sweptAt.Store(0)
 	return nil
 }
 

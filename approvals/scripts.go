@@ -155,8 +155,10 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 `
 
-// takeLua starts a claimed delivery: a job already done or failed is
-// acknowledged and skipped; otherwise its attempt is counted.
+// takeLua starts a reclaimed delivery: a job already done or failed is
+// acknowledged and skipped; otherwise its attempt is counted. A first
+// delivery (XREADGROUP) is attempt 1 and is not recorded, so the first
+// reclaim is attempt 2.
 // KEYS: queue, job
 // ARGV: group, entry, consumer, now, job ttl (ms)
 // Returns {'skip', state} | {'lost', ”} | {'ok', recorded state, attempt}.
@@ -169,8 +171,8 @@ if st == 'done' or st == 'failed' then
 end
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #p == 0 or p[1][2] ~= ARGV[3] then return {'lost', ''} end
-local n = redis.call('HINCRBY', KEYS[2], 'attempt', 1)
-redis.call('HSET', KEYS[2], 'consumer', ARGV[3], 'entry', ARGV[2], 'updated', ARGV[4])
+local n = math.max(tonumber(redis.call('HGET', KEYS[2], 'attempt') or '0') or 0, 1) + 1
+redis.call('HSET', KEYS[2], 'attempt', n, 'consumer', ARGV[3], 'entry', ARGV[2], 'updated', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return {'ok', st or '', n}
 `
