@@ -112,10 +112,13 @@ type hooks struct {
 	s      *Server
 	cfg    RebootConfig
 	alerts *prometheus.CounterVec // source, decision
+	// slots holds a token per delivery being read and decided.
+	slots chan struct{}
 }
 
 func (s *Server) hooks() *hooks {
-	return &hooks{s: s, cfg: s.Config.Reboot.withDefaults(), alerts: s.hookMetrics()}
+	cfg := s.Config.Reboot.withDefaults()
+	return &hooks{s: s, cfg: cfg, alerts: s.hookMetrics(), slots: make(chan struct{}, cfg.MaxInFlight)}
 }
 
 // hookMetrics returns the alert counter, registered once in the Server's
@@ -152,6 +155,9 @@ func (h *hooks) serve(w http.ResponseWriter, r *http.Request, source string) {
 	code, ans := h.handle(r, log, source, reqID)
 	ans.Request = reqID
 	h.s.metrics.requests.WithLabelValues("hooks/"+source, strconv.Itoa(code)).Inc()
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(ans)
@@ -173,6 +179,13 @@ func (h *hooks) handle(r *http.Request, log *slog.Logger, source, reqID string) 
 	}
 	if r.ContentLength > cfg.MaxBodyBytes {
 		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", cfg.MaxBodyBytes))
+	}
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		log.Warn("refused webhook: too many deliveries in progress", "max", cap(h.slots))
+		return fail(http.StatusServiceUnavailable, fmt.Sprintf("busy: %d deliveries are being handled; retry shortly", cap(h.slots)))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, cfg.MaxBodyBytes+1))
 	if err != nil {

@@ -63,6 +63,11 @@ type RebootConfig struct {
 	// summary to be posted, so that it runs in the summary's thread; if the
 	// summary can't be posted in time the reboot runs anyway (default 20s).
 	ReportGrace time.Duration
+	// MaxInFlight caps the deliveries being read and decided at once
+	// (default 32); one more is answered 503 with Retry-After at once, so
+	// that a flood of deliveries (or a slow Redis) cannot pile up memory.
+	// Alertmanager and Grafana retry 5xx answers.
+	MaxInFlight int
 }
 
 func (c RebootConfig) withDefaults() RebootConfig {
@@ -97,6 +102,9 @@ func (c RebootConfig) withDefaults() RebootConfig {
 	}
 	if c.FleetMax < 1 {
 		c.FleetMax = 5
+	}
+	if c.MaxInFlight < 1 {
+		c.MaxInFlight = 32
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 2 << 20

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -598,6 +599,80 @@ func TestHookMalformed(t *testing.T) {
 	}
 	if n := h.writes(); n != 0 {
 		t.Errorf("%d Bytemark writes; want none", n)
+	}
+}
+
+// TestHookBusy: with MaxInFlight deliveries being read, one more is
+// refused at once with 503 and Retry-After (Alertmanager retries), and
+// nothing is decided for it; when a slot frees, deliveries are taken again.
+func TestHookBusy(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.MaxInFlight = 1 })
+	// A delivery whose body arrives slowly holds the only slot. A malformed
+	// delivery is answered 400 while the slot is free and 503 once the slow
+	// one holds it (if a probe holds it when the slow one arrives, the slow
+	// one is the one refused, and is sent again).
+	var (
+		pw    *io.PipeWriter
+		slowW *httptest.ResponseRecorder
+		done  chan struct{}
+		busy  *httptest.ResponseRecorder
+	)
+	start := func() {
+		var pr *io.PipeReader
+		pr, pw = io.Pipe()
+		slow := httptest.NewRequest(http.MethodPost, pathAM, pr)
+		slow.Header.Set("Authorization", "Bearer "+testWebhookToken)
+		slowW, done = httptest.NewRecorder(), make(chan struct{})
+		go func() {
+			defer close(done)
+			h.h.ServeHTTP(slowW, slow)
+		}()
+	}
+	start()
+	for deadline := time.Now().Add(10 * time.Second); busy == nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("no 503 while a delivery held the only slot")
+		}
+		select {
+		case <-done:
+			if slowW.Code != http.StatusServiceUnavailable {
+				t.Fatalf("slow delivery ended early: %d %s", slowW.Code, slowW.Body.String())
+			}
+			start()
+		default:
+		}
+		if w := h.post(pathAM, []byte("{}")); w.Code == http.StatusServiceUnavailable {
+			busy = w
+		} else if w.Code != http.StatusBadRequest {
+			t.Fatalf("probe: %d %s; want 400 or 503", w.Code, w.Body.String())
+		}
+	}
+	if got := busy.Header().Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q; want 1", got)
+	}
+	if a := hookAnswerOf(t, busy); !strings.Contains(a.Error, "busy") || a.Status != "" {
+		t.Errorf("busy answer = %+v; want a busy error", a)
+	}
+	// A real delivery refused while busy decides nothing.
+	refused := amDelivery(t, alert{server: "web2", status: "firing", start: time.Now()})
+	if w := h.post(pathAM, refused); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("delivery while busy: %d %s; want 503", w.Code, w.Body.String())
+	}
+	if _, err := pw.Write(amDelivery(t, alert{server: "web1", status: "firing", start: time.Now()})); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	<-done
+	if slowW.Code != http.StatusOK {
+		t.Fatalf("slow delivery: %d %s; want 200", slowW.Code, slowW.Body.String())
+	}
+	// The refused delivery, retried, is decided as new: it was not seen.
+	if a := h.mustPost(pathAM, refused); a.Decisions[decReboot] != 1 {
+		t.Errorf("retried delivery decisions = %v; want one reboot", a.Decisions)
+	}
+	h.waitAudit(sourceAlertmanager, "done", 2)
+	if h.resets("web1") != 1 || h.resets("web2") != 1 {
+		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
 	}
 }
 

@@ -46,6 +46,7 @@ type options struct {
 	AutoReboot  string
 	LogLevel    string
 	Workers     int
+	BotEnv      []string // extra KEY=VALUE for the bot
 	FloorOnly   bool
 	Drain       time.Duration
 	KeepLogs    bool
@@ -102,6 +103,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.AutoReboot, "auto-reboot", "approve", "AUTO_REBOOT for the bot (approve: alerts open approval cards, nothing reboots)")
 	fs.StringVar(&o.LogLevel, "log-level", "warn", "LOG_LEVEL for the bot")
 	fs.IntVar(&o.Workers, "workers", 0, "WORKERS (executor workers) for the bot; 0 leaves the bot's default")
+	fs.Func("bot-env", "extra `KEY=VALUE` in the bot's environment (repeatable; e.g. GOGC=200 to try a setting)", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		o.BotEnv = append(o.BotEnv, v)
+		return nil
+	})
 	fs.BoolVar(&o.FloorOnly, "floor-only", false, "measure the floor alone (the harness's own calibration; no bot)")
 	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "longest wait, after each run, for the bot's executor to finish the queued work")
 	fs.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the processes' logs (their directory is printed)")

@@ -89,6 +89,7 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 	if h.o.Workers > 0 {
 		env = append(env, "WORKERS="+strconv.Itoa(h.o.Workers))
 	}
+	env = append(env, h.o.BotEnv...)
 	h.rep.BotEnv = redactEnv(env)
 	t0 := time.Now()
 	bot, err := startProc("bytebot", dir, bin, env, "serve")
