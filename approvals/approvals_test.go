@@ -519,6 +519,8 @@ type countHook struct {
 	names bool
 	mu    sync.Mutex
 	sent  []string
+	// pipelines are the names of the commands of each pipeline sent.
+	pipelines [][]string
 }
 
 func (h *countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -532,8 +534,15 @@ func (h *countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h *countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		var names []string
 		for _, c := range cmds {
 			h.add(c)
+			names = append(names, c.Name())
+		}
+		if h.names {
+			h.mu.Lock()
+			h.pipelines = append(h.pipelines, names)
+			h.mu.Unlock()
 		}
 		return next(ctx, cmds)
 	}

@@ -42,20 +42,23 @@ type Entry struct {
 
 // Audit appends e to the audit log (Time defaults to now).
 func (s *Store) Audit(ctx context.Context, e Entry) error {
+	if err := s.rdb.XAdd(ctx, s.auditArgs(e)).Err(); err != nil {
+		return fmt.Errorf("approvals: audit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) auditArgs(e Entry) *redis.XAddArgs {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
+	return &redis.XAddArgs{
 		Stream: s.key("audit"),
 		MaxLen: s.auditMax,
 		Approx: true,
 		Values: []any{"t", ms(e.Time), "actor", e.Actor, "action", e.Action, "server", e.Server,
 			"ticket", e.Ticket, "outcome", e.Outcome, "detail", e.Detail},
-	}).Err()
-	if err != nil {
-		return fmt.Errorf("approvals: audit: %w", err)
 	}
-	return nil
 }
 
 // AuditLog returns the newest n entries (default 20), newest first. If

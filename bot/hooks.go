@@ -288,6 +288,7 @@ type result struct {
 	decision string
 	reason   string
 	dry      bool   // dry-run: decision is what would have happened
+	held     bool   // held by REBOOT_DELAY: decided when the hold ends
 	card     bool   // the decision posts an approval card
 	pending  string // Schedule key of the reboot waiting for the summary's thread
 	job      approvals.Job
@@ -361,9 +362,10 @@ func (dl *delivery) decide(ctx context.Context) error {
 	for i, a := range dl.d.Alerts {
 		dl.results[i] = &result{alert: a, server: a.Server, occ: occurrence(dl.source, a.Key)}
 	}
-	// Phase 1: names and deduplication; resolves are decided here.
-	parallel(len(dl.results), func(i int) {
-		r := dl.results[i]
+	// Phase 1: names and deduplication (the claims of all alerts in one
+	// round trip); resolves are decided here.
+	claims := make([]string, len(dl.results))
+	for i, r := range dl.results {
 		if n, err := h.s.Cloud.ResolveName(ctx, r.alert.Server); err == nil {
 			r.server = n.String()
 		} else {
@@ -373,15 +375,23 @@ func (dl *delivery) decide(ctx context.Context) error {
 		if r.alert.Status == commands.StatusResolved {
 			kind = "resolved"
 		}
-		claim := "hooks:" + kind + ":" + r.occ
-		token, err := store.Lock(ctx, claim, cfg.DedupeTTL)
+		claims[i] = "hooks:" + kind + ":" + r.occ
+	}
+	tokens, err := store.LockEach(ctx, claims, cfg.DedupeTTL)
+	parallel(len(dl.results), func(i int) {
+		r, claim := dl.results[i], claims[i]
 		if err != nil {
 			r.err = err
 			return
 		}
+		token := tokens[i]
 		if token == "" {
 			r.decision, r.reason = decDeduped, "already handled (same fingerprint and start time)"
 			return
+		}
+		kind := "firing"
+		if r.alert.Status == commands.StatusResolved {
+			kind = "resolved"
 		}
 		r.release = func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -411,24 +421,46 @@ func (dl *delivery) decide(ctx context.Context) error {
 			fresh[r.server] = true
 		}
 	}
-	// Phase 2: hold, or the per-server guards.
-	var candidates []*result
-	var mu sync.Mutex
-	parallel(len(dl.results), func(i int) {
-		r := dl.results[i]
+	// Phase 2: hold, or the per-server guards (the cooldowns of all
+	// alerts in one round trip).
+	var guarded []*result
+	for _, r := range dl.results {
 		if r.err != nil || r.decision != "" {
-			return
+			continue
 		}
 		r.dry = cfg.Mode == RebootDryRun
 		switch {
 		case cfg.Mode == RebootOff:
 			r.decision, r.reason = decIgnored, "AUTO_REBOOT is off"
-			return
 		case cfg.Delay > 0 && !r.dry:
+			r.held = true
+			guarded = append(guarded, r)
+		default:
+			guarded = append(guarded, r)
+		}
+	}
+	var cooling []string
+	at := make([]int, len(guarded)) // guarded[i]'s cooldown is cools[at[i]]
+	for i, r := range guarded {
+		if !r.held {
+			at[i] = len(cooling)
+			cooling = append(cooling, r.keyPrefix()+r.server)
+		}
+	}
+	cools, err := store.CooldownEach(ctx, cooling, cfg.Cooldown)
+	var candidates []*result
+	var mu sync.Mutex
+	parallel(len(guarded), func(i int) {
+		r := guarded[i]
+		if r.held {
 			r.err = dl.hold(ctx, r, len(fresh))
 			return
 		}
-		if r.err = h.guard(ctx, r); r.err == nil && r.goesOn() {
+		if err != nil {
+			r.err = err
+			return
+		}
+		if r.err = h.guard(ctx, r, cools[at[i]]); r.err == nil && r.goesOn() {
 			mu.Lock()
 			candidates = append(candidates, r)
 			mu.Unlock()
@@ -521,18 +553,15 @@ func (r *result) keyPrefix() string {
 	return "reboot:"
 }
 
-// guard applies the per-server guards: cooldown, allowlist and daily cap.
-// It leaves r.decision empty when r may go on to the fleet brake, with
+// guard applies the per-server guards: cooldown (cool is its outcome,
+// asked for by the caller so that a delivery asks for all its alerts at
+// once), allowlist and daily cap. It leaves r.decision empty when r may go on to the fleet brake, with
 // r.card set when it would need an approval card.
-func (h *hooks) guard(ctx context.Context, r *result) error {
+func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownResult) error {
 	cfg, store := h.cfg, h.s.Store
-	ok, left, err := store.Cooldown(ctx, r.keyPrefix()+r.server, cfg.Cooldown)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	if !cool.OK {
 		r.decision = decCooldown
-		r.reason = fmt.Sprintf("cooldown: monitoring acted on it less than %s ago (REBOOT_COOLDOWN); %s left", cfg.Cooldown, left.Round(time.Second))
+		r.reason = fmt.Sprintf("cooldown: monitoring acted on it less than %s ago (REBOOT_COOLDOWN); %s left", cfg.Cooldown, cool.Remaining.Round(time.Second))
 		return nil
 	}
 	if cfg.Mode == RebootApprove {
@@ -701,6 +730,7 @@ func (dl *delivery) report(ctx context.Context) {
 			}
 		}
 	}
+	entries := make([]approvals.Entry, 0, len(dl.results))
 	for _, r := range dl.results {
 		if r.err != nil {
 			continue
@@ -715,8 +745,11 @@ func (dl *delivery) report(ctx context.Context) {
 		}
 		a := r.alert.Reboot(h.cfg.Method)
 		a.Target = r.server
-		auditHook(ctx, s, dl.log, approvals.Entry{Actor: dl.source, Action: a.String(), Server: r.server, Outcome: outcome,
-			Detail: auditDetail(reason, r.alert.Name, r.occ, r.thread)})
+		entries = append(entries, approvals.Entry{Time: s.Now(), Actor: dl.source, Action: a.String(), Server: r.server,
+			Outcome: outcome, Detail: auditDetail(reason, r.alert.Name, r.occ, r.thread)})
+	}
+	if err := s.Store.AuditEach(ctx, entries...); err != nil {
+		dl.log.Error("writing audit entries", "err", err, "entries", len(entries))
 	}
 	for t, rs := range threads {
 		var b strings.Builder
@@ -870,7 +903,11 @@ func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, boo
 	case RebootDryRun:
 		r.decision, r.reason = decIgnored, "AUTO_REBOOT is dry-run now"
 	default:
-		err = h.guard(ctx, r)
+		var cool approvals.CooldownResult
+		cool.OK, cool.Remaining, err = e.s.Store.Cooldown(ctx, r.keyPrefix()+r.server, h.cfg.Cooldown)
+		if err == nil {
+			err = h.guard(ctx, r, cool)
+		}
 		if err == nil && r.goesOn() {
 			err = h.fleet(ctx, r, fleet)
 		}
