@@ -23,6 +23,7 @@ import (
 func console(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	fake := bytemarktest.NewServer()
 	defer fake.Close()
+	fake.SetLogLimit(1000)
 	mr, err := miniredis.Run()
 	if err != nil {
 		return err

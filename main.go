@@ -264,6 +264,7 @@ func fakeBytemark(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fake := bytemarktest.NewUnstartedServer()
+	fake.SetLogLimit(1000) // it may serve for days
 	srv := &http.Server{Handler: fake.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, `fake Bytemark (API and auth host) serving on %s

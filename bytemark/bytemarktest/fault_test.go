@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -218,6 +220,32 @@ func TestRequestLog(t *testing.T) {
 	s.ResetRequests()
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("after ResetRequests %d requests", n)
+	}
+}
+
+// TestRequestLogLimit: with a limit the log keeps the newest requests only,
+// however many were served.
+func TestRequestLogLimit(t *testing.T) {
+	s := newFake(t)
+	s.SetLogLimit(3)
+	for i := range 10 {
+		api(t, s, "GET", web1+"?n="+strconv.Itoa(i), "")
+	}
+	reqs := s.Requests()
+	var got []string
+	for _, r := range reqs {
+		got = append(got, r.Query)
+	}
+	if want := []string{"n=7", "n=8", "n=9"}; !slices.Equal(got, want) {
+		t.Errorf("log holds %v; want %v", got, want)
+	}
+	if n := s.Calls("GET", "/web1"); n != 3 {
+		t.Errorf("Calls = %d; want 3 (the requests the log holds)", n)
+	}
+	s.SetLogLimit(0)
+	api(t, s, "GET", web1, "")
+	if n := len(s.Requests()); n < 4 {
+		t.Errorf("without a limit the log holds %d; want the 3 kept and the new one", n)
 	}
 }
 

@@ -89,6 +89,7 @@ type Server struct {
 	latency           time.Duration
 	faults            []*fault
 	log               []*Request
+	logLimit          int // 0: keep every request
 	sessions          map[string]*session
 	apiKeys           map[string]bool
 	users             map[string]string // username -> password
@@ -230,12 +231,39 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
+// SetLogLimit makes the request log keep only the newest n requests (n <=
+// 0: all of them, the default). A fake that serves for long, such as
+// `bytebot fake-bytemark`, sets one so that its memory stays bounded.
+func (s *Server) SetLogLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.logLimit = max(n, 0)
+	s.trimLog()
+}
+
+// logged returns the requests the log holds, oldest first.
+func (s *Server) logged() []*Request {
+	if s.logLimit > 0 && len(s.log) > s.logLimit {
+		return s.log[len(s.log)-s.logLimit:]
+	}
+	return s.log
+}
+
+// trimLog drops the requests past the limit, once they are as many as the
+// limit, so that appending stays cheap.
+func (s *Server) trimLog() {
+	if s.logLimit > 0 && len(s.log) >= 2*s.logLimit {
+		s.log = append([]*Request(nil), s.logged()...)
+	}
+}
+
 // Requests returns a copy of the request log, oldest first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.log))
-	for i, r := range s.log {
+	log := s.logged()
+	out := make([]Request, len(log))
+	for i, r := range log {
 		out[i] = *r
 		out[i].Header = r.Header.Clone()
 	}
@@ -255,7 +283,7 @@ func (s *Server) Calls(method, pathSubstring string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, r := range s.log {
+	for _, r := range s.logged() {
 		if (method == "" || strings.EqualFold(method, r.Method)) && strings.Contains(r.Path, pathSubstring) {
 			n++
 		}
@@ -362,6 +390,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Auth:   AuthNone,
 	}
 	s.log = append(s.log, entry)
+	s.trimLog()
 	f := s.matchFault(r.Method, clean)
 	latency := s.latency
 	s.mu.Unlock()
