@@ -2,6 +2,7 @@ package bot
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,8 +19,15 @@ import (
 
 // TestRedisHangs checks that when Redis accepts connections but never
 // answers, Slack still gets its 200 in time, with a "try again" message,
-// and nothing else happens.
+// and nothing else happens: with a client that stops at context deadlines
+// (as main makes it) and with one that does not.
 func TestRedisHangs(t *testing.T) {
+	for _, deadlines := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ContextTimeoutEnabled=%v", deadlines), func(t *testing.T) { testRedisHangs(t, deadlines) })
+	}
+}
+
+func testRedisHangs(t *testing.T, deadlines bool) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -35,13 +43,17 @@ func TestRedisHangs(t *testing.T) {
 			conns = append(conns, c) // held open, never answered
 		}
 	}()
-	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: 2 * time.Second})
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: 2 * time.Second,
+		ContextTimeoutEnabled: deadlines})
 	t.Cleanup(func() { rdb.Close() })
 	api := newSlackAPI(t)
 	policy, _ := commands.ParsePolicy("")
 	s := New(Config{SigningSecret: testSecret, Approvers: []string{userAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
 		approvals.New(rdb, approvals.Options{}), NewSlackPoster(api.client(), nil), nil)
 	t.Cleanup(s.Close)
+	if s.inline != deadlines {
+		t.Fatalf("quick runs inline: %v; want %v", s.inline, deadlines)
+	}
 	h := s.Handler()
 
 	for _, text := range []string{"list", "purge web1", "approvals", "cancel abc", "audit"} {

@@ -130,6 +130,9 @@ type Server struct {
 	// claimBlock is how long a worker waits for a job before looking
 	// again, which bounds how long Run takes to notice it should stop.
 	claimBlock time.Duration
+	// inline: the Store's Redis client stops at context deadlines, so
+	// quick need not watch the clock from another goroutine.
+	inline bool
 }
 
 // New returns a Server with its defaults filled in.
@@ -148,6 +151,7 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 		instance: newID(4),
 
 		claimBlock: time.Second,
+		inline:     store != nil && store.HonoursDeadlines(),
 	}
 	s.cloud = &timedCloud{Cloud: cloud, observe: s.observeAPI}
 	s.poster = poster
@@ -199,10 +203,16 @@ func (s *Server) Close() {
 // Config.RequestTimeout (and ctx). It returns when the time is up even if f
 // has not: go-redis honours context deadlines on the wire only with
 // ContextTimeoutEnabled, so a hung connection would otherwise hold the
-// request for its own read timeout. f then finishes in the background, and
-// its results must only be used when quick returns nil.
+// request for its own read timeout. With that option (as main sets it) f
+// runs in the caller's goroutine; without it, f runs in one of its own and
+// then finishes in the background, and its results must only be used when
+// quick returns nil.
 func (s *Server) quick(ctx context.Context, f func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	if s.inline {
+		defer cancel()
+		return f(ctx)
+	}
 	done := make(chan error, 1)
 	s.wg.Add(1)
 	go func() {
