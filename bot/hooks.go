@@ -288,7 +288,6 @@ type result struct {
 	decision string
 	reason   string
 	dry      bool   // dry-run: decision is what would have happened
-	held     bool   // held by REBOOT_DELAY: decided when the hold ends
 	card     bool   // the decision posts an approval card
 	pending  string // Schedule key of the reboot waiting for the summary's thread
 	job      approvals.Job
@@ -377,21 +376,17 @@ func (dl *delivery) decide(ctx context.Context) error {
 		}
 		claims[i] = "hooks:" + kind + ":" + r.occ
 	}
-	tokens, err := store.LockEach(ctx, claims, cfg.DedupeTTL)
+	tokens, lockErr := store.LockEach(ctx, claims, cfg.DedupeTTL)
 	parallel(len(dl.results), func(i int) {
 		r, claim := dl.results[i], claims[i]
-		if err != nil {
-			r.err = err
+		if lockErr != nil {
+			r.err = lockErr
 			return
 		}
 		token := tokens[i]
 		if token == "" {
 			r.decision, r.reason = decDeduped, "already handled (same fingerprint and start time)"
 			return
-		}
-		kind := "firing"
-		if r.alert.Status == commands.StatusResolved {
-			kind = "resolved"
 		}
 		r.release = func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -400,7 +395,7 @@ func (dl *delivery) decide(ctx context.Context) error {
 				dl.log.Warn("dropping dedupe claim", "err", err)
 			}
 		}
-		if kind == "resolved" {
+		if r.alert.Status == commands.StatusResolved {
 			r.decision, r.reason = decResolved, "resolved"
 			if cfg.Delay > 0 {
 				ok, err := store.CancelScheduled(ctx, "hooks:hold:"+r.occ)
@@ -423,7 +418,8 @@ func (dl *delivery) decide(ctx context.Context) error {
 	}
 	// Phase 2: hold, or the per-server guards (the cooldowns of all
 	// alerts in one round trip).
-	var guarded []*result
+	var held, guarded []*result
+	var cooling []string // guarded[i]'s cooldown key
 	for _, r := range dl.results {
 		if r.err != nil || r.decision != "" {
 			continue
@@ -433,34 +429,23 @@ func (dl *delivery) decide(ctx context.Context) error {
 		case cfg.Mode == RebootOff:
 			r.decision, r.reason = decIgnored, "AUTO_REBOOT is off"
 		case cfg.Delay > 0 && !r.dry:
-			r.held = true
-			guarded = append(guarded, r)
+			held = append(held, r)
 		default:
 			guarded = append(guarded, r)
-		}
-	}
-	var cooling []string
-	at := make([]int, len(guarded)) // guarded[i]'s cooldown is cools[at[i]]
-	for i, r := range guarded {
-		if !r.held {
-			at[i] = len(cooling)
 			cooling = append(cooling, r.keyPrefix()+r.server)
 		}
 	}
-	cools, err := store.CooldownEach(ctx, cooling, cfg.Cooldown)
+	parallel(len(held), func(i int) { held[i].err = dl.hold(ctx, held[i], len(fresh)) })
+	cools, coolErr := store.CooldownEach(ctx, cooling, cfg.Cooldown)
 	var candidates []*result
 	var mu sync.Mutex
 	parallel(len(guarded), func(i int) {
 		r := guarded[i]
-		if r.held {
-			r.err = dl.hold(ctx, r, len(fresh))
+		if coolErr != nil {
+			r.err = coolErr
 			return
 		}
-		if err != nil {
-			r.err = err
-			return
-		}
-		if r.err = h.guard(ctx, r, cools[at[i]]); r.err == nil && r.goesOn() {
+		if r.err = h.guard(ctx, r, cools[i]); r.err == nil && r.goesOn() {
 			mu.Lock()
 			candidates = append(candidates, r)
 			mu.Unlock()
