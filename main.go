@@ -297,7 +297,7 @@ func manifest(args []string, stdout io.Writer) error {
 		return err
 	}
 	if *base == "" && !*socket {
-		return errors.New("manifest: --url https://HOST is required (or --socket-mode)")
+		return errors.New("--url https://HOST is required (or --socket-mode)")
 	}
 	b, err := bot.Manifest(*base, *socket)
 	if err != nil {
