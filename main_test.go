@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -126,5 +127,37 @@ func TestBotConfigCarriesEverySetting(t *testing.T) {
 	}
 	if bc.Channel != "C0OPS" || bc.SigningSecret != "sig" || len(bc.Approvers) != 2 || len(bc.AllowedChannels) != 1 {
 		t.Errorf("botConfig(...) = %+v; want the Slack settings", bc)
+	}
+}
+
+// TestDemoScript runs the demo.txt that README names: every line is a
+// command the console understands (comments are skipped), and the tour
+// ends with web2 purged by alice's approval.
+func TestDemoScript(t *testing.T) {
+	script, err := os.ReadFile("demo.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commands int
+	for _, l := range strings.Split(string(script), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			commands++
+		}
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"console"}, noEnv, bytes.NewReader(script), &out, &errb); err != nil {
+		t.Fatalf("console: %v\n%s", err, errb.String())
+	}
+	transcript := out.String()
+	if got, want := strings.Count(transcript, "\nyou> "), commands+1; got != want {
+		t.Errorf("transcript has %d prompts; want %d (one per command, one at the end):\n%s", got, want, transcript)
+	}
+	if strings.Contains(transcript, "console: type") {
+		t.Errorf("the console didn't understand a line of demo.txt:\n%s", transcript)
+	}
+	for _, s := range []string{"Approved by @alice", "web2 purged"} {
+		if !strings.Contains(transcript, s) {
+			t.Errorf("the demo's transcript lacks %q:\n%s", s, transcript)
+		}
 	}
 }

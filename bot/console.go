@@ -203,13 +203,23 @@ func (s *Server) Console(ctx context.Context, in io.Reader, out io.Writer, echo 
 	s.async = func(f func()) { f() }
 	fmt.Fprint(out, consoleHelp)
 	sc := bufio.NewScanner(in)
+	prompt := true
 	for {
-		fmt.Fprint(out, "\nyou> ")
+		if prompt {
+			fmt.Fprint(out, "\nyou> ")
+		}
+		prompt = true
 		if !sc.Scan() {
 			fmt.Fprintln(out)
 			return sc.Err()
 		}
 		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			// Blank lines and comments (in a script) are skipped, under
+			// the same prompt.
+			prompt = false
+			continue
+		}
 		if echo {
 			fmt.Fprintln(out, line)
 		}
