@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bytebot/bytebot/commands"
 )
@@ -158,6 +160,43 @@ func TestDemoScript(t *testing.T) {
 	for _, s := range []string{"Approved by @alice", "web2 purged"} {
 		if !strings.Contains(transcript, s) {
 			t.Errorf("the demo's transcript lacks %q:\n%s", s, transcript)
+		}
+	}
+}
+
+// TestConsoleInterrupt checks that Ctrl-C ends the console at once, even
+// while it waits for a line that never comes.
+func TestConsoleInterrupt(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errb bytes.Buffer
+	go func() { done <- run(ctx, []string{"console"}, noEnv, pr, &out, &errb) }()
+	// A first line proves the console is up and reading.
+	if _, err := io.WriteString(pw, "list\n"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("console after Ctrl-C: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the console still runs after Ctrl-C")
+	}
+}
+
+// TestConsoleWithoutPrefix checks that "/bytemark" is optional.
+func TestConsoleWithoutPrefix(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"console"}, noEnv, strings.NewReader("list\nbytemark show web1\n"), &out, &errb); err != nil {
+		t.Fatalf("console: %v\n%s", err, errb.String())
+	}
+	for _, s := range []string{"3 servers", "web1.default.acme is on"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("transcript lacks %q:\n%s", s, out.String())
 		}
 	}
 }
