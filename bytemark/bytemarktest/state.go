@@ -59,6 +59,8 @@ type vm struct {
 	mgmt            string
 	head            string // head when powered on
 	lastImagedWith  string // "" is null
+	appliance       string // what the current boot runs: "" for its own discs
+	permAppliance   string // what every boot runs, set with "permanent": true
 	discs           []*disc
 	nics            []*nic
 }

@@ -156,6 +156,7 @@ func (s *Server) updateVM(c *call, v *vm) resp {
 	if r := s.vmAttrs(p, params, &nv, false); r.status != 0 {
 		return r
 	}
+	boot := checkAppliance(p, params, v)
 	// The name must be unique in the group the server ends up in.
 	target := s.st.groupByID(v.groupID)
 	if gv, has := params["group_id"]; has {
@@ -187,10 +188,14 @@ func (s *Server) updateVM(c *call, v *vm) resp {
 		delete(s.pendingPowerdowns, v.id)
 		switch {
 		case on:
+			if !v.powerOn {
+				nv.boot(boot)
+			}
 			nv.powerOn = true
 		case nv.autoreboot && v.powerOn:
 			// autoreboot_on true with power_on false is a reboot: the
 			// server powers off and comes straight back.
+			nv.boot(nil)
 			nv.powerOn = true
 		default:
 			nv.powerOn = false
@@ -253,6 +258,9 @@ func (s *Server) signal(c *call, v *vm) resp {
 	if v.deleted || !v.powerOn {
 		return bad(problems{"power_on": []string{"the server is not running; signals can only be sent to a powered-on server"}})
 	}
+	if sig == "powerdown" && !s.hangOnPowerdown[v.id] && v.autoreboot {
+		v.boot(nil) // it comes straight back up, afresh
+	}
 	if sig == "powerdown" && !s.hangOnPowerdown[v.id] && !v.autoreboot {
 		if s.powerdownDelay > 0 {
 			if _, pending := s.pendingPowerdowns[v.id]; !pending {
@@ -279,6 +287,7 @@ func (s *Server) reimage(c *call, v *vm) resp {
 	}
 	p := problems{}
 	dist, distOK := checkIn(p, "distribution", params["distribution"], defDistributions)
+	checkStrings(p, params, "root_password", "ssh_public_key", "firstboot_script")
 	if len(p) > 0 {
 		return bad(p)
 	}
@@ -292,6 +301,7 @@ func (s *Server) reimage(c *call, v *vm) resp {
 		v.lastImagedWith = dist
 	}
 	v.powerOn, v.autoreboot = true, false
+	v.boot(nil)
 	return ok(s.st.wireVM(v, false))
 }
 
@@ -375,6 +385,7 @@ func (s *Server) vmCreate(c *call, g *group) resp {
 			p.add("reimage", "is invalid")
 		} else {
 			dist, _ = checkIn(p, "distribution", m["distribution"], defDistributions)
+			checkStrings(p, m, "root_password", "ssh_public_key", "firstboot_script")
 		}
 	}
 	v, r := s.buildVM(g, vmParams, p, dist)
@@ -410,4 +421,16 @@ func (s *Server) buildVM(g *group, params map[string]any, p problems, dist strin
 	v.powerOn = on || v.autoreboot
 	s.st.vms = append(s.st.vms, v)
 	return v, resp{}
+}
+
+// checkStrings refuses keys of params that are present but neither a
+// string nor null. The values are never echoed: root_password is a secret.
+func checkStrings(p problems, params map[string]any, keys ...string) {
+	for _, k := range keys {
+		if v, has := params[k]; has && v != nil {
+			if _, isStr := v.(string); !isStr {
+				p.add(k, "is invalid")
+			}
+		}
+	}
 }
