@@ -225,6 +225,16 @@ func TestMoveServer(t *testing.T) {
 	if g, err := c.GetGroup(ctx, "staging"); err != nil || g.ID != staging.GroupID || g.Name != "staging" {
 		t.Errorf("GetGroup(staging) = %+v, %v", g, err)
 	}
+
+	// Groups on different private VLANs: refused on group_id.
+	fake.SetGroupVLAN("acme", "default", 3)
+	before = state(fake)
+	if _, err := c.MoveServer(ctx, "web1.staging", "default"); err == nil || len(problems(t, err)["group_id"]) == 0 {
+		t.Errorf("move across VLANs = %v; want a 400 on group_id", err)
+	}
+	if after := state(fake); after != before {
+		t.Errorf("a refused move changed the fake:\n%s\n%s", before, after)
+	}
 }
 
 func TestCreateServer(t *testing.T) {

@@ -19,6 +19,26 @@ func (s *Server) settle() {
 			v.powerOn = false
 		}
 	}
+	for id, at := range s.st.pendingBoots {
+		if now.Before(at) {
+			continue
+		}
+		delete(s.st.pendingBoots, id)
+		if v := s.st.vmByID(id); v != nil && !v.deleted {
+			v.powerOn = true
+			v.boot(nil)
+		}
+	}
+}
+
+// building holds back the start of v, which was just built or imaged,
+// until the build delay has passed. s.mu is held.
+func (s *Server) building(v *vm) {
+	if s.st.buildDelay <= 0 || !v.powerOn {
+		return
+	}
+	v.powerOn = false
+	s.st.pendingBoots[v.id] = s.now().Add(s.st.buildDelay)
 }
 
 // checkMemory validates memory in MiB: 512, or a whole number of GiB up
@@ -157,6 +177,13 @@ func (s *Server) updateVM(c *call, v *vm) resp {
 		return r
 	}
 	boot := checkAppliance(p, params, v)
+	if s.st.refuseLive && v.powerOn {
+		for _, k := range []string{"cores", "memory", "hardware_profile"} {
+			if _, has := params[k]; has {
+				p.add(k, "cannot be changed while the server is powered on; power it off first")
+			}
+		}
+	}
 	// The name must be unique in the group the server ends up in.
 	target := s.st.groupByID(v.groupID)
 	if gv, has := params["group_id"]; has {
@@ -172,6 +199,8 @@ func (s *Server) updateVM(c *call, v *vm) resp {
 			return forbidden()
 		case v.powerOn:
 			p.add("group_id", "cannot be changed while the server is powered on; power it off first")
+		case g.vlan != target.vlan:
+			p.add("group_id", "the groups are on different private VLANs; a server can only move between groups on the same one")
 		default:
 			target = g
 			nv.groupID = g.id
@@ -186,6 +215,7 @@ func (s *Server) updateVM(c *call, v *vm) resp {
 	if pv, has := params["power_on"]; has {
 		on := pv.(bool)
 		delete(s.pendingPowerdowns, v.id)
+		delete(s.st.pendingBoots, v.id)
 		switch {
 		case on:
 			if !v.powerOn {
@@ -217,6 +247,7 @@ func (st *state) findVMByName(g *group, name string) *vm {
 // deleteVM soft-deletes a VM, or purges it with ?purge=true.
 func (s *Server) deleteVM(c *call, v *vm) resp {
 	delete(s.pendingPowerdowns, v.id)
+	delete(s.st.pendingBoots, v.id)
 	if isTrue(c.query, "purge") {
 		s.st.removeVM(v)
 		delete(s.hangOnPowerdown, v.id)
@@ -302,6 +333,7 @@ func (s *Server) reimage(c *call, v *vm) resp {
 	}
 	v.powerOn, v.autoreboot = true, false
 	v.boot(nil)
+	s.building(v)
 	return ok(s.st.wireVM(v, false))
 }
 
@@ -395,6 +427,7 @@ func (s *Server) vmCreate(c *call, g *group) resp {
 	for _, d := range discs {
 		s.st.addDisc(v, d.label, d.size, d.grade)
 	}
+	s.building(v)
 	return accepted(s.st.wireVM(v, true))
 }
 
