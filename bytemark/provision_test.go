@@ -24,15 +24,15 @@ import (
 // newFakeClient returns a client of the fake, built as main builds it
 // (its own http.Client, a user agent, a logger; no default account, so
 // the first account, acme, is looked up), with short power waits.
-func newFakeClient(t *testing.T, logger *slog.Logger) (*bytemark.Client, *bytemarktest.Server) {
+func newProvisionFake(t *testing.T, logger *slog.Logger) (*bytemark.Client, *bytemarktest.Server) {
 	t.Helper()
 	fake := bytemarktest.NewServer()
 	t.Cleanup(fake.Close)
-	c := fakeClient(t, fake.URL(), logger)
+	c := provisionClient(t, fake.URL(), logger)
 	return c, fake
 }
 
-func fakeClient(t *testing.T, url string, logger *slog.Logger) *bytemark.Client {
+func provisionClient(t *testing.T, url string, logger *slog.Logger) *bytemark.Client {
 	t.Helper()
 	c, err := bytemark.NewClient(&http.Client{Timeout: 60 * time.Second}, bytemark.Options{
 		APIURL: url, AuthURL: url, Username: bytemarktest.Username, Password: bytemarktest.Password,
@@ -47,7 +47,7 @@ func fakeClient(t *testing.T, url string, logger *slog.Logger) *bytemark.Client 
 
 // writes returns the fake's logged writes as "METHOD /path body", bodies
 // as JSON with sorted keys.
-func writes(fake *bytemarktest.Server) []string {
+func loggedWrites(fake *bytemarktest.Server) []string {
 	var out []string
 	for _, r := range fake.Requests() {
 		if r.Method == http.MethodGet || r.Path == "/session" {
@@ -70,10 +70,10 @@ func writes(fake *bytemarktest.Server) []string {
 
 // state is everything the fake holds, for checking that a refusal changed
 // nothing.
-func state(fake *bytemarktest.Server) string { return fmt.Sprintf("%+v", fake.Accounts()) }
+func fakeState(fake *bytemarktest.Server) string { return fmt.Sprintf("%+v", fake.Accounts()) }
 
 // problems returns the 400 problems of err, or fails.
-func problems(t *testing.T, err error) map[string][]string {
+func problemsOf(t *testing.T, err error) map[string][]string {
 	t.Helper()
 	var e *bytemark.Error
 	if !errors.As(err, &e) || e.StatusCode != http.StatusBadRequest {
@@ -82,7 +82,7 @@ func problems(t *testing.T, err error) map[string][]string {
 	return e.Problems
 }
 
-func ptr[T any](v T) *T { return &v }
+func ptrTo[T any](v T) *T { return &v }
 
 const (
 	acmeDefault = "/accounts/acme/groups/default"
@@ -91,10 +91,10 @@ const (
 
 func TestUpdateServer(t *testing.T) {
 	t.Parallel()
-	c, fake := newFakeClient(t, nil)
+	c, fake := newProvisionFake(t, nil)
 	ctx := t.Context()
 
-	s, err := c.UpdateServer(ctx, "web1", bytemark.ServerUpdate{Cores: ptr(4), MemoryMiB: ptr(8192)})
+	s, err := c.UpdateServer(ctx, "web1", bytemark.ServerUpdate{Cores: ptrTo(4), MemoryMiB: ptrTo(8192)})
 	if err != nil {
 		t.Fatalf("UpdateServer: %v", err)
 	}
@@ -104,7 +104,7 @@ func TestUpdateServer(t *testing.T) {
 	if got, _ := fake.Server("acme", "default", "web1"); got.Cores != 4 || got.Memory != 8192 {
 		t.Errorf("the fake has %+v", got)
 	}
-	s, err = c.UpdateServer(ctx, "web1.default", bytemark.ServerUpdate{Name: ptr("web9")})
+	s, err = c.UpdateServer(ctx, "web1.default", bytemark.ServerUpdate{Name: ptrTo("web9")})
 	if err != nil || s.Name != "web9" || s.Hostname != "web9.default.acme.uk0.bigv.io" {
 		t.Fatalf("rename = %+v, %v", s, err)
 	}
@@ -115,14 +115,14 @@ func TestUpdateServer(t *testing.T) {
 		"PUT " + acmeDefault + `/virtual_machines/web1 {"cores":4,"memory":8192}`,
 		"PUT " + acmeDefault + `/virtual_machines/web1 {"name":"web9"}`,
 	}
-	if got := writes(fake); !slices.Equal(got, want) {
+	if got := loggedWrites(fake); !slices.Equal(got, want) {
 		t.Errorf("writes: %s", cmp.Diff(want, got))
 	}
 
 	if _, err := c.UpdateServer(ctx, "web9", bytemark.ServerUpdate{}); err == nil || !strings.Contains(err.Error(), "nothing to change") {
 		t.Errorf("empty update = %v; want nothing to change", err)
 	}
-	if n := len(writes(fake)); n != 2 {
+	if n := len(loggedWrites(fake)); n != 2 {
 		t.Errorf("an empty update was sent (%d writes)", n)
 	}
 }
@@ -136,29 +136,29 @@ func TestUpdateServerRefused(t *testing.T) {
 		attr   string
 		taken  bool
 	}{
-		{"a taken name", "web1", bytemark.ServerUpdate{Name: ptr("web2")}, "name", true},
-		{"a deleted server's name", "web1", bytemark.ServerUpdate{Name: ptr("old1")}, "name", true},
-		{"a bad name", "web1", bytemark.ServerUpdate{Name: ptr("Web 1")}, "name", false},
-		{"0 cores", "web1", bytemark.ServerUpdate{Cores: ptr(0)}, "cores", false},
-		{"memory 0", "web1", bytemark.ServerUpdate{MemoryMiB: ptr(0)}, "memory", false},
-		{"memory not a whole GiB", "web1", bytemark.ServerUpdate{MemoryMiB: ptr(1000), Cores: ptr(2)}, "memory", false},
+		{"a taken name", "web1", bytemark.ServerUpdate{Name: ptrTo("web2")}, "name", true},
+		{"a deleted server's name", "web1", bytemark.ServerUpdate{Name: ptrTo("old1")}, "name", true},
+		{"a bad name", "web1", bytemark.ServerUpdate{Name: ptrTo("Web 1")}, "name", false},
+		{"0 cores", "web1", bytemark.ServerUpdate{Cores: ptrTo(0)}, "cores", false},
+		{"memory 0", "web1", bytemark.ServerUpdate{MemoryMiB: ptrTo(0)}, "memory", false},
+		{"memory not a whole GiB", "web1", bytemark.ServerUpdate{MemoryMiB: ptrTo(1000), Cores: ptrTo(2)}, "memory", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, fake := newFakeClient(t, nil)
-			before := state(fake)
+			c, fake := newProvisionFake(t, nil)
+			before := fakeState(fake)
 			s, err := c.UpdateServer(t.Context(), tt.server, tt.u)
 			if s != nil {
 				t.Errorf("a refused update returned a server: %+v", s)
 			}
-			if p := problems(t, err); len(p[tt.attr]) == 0 {
+			if p := problemsOf(t, err); len(p[tt.attr]) == 0 {
 				t.Errorf("problems %v; want some for %s", p, tt.attr)
 			}
 			if bytemark.IsNameTaken(err) != tt.taken {
 				t.Errorf("IsNameTaken(%v) = %v; want %v", err, !tt.taken, tt.taken)
 			}
-			if after := state(fake); after != before {
+			if after := fakeState(fake); after != before {
 				t.Errorf("the refusal changed the fake:\n%s\n%s", before, after)
 			}
 		})
@@ -167,14 +167,14 @@ func TestUpdateServerRefused(t *testing.T) {
 
 func TestMoveServer(t *testing.T) {
 	t.Parallel()
-	c, fake := newFakeClient(t, nil)
+	c, fake := newProvisionFake(t, nil)
 	ctx := t.Context()
 	staging, _ := fake.Server("acme", "staging", "stage1")
-	before := state(fake)
+	before := fakeState(fake)
 
 	// Running: refused by the API on group_id; nothing moves.
 	_, err := c.MoveServer(ctx, "web1", "staging")
-	if p := problems(t, err); len(p["group_id"]) == 0 {
+	if p := problemsOf(t, err); len(p["group_id"]) == 0 {
 		t.Errorf("moving a running server: problems %v; want group_id", p)
 	}
 	// An unknown group: no PUT at all.
@@ -193,7 +193,7 @@ func TestMoveServer(t *testing.T) {
 	if _, err = c.MoveServer(ctx, "stage1.staging", "Bad Group"); err == nil {
 		t.Error("move to a malformed group name was accepted")
 	}
-	if after := state(fake); after != before {
+	if after := fakeState(fake); after != before {
 		t.Errorf("refused moves changed the fake:\n%s\n%s", before, after)
 	}
 	partner, _ := fake.Server("partner", "default", "app1")
@@ -201,7 +201,7 @@ func TestMoveServer(t *testing.T) {
 		"PUT " + acmeDefault + fmt.Sprintf(`/virtual_machines/web1 {"group_id":%d}`, staging.GroupID),
 		"PUT " + acmeStaging + fmt.Sprintf(`/virtual_machines/stage1 {"group_id":%d}`, partner.GroupID),
 	}
-	if got := writes(fake); !slices.Equal(got, want) {
+	if got := loggedWrites(fake); !slices.Equal(got, want) {
 		t.Errorf("writes (no PUT for an unknown group): %s", cmp.Diff(want, got))
 	}
 
@@ -228,11 +228,11 @@ func TestMoveServer(t *testing.T) {
 
 	// Groups on different private VLANs: refused on group_id.
 	fake.SetGroupVLAN("acme", "default", 3)
-	before = state(fake)
-	if _, err := c.MoveServer(ctx, "web1.staging", "default"); err == nil || len(problems(t, err)["group_id"]) == 0 {
+	before = fakeState(fake)
+	if _, err := c.MoveServer(ctx, "web1.staging", "default"); err == nil || len(problemsOf(t, err)["group_id"]) == 0 {
 		t.Errorf("move across VLANs = %v; want a 400 on group_id", err)
 	}
-	if after := state(fake); after != before {
+	if after := fakeState(fake); after != before {
 		t.Errorf("a refused move changed the fake:\n%s\n%s", before, after)
 	}
 }
@@ -240,7 +240,7 @@ func TestMoveServer(t *testing.T) {
 func TestCreateServer(t *testing.T) {
 	t.Parallel()
 	const pw = "Root-Pw-1f8e3a"
-	c, fake := newFakeClient(t, nil)
+	c, fake := newProvisionFake(t, nil)
 	ctx := t.Context()
 
 	// The official client's defaults.
@@ -290,7 +290,7 @@ func TestCreateServer(t *testing.T) {
 			`"virtual_machine":{"cores":2,"memory":4096,"name":"new2"}}`,
 		`POST ` + acmeDefault + `/vm_create {"discs":[{"label":"disc-1","size":25600,"storage_grade":"sata"}],"virtual_machine":{"cores":1,"memory":1024,"name":"new3"}}`,
 	}
-	if got := writes(fake); !slices.Equal(got, want) {
+	if got := loggedWrites(fake); !slices.Equal(got, want) {
 		t.Errorf("writes: %s", cmp.Diff(want, got))
 	}
 }
@@ -320,22 +320,22 @@ func TestCreateServerRefused(t *testing.T) {
 			}
 		}, true},
 		{"an unknown distribution", "new1", bytemark.ServerSpec{Image: image("windows95")}, func(t *testing.T, err error) {
-			if p := problems(t, err); len(p["distribution"]) == 0 {
+			if p := problemsOf(t, err); len(p["distribution"]) == 0 {
 				t.Errorf("problems %v; want distribution", p)
 			}
 		}, true},
 		{"negative cores", "new1", bytemark.ServerSpec{Cores: -1}, func(t *testing.T, err error) {
-			if p := problems(t, err); len(p["cores"]) == 0 {
+			if p := problemsOf(t, err); len(p["cores"]) == 0 {
 				t.Errorf("problems %v; want cores", p)
 			}
 		}, true},
 		{"memory not in the list", "new1", bytemark.ServerSpec{MemoryMiB: 1000}, func(t *testing.T, err error) {
-			if p := problems(t, err); len(p["memory"]) == 0 {
+			if p := problemsOf(t, err); len(p["memory"]) == 0 {
 				t.Errorf("problems %v; want memory", p)
 			}
 		}, true},
 		{"a disc too small for the API", "new1", bytemark.ServerSpec{Discs: []bytemark.DiscSpec{{SizeMiB: 10}}}, func(t *testing.T, err error) {
-			if p := problems(t, err); len(p["discs[1].size"]) == 0 {
+			if p := problemsOf(t, err); len(p["discs[1].size"]) == 0 {
 				t.Errorf("problems %v; want discs[1].size", p)
 			}
 		}, true},
@@ -355,8 +355,8 @@ func TestCreateServerRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, fake := newFakeClient(t, nil)
-			before := state(fake)
+			c, fake := newProvisionFake(t, nil)
+			before := fakeState(fake)
 			s, err := c.CreateServer(t.Context(), tt.server, tt.spec)
 			if err == nil || s != nil {
 				t.Fatalf("CreateServer = %+v, %v; want an error", s, err)
@@ -370,7 +370,7 @@ func TestCreateServerRefused(t *testing.T) {
 			if sent := fake.Calls("POST", "/vm_create") > 0; sent != tt.sent {
 				t.Errorf("request sent = %v; want %v (err %v)", sent, tt.sent, err)
 			}
-			if after := state(fake); after != before {
+			if after := fakeState(fake); after != before {
 				t.Errorf("the refusal changed the fake:\n%s\n%s", before, after)
 			}
 		})
@@ -380,20 +380,20 @@ func TestCreateServerRefused(t *testing.T) {
 func TestReimageServer(t *testing.T) {
 	t.Parallel()
 	const pw = "Root-Pw-4c5d6e"
-	c, fake := newFakeClient(t, nil)
+	c, fake := newProvisionFake(t, nil)
 	ctx := t.Context()
 	img := bytemark.ImageInstall{Distribution: "noble", RootPassword: pw, SSHPublicKeys: []string{"ssh-ed25519 AAAA a@b"}, FirstbootScript: "#!/bin/sh\ntrue\n"}
-	before := state(fake)
+	before := fakeState(fake)
 
 	// Running: refused on power_on, nothing changes.
 	err := c.ReimageServer(ctx, "web1", img)
-	if p := problems(t, err); len(p["power_on"]) == 0 {
+	if p := problemsOf(t, err); len(p["power_on"]) == 0 {
 		t.Errorf("reimage running web1: problems %v; want power_on", p)
 	}
 	// An unknown distribution, on a server that is off.
 	bad := img
 	bad.Distribution = "windows95"
-	if p := problems(t, c.ReimageServer(ctx, "stage1.staging", bad)); len(p["distribution"]) == 0 {
+	if p := problemsOf(t, c.ReimageServer(ctx, "stage1.staging", bad)); len(p["distribution"]) == 0 {
 		t.Errorf("unknown distribution: problems %v", p)
 	}
 	if err := c.ReimageServer(ctx, "nosuch", img); !bytemark.IsNotFound(err) {
@@ -404,7 +404,7 @@ func TestReimageServer(t *testing.T) {
 			t.Errorf("ReimageServer(%+v) was accepted", missing)
 		}
 	}
-	if after := state(fake); after != before {
+	if after := fakeState(fake); after != before {
 		t.Errorf("refused reimages changed the fake:\n%s\n%s", before, after)
 	}
 
@@ -420,14 +420,14 @@ func TestReimageServer(t *testing.T) {
 		`POST ` + acmeDefault + `/virtual_machines/nosuch/reimage {"distribution":"noble","firstboot_script":"#!/bin/sh\ntrue\n","root_password":"` + pw + `","ssh_public_key":"ssh-ed25519 AAAA a@b"}`,
 		`POST ` + acmeStaging + `/virtual_machines/stage1/reimage {"distribution":"noble","firstboot_script":"#!/bin/sh\ntrue\n","root_password":"` + pw + `","ssh_public_key":"ssh-ed25519 AAAA a@b"}`,
 	}
-	if got := writes(fake); !slices.Equal(got, want) {
+	if got := loggedWrites(fake); !slices.Equal(got, want) {
 		t.Errorf("writes: %s", cmp.Diff(want, got))
 	}
 }
 
 func TestRescueServer(t *testing.T) {
 	t.Parallel()
-	c, fake := newFakeClient(t, nil)
+	c, fake := newProvisionFake(t, nil)
 	ctx := t.Context()
 	rescue := `{"appliance":{"name":"rescue","permanent":false},"autoreboot_on":true,"power_on":true}`
 
@@ -443,7 +443,7 @@ func TestRescueServer(t *testing.T) {
 		"POST " + acmeDefault + `/virtual_machines/web1/signal {"signal":"powerdown"}`,
 		"PUT " + acmeDefault + "/virtual_machines/web1 " + rescue,
 	}
-	if got := writes(fake); !slices.Equal(got, want) {
+	if got := loggedWrites(fake); !slices.Equal(got, want) {
 		t.Errorf("writes: %s", cmp.Diff(want, got))
 	}
 	// restart brings back its own system.
@@ -459,7 +459,7 @@ func TestRescueServer(t *testing.T) {
 	if err := c.RescueServer(ctx, "stage1.staging"); err != nil {
 		t.Fatalf("RescueServer(stage1): %v", err)
 	}
-	if got, want := writes(fake), []string{"PUT " + acmeStaging + "/virtual_machines/stage1 " + rescue}; !slices.Equal(got, want) {
+	if got, want := loggedWrites(fake), []string{"PUT " + acmeStaging + "/virtual_machines/stage1 " + rescue}; !slices.Equal(got, want) {
 		t.Errorf("writes: %s", cmp.Diff(want, got))
 	}
 	if app, _ := fake.Appliance("acme", "staging", "stage1"); app != "rescue" {
@@ -467,7 +467,7 @@ func TestRescueServer(t *testing.T) {
 	}
 	// StartServerRescue on a running server: the fake refuses (it could
 	// not take effect).
-	if p := problems(t, c.StartServerRescue(ctx, "web2")); len(p["appliance"]) == 0 {
+	if p := problemsOf(t, c.StartServerRescue(ctx, "web2")); len(p["appliance"]) == 0 {
 		t.Errorf("StartServerRescue(web2) problems %v", p)
 	}
 
@@ -483,7 +483,7 @@ func TestRescueServer(t *testing.T) {
 	if !errors.As(err, &pt) || pt.Action != "rescue" || !strings.Contains(err.Error(), "nothing was started") {
 		t.Errorf("RescueServer(db1) = %v; want a rescue *PowerTimeoutError", err)
 	}
-	if got := writes(fake); slices.ContainsFunc(got, func(w string) bool { return strings.Contains(w, "appliance") }) {
+	if got := loggedWrites(fake); slices.ContainsFunc(got, func(w string) bool { return strings.Contains(w, "appliance") }) {
 		t.Errorf("writes %q; want no start in rescue", got)
 	}
 }
@@ -578,8 +578,8 @@ func TestRootPasswordNeverShown(t *testing.T) {
 	}))
 	t.Cleanup(echo.Close)
 
-	c := fakeClient(t, fake.URL(), logger)
-	e := fakeClient(t, echo.URL, logger)
+	c := provisionClient(t, fake.URL(), logger)
+	e := provisionClient(t, echo.URL, logger)
 	ctx := t.Context()
 	img := bytemark.ImageInstall{Distribution: "bookworm", RootPassword: pw}
 	var errs []error
