@@ -150,6 +150,10 @@ func (spec ServerSpec) body(name string) (*wireCreate, error) {
 // Bytemark API docs: POST /accounts/{a}/groups/{g}/vm_create
 // {"virtual_machine":{…}, "discs":[…], "reimage":{…}}.
 func (c *Client) CreateServer(ctx context.Context, name string, spec ServerSpec) (*Server, error) {
+	if strings.Count(name, ".") > 2 {
+		// A hostname suffix names an existing server; never trim it.
+		return nil, fmt.Errorf("bytemark: a new server's name is server[.group[.account]], not %q", name)
+	}
 	n, err := c.ResolveName(ctx, name)
 	if err != nil {
 		return nil, err

@@ -351,6 +351,7 @@ func TestCreateServerRefused(t *testing.T) {
 		{"two discs with one label", "new1", bytemark.ServerSpec{Discs: []bytemark.DiscSpec{{Label: "disc-2", SizeMiB: 25600}, {SizeMiB: 25600}}}, nil, false},
 		{"an unknown grade", "new1", bytemark.ServerSpec{Discs: []bytemark.DiscSpec{{SizeMiB: 25600, StorageGrade: "gold"}}}, nil, false},
 		{"a bad name", "New 1", bytemark.ServerSpec{}, nil, false},
+		{"a hostname", "new1.default.acme.uk0.bigv.io", bytemark.ServerSpec{}, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
