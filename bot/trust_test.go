@@ -1,10 +1,14 @@
 package bot
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
 
@@ -50,5 +54,113 @@ func TestRebootCycleCountsAsStop(t *testing.T) {
 	hk.waitPost("APPROVAL_ACTIONS includes stop")
 	if got := hk.writes(); got != writes {
 		t.Errorf("an automatic power cycle with APPROVAL_ACTIONS=stop wrote %d times to Bytemark before any approval", got-writes)
+	}
+}
+
+// hostileCloud adds an address of its choosing to every server the API
+// returns, as a Bytemark API (or a proxy in front of it) could.
+type hostileCloud struct {
+	Cloud
+	mu sync.Mutex
+	ip string
+}
+
+func (c *hostileCloud) setIP(ip string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ip = ip
+}
+
+func (c *hostileCloud) add(s *bytemark.Server) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(s.NetworkInterfaces) > 0 {
+		nic := &s.NetworkInterfaces[0]
+		nic.IPs = append(append([]string(nil), nic.IPs...), c.ip)
+	}
+}
+
+func (c *hostileCloud) GetServer(ctx context.Context, name string) (*bytemark.Server, error) {
+	s, err := c.Cloud.GetServer(ctx, name)
+	if s != nil {
+		c.add(s)
+	}
+	return s, err
+}
+
+func (c *hostileCloud) ListServers(ctx context.Context, group string) ([]bytemark.Server, error) {
+	ss, err := c.Cloud.ListServers(ctx, group)
+	for i := range ss {
+		c.add(&ss[i])
+	}
+	return ss, err
+}
+
+// TestOutsideTextIsEscaped: every string from the Bytemark API (zone, IP
+// addresses, disc labels and grades) and from monitoring (alert names,
+// summaries) reaches Slack escaped, in results, cards and reports alike:
+// none of them can ping the channel, mention someone or make a link.
+func TestOutsideTextIsEscaped(t *testing.T) {
+	hc := &hostileCloud{ip: "<!here>"}
+	h := newHarness(t, withCloud(func(c Cloud) Cloud { hc.Cloud = c; return hc }), withConfig(func(c *Config) {
+		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootApprove, Method: commands.RebootReset}
+	}))
+	if _, err := h.fake.AddServer("acme", "default", bytemark.Server{Name: "evil1", PowerOn: true, ZoneName: "york <!channel> & co",
+		Discs: []bytemark.Disc{
+			{Label: "root<@U123>", Size: 25600, StorageGrade: "sata<!everyone>"},
+			{Label: "data", Size: 51200, StorageGrade: "*bold* & <https://evil.example|click>"},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+
+	h.mustSlash(userAsker, chanOps, "show evil1")
+	h.waitPost("evil1.default.acme is on")
+	h.mustSlash(userAsker, chanOps, "discs evil1")
+	h.waitPost("evil1 has 2 discs")
+	h.mustSlash(userAsker, chanOps, "purge evil1")
+	card := h.waitCard(1)
+	// The server changes before the vote: the refusal says how.
+	hc.setIP("<!subteam^S123>")
+	h.click(userAppr1, chanOps, card, actionApprove)
+	h.waitPost("changed since the approvers saw it")
+	h.waitCard(2)
+
+	// An alert whose name and summary would ping the channel.
+	var d map[string]any
+	if err := json.Unmarshal(amDelivery(t, alert{server: "evil1", status: "firing", start: time.Now().Add(-time.Minute)}), &d); err != nil {
+		t.Fatal(err)
+	}
+	a := d["alerts"].([]any)[0].(map[string]any)
+	a["labels"].(map[string]any)["alertname"] = "<!channel> Down & *out*"
+	a["annotations"].(map[string]any)["summary"] = "<@U123> look <https://evil.example|here>"
+	b, _ := json.Marshal(d)
+	h.mustPost(pathAM, b)
+	h.waitCard(3)
+	h.waitPost("Alertmanager")
+
+	entities := strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "")
+	seen := map[string]bool{}
+	for _, c := range h.slack.Calls("") {
+		all := c.Form.Get("text") + "\n" + c.blocks()
+		for _, raw := range []string{"<!channel>", "<!here>", "<!everyone>", "<!subteam^S123>", "<@U123>", "<https://evil"} {
+			if strings.Contains(all, raw) {
+				t.Errorf("%s carries %s unescaped:\n%s", c.Method, raw, all)
+			}
+		}
+		if rest := entities.Replace(all); strings.Contains(rest, "&") {
+			t.Errorf("%s carries a bare &:\n%s", c.Method, all)
+		}
+		for _, want := range []string{"&lt;!channel&gt; &amp; co", "&lt;!here&gt;", "&lt;!everyone&gt;", "&lt;!subteam^S123&gt;",
+			"root&lt;@U123&gt;", "&lt;!channel&gt; Down &amp; *out*", "&lt;@U123&gt; look"} {
+			if strings.Contains(all, want) {
+				seen[want] = true
+			}
+		}
+	}
+	for _, want := range []string{"&lt;!channel&gt; &amp; co", "&lt;!here&gt;", "&lt;!everyone&gt;", "&lt;!subteam^S123&gt;",
+		"root&lt;@U123&gt;", "&lt;!channel&gt; Down &amp; *out*", "&lt;@U123&gt; look"} {
+		if !seen[want] {
+			t.Errorf("no Slack message shows %q (escaped); Slack calls:\n%s", want, h.slack.dump())
+		}
 	}
 }

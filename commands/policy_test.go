@@ -77,3 +77,12 @@ func TestEffects(t *testing.T) {
 		}
 	}
 }
+
+func TestEscapeAndCode(t *testing.T) {
+	if got, want := Escape("<!channel> & <@U1> *b*"), "&lt;!channel&gt; &amp; &lt;@U1&gt; *b*"; got != want {
+		t.Errorf("Escape = %q; want %q", got, want)
+	}
+	if got, want := Code("a`b\n<!here>"), "`a'b &lt;!here&gt;`"; got != want {
+		t.Errorf("Code = %q; want %q", got, want)
+	}
+}
