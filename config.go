@@ -43,6 +43,7 @@ type Config struct {
 	ApprovalActions   string        `env:"APPROVAL_ACTIONS, default=delete"`
 	AllowedUsers      []string      `env:"ALLOWED_USERS"`
 	AllowedChannels   []string      `env:"ALLOWED_CHANNELS"`
+	UsergroupMaxAge   time.Duration `env:"USERGROUP_MAX_AGE, default=1h"`
 
 	WebhookToken      string        `env:"WEBHOOK_TOKEN" secret:"true"`
 	GrafanaHMACSecret string        `env:"GRAFANA_HMAC_SECRET" secret:"true"`
@@ -200,6 +201,7 @@ func (c *Config) check() []string {
 		}
 	}
 	positive("APPROVAL_TTL", c.ApprovalTTL)
+	positive("USERGROUP_MAX_AGE", c.UsergroupMaxAge)
 	positive("REBOOT_COOLDOWN", c.RebootCooldown)
 	positive("REBOOT_FLEET_WINDOW", c.RebootFleetWindow)
 	positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)

@@ -197,6 +197,7 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		Approvers:         cfg.Approvers,
 		ApprovalsRequired: cfg.ApprovalsRequired,
 		ApprovalTTL:       cfg.ApprovalTTL,
+		GroupMaxAge:       cfg.UsergroupMaxAge,
 		Policy:            policy,
 		Channel:           cfg.SlackChannel,
 		Workers:           cfg.Workers,

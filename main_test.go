@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bytebot/bytebot/commands"
 )
@@ -123,6 +124,9 @@ func TestBotConfigCarriesEverySetting(t *testing.T) {
 	if r.WebhookToken != "hook" || r.Mode != "on" || r.Method != "reset" || r.Label != "bytemark_server" ||
 		r.Cooldown != cfg.RebootCooldown || r.MaxPerDay != 3 || r.FleetMax != 5 || len(r.Allow) != 1 {
 		t.Errorf("botConfig(...).Reboot = %+v; want the REBOOT_* settings", r)
+	}
+	if bc.GroupMaxAge != time.Hour {
+		t.Errorf("botConfig(...).GroupMaxAge = %s; want USERGROUP_MAX_AGE's default 1h", bc.GroupMaxAge)
 	}
 	if bc.Channel != "C0OPS" || bc.SigningSecret != "sig" || len(bc.Approvers) != 2 || len(bc.AllowedChannels) != 1 {
 		t.Errorf("botConfig(...) = %+v; want the Slack settings", bc)

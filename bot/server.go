@@ -66,6 +66,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// GroupCacheTTL is how long user-group members are cached (default 5m).
 	GroupCacheTTL time.Duration
+	// GroupMaxAge is how old user-group members may be and still count
+	// when Slack can't be asked for them (USERGROUP_MAX_AGE, default 1h).
+	GroupMaxAge time.Duration
 	// Heartbeat is how often a running job's lease is extended (default 20s;
 	// keep it well under the store's lease).
 	Heartbeat time.Duration
@@ -94,6 +97,7 @@ func (c Config) withDefaults() Config {
 	def(&c.JobTimeout, 6*time.Minute)
 	def(&c.RequestTimeout, 1500*time.Millisecond)
 	def(&c.GroupCacheTTL, 5*time.Minute)
+	def(&c.GroupMaxAge, time.Hour)
 	def(&c.Heartbeat, 20*time.Second)
 	def(&c.SweepInterval, time.Second)
 	if c.MaxBodyBytes <= 0 {
@@ -160,7 +164,7 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 			logger.Warn("bot: poster metrics not registered", "err", err)
 		}
 	}
-	s.groups = newGroupCache(s.Config.GroupCacheTTL, poster)
+	s.groups = newGroupCache(s.Config.GroupCacheTTL, s.Config.GroupMaxAge, poster)
 	s.async = func(f func()) {
 		s.wg.Add(1)
 		go func() {

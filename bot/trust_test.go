@@ -164,3 +164,74 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 		}
 	}
 }
+
+// testClock is a clock that moves only when told.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestStaleGroupMembershipStopsCounting: membership of an approvers' user
+// group read from Slack counts for an hour (USERGROUP_MAX_AGE) while Slack
+// can't be asked again; after that it stops counting, and the voter is
+// told why.
+func TestStaleGroupMembershipStopsCounting(t *testing.T) {
+	clock := &testClock{now: time.Now()}
+	h := newHarness(t, withNow(clock.Now), withConfig(func(c *Config) { c.Approvers = []string{"S0ADMINS1"} }))
+	h.slack.setGroup("S0ADMINS1", userAppr2)
+	h.mustSlash(userAsker, chanOps, "purge web1")
+	card1 := h.waitCard(1)
+	h.mustSlash(userAsker, chanOps, "purge web2")
+	card2 := h.waitCard(2)
+
+	// A non-member's vote reads the group from Slack.
+	h.click(userAppr1, chanOps, card1, actionApprove)
+	h.waitFor("the refusal of a non-member", func() bool {
+		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
+	})
+	h.slack.mu.Lock()
+	h.slack.failWith["usergroups.users.list"] = "missing_scope" // not retried: the vote answers at once
+	h.slack.mu.Unlock()
+
+	// Half an hour later Slack fails: what it said half an hour ago counts.
+	clock.advance(30 * time.Minute)
+	h.click(userAppr2, chanOps, card1, actionApprove)
+	h.waitFor("the purge of web1", func() bool { return h.purges("web1") == 1 })
+
+	// Over an hour later it no longer does, and the voter is told why.
+	clock.advance(31 * time.Minute)
+	before := len(h.slack.Calls("usergroups.users.list"))
+	h.click(userAppr2, chanOps, card2, actionApprove)
+	refusal := "I couldn't check the membership of <!subteam^S0ADMINS1> with Slack for over an hour"
+	h.waitFor("the refusal of stale membership", func() bool {
+		return len(h.slack.find("chat.postEphemeral", refusal)) > 0
+	})
+	if len(h.slack.Calls("usergroups.users.list")) == before {
+		t.Errorf("the vote didn't ask Slack for the group's members again")
+	}
+	if tk, err := h.store.Get(context.Background(), card2.ticket); err != nil || len(tk.Approvers) != 0 {
+		t.Errorf("ticket after the refused vote = %+v, %v; want no approvals", tk, err)
+	}
+
+	// Slack answers again: the vote counts.
+	h.slack.mu.Lock()
+	delete(h.slack.failWith, "usergroups.users.list")
+	h.slack.mu.Unlock()
+	h.click(userAppr2, chanOps, card2, actionApprove)
+	h.waitFor("the purge of web2", func() bool { return h.purges("web2") == 1 })
+	if n := len(h.slack.find("chat.postEphemeral", refusal)); n != 1 {
+		t.Errorf("%d refusals for stale membership; want 1", n)
+	}
+}
