@@ -77,6 +77,10 @@ type Config struct {
 	SweepInterval time.Duration
 	// MaxBodyBytes caps the size of a Slack request body (default 64 KiB).
 	MaxBodyBytes int64
+	// ReadyEvery is how long /readyz answers from its last Bytemark check
+	// before checking again (default 10s), so that asking /readyz often
+	// can't load the Bytemark account.
+	ReadyEvery time.Duration
 	// Reboot configures the monitoring webhooks (see hooks.go).
 	Reboot RebootConfig
 }
@@ -100,6 +104,7 @@ func (c Config) withDefaults() Config {
 	def(&c.GroupMaxAge, time.Hour)
 	def(&c.Heartbeat, 20*time.Second)
 	def(&c.SweepInterval, time.Second)
+	def(&c.ReadyEvery, 10*time.Second)
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10
 	}
@@ -124,6 +129,7 @@ type Server struct {
 	metrics *metrics
 	groups  *groupCache
 	locks   keyedMutex // one action per server in this process
+	ready   readyCache // the last Bytemark check of /readyz
 	cards   keyedMutex // one card update per ticket at a time
 	notes   finalNotes // the executor's last word on each card
 	wg      sync.WaitGroup
@@ -179,8 +185,9 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 // parts of the program (the webhook handlers) to register their metrics in.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
-// Handler returns the HTTP routes: Slack's, the monitoring webhooks',
-// health, readiness and metrics.
+// Handler returns the public HTTP routes: Slack's, the monitoring
+// webhooks', health and readiness. Metrics are not among them (a 404):
+// MetricsHandler serves them on a listener of their own (METRICS_ADDR).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
@@ -193,8 +200,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST "+interactionsPath, s.verified("interactions", s.handleInteractions))
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.registerHooks(mux)
+}
+
+// MetricsHandler serves GET /metrics (Prometheus), for the metrics
+// listener (METRICS_ADDR), which is not the public one.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // Close waits for the work the Server started in the background (card

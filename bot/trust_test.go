@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -233,5 +235,52 @@ func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 	h.waitFor("the purge of web2", func() bool { return h.purges("web2") == 1 })
 	if n := len(h.slack.find("chat.postEphemeral", refusal)); n != 1 {
 		t.Errorf("%d refusals for stale membership; want 1", n)
+	}
+}
+
+// TestReadyzAsksBytemarkAtMostEvery10s: /readyz can be asked by anyone, as
+// often as they like; the Bytemark API is asked at most once per 10s, and
+// askers who come together share one check.
+func TestReadyzAsksBytemarkAtMostEvery10s(t *testing.T) {
+	clock := &testClock{now: time.Now()}
+	h := newHarness(t, withNow(clock.Now), withoutExecutor())
+	pings := func() int {
+		n := 0
+		for _, r := range h.fake.Requests() {
+			if r.Method == http.MethodGet && r.Path == "/accounts" {
+				n++
+			}
+		}
+		return n
+	}
+	readyz := func() int {
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return w.Code
+	}
+	before := pings()
+	var wg sync.WaitGroup
+	codes := make([]int, 50)
+	for i := range codes {
+		wg.Go(func() { codes[i] = readyz() })
+	}
+	wg.Wait()
+	for i := range 50 {
+		if c := readyz(); c != http.StatusOK || codes[i] != http.StatusOK {
+			t.Fatalf("/readyz = %d, %d; want 200", codes[i], c)
+		}
+	}
+	if got := pings() - before; got != 1 {
+		t.Errorf("100 /readyz asked Bytemark %d times; want 1", got)
+	}
+	clock.advance(9 * time.Second)
+	readyz()
+	if got := pings() - before; got != 1 {
+		t.Errorf("after 9s /readyz asked Bytemark %d times in all; want still 1", got)
+	}
+	clock.advance(time.Second)
+	readyz()
+	if got := pings() - before; got != 2 {
+		t.Errorf("after 10s /readyz asked Bytemark %d times in all; want 2", got)
 	}
 }
