@@ -178,6 +178,10 @@ func (c *Config) check() []string {
 			p = append(p, fmt.Sprintf("%s: %q: plain http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost), "+
 				"such as a local fake; use https://", u.key, redactURL(parsed)))
 		}
+		if err == nil && parsed.User != nil {
+			p = append(p, fmt.Sprintf("%s: %q carries a user and password, which are not used; remove them "+
+				"(Bytemark logins go in BYTEMARK_API_KEY or BYTEMARK_USERNAME and BYTEMARK_PASSWORD)", u.key, redactURL(parsed)))
+		}
 	}
 	if c.RedisURL != "" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {

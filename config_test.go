@@ -164,6 +164,7 @@ func TestLoadConfigPlainHTTPOnlyOnLoopback(t *testing.T) {
 		`SLACK_API_URL: "http://slack.example.com/api/": plain http:// is allowed only for loopback hosts`,
 		`BYTEMARK_API_URL: "http://REDACTED@10.0.0.1:8081": plain http:// is allowed only for loopback hosts`,
 		`BYTEMARK_AUTH_URL: "http://localhost.evil.example": plain http://`,
+		`BYTEMARK_API_URL: "http://REDACTED@10.0.0.1:8081" carries a user and password`,
 		`APPROVAL_TTL: invalid value "soon"`,
 	} {
 		if !strings.Contains(msg, want) {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -143,11 +144,15 @@ func mention(user string) string {
 	if user == "" {
 		return "someone"
 	}
-	if strings.HasPrefix(user, "U") || strings.HasPrefix(user, "W") {
+	if slackUserID.MatchString(user) {
 		return "<@" + user + ">"
 	}
 	return esc(user) // e.g. "alertmanager"
 }
+
+// slackUserID is what a Slack user ID looks like; anything else in a
+// mention is shown escaped, as text.
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 
 func mentions(users []string) string {
 	var ms []string

@@ -70,6 +70,11 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 		rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
 		ok, err := s.listed(rctx, s.Config.AllowedUsers, in.User)
 		cancel()
+		var ge *groupError
+		if errors.As(err, &ge) {
+			log.Warn("user group of ALLOWED_USERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
+			return "unknown", "forbidden", ephemeral("Sorry, I can't tell whether you're allowed to use this command: " + ge.why("use the bot"))
+		}
 		if err != nil {
 			log.Error("checking ALLOWED_USERS", "err", err)
 			return "unknown", "unavailable", ephemeral(msgUnavailable)
@@ -325,7 +330,7 @@ func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, 
 		// The voter may be in a group that can't be checked: say so.
 		var why []string
 		for _, ge := range unknown {
-			why = append(why, ge.why())
+			why = append(why, ge.why("approve"))
 		}
 		return "refused", ephemeral("Your vote wasn't counted. " + strings.Join(why, " "))
 	case errors.Is(err, approvals.ErrNotApprover):

@@ -46,14 +46,15 @@ func (e *groupError) Error() string {
 
 func (e *groupError) Unwrap() error { return e.Err }
 
-// why explains to a person why the group's members don't count now.
-func (e *groupError) why() string {
+// why explains to a person why the group's members can't do what (e.g.
+// "approve") now.
+func (e *groupError) why(what string) string {
 	g := "<!subteam^" + e.Group + ">"
 	if e.Fetched.IsZero() {
-		return fmt.Sprintf("I couldn't check the membership of %s with Slack, so its members can't approve until Slack answers.", g)
+		return fmt.Sprintf("I couldn't check the membership of %s with Slack, so its members can't %s until Slack answers.", g, what)
 	}
 	return fmt.Sprintf("I couldn't check the membership of %s with Slack for over %s (USERGROUP_MAX_AGE), "+
-		"so its members can't approve until Slack answers again.", g, roughly(e.MaxAge))
+		"so its members can't %s until Slack answers again.", g, roughly(e.MaxAge), what)
 }
 
 // roughly formats d for people: "an hour", "30m", "1h30m".

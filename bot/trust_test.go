@@ -284,3 +284,26 @@ func TestReadyzAsksBytemarkAtMostEvery10s(t *testing.T) {
 		t.Errorf("after 10s /readyz asked Bytemark %d times in all; want 2", got)
 	}
 }
+
+// TestStaleGroupMembershipAllowlist: the same age limit holds for a user
+// group in ALLOWED_USERS, and the refusal says why.
+func TestStaleGroupMembershipAllowlist(t *testing.T) {
+	clock := &testClock{now: time.Now()}
+	h := newHarness(t, withNow(clock.Now), withoutExecutor(), withConfig(func(c *Config) { c.AllowedUsers = []string{"S0TEAM001"} }))
+	h.slack.setGroup("S0TEAM001", "UTEAMMATE")
+	if body := h.mustSlash("UTEAMMATE", chanOps, "help"); strings.Contains(body.Text, "Sorry") {
+		t.Fatalf("help by a member = %q; want it answered", body.Text)
+	}
+	h.slack.mu.Lock()
+	h.slack.failWith["usergroups.users.list"] = "missing_scope"
+	h.slack.mu.Unlock()
+	clock.advance(59 * time.Minute)
+	if body := h.mustSlash("UTEAMMATE", chanOps, "help"); strings.Contains(body.Text, "Sorry") {
+		t.Errorf("help by a member 59 min after the last read = %q; want it answered", body.Text)
+	}
+	clock.advance(2 * time.Minute)
+	body := h.mustSlash("UTEAMMATE", chanOps, "help")
+	if !strings.Contains(body.Text, "I couldn't check the membership of <!subteam^S0TEAM001> with Slack for over an hour") {
+		t.Errorf("help by a member 61 min after the last read = %q; want a refusal saying why", body.Text)
+	}
+}

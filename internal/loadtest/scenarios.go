@@ -26,6 +26,10 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 	}
 	opt, err := redis.ParseURL(h.o.Redis)
 	if err != nil {
+		var ue *url.Error // it quotes the URL, password and all
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("-redis: %w", err)
 	}
 	rdb := redis.NewClient(opt)
