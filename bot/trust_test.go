@@ -135,10 +135,18 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	a := d["alerts"].([]any)[0].(map[string]any)
 	a["labels"].(map[string]any)["alertname"] = "<!channel> Down & *out*"
 	a["annotations"].(map[string]any)["summary"] = "<@U123> look <https://evil.example|here>"
+	// A second alert whose server label is itself hostile.
+	var a2 map[string]any
+	ab, _ := json.Marshal(a)
+	json.Unmarshal(ab, &a2)
+	a2["labels"].(map[string]any)["bytemark_server"] = "<!channel>&web9"
+	a2["fingerprint"] = "0123456789abcdef"
+	d["alerts"] = append(d["alerts"].([]any), a2)
 	b, _ := json.Marshal(d)
 	h.mustPost(pathAM, b)
 	h.waitCard(3)
 	h.waitPost("Alertmanager")
+	h.waitPost("&lt;!channel&gt;&amp;web9")
 
 	entities := strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "")
 	seen := map[string]bool{}
