@@ -1273,3 +1273,55 @@ func TestHostileIDs(t *testing.T) {
 		t.Error("Once with no TTL succeeded")
 	}
 }
+
+// TestPromoteKeepsID: a delayed job keeps the ID it was scheduled with, so
+// the executor's at-most-once markers (keyed on the job ID) hold across a
+// reschedule; and promoting a job whose ID is already queued (or ran) adds
+// nothing to the queue, as Enqueue of a known ID does nothing.
+func TestPromoteKeepsID(t *testing.T) {
+	s, clk := openClocked(t)
+	ctx := context.Background()
+	job := Job{ID: "reboot1fixed", Command: "reset web1", RequestedBy: "alertmanager", Origin: "alert", Server: "web1"}
+	if ok, err := s.Schedule(ctx, "hooks:pending:a", job, clk.Now()); !ok || err != nil {
+		t.Fatalf("Schedule = %v, %v", ok, err)
+	}
+	if n, err := s.PromoteDue(ctx); n != 1 || err != nil {
+		t.Fatalf("PromoteDue = %d, %v; want 1", n, err)
+	}
+	j, err := s.Claim(ctx, "w1", 0)
+	if err != nil || j == nil {
+		t.Fatalf("Claim = %v, %v", j, err)
+	}
+	if j.ID != job.ID {
+		t.Errorf("promoted job's ID = %q; want the scheduled %q", j.ID, job.ID)
+	}
+	if err := s.Finish(ctx, j, "done", false); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same job scheduled again (a reschedule after it ran) is not queued again.
+	if ok, err := s.Schedule(ctx, "hooks:pending:a", job, clk.Now()); !ok || err != nil {
+		t.Fatalf("Schedule again = %v, %v", ok, err)
+	}
+	if n, err := s.PromoteDue(ctx); n != 0 || err != nil {
+		t.Errorf("PromoteDue of a job that already ran = %d, %v; want 0", n, err)
+	}
+	if n := queued(t, s); n != 0 {
+		t.Errorf("queue length = %d; want 0", n)
+	}
+	if ok, _ := s.CancelScheduled(ctx, "hooks:pending:a"); ok {
+		t.Error("the job that already ran is still scheduled")
+	}
+
+	// A job scheduled without an ID gets one when scheduled, and keeps it.
+	if ok, err := s.Schedule(ctx, "hooks:pending:b", Job{Command: "reset web2", Server: "web2"}, clk.Now()); !ok || err != nil {
+		t.Fatalf("Schedule without ID = %v, %v", ok, err)
+	}
+	if n, err := s.PromoteDue(ctx); n != 1 || err != nil {
+		t.Fatalf("PromoteDue = %d, %v; want 1", n, err)
+	}
+	j, err = s.Claim(ctx, "w1", 0)
+	if err != nil || j == nil || j.ID == "" || j.Command != "reset web2" {
+		t.Fatalf("Claim = %+v, %v", j, err)
+	}
+}

@@ -322,13 +322,19 @@ func (s *Store) entryOf(ctx context.Context, job *Job) (string, error) {
 
 // Schedule stores job to be queued at at (by PromoteDue), under key. It
 // returns false, and changes nothing, if a job is already scheduled under
-// key. The job gets its ID when it is promoted.
+// key. The job keeps its ID (a new one when empty) when it is promoted, so
+// markers keyed on the job ID hold across a reschedule, and promoting a job
+// whose ID is already known (queued, or run within JobRetention) queues
+// nothing, as Enqueue does.
 func (s *Store) Schedule(ctx context.Context, key string, job Job, at time.Time) (bool, error) {
+	if job.ID == "" {
+		job.ID = newID()
+	}
 	fields, err := streamFields(job)
 	if err != nil {
 		return false, fmt.Errorf("approvals: schedule: %w", err)
 	}
-	payload, err := json.Marshal(fields)
+	payload, err := json.Marshal(append([]string{"id", job.ID}, fields...))
 	if err != nil {
 		return false, fmt.Errorf("approvals: schedule: %w", err)
 	}
@@ -364,10 +370,16 @@ func (s *Store) PromoteDue(ctx context.Context) (int, error) {
 		if len(due) == 0 {
 			return total, nil
 		}
+		// The IDs the jobs were scheduled with (the script checks them:
+		// a job rescheduled in between waits for the next round).
+		payloads, err := s.rdb.HMGet(ctx, s.key("sched", "jobs"), due...).Result()
+		if err != nil {
+			return total, fmt.Errorf("approvals: promote: %w", err)
+		}
 		keys := []string{s.key("sched"), s.key("sched", "jobs"), s.key("queue")}
 		args := []any{ms(now), durMS(JobRetention)}
-		for _, k := range due {
-			id := newID()
+		for i, k := range due {
+			id := scheduledID(payloads[i])
 			keys = append(keys, s.jobKey(id))
 			args = append(args, k, id)
 		}
@@ -380,6 +392,20 @@ func (s *Store) PromoteDue(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// scheduledID is the ID in a delayed job's payload; a new one for a
+// payload stored without one (before jobs kept their IDs) or gone.
+func scheduledID(payload any) string {
+	var fields []string
+	if p, ok := payload.(string); ok && json.Unmarshal([]byte(p), &fields) == nil {
+		for i := 0; i+1 < len(fields); i += 2 {
+			if fields[i] == "id" && validID(fields[i+1]) {
+				return fields[i+1]
+			}
+		}
+	}
+	return newID()
 }
 
 func (s *Store) jobKey(id string) string { return s.key("job", id) }

@@ -259,7 +259,11 @@ return n
 `
 
 // promoteLua moves due delayed jobs to the queue; ZREM decides, so a job
-// is promoted once however many replicas try.
+// is promoted once however many replicas try. A job keeps the ID in its
+// payload (ARGV's ID is used only for a payload without one); one whose
+// payload names another ID than ARGV's (rescheduled since it was read) is
+// left for the next round, and one whose ID is already known is dropped
+// from the schedule without being queued again.
 // KEYS: sched, sched jobs, queue, job...
 // ARGV: now, job ttl (ms), key, job id, key, job id, ... (for KEYS[3+i]: ARGV[1+2i], ARGV[2+2i])
 const promoteLua = `
@@ -270,18 +274,28 @@ for i = 1, #KEYS - 3 do
   local sc = redis.call('ZSCORE', KEYS[1], key)
   if sc and tonumber(sc) <= tonumber(now) then
     local payload = redis.call('HGET', KEYS[2], key)
-    redis.call('ZREM', KEYS[1], key)
-    redis.call('HDEL', KEYS[2], key)
+    local f, pid, ticket = {}, nil, ''
     if payload then
-      local f = cjson.decode(payload)
-      local ticket = ''
-      for j = 1, #f - 1, 2 do
-        if f[j] == 'ticket' then ticket = f[j + 1] end
+      local all = cjson.decode(payload)
+      for j = 1, #all - 1, 2 do
+        if all[j] == 'id' then
+          pid = all[j + 1]
+        else
+          if all[j] == 'ticket' then ticket = all[j + 1] end
+          table.insert(f, all[j])
+          table.insert(f, all[j + 1])
+        end
       end
-      local xid = redis.call('XADD', KEYS[3], '*', 'id', id, 'enqueued', now, unpack(f))
-      redis.call('HSET', KEYS[3 + i], 'state', 'queued', 'attempt', 0, 'entry', xid, 'ticket', ticket, 'updated', now)
-      redis.call('PEXPIRE', KEYS[3 + i], ARGV[2])
-      n = n + 1
+    end
+    if pid == nil or pid == id then
+      redis.call('ZREM', KEYS[1], key)
+      redis.call('HDEL', KEYS[2], key)
+      if payload and redis.call('EXISTS', KEYS[3 + i]) == 0 then
+        local xid = redis.call('XADD', KEYS[3], '*', 'id', id, 'enqueued', now, unpack(f))
+        redis.call('HSET', KEYS[3 + i], 'state', 'queued', 'attempt', 0, 'entry', xid, 'ticket', ticket, 'updated', now)
+        redis.call('PEXPIRE', KEYS[3 + i], ARGV[2])
+        n = n + 1
+      end
     end
   end
 end
