@@ -1325,3 +1325,40 @@ func TestPromoteKeepsID(t *testing.T) {
 		t.Fatalf("Claim = %+v, %v", j, err)
 	}
 }
+
+// TestEnqueueOnce: a job whose ID is known is not queued again, nor is
+// another job under a repeat key inside its window; each in one script.
+func TestEnqueueOnce(t *testing.T) {
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	job := Job{ID: "reqderived1", Command: "restart web1", RequestedBy: asker, Channel: "COPS", Server: "web1"}
+	res, err := s.EnqueueOnce(ctx, job, "", 0)
+	if err != nil || !res.Queued || res.ID != job.ID {
+		t.Fatalf("first EnqueueOnce = %+v, %v; want queued", res, err)
+	}
+	res, err = s.EnqueueOnce(ctx, job, "", 0)
+	if err != nil || res.Queued || res.Repeat != "" || res.ID != job.ID {
+		t.Errorf("EnqueueOnce of a known ID = %+v, %v; want not queued, no repeat", res, err)
+	}
+	if n := queued(t, s); n != 1 {
+		t.Errorf("queue length = %d; want 1", n)
+	}
+
+	a := Job{ID: "reqa", Command: "stop web2", RequestedBy: asker, Channel: "COPS", Server: "web2"}
+	b := Job{ID: "reqb", Command: "stop web2", RequestedBy: asker, Channel: "COPS", Server: "web2"}
+	if res, err := s.EnqueueOnce(ctx, a, "k", time.Minute); err != nil || !res.Queued {
+		t.Fatalf("EnqueueOnce(a) = %+v, %v", res, err)
+	}
+	if res, err := s.EnqueueOnce(ctx, b, "k", time.Minute); err != nil || res.Queued || res.Repeat != "reqa" {
+		t.Errorf("EnqueueOnce(b) under the same repeat key = %+v, %v; want not queued, repeat of reqa", res, err)
+	}
+	if res, err := s.EnqueueOnce(ctx, a, "k", time.Minute); err != nil || res.Queued || res.Repeat != "" {
+		t.Errorf("EnqueueOnce(a) again = %+v, %v; want known", res, err)
+	}
+	if res, err := s.EnqueueOnce(ctx, b, "other", time.Minute); err != nil || !res.Queued {
+		t.Errorf("EnqueueOnce(b) under another repeat key = %+v, %v; want queued", res, err)
+	}
+	if n := queued(t, s); n != 3 {
+		t.Errorf("queue length = %d; want 3", n)
+	}
+}

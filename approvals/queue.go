@@ -57,22 +57,59 @@ type Job struct {
 // JobRetention) does nothing and returns the ID, so a repeated delivery
 // with a fixed ID queues nothing twice.
 func (s *Store) Enqueue(ctx context.Context, job Job) (string, error) {
+	res, err := s.EnqueueOnce(ctx, job, "", 0)
+	return res.ID, err
+}
+
+// An EnqueueResult says what EnqueueOnce did.
+type EnqueueResult struct {
+	// ID is the job's ID.
+	ID string
+	// Queued is true when the job was queued now; false when its ID was
+	// already known (the same request delivered again) or a repeat was
+	// found under the repeat key.
+	Queued bool
+	// Repeat is the ID of the earlier job found under the repeat key,
+	// when that is why nothing was queued.
+	Repeat string
+}
+
+// EnqueueOnce is Enqueue for a request that may arrive more than once, in
+// one script (one round trip): a job whose ID is already known is not
+// queued again (give a request's retries and replays the same ID), and,
+// when repeatKey is not empty, neither is one while a job recorded under
+// repeatKey in the last window exists (a person asking again for what was
+// queued already, e.g. after an answer that said it might not have been).
+// The job is recorded under repeatKey for window when it is queued.
+func (s *Store) EnqueueOnce(ctx context.Context, job Job, repeatKey string, window time.Duration) (EnqueueResult, error) {
 	if job.ID == "" {
 		job.ID = newID()
 	}
 	fields, err := streamFields(job)
 	if err != nil {
-		return "", fmt.Errorf("approvals: enqueue: %w", err)
+		return EnqueueResult{}, fmt.Errorf("approvals: enqueue: %w", err)
 	}
 	now := ms(s.now())
-	args := []any{now, durMS(JobRetention), job.TicketID, "id", job.ID, "enqueued", now}
+	keys := []string{s.key("queue"), s.jobKey(job.ID)}
+	if repeatKey != "" && window > 0 {
+		keys = append(keys, s.key("repeat", repeatKey))
+	}
+	args := []any{now, durMS(JobRetention), job.TicketID, durMS(window), "id", job.ID, "enqueued", now}
 	for _, f := range fields {
 		args = append(args, f)
 	}
-	if err := s.sc.enqueue.Run(ctx, s.rdb, []string{s.key("queue"), s.jobKey(job.ID)}, args...).Err(); err != nil {
-		return "", fmt.Errorf("approvals: enqueue: %w", err)
+	v, err := s.sc.enqueue.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return EnqueueResult{}, fmt.Errorf("approvals: enqueue: %w", err)
 	}
-	return job.ID, nil
+	res := EnqueueResult{ID: job.ID}
+	switch str(v[0]) {
+	case "queued":
+		res.Queued = true
+	case "repeat":
+		res.Repeat = str(v[1])
+	}
+	return res, nil
 }
 
 // Claim gives consumer the next job: first one whose lease ran out (its

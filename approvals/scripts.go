@@ -144,15 +144,24 @@ end
 return out
 `
 
-// enqueueLua adds a job to the queue unless a job with its ID exists.
-// KEYS: queue, job
-// ARGV: now, job ttl (ms), ticket, stream field, value, ...
+// enqueueLua adds a job to the queue unless a job with its ID exists, or
+// (when KEYS[3] is given) a job is recorded under the repeat key KEYS[3];
+// it records the job there for the window.
+// KEYS: queue, job[, repeat]
+// ARGV: now, job ttl (ms), ticket, repeat window (ms), stream field, value, ...
+// (the first pair is 'id', the job's ID)
+// Returns {'known', ”} | {'repeat', earlier job id} | {'queued', ”}.
 const enqueueLua = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local xid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'known', ''} end
+if KEYS[3] then
+  local prev = redis.call('GET', KEYS[3])
+  if prev and prev ~= ARGV[6] then return {'repeat', prev} end
+end
+local xid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
 redis.call('HSET', KEYS[2], 'state', 'queued', 'attempt', 0, 'entry', xid, 'ticket', ARGV[3], 'updated', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return 1
+if KEYS[3] then redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[4]) end
+return {'queued', ''}
 `
 
 // takeLua starts a reclaimed delivery: a job already done or failed is

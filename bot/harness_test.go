@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
@@ -43,7 +45,15 @@ type harness struct {
 
 type harnessOption func(*Config, *harnessOpts)
 
-type harnessOpts struct{ noRun bool }
+type harnessOpts struct {
+	noRun bool
+	rdb   redis.UniversalClient
+}
+
+// withRedis gives the Store rdb instead of a plain client of the test Redis.
+func withRedis(rdb redis.UniversalClient) harnessOption {
+	return func(_ *Config, o *harnessOpts) { o.rdb = rdb }
+}
 
 // withoutExecutor leaves the executor stopped, so queued jobs stay queued.
 func withoutExecutor() harnessOption {
@@ -71,7 +81,6 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t)})
 	api := newSlackAPI(t)
 	policy, err := commands.ParsePolicy("delete")
 	if err != nil {
@@ -94,6 +103,11 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, opt := range opts {
 		opt(&cfg, &o)
 	}
+	var rdb redis.UniversalClient = redistest.Client(t)
+	if o.rdb != nil {
+		rdb = o.rdb
+	}
+	store := approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)})
 	s := New(cfg, cloud, store, NewSlackPoster(api.client(), logger), logger)
 	s.claimBlock = 100 * time.Millisecond // stop quickly at the end of the test
 	h := &harness{t: t, s: s, h: s.Handler(), slack: api, fake: fake, cloud: cloud, store: store}
@@ -128,6 +142,13 @@ type slashReply struct {
 
 func (h *harness) slash(user, channel, text string) (*httptest.ResponseRecorder, slashReply) {
 	h.t.Helper()
+	return h.send(signedRequest(h.t, testSecret, "/slack/commands", h.slashBody(user, channel, text)), text)
+}
+
+// slashBody is the body of a slash command, with a trigger_id of its own
+// as Slack makes one for each command typed.
+func (h *harness) slashBody(user, channel, text string) []byte {
+	h.t.Helper()
 	v, err := url.ParseQuery(string(readTestdata(h.t, "slash_command.txt")))
 	if err != nil {
 		h.t.Fatal(err)
@@ -135,8 +156,16 @@ func (h *harness) slash(user, channel, text string) (*httptest.ResponseRecorder,
 	v.Set("user_id", user)
 	v.Set("channel_id", channel)
 	v.Set("text", text)
+	v.Set("trigger_id", "13345224609.738474920."+newID(8))
+	return []byte(v.Encode())
+}
+
+// send serves a slash command request and returns the response and its
+// decoded JSON body.
+func (h *harness) send(r *http.Request, text string) (*httptest.ResponseRecorder, slashReply) {
+	h.t.Helper()
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, signedRequest(h.t, testSecret, "/slack/commands", []byte(v.Encode())))
+	h.h.ServeHTTP(w, r)
 	var body slashReply
 	if w.Code == http.StatusOK {
 		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {

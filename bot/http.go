@@ -155,8 +155,20 @@ func (s *Server) handleCommands(w http.ResponseWriter, r *http.Request, _ []byte
 		Text:        sc.Text,
 		ResponseURL: sc.ResponseURL,
 		RequestID:   requestID(r),
+		Key:         slackRequestKey(sc.TriggerID, r.Header.Get("X-Slack-Signature")),
 	})
 	writeReply(w, reply)
+}
+
+// slackRequestKey identifies a Slack request for Invocation.Key: by its
+// trigger_id, which Slack makes for each command typed and which a retry
+// (X-Slack-Retry-Num) or a replay repeats with the rest of the signed body;
+// without one, by its signature, which only an exact replay repeats.
+func slackRequestKey(triggerID, signature string) string {
+	if triggerID != "" {
+		return "slack:trigger:" + triggerID
+	}
+	return "slack:signature:" + signature
 }
 
 // handleInteractions handles the "POST /slack/interactions" route: clicks on

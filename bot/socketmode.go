@@ -86,7 +86,11 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 			ack(*evt.Request, nil)
 			return
 		}
-		reply := s.Command(rctx, Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL, RequestID: reqID})
+		key := "slack:envelope:" + evt.Request.EnvelopeID
+		if sc.TriggerID != "" {
+			key = slackRequestKey(sc.TriggerID, "")
+		}
+		reply := s.Command(rctx, Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL, RequestID: reqID, Key: key})
 		ack(*evt.Request, replyBody(reply))
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)

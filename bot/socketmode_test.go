@@ -105,7 +105,10 @@ func TestSocketModeRedelivery(t *testing.T) {
 	if p, ok := a.get("env-dup"); !ok || p != nil {
 		t.Errorf("redelivery ack = %v, %v; want an empty acknowledgement", p, ok)
 	}
-	// A different envelope still gets a card: the first one was not lost.
+	// A different envelope (from someone else: one person asking twice
+	// within repeatWindow is answered that it is already being done) still
+	// gets a card: the first one was not lost.
+	cmd.UserID = userOther
 	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-new"}}, a.ack)
 	h.waitCard(2)
