@@ -28,6 +28,8 @@ const (
 	userAppr1  = "UAPPROVE1"
 	userAppr2  = "UAPPROVE2"
 	userOther  = "UOTHER001"
+	// testTeam is the bot's workspace: the team_id of testdata's requests.
+	testTeam = "T0001"
 )
 
 // harness is the bot wired to real parts: its HTTP handler, a real Redis,
@@ -88,6 +90,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	cfg := Config{
 		SigningSecret:     testSecret,
+		TeamID:            testTeam,
 		Approvers:         []string{userAppr1, userAppr2},
 		ApprovalsRequired: 1,
 		ApprovalTTL:       time.Minute,
@@ -193,6 +196,8 @@ func (h *harness) clickPayload(user, channel string, b cardButton, action string
 		h.t.Fatal(err)
 	}
 	p["user"].(map[string]any)["id"] = user
+	p["user"].(map[string]any)["team_id"] = testTeam
+	p["team"].(map[string]any)["id"] = testTeam
 	p["container"].(map[string]any)["channel_id"] = channel
 	p["container"].(map[string]any)["message_ts"] = b.ts
 	p["channel"].(map[string]any)["id"] = channel

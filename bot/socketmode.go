@@ -86,6 +86,10 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 			ack(*evt.Request, nil)
 			return
 		}
+		if err := s.checkTeam(sc.TeamID, "socket_commands", sc.UserID); err != nil {
+			ack(*evt.Request, replyBody(teamRefusal(err)))
+			return
+		}
 		key := "slack:envelope:" + evt.Request.EnvelopeID
 		if sc.TriggerID != "" {
 			key = slackRequestKey(sc.TriggerID, "")
@@ -94,7 +98,7 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 		ack(*evt.Request, replyBody(reply))
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)
-		if ok {
+		if ok && s.checkTeam(ic.Team.ID, "socket_interactions", ic.User.ID) == nil {
 			s.interaction(rctx, ic, reqID)
 		}
 		ack(*evt.Request, nil)

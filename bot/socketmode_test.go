@@ -43,7 +43,7 @@ func TestSocketMode(t *testing.T) {
 
 	h.s.socketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
-		Data:    slack.SlashCommand{Command: "/bytemark", Text: "help", UserID: userAsker, ChannelID: chanOps},
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "help", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-1"},
 	}, a.ack)
 	p, ok := a.get("env-1")
@@ -57,7 +57,7 @@ func TestSocketMode(t *testing.T) {
 
 	h.s.socketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
-		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web1", UserID: userAsker, ChannelID: chanOps},
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-2"},
 	}, a.ack)
 	b := h.waitCard(1)
@@ -67,6 +67,7 @@ func TestSocketMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	ic.User.ID = userAppr1
+	ic.Team.ID = testTeam
 	ic.Container.ChannelID = chanOps
 	ic.Channel.ID = chanOps
 	ic.ActionCallback.BlockActions[0].ActionID = actionApprove
@@ -96,7 +97,7 @@ func TestSocketModeRedelivery(t *testing.T) {
 	h := newHarness(t)
 	var a acks
 	ctx := context.Background()
-	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", UserID: userAsker, ChannelID: chanOps}
+	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps}
 	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup"}}, a.ack)
 	h.waitCard(1)

@@ -169,13 +169,14 @@ func (s *slackStub) startCollecting() {
 	s.collect.Store(true)
 }
 
-// collected returns the cards collected so far whose requester is user.
+// collected returns the cards collected so far whose requester's ID
+// starts with user (slashLoad's people).
 func (s *slackStub) collected(user string) []ticket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ts []ticket
 	for _, t := range s.cards {
-		if t.Requester == user {
+		if strings.HasPrefix(t.Requester, user) {
 			ts = append(ts, t)
 		}
 	}
