@@ -1361,4 +1361,38 @@ func TestEnqueueOnce(t *testing.T) {
 	if n := queued(t, s); n != 3 {
 		t.Errorf("queue length = %d; want 3", n)
 	}
+
+	// A job that failed frees its repeat key; one that succeeded does not.
+	c := Job{ID: "reqc", Command: "start web3", RequestedBy: asker, Channel: "COPS", Server: "web3"}
+	d := Job{ID: "reqd", Command: "start web3", RequestedBy: asker, Channel: "COPS", Server: "web3"}
+	e := Job{ID: "reqe", Command: "start web3", RequestedBy: asker, Channel: "COPS", Server: "web3"}
+	if res, err := s.EnqueueOnce(ctx, c, "k3", time.Minute); err != nil || !res.Queued {
+		t.Fatalf("EnqueueOnce(c) = %+v, %v", res, err)
+	}
+	finish := func(id string, failed bool) {
+		t.Helper()
+		for {
+			j, err := s.Claim(ctx, "w1", 0)
+			if err != nil || j == nil {
+				t.Fatalf("Claim = %v, %v; want job %s", j, err, id)
+			}
+			if err := s.Finish(ctx, j, "", j.ID == id && failed); err != nil {
+				t.Fatal(err)
+			}
+			if j.ID == id {
+				if j.RepeatKey != "k3" {
+					t.Errorf("claimed job's RepeatKey = %q; want k3", j.RepeatKey)
+				}
+				return
+			}
+		}
+	}
+	finish("reqc", true)
+	if res, err := s.EnqueueOnce(ctx, d, "k3", time.Minute); err != nil || !res.Queued {
+		t.Errorf("EnqueueOnce(d) after c failed = %+v, %v; want queued", res, err)
+	}
+	finish("reqd", false)
+	if res, err := s.EnqueueOnce(ctx, e, "k3", time.Minute); err != nil || res.Queued || res.Repeat != "reqd" {
+		t.Errorf("EnqueueOnce(e) after d succeeded = %+v, %v; want a repeat of reqd", res, err)
+	}
 }

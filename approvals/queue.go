@@ -37,6 +37,10 @@ type Job struct {
 	// Server is the target server, for the audit log.
 	Server string
 	Meta   map[string]string
+	// RepeatKey is the repeat key EnqueueOnce recorded the job under;
+	// finishing the job failed frees it, so that asking again is not
+	// taken for a repeat of something that did not happen.
+	RepeatKey string
 	// Attempt counts the claims of this job, 1 for the first.
 	Attempt int
 	// Retry is true when an earlier attempt may have started the action
@@ -85,14 +89,18 @@ func (s *Store) EnqueueOnce(ctx context.Context, job Job, repeatKey string, wind
 	if job.ID == "" {
 		job.ID = newID()
 	}
+	job.RepeatKey = ""
+	if repeatKey != "" && window > 0 {
+		job.RepeatKey = repeatKey
+	}
 	fields, err := streamFields(job)
 	if err != nil {
 		return EnqueueResult{}, fmt.Errorf("approvals: enqueue: %w", err)
 	}
 	now := ms(s.now())
 	keys := []string{s.key("queue"), s.jobKey(job.ID)}
-	if repeatKey != "" && window > 0 {
-		keys = append(keys, s.key("repeat", repeatKey))
+	if job.RepeatKey != "" {
+		keys = append(keys, s.key("repeat", job.RepeatKey))
 	}
 	args := []any{now, durMS(JobRetention), job.TicketID, durMS(window), "id", job.ID, "enqueued", now}
 	for _, f := range fields {
@@ -288,8 +296,11 @@ func (s *Store) Finish(ctx context.Context, job *Job, outcome string, failed boo
 		outcome = string(state)
 	}
 	keys := []string{s.key("queue"), s.jobKey(job.ID), s.key("audit")}
+	if failed && job.RepeatKey != "" {
+		keys = append(keys, s.key("repeat", job.RepeatKey))
+	}
 	err := s.sc.finish.Run(ctx, s.rdb, keys, group, job.entry, string(state), outcome, ms(s.now()),
-		durMS(JobRetention), s.auditMax, job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job)).Err()
+		durMS(JobRetention), s.auditMax, job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job), job.ID).Err()
 	if err != nil {
 		return fmt.Errorf("approvals: finish: %w", err)
 	}
@@ -453,11 +464,15 @@ func streamFields(job Job) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{
+	fields := []string{
 		"command", job.Command, "requested_by", job.RequestedBy, "channel", job.Channel,
 		"thread_ts", job.ThreadTS, "ticket", job.TicketID, "origin", job.Origin,
 		"server", job.Server, "meta", meta,
-	}, nil
+	}
+	if job.RepeatKey != "" {
+		fields = append(fields, "repeat", job.RepeatKey)
+	}
+	return fields, nil
 }
 
 func parseJob(msg *redis.XMessage) *Job {
@@ -472,6 +487,7 @@ func parseJob(msg *redis.XMessage) *Job {
 		Origin:      f("origin"),
 		Server:      f("server"),
 		Meta:        decodeMeta(f("meta")),
+		RepeatKey:   f("repeat"),
 		EnqueuedAt:  fromMS(f("enqueued")),
 		entry:       msg.ID,
 	}

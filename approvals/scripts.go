@@ -234,10 +234,12 @@ audit(KEYS[2], ARGV[3], ARGV[1], ARGV[4], ARGV[5], ARGV[6], ARGV[7], 'started', 
 return 1
 `
 
-// finishLua acknowledges a job and records its outcome.
-// KEYS: queue, job, audit
-// ARGV: group, entry, state, outcome, now, job ttl (ms), audit max, actor, action, server, ticket, detail
+// finishLua acknowledges a job and records its outcome; given the repeat
+// key of a failed job, it frees it if it still names the job.
+// KEYS: queue, job, audit[, repeat]
+// ARGV: group, entry, state, outcome, now, job ttl (ms), audit max, actor, action, server, ticket, detail, job id
 const finishLua = luaLib + `
+if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[13] then redis.call('DEL', KEYS[4]) end
 local entry = ARGV[2]
 if entry == '' then entry = s(redis.call('HGET', KEYS[2], 'entry')) end
 if entry ~= '' then

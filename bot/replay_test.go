@@ -82,6 +82,17 @@ func TestSlashDeliveredTwiceRunsOnce(t *testing.T) {
 	}
 }
 
+// TestAskAgainAfterFailure: a change that failed may be asked for again at
+// once; only one that was queued and did not fail counts as asked.
+func TestAskAgainAfterFailure(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
+	h.mustSlash(userAsker, chanOps, "restart web9")
+	h.waitPost("failed", "can't find server")
+	if r := h.mustSlash(userAsker, chanOps, "restart web9"); !strings.Contains(r.Text, "Working on") {
+		t.Errorf("asking again after a failure answered %q; want Working on", r.Text)
+	}
+}
+
 // TestClickDeliveredTwiceVotesOnce: a click replayed byte for byte counts
 // once (votes are idempotent per voter in the vote's script): the purge it
 // approved runs once, and the replay is told the request was decided.
