@@ -90,7 +90,7 @@ func (s *slackStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "usergroups.users.list":
 		fmt.Fprint(w, `{"ok":true,"users":[]}`)
 	case "auth.test":
-		fmt.Fprint(w, `{"ok":true,"url":"https://loadtest.slack.com/","team":"loadtest","user":"bytebot","team_id":"T0LOAD","user_id":"U0BOT","bot_id":"B0LOAD"}`)
+		fmt.Fprint(w, `{"ok":true,"url":"https://loadtest.slack.com/","team":"loadtest","user":"bytebot","team_id":"`+teamID+`","user_id":"U0BOT","bot_id":"B0LOAD"}`)
 	default:
 		fmt.Fprint(w, `{"ok":true}`)
 	}
