@@ -70,8 +70,13 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 	rctx, cancel := context.WithTimeout(ctx, slackBudget)
 	defer cancel()
 	// Slack redelivers an envelope it thinks was not acknowledged; a command
-	// or click must not run twice because of that.
-	if s.Store != nil && evt.Request.EnvelopeID != "" {
+	// or click must not run twice because of that. A slash command needs no
+	// claim of its own: its job's ID comes from its trigger_id (or the
+	// envelope's ID), so the enqueue itself refuses it on any replica, in
+	// the same round trip, and the redelivery is answered that it is
+	// already being handled. Anything else is claimed here, in Redis, so
+	// that this holds across replicas too.
+	if s.Store != nil && evt.Request.EnvelopeID != "" && evt.Type != socketmode.EventTypeSlashCommand {
 		first, err := s.Store.Once(rctx, "envelope:"+evt.Request.EnvelopeID, time.Hour)
 		if err == nil && !first {
 			log.Info("socket mode redelivery ignored", "envelope", evt.Request.EnvelopeID, "retry", evt.Request.RetryAttempt)

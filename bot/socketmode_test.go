@@ -103,8 +103,10 @@ func TestSocketModeRedelivery(t *testing.T) {
 	h.waitCard(1)
 	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup", RetryAttempt: 1}}, a.ack)
-	if p, ok := a.get("env-dup"); !ok || p != nil {
-		t.Errorf("redelivery ack = %v, %v; want an empty acknowledgement", p, ok)
+	if p, ok := a.get("env-dup"); !ok {
+		t.Error("redelivery not acknowledged")
+	} else if js, _ := json.Marshal(p); !strings.Contains(string(js), "already being handled") {
+		t.Errorf("redelivery ack = %s; want 'already being handled'", js)
 	}
 	// A different envelope (from someone else: one person asking twice
 	// within repeatWindow is answered that it is already being done) still
@@ -115,5 +117,32 @@ func TestSocketModeRedelivery(t *testing.T) {
 	h.waitCard(2)
 	if got := len(h.cards()); got != 2 {
 		t.Errorf("cards = %d; want 2 (the redelivery must not post one)", got)
+	}
+}
+
+// TestSocketModeSameTriggerTwice: one slash command (one trigger_id) that
+// arrives in two envelopes, as after a reconnection to another replica,
+// is queued once.
+func TestSocketModeSameTriggerTwice(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 })) // jobs run in queue order
+	var a acks
+	ctx := context.Background()
+	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps, TriggerID: "1337.42.abc"}
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-a"}}, a.ack)
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-b"}}, a.ack)
+	p, _ := a.get("env-b")
+	if js, _ := json.Marshal(p); !strings.Contains(string(js), "already being handled") {
+		t.Errorf("second envelope acknowledged with %s; want 'already being handled'", js)
+	}
+	// Someone else's purge of web2 comes after it in the queue: once its
+	// card is posted, a second card for web1 would have been too.
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web2", TeamID: testTeam, UserID: userOther, ChannelID: chanOps, TriggerID: "1337.43.def"},
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-c"}}, a.ack)
+	h.waitFor("the card for web2", func() bool { return len(h.slack.find("chat.postMessage", "purge web2")) == 1 })
+	if n := len(h.slack.find("chat.postMessage", "purge web1")); n != 1 {
+		t.Errorf("cards for web1 = %d; want 1", n)
 	}
 }
