@@ -28,6 +28,7 @@ type Config struct {
 	SlackAppToken      string `env:"SLACK_APP_TOKEN" secret:"true"`
 	SlackAPIURL        string `env:"SLACK_API_URL, default=https://slack.com/api/"`
 	SlackChannel       string `env:"SLACK_CHANNEL"`
+	SlackTeamID        string `env:"SLACK_TEAM_ID"` // unset: learned from auth.test at start
 
 	BytemarkAPIURL   string `env:"BYTEMARK_API_URL, default=https://uk0.bigv.io"`
 	BytemarkAuthURL  string `env:"BYTEMARK_AUTH_URL, default=https://auth.bytemark.co.uk"`
@@ -133,6 +134,7 @@ var (
 	slackUserOrGroup = regexp.MustCompile(`^[UWS][A-Z0-9]{2,}$`)
 	slackUser        = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	slackChannel     = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
+	slackTeam        = regexp.MustCompile(`^T[A-Z0-9]{2,}$`)
 )
 
 // check applies the rules that go beyond decoding: what is required, and
@@ -202,6 +204,9 @@ func (c *Config) check() []string {
 		if !slackChannel.MatchString(id) {
 			p = append(p, fmt.Sprintf("ALLOWED_CHANNELS: %q is not a Slack channel ID (C…, G… or D…)", id))
 		}
+	}
+	if c.SlackTeamID != "" && !slackTeam.MatchString(c.SlackTeamID) {
+		p = append(p, fmt.Sprintf("SLACK_TEAM_ID: %q is not a Slack workspace ID (T…)", c.SlackTeamID))
 	}
 	if c.SlackChannel != "" && !slackChannel.MatchString(c.SlackChannel) {
 		p = append(p, fmt.Sprintf("SLACK_CHANNEL: %q is not a Slack channel ID (C…)", c.SlackChannel))

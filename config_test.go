@@ -116,6 +116,8 @@ func TestLoadConfigLogins(t *testing.T) {
 		{"both ways", map[string]string{"BYTEMARK_USERNAME": "u", "BYTEMARK_PASSWORD": "p"}, nil, "set one way of logging in"},
 		{"socket mode needs no signing secret", map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, []string{"SLACK_SIGNING_SECRET"}, ""},
 		{"webhooks need a channel", map[string]string{"WEBHOOK_TOKEN": "t"}, nil, "SLACK_CHANNEL: missing"},
+		{"team ID", map[string]string{"SLACK_TEAM_ID": "T0ACME"}, nil, ""},
+		{"team ID not a team", map[string]string{"SLACK_TEAM_ID": "C0ACME"}, nil, "SLACK_TEAM_ID: \"C0ACME\" is not a Slack workspace ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

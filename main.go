@@ -144,6 +144,12 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	cancelLoad()
 	srv := bot.New(botConfig(cfg, policy), cloud, store, bot.NewSlackPoster(api, logger), logger)
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	if cfg.SlackTeamID == "" {
+		// Slack requests are refused until auth.test names the workspace.
+		srv.LearnTeam(workCtx, bot.AuthTest(api))
+	}
 
 	httpSrv := &http.Server{
 		Addr:              cfg.ListenAddr,
@@ -170,8 +176,6 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		ln.Close()
 		return fmt.Errorf("METRICS_ADDR: %w", err)
 	}
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
 	errc := make(chan error, 4)
 	go func() { errc <- srv.Run(workCtx) }()
 	if cfg.SocketMode() {
@@ -221,6 +225,7 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		GroupMaxAge:       cfg.UsergroupMaxAge,
 		Policy:            policy,
 		Channel:           cfg.SlackChannel,
+		TeamID:            cfg.SlackTeamID,
 		Workers:           cfg.Workers,
 		// Six heartbeats per lease: a worker that is alive never loses its job.
 		Heartbeat: cfg.JobLease / 6,

@@ -117,6 +117,7 @@ func TestBotConfigCarriesEverySetting(t *testing.T) {
 	env["REBOOT_METHOD"] = "reset"
 	env["REBOOT_ALLOW"] = "default.acme"
 	env["ALLOWED_CHANNELS"] = "C0OPS"
+	env["SLACK_TEAM_ID"] = "T0ACME"
 	cfg, err := loadConfig(context.Background(), lookupMap(env))
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +128,7 @@ func TestBotConfigCarriesEverySetting(t *testing.T) {
 		r.Cooldown != cfg.RebootCooldown || r.MaxPerDay != 3 || r.FleetMax != 5 || len(r.Allow) != 1 {
 		t.Errorf("botConfig(...).Reboot = %+v; want the REBOOT_* settings", r)
 	}
-	if bc.Channel != "C0OPS" || bc.SigningSecret != "sig" || len(bc.Approvers) != 2 || len(bc.AllowedChannels) != 1 {
+	if bc.Channel != "C0OPS" || bc.SigningSecret != "sig" || len(bc.Approvers) != 2 || len(bc.AllowedChannels) != 1 || bc.TeamID != "T0ACME" {
 		t.Errorf("botConfig(...) = %+v; want the Slack settings", bc)
 	}
 }

@@ -83,6 +83,10 @@ type Config struct {
 	ReadyEvery time.Duration
 	// Reboot configures the monitoring webhooks (see hooks.go).
 	Reboot RebootConfig
+	// TeamID is the Slack workspace (T…) whose requests are served
+	// (SLACK_TEAM_ID); requests from any other are refused. Empty: learned
+	// by LearnTeam, or, without it, not checked (team.go).
+	TeamID string
 }
 
 func (c Config) withDefaults() Config {
@@ -132,6 +136,7 @@ type Server struct {
 	ready   readyCache // the last Bytemark check of /readyz
 	cards   keyedMutex // one card update per ticket at a time
 	notes   finalNotes // the executor's last word on each card
+	team    teamGate   // the Slack workspace requests must come from
 	wg      sync.WaitGroup
 	// async runs f after the current request has been answered; tests may
 	// make it synchronous.
@@ -163,6 +168,7 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 		claimBlock: time.Second,
 		inline:     store != nil && store.HonoursDeadlines(),
 	}
+	s.team.id = s.Config.TeamID
 	s.cloud = &timedCloud{Cloud: cloud, observe: s.observeAPI}
 	s.poster = poster
 	if c, ok := poster.(prometheus.Collector); ok {

@@ -174,9 +174,12 @@ func (h *run1) scenarios(ctx context.Context) error {
 	return nil
 }
 
+// slashLoad is text typed by many people whose user IDs start with user,
+// one request each: the bot does not queue the same change twice for one
+// person within a couple of minutes (it answers that it is being done).
 func slashLoad(text, user string) load {
 	return load{Name: "slash", Sign: true, Make: func(i int) request {
-		return request{Path: "/slack/commands", Body: slashBody(user, text, i), ContentType: formType, Check: checkQueued}
+		return request{Path: "/slack/commands", Body: slashBody(fmt.Sprintf("%s%07d", user, i), text, i), ContentType: formType, Check: checkQueued}
 	}}
 }
 
@@ -236,7 +239,7 @@ func (h *run1) step(ctx context.Context, name string, rate float64, l load, tick
 	return st, ctx.Err()
 }
 
-// approveStep opens tickets (purge db1, asked by requesterID), collects
+// approveStep opens tickets (purge db1, asked by requesterID…), collects
 // their cards from the Slack stand-in, and then clicks Approve on each once
 // as the approver, at the click rate.
 func (h *run1) approveStep(ctx context.Context) error {
