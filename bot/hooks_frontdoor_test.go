@@ -1,0 +1,241 @@
+package bot
+
+// The webhook front door: what an unauthenticated sender can cost the bot
+// (issue 13, points 6 to 9).
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// grafanaSign is Grafana's signature of body at ts ("" for none).
+func grafanaSign(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	if ts != "" {
+		m.Write([]byte(ts + ":"))
+	}
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// frontDoor serves h's handler on a real listener (so that read deadlines
+// apply) and counts the requests that reached the handler.
+type frontDoor struct {
+	srv     *httptest.Server
+	entered atomic.Int64
+}
+
+func newFrontDoor(t *testing.T, h *harness) *frontDoor {
+	t.Helper()
+	fd := &frontDoor{}
+	fd.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fd.entered.Add(1)
+		h.h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		fd.srv.CloseClientConnections()
+		fd.srv.Close()
+	})
+	return fd
+}
+
+// dribble opens a connection and sends a webhook's headers (hdr, each
+// "Name: value") and the first bytes of a body it promises to be 100 kB
+// long, then stalls. The connection is closed at the end of the test.
+func (fd *frontDoor) dribble(t *testing.T, path string, hdr ...string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", fd.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var b strings.Builder
+	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n", path)
+	for _, h := range hdr {
+		b.WriteString(h + "\r\n")
+	}
+	b.WriteString("\r\n{\"alerts\":[")
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// answerOn reads the HTTP answer on a dribbling connection, giving up
+// after wait.
+func answerOn(t *testing.T, c net.Conn, wait time.Duration) (*http.Response, error) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(wait))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return resp, err
+}
+
+// send posts body to path on the real listener with the given headers.
+func (fd *frontDoor) send(t *testing.T, path string, body []byte, hdr map[string]string) (int, string) {
+	t.Helper()
+	r, _ := http.NewRequest(http.MethodPost, fd.srv.URL+path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	resp, err := fd.srv.Client().Do(r)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestHookSlowUnverifiedTakeNoSlot: 40 connections with a well-formed but
+// bogus Grafana signature, and 10 without any credentials, each sending a
+// few bytes of a body and stalling, don't stop a real Alertmanager
+// delivery (bearer token) or a real signed Grafana delivery from being
+// accepted: no unauthenticated request takes a delivery slot.
+func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	fd := newFrontDoor(t, h)
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	for range 40 {
+		fd.dribble(t, pathGrafana, grafanaSignatureHeader+": "+strings.Repeat("ab", 32), grafanaTimestampHeader+": "+now)
+	}
+	var refused []net.Conn
+	for range 10 {
+		refused = append(refused, fd.dribble(t, pathAM))
+	}
+	h.waitFor("the 50 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 50 })
+
+	code, body := fd.send(t, pathAM, amDelivery(t, alert{server: "web2", status: "firing", start: time.Now()}),
+		map[string]string{"Authorization": "Bearer " + testWebhookToken})
+	if code != http.StatusOK {
+		t.Fatalf("Alertmanager delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
+	}
+	gf := readTestdata(t, "grafana.json")
+	code, body = fd.send(t, pathGrafana, gf, map[string]string{
+		grafanaSignatureHeader: grafanaSign(testHMACSecret, now, gf), grafanaTimestampHeader: now})
+	if code != http.StatusOK {
+		t.Fatalf("signed Grafana delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
+	}
+	h.waitAudit(sourceAlertmanager, "done", 1)
+	h.waitAudit(sourceGrafana, "done", 1)
+	if h.resets("web1") != 1 || h.resets("web2") != 1 {
+		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
+	}
+
+	// Without credentials: refused without waiting for the body.
+	for i, c := range refused {
+		resp, err := answerOn(t, c, 10*time.Second)
+		if err != nil {
+			t.Fatalf("slow connection %d without a token: no answer: %v", i, err)
+		}
+		if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+			t.Errorf("slow connection %d without a token = %d (close %v); want 401 and the connection closed", i, resp.StatusCode, resp.Close)
+		}
+	}
+}
+
+// TestHookBodyDeadline: a body that doesn't arrive within BodyTimeout is
+// answered 408 and the connection closed, whoever sends it; and when the
+// pool of unverified reads is full, one more is refused at once while a
+// delivery with the bearer token is still accepted.
+func TestHookBodyDeadline(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) {
+		c.GrafanaHMACSecret = testHMACSecret
+		c.BodyTimeout = 300 * time.Millisecond
+	})
+	fd := newFrontDoor(t, h)
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	for _, c := range []struct {
+		name, path string
+		hdr        []string
+	}{
+		{"bogus Grafana signature", pathGrafana, []string{grafanaSignatureHeader + ": " + strings.Repeat("ab", 32), grafanaTimestampHeader + ": " + now}},
+		{"bearer token", pathAM, []string{"Authorization: Bearer " + testWebhookToken}},
+	} {
+		conn := fd.dribble(t, c.path, c.hdr...)
+		resp, err := answerOn(t, conn, 10*time.Second)
+		if err != nil {
+			t.Errorf("%s: no answer to a stalled body: %v", c.name, err)
+			continue
+		}
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("%s: stalled body = %d; want 408", c.name, resp.StatusCode)
+		}
+		if !resp.Close {
+			t.Errorf("%s: the connection of a stalled body is kept open", c.name)
+		}
+	}
+
+	busy := hookHarness(t, RebootOn, func(c *RebootConfig) {
+		c.GrafanaHMACSecret = testHMACSecret
+		c.MaxUnverified = 2
+	})
+	fd = newFrontDoor(t, busy)
+	for range 2 {
+		fd.dribble(t, pathGrafana, grafanaSignatureHeader+": "+strings.Repeat("ab", 32), grafanaTimestampHeader+": "+now)
+	}
+	busy.waitFor("the 2 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 2 })
+	// The two may not have taken their places yet: the third is refused
+	// once they have.
+	gf := readTestdata(t, "grafana.json")
+	busy.waitFor("a third unverified delivery to be refused as busy", func() bool {
+		code, body := fd.send(t, pathGrafana, gf, map[string]string{
+			grafanaSignatureHeader: strings.Repeat("cd", 32), grafanaTimestampHeader: now})
+		if code != http.StatusServiceUnavailable && code != http.StatusUnauthorized {
+			t.Fatalf("third unverified delivery = %d %s; want 503 (or 401 before the pool fills)", code, body)
+		}
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "busy")
+	})
+	if code, body := fd.send(t, pathAM, amDelivery(t, alert{server: "web2", status: "firing", start: time.Now()}),
+		map[string]string{"Authorization": "Bearer " + testWebhookToken}); code != http.StatusOK {
+		t.Fatalf("bearer delivery with the unverified pool full = %d %s; want 200", code, body)
+	}
+}
+
+// TestHookGrafanaNeedsTimestamp: a Grafana signature without
+// X-Grafana-Alerting-Timestamp could be replayed forever, so it is refused
+// unless GrafanaAllowNoTimestamp (GRAFANA_ALLOW_NO_TIMESTAMP) is set.
+func TestHookGrafanaNeedsTimestamp(t *testing.T) {
+	body := readTestdata(t, "grafana.json")
+	send := func(h *harness) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, pathGrafana, bytes.NewReader(body))
+		r.Header.Set(grafanaSignatureHeader, grafanaSign(testHMACSecret, "", body))
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, r)
+		return w
+	}
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	w := send(h)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), grafanaTimestampHeader) ||
+		!strings.Contains(w.Body.String(), "GRAFANA_ALLOW_NO_TIMESTAMP") {
+		t.Errorf("signed without a timestamp = %d %s; want 401 naming the header and GRAFANA_ALLOW_NO_TIMESTAMP", w.Code, w.Body.String())
+	}
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Errorf("%d Bytemark requests for a refused delivery; want none", n)
+	}
+
+	allow := hookHarness(t, RebootOn, func(c *RebootConfig) {
+		c.GrafanaHMACSecret = testHMACSecret
+		c.GrafanaAllowNoTimestamp = true
+	})
+	if w := send(allow); w.Code != http.StatusOK {
+		t.Errorf("signed without a timestamp, allowed = %d %s; want 200", w.Code, w.Body.String())
+	}
+	allow.waitAudit(sourceGrafana, "done", 1)
+}
