@@ -295,6 +295,11 @@ func (h *hooks) decode(r *http.Request, log *slog.Logger, source, reqID string, 
 		log.Info("malformed webhook payload", "err", err)
 		return fail(http.StatusBadRequest, strings.TrimPrefix(err.Error(), "commands: "))
 	}
+	if d.DroppedLabels > 0 {
+		// Kept: the server label and alertname, and others up to the caps.
+		log.Warn("webhook labels over the caps dropped", "dropped", d.DroppedLabels,
+			"max_per_alert", commands.MaxLabelsPerAlert, "max_per_delivery", commands.MaxLabelsPerDelivery, "max_bytes", commands.MaxLabelBytes)
+	}
 	if h.s.Config.Channel == "" {
 		log.Error("webhook received but SLACK_CHANNEL is not set")
 		return fail(http.StatusServiceUnavailable, "SLACK_CHANNEL is not set on this bot")
