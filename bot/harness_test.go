@@ -43,7 +43,10 @@ type harness struct {
 
 type harnessOption func(*Config, *harnessOpts)
 
-type harnessOpts struct{ noRun bool }
+type harnessOpts struct {
+	noRun    bool
+	auditMax int64
+}
 
 // withoutExecutor leaves the executor stopped, so queued jobs stay queued.
 func withoutExecutor() harnessOption {
@@ -52,6 +55,11 @@ func withoutExecutor() harnessOption {
 
 func withConfig(f func(*Config)) harnessOption {
 	return func(c *Config, _ *harnessOpts) { f(c) }
+}
+
+// withAuditMax caps the store's audit streams at about n entries each.
+func withAuditMax(n int64) harnessOption {
+	return func(_ *Config, o *harnessOpts) { o.auditMax = n }
 }
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
@@ -71,7 +79,6 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t)})
 	api := newSlackAPI(t)
 	policy, err := commands.ParsePolicy("delete")
 	if err != nil {
@@ -94,6 +101,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, opt := range opts {
 		opt(&cfg, &o)
 	}
+	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: o.auditMax})
 	s := New(cfg, cloud, store, NewSlackPoster(api.client(), logger), logger)
 	s.claimBlock = 100 * time.Millisecond // stop quickly at the end of the test
 	h := &harness{t: t, s: s, h: s.Handler(), slack: api, fake: fake, cloud: cloud, store: store}

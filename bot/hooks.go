@@ -834,7 +834,9 @@ func (dl *delivery) report(ctx context.Context) {
 	}
 	entries := make([]approvals.Entry, 0, len(dl.results))
 	for _, r := range dl.results {
-		if r.err != nil {
+		// Repeats are counted (bytebot_webhook_alerts_total), not audited:
+		// a flood of them would only push older decisions out.
+		if r.err != nil || r.decision == decDeduped {
 			continue
 		}
 		if r.thread == "" && r.decision != decDeduped && r.decision != decIgnored {
@@ -850,7 +852,7 @@ func (dl *delivery) report(ctx context.Context) {
 		entries = append(entries, approvals.Entry{Time: s.Now(), Actor: dl.source, Action: a.String(), Server: r.server,
 			Outcome: outcome, Detail: auditDetail(reason, r.alert.Name, r.occ, r.thread)})
 	}
-	if err := s.Store.AuditEach(ctx, entries...); err != nil {
+	if err := s.Store.AuditDecisions(ctx, entries...); err != nil {
 		dl.log.Error("writing audit entries", "err", err, "entries", len(entries))
 	}
 	for t, rs := range threads {
@@ -1051,7 +1053,7 @@ func auditHook(ctx context.Context, s *Server, log *slog.Logger, e approvals.Ent
 	if e.Time.IsZero() {
 		e.Time = s.Now()
 	}
-	if err := s.Store.Audit(ctx, e); err != nil {
+	if err := s.Store.AuditDecisions(ctx, e); err != nil {
 		log.Error("writing audit entry", "err", err, "entry_action", e.Action, "outcome", e.Outcome)
 	}
 }

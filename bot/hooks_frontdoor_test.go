@@ -239,3 +239,105 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 	}
 	allow.waitAudit(sourceGrafana, "done", 1)
 }
+
+// amFlood is an Alertmanager delivery of n firing alerts for server, each
+// its own occurrence (told apart by seq).
+func amFlood(t *testing.T, server string, seq, n int) []byte {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`{"version":"4","status":"firing","alerts":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"InstanceDown","bytemark_server":%q},"fingerprint":"%08x%08x","startsAt":"2025-01-15T10:00:00Z"}`,
+			server, seq, i)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+// TestHookFloodKeepsAudit: a flood of alerts doesn't push what people did
+// out of the audit log. Webhook decisions have a stream of their own, and
+// deduplicated repeats are only counted (bytebot_webhook_alerts_total), so
+// `audit web2` still shows the purge after more decisions than the log
+// holds; and `audit` shows both kinds, newest first.
+func TestHookFloodKeepsAudit(t *testing.T) {
+	h := newHarness(t, withAuditMax(200), withConfig(func(c *Config) {
+		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, Method: "reset"}
+	}))
+	h.mustSlash(userAsker, chanOps, "purge web2")
+	b := h.waitCard(1)
+	if code := h.click(userAppr1, chanOps, b, actionApprove); code != http.StatusOK {
+		t.Fatalf("approve = %d", code)
+	}
+	h.waitFor("the purge to be done", func() bool {
+		es, err := h.store.AuditLog(t.Context(), "web2", 20)
+		return err == nil && len(es) > 0 && es[0].Outcome == "done"
+	})
+
+	const deliveries, per = 5, 100 // 500 decisions, over twice the cap
+	for seq := range deliveries {
+		h.mustPost(pathAM, amFlood(t, "web1", seq, per))
+	}
+	// A redelivery: every alert deduplicated.
+	if a := h.mustPost(pathAM, amFlood(t, "web1", 0, per)); a.Decisions[decDeduped] != per {
+		t.Fatalf("redelivery decisions = %v; want %d deduped", a.Decisions, per)
+	}
+	h.waitAudit(sourceAlertmanager, decCooldown, 150)
+
+	reply := h.mustSlash(userAsker, chanOps, "audit web2")
+	for _, want := range []string{"purge web2", "*requested*", "*approved*", "*done*"} {
+		if !strings.Contains(reply.Text, want) {
+			t.Errorf("audit web2 after %d alerts lacks %q:\n%s", deliveries*per, want, reply.Text)
+		}
+	}
+	if got := h.auditOutcomes(sourceAlertmanager); count(got, decDeduped) != 0 {
+		t.Errorf("audit has %d deduped entries; want none (they are counted in metrics)", count(got, decDeduped))
+	}
+	if n := h.alertMetric(sourceAlertmanager, decDeduped); n != "100" {
+		t.Errorf("deduped alerts counted = %s; want 100", n)
+	}
+	// Both kinds, newest first: the latest decisions come before the purge.
+	es, err := h.store.AuditLog(t.Context(), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := -1
+	for i, e := range es {
+		if i > 0 && e.Time.After(es[i-1].Time) {
+			t.Fatalf("audit entry %d (%s) is newer than the one before (%s)", i, e.Time, es[i-1].Time)
+		}
+		if strings.HasPrefix(e.Action, "purge") {
+			last = i
+		}
+	}
+	if last < 0 || es[0].Actor != sourceAlertmanager {
+		t.Errorf("audit: newest by %q, purge at %d; want the webhook's newest first and the purge further down", es[0].Actor, last)
+	}
+}
+
+// alertMetric is the value of bytebot_webhook_alerts_total for source and
+// decision, as the Server's registry has it ("" if absent).
+func (h *harness) alertMetric(source, decision string) string {
+	h.t.Helper()
+	mfs, err := h.s.metrics.registry.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "bytebot_webhook_alerts_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["source"] == source && labels["decision"] == decision {
+				return strconv.FormatFloat(m.GetCounter().GetValue(), 'f', -1, 64)
+			}
+		}
+	}
+	return ""
+}
