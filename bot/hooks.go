@@ -227,7 +227,7 @@ func (h *hooks) handle(w http.ResponseWriter, r *http.Request, log *slog.Logger,
 			return busy(h.slots, "deliveries")
 		}
 		defer release()
-		body, code, msg := h.readBody(w, r, log)
+		body, code, msg := h.readBody(w, r, log, true)
 		if code != 0 {
 			return refuse(w, code, msg)
 		}
@@ -240,7 +240,7 @@ func (h *hooks) handle(w http.ResponseWriter, r *http.Request, log *slog.Logger,
 	if !ok {
 		return busy(h.unverified, "unverified deliveries")
 	}
-	body, code, msg := h.readBody(w, r, log)
+	body, code, msg := h.readBody(w, r, log, false)
 	release()
 	if code != 0 {
 		return refuse(w, code, msg)
@@ -258,13 +258,21 @@ func (h *hooks) handle(w http.ResponseWriter, r *http.Request, log *slog.Logger,
 
 // readBody reads a webhook body of at most MaxBodyBytes within BodyTimeout.
 // On failure it returns the answer's code and message.
-func (h *hooks) readBody(w http.ResponseWriter, r *http.Request, log *slog.Logger) ([]byte, int, string) {
+func (h *hooks) readBody(w http.ResponseWriter, r *http.Request, log *slog.Logger, verified bool) ([]byte, int, string) {
 	cfg := h.cfg
 	rc := http.NewResponseController(w)
 	if err := rc.SetReadDeadline(time.Now().Add(cfg.BodyTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		log.Warn("setting the webhook body's read deadline", "err", err)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, cfg.MaxBodyBytes+1))
+	// A verified sender's declared length is taken at its word (bounded by
+	// MaxBodyBytes, checked before), so that the body is read into one
+	// buffer; an unverified one gets a small buffer that grows as its
+	// bytes arrive.
+	size := min(r.ContentLength, cfg.MaxBodyBytes)
+	if !verified || size <= 0 {
+		size = min(size, 64<<10)
+	}
+	body, err := readAll(io.LimitReader(r.Body, cfg.MaxBodyBytes+1), max(size, 512)+1)
 	// No deadline while the delivery is decided: a read that fails would
 	// cancel the request's context.
 	rc.SetReadDeadline(time.Time{})
@@ -279,6 +287,24 @@ func (h *hooks) readBody(w http.ResponseWriter, r *http.Request, log *slog.Logge
 		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", cfg.MaxBodyBytes)
 	}
 	return body, 0, ""
+}
+
+// readAll is io.ReadAll into a buffer of size bytes to begin with.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // decode decodes and decides a verified delivery, holding a delivery slot.

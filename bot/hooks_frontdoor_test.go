@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/commands"
 )
 
 // grafanaSign is Grafana's signature of body at ts ("" for none).
@@ -340,4 +342,58 @@ func (h *harness) alertMetric(source, decision string) string {
 		}
 	}
 	return ""
+}
+
+// labelFloodDelivery is a maximal Alertmanager delivery: 1000 firing
+// alerts for server, each its own occurrence (seq tells deliveries apart),
+// with as many tiny extra labels as fit in 2 MiB.
+func labelFloodDelivery(server string, seq int) []byte {
+	const alerts, size = commands.MaxAlerts, 2 << 20
+	room := size/alerts - 200
+	var b bytes.Buffer
+	b.WriteString(`{"version":"4","status":"firing","alerts":[`)
+	for i := range alerts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"status":"firing","fingerprint":"%08x%08x","startsAt":"2025-01-15T10:00:00Z","labels":{"alertname":"Down","bytemark_server":%q`, seq, i, server)
+		start := b.Len()
+		for j := 0; b.Len()-start < room-16; j++ {
+			fmt.Fprintf(&b, `,"%x":""`, j)
+		}
+		b.WriteString(`},"annotations":{"summary":"down"}}`)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// TestHookMaximalDeliveryMemory measures what the bot allocates to read,
+// decode, decide and report a maximal delivery (2 MiB, 1000 alerts packed
+// with labels), as a benchmark run: it must stay within a few times the
+// body's size (BENCHMARKS.md, "Memory per webhook delivery").
+func TestHookMaximalDeliveryMemory(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	seq := 0
+	res := testing.Benchmark(func(b *testing.B) {
+		bodies := make([][]byte, b.N)
+		for i := range bodies {
+			seq++
+			bodies[i] = labelFloodDelivery("web1", seq)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			r := httptest.NewRequest(http.MethodPost, pathAM, bytes.NewReader(bodies[i]))
+			r.Header.Set("Authorization", "Bearer "+testWebhookToken)
+			w := httptest.NewRecorder()
+			h.h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				b.Fatalf("maximal delivery = %d %s", w.Code, w.Body.String())
+			}
+		}
+	})
+	t.Logf("maximal delivery: %d runs, %d B/op, %d allocs/op, %s/op", res.N, res.AllocedBytesPerOp(), res.AllocsPerOp(), time.Duration(res.NsPerOp()))
+	if got, limit := res.AllocedBytesPerOp(), int64(16<<20); got > limit {
+		t.Errorf("a maximal delivery allocates %d bytes; want at most %d", got, limit)
+	}
 }
