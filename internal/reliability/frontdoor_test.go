@@ -38,7 +38,7 @@ func dribble(t *testing.T, b *botProc, path string, hdr ...string) net.Conn {
 	return c
 }
 
-// Scenario 10: slow unauthenticated webhook connections. 40 connections
+// Scenario 13.6: slow unauthenticated webhook connections. 40 connections
 // send a well-formed but bogus Grafana signature with a fresh timestamp,
 // and 10 send no credentials at all; each sends a few bytes of a 100 kB
 // body and stalls. Meanwhile real Alertmanager deliveries must be
@@ -111,7 +111,7 @@ func TestSlowUnauthenticatedWebhooks(t *testing.T) {
 	t.Logf("2 deliveries accepted in %s beside 40 stalled connections; %d of them cut off with 408", took.Round(time.Millisecond), timedOut.Load())
 }
 
-// Scenario 11: an alert flood against the audit log. `purge web2` is
+// Scenario 13.9: an alert flood against the audit log. `purge web2` is
 // approved and done; then 10,000 distinct firing alerts for web1 arrive
 // (10 Alertmanager deliveries of 1,000), and each delivery is sent again
 // (10,000 repeats). `/bytemark audit web2` still shows the purge, the
