@@ -20,7 +20,6 @@
 //	bytebot:sched            zset   keys of delayed jobs, scored by when they are due (ms)
 //	bytebot:sched:jobs       hash   key -> the delayed job (JSON list of stream fields)
 //	bytebot:audit            stream the audit log, capped at about AuditMax entries
-//	bytebot:audit:webhooks   stream the audit log's webhook decisions (audit.go), capped likewise
 //	bytebot:once:<key>       string Once claims
 //	bytebot:lock:<key>       string Lock tokens
 //	bytebot:cooldown:<key>   string Cooldown: when the cooldown ends (ms)

@@ -44,8 +44,19 @@ type harness struct {
 type harnessOption func(*Config, *harnessOpts)
 
 type harnessOpts struct {
-	noRun    bool
-	auditMax int64
+	noRun bool
+	cloud func(Cloud) Cloud // wraps the Bytemark client, when set
+	now   func() time.Time  // the bot's clock, when set
+}
+
+// withNow gives the bot a clock of the test's own.
+func withNow(now func() time.Time) harnessOption {
+	return func(_ *Config, o *harnessOpts) { o.now = now }
+}
+
+// withCloud puts wrap around the Bytemark client the bot uses.
+func withCloud(wrap func(Cloud) Cloud) harnessOption {
+	return func(_ *Config, o *harnessOpts) { o.cloud = wrap }
 }
 
 // withoutExecutor leaves the executor stopped, so queued jobs stay queued.
@@ -55,11 +66,6 @@ func withoutExecutor() harnessOption {
 
 func withConfig(f func(*Config)) harnessOption {
 	return func(c *Config, _ *harnessOpts) { f(c) }
-}
-
-// withAuditMax caps the store's audit streams at about n entries each.
-func withAuditMax(n int64) harnessOption {
-	return func(_ *Config, o *harnessOpts) { o.auditMax = n }
 }
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
@@ -79,6 +85,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t)})
 	api := newSlackAPI(t)
 	policy, err := commands.ParsePolicy("delete")
 	if err != nil {
@@ -101,9 +108,15 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, opt := range opts {
 		opt(&cfg, &o)
 	}
-	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: o.auditMax})
-	s := New(cfg, cloud, store, NewSlackPoster(api.client(), logger), logger)
+	var botCloud Cloud = cloud
+	if o.cloud != nil {
+		botCloud = o.cloud(cloud)
+	}
+	s := New(cfg, botCloud, store, NewSlackPoster(api.client(), logger), logger)
 	s.claimBlock = 100 * time.Millisecond // stop quickly at the end of the test
+	if o.now != nil {
+		s.Now = o.now
+	}
 	h := &harness{t: t, s: s, h: s.Handler(), slack: api, fake: fake, cloud: cloud, store: store}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

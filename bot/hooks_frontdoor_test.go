@@ -6,11 +6,13 @@ package bot
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/redistest"
 )
 
 // grafanaSign is Grafana's signature of body at ts ("" for none).
@@ -265,9 +269,7 @@ func amFlood(t *testing.T, server string, seq, n int) []byte {
 // `audit web2` still shows the purge after more decisions than the log
 // holds; and `audit` shows both kinds, newest first.
 func TestHookFloodKeepsAudit(t *testing.T) {
-	h := newHarness(t, withAuditMax(200), withConfig(func(c *Config) {
-		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, Method: "reset"}
-	}))
+	h := auditCappedHarness(t, 200, RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, Method: "reset"})
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
 	if code := h.click(userAppr1, chanOps, b, actionApprove); code != http.StatusOK {
@@ -396,4 +398,31 @@ func TestHookMaximalDeliveryMemory(t *testing.T) {
 	if got, limit := res.AllocedBytesPerOp(), int64(16<<20); got > limit {
 		t.Errorf("a maximal delivery allocates %d bytes; want at most %d", got, limit)
 	}
+}
+
+// auditCappedHarness is the harness with reboot and a Store whose audit
+// streams are capped at about auditMax entries each.
+func auditCappedHarness(t *testing.T, auditMax int64, reboot RebootConfig) *harness {
+	t.Helper()
+	base := newHarness(t, withoutExecutor())
+	cfg := base.s.Config
+	cfg.Reboot = reboot
+	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: auditMax})
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := New(cfg, base.cloud, store, NewSlackPoster(base.slack.client(), logger), logger)
+	s.claimBlock = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		s.Close()
+	})
+	return &harness{t: t, s: s, h: s.Handler(), slack: base.slack, fake: base.fake, cloud: base.cloud, store: store}
 }

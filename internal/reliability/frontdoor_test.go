@@ -122,7 +122,7 @@ func TestAlertFloodKeepsAudit(t *testing.T) {
 	fake := newFakeAPI(t)
 	rds := startRedis(t, "")
 	const secret, token = "reliability-signing-secret", "reliability-webhook-token"
-	bot := startBot(t, "bot", botEnv(slack, fake, rds, "rel11:", "REBOOT_COOLDOWN=15m"))
+	bot := startBot(t, "bot", botEnv(slack, fake, rds, "{rel11}:", "REBOOT_COOLDOWN=15m"))
 	dump := func() string { return bot.logText() }
 
 	if code, body := bot.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK {
@@ -159,7 +159,7 @@ func TestAlertFloodKeepsAudit(t *testing.T) {
 	defer rdb.Close()
 	// The decisions are written after the answers: wait for all of them.
 	waitFor(t, 60*time.Second, "the flood's decisions in the audit log", func() bool {
-		n, err := rdb.XLen(t.Context(), "rel11:audit:webhooks").Result()
+		n, err := rdb.XLen(t.Context(), "{rel11}:audit:webhooks").Result()
 		return err == nil && n >= deliveries*perDelivery
 	}, dump)
 
@@ -173,7 +173,7 @@ func TestAlertFloodKeepsAudit(t *testing.T) {
 			t.Errorf("audit web2 after the flood lacks %q:\n%s", want, r.Text)
 		}
 	}
-	entries, err := rdb.XRange(t.Context(), "rel11:audit:webhooks", "-", "+").Result()
+	entries, err := rdb.XRange(t.Context(), "{rel11}:audit:webhooks", "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestAlertFloodKeepsAudit(t *testing.T) {
 	if deduped != 0 {
 		t.Errorf("%d deduped entries in the audit log; want none (repeats are counted in metrics)", deduped)
 	}
-	actions, _ := rdb.XLen(t.Context(), "rel11:audit").Result()
+	actions, _ := rdb.XLen(t.Context(), "{rel11}:audit").Result()
 	t.Logf("%d alerts (%d distinct) in %s; audit: %d decisions, %d approvals and executions",
 		2*deliveries*perDelivery, deliveries*perDelivery, flood.Round(time.Millisecond), len(entries), actions)
 	if n := signals(fake.Server, "web1"); n != 1 {
