@@ -157,9 +157,22 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	if err != nil {
 		return err
 	}
+	// /metrics has a listener of its own, which need not be public.
+	metricsSrv := &http.Server{
+		Addr:              cfg.MetricsAddr,
+		Handler:           srv.MetricsHandler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+	}
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("METRICS_ADDR: %w", err)
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- srv.Run(workCtx) }()
 	if cfg.SocketMode() {
 		go func() { errc <- srv.RunSocketMode(workCtx, socketmode.New(api)) }()
@@ -169,7 +182,12 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 			errc <- err
 		}
 	}()
-	logger.Info("bytebot serving", "addr", ln.Addr().String(), "socket_mode", cfg.SocketMode(),
+	go func() {
+		if err := metricsSrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	logger.Info("bytebot serving", "addr", ln.Addr().String(), "metrics_addr", mln.Addr().String(), "socket_mode", cfg.SocketMode(),
 		"webhooks", cfg.WebhooksEnabled(), "startup", time.Since(start).String())
 
 	var runErr error
@@ -184,6 +202,9 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}
+	if err := metricsSrv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("metrics shutdown", "err", err)
+	}
 	stopWork() // workers finish or hand back the jobs they hold
 	srv.Close()
 	return runErr
@@ -197,6 +218,7 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		Approvers:         cfg.Approvers,
 		ApprovalsRequired: cfg.ApprovalsRequired,
 		ApprovalTTL:       cfg.ApprovalTTL,
+		GroupMaxAge:       cfg.UsergroupMaxAge,
 		Policy:            policy,
 		Channel:           cfg.SlackChannel,
 		Workers:           cfg.Workers,

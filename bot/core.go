@@ -70,6 +70,11 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 		rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
 		ok, err := s.listed(rctx, s.Config.AllowedUsers, in.User)
 		cancel()
+		var ge *groupError
+		if errors.As(err, &ge) {
+			log.Warn("user group of ALLOWED_USERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
+			return "unknown", "forbidden", ephemeral("Sorry, I can't tell whether you're allowed to use this command: " + ge.why("use the bot"))
+		}
 		if err != nil {
 			log.Error("checking ALLOWED_USERS", "err", err)
 			return "unknown", "unavailable", ephemeral(msgUnavailable)
@@ -299,11 +304,14 @@ func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, 
 		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	approvers, err := s.expand(rctx, s.Config.Approvers)
+	approvers, unknown, err := s.expand(rctx, s.Config.Approvers)
 	cancel()
 	if err != nil {
 		log.Error("expanding APPROVERS", "err", err)
 		return "unavailable", ephemeral(msgUnavailable)
+	}
+	for _, ge := range unknown {
+		log.Warn("user group of APPROVERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
 	}
 	var res approvals.VoteResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
@@ -318,6 +326,13 @@ func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, 
 		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	case errors.Is(err, approvals.ErrSelfApproval):
 		return "refused", ephemeral("You asked for this, so you can't approve it: someone else has to.")
+	case errors.Is(err, approvals.ErrNotApprover) && len(unknown) > 0:
+		// The voter may be in a group that can't be checked: say so.
+		var why []string
+		for _, ge := range unknown {
+			why = append(why, ge.why("approve"))
+		}
+		return "refused", ephemeral("Your vote wasn't counted. " + strings.Join(why, " "))
 	case errors.Is(err, approvals.ErrNotApprover):
 		return "refused", ephemeral("Sorry, you aren't one of the approvers for this.")
 	case errors.Is(err, approvals.ErrExpired):

@@ -243,7 +243,7 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReadyz handles the "GET /readyz" route: Redis answers and the
-// Bytemark login works.
+// Bytemark login works (as last checked, at most Config.ReadyEvery ago).
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -253,7 +253,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	}
 	results := make(chan check, 2)
 	go func() { results <- check{"redis", s.quick(ctx, s.Store.Ping)} }()
-	go func() { results <- check{"bytemark", s.cloud.Ping(ctx)} }()
+	go func() { results <- check{"bytemark", s.pingBytemark(ctx)} }()
 	var failed []string
 	for range 2 {
 		c := <-results

@@ -387,3 +387,12 @@ func TestWiringErrors(t *testing.T) {
 		t.Errorf("errors at the lowest rate: %v", err)
 	}
 }
+
+// TestRedactEnvHidesRedisPassword: the report lists the bot's environment;
+// a password in REDIS_URL never reaches it.
+func TestRedactEnvHidesRedisPassword(t *testing.T) {
+	got := strings.Join(redactEnv([]string{"REDIS_URL=redis://:SECRETPASS@10.0.0.5:6379/0", "METRICS_ADDR=127.0.0.1:4000"}), " ")
+	if strings.Contains(got, "SECRETPASS") || !strings.Contains(got, "REDIS_URL=redis://REDACTED@10.0.0.5:6379/0") {
+		t.Errorf("redactEnv = %q; want REDIS_URL without its password", got)
+	}
+}
