@@ -173,6 +173,7 @@ func decode(body []byte, label, source, version string) (Delivery, error) {
 		pa, err := lc.alert(raw)
 		d.DroppedLabels += pa.dropped
 		if err != nil {
+			lc.giveBack(pa.labels)
 			d.Skipped = append(d.Skipped, Skipped{Reason: fmt.Sprintf("alert %d is not an alert object with string labels", i)})
 			return
 		}
@@ -309,11 +310,7 @@ func (lc *labelCaps) labels(pa *payloadAlert, value []byte) error {
 	// A later labels member adds to the map; null empties it (and gives
 	// back its share of the delivery's budget).
 	if value[0] == 'n' {
-		for k := range pa.labels {
-			if !lc.always(k) {
-				lc.budget++
-			}
-		}
+		lc.giveBack(pa.labels)
 		pa.labels, pa.dropped, pa.droppedSum = nil, 0, 0
 		return nil
 	}
@@ -348,6 +345,15 @@ func (lc *labelCaps) labels(pa *payloadAlert, value []byte) error {
 		pa.labels[string(name)] = unquote(v)
 		return nil
 	})
+}
+
+// giveBack returns the budget that labels took.
+func (lc *labelCaps) giveBack(labels map[string]string) {
+	for k := range labels {
+		if !lc.always(k) {
+			lc.budget++
+		}
+	}
 }
 
 // always reports whether a label is kept whatever the caps.
