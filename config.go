@@ -61,6 +61,10 @@ type Config struct {
 	RebootMethod      string        `env:"REBOOT_METHOD, default=graceful"`
 	RebootAllow       []string      `env:"REBOOT_ALLOW"`
 
+	// GrafanaAllowNoTimestamp accepts Grafana signatures made without
+	// X-Grafana-Alerting-Timestamp, which could be replayed.
+	GrafanaAllowNoTimestamp bool `env:"GRAFANA_ALLOW_NO_TIMESTAMP, default=false"`
+
 	Workers         int           `env:"WORKERS, default=4"`
 	JobLease        time.Duration `env:"JOB_LEASE, default=2m"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`

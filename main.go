@@ -241,6 +241,8 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 			FleetMax:          cfg.RebootFleetMax,
 			FleetWindow:       cfg.RebootFleetWindow,
 			Allow:             cfg.RebootAllow,
+
+			GrafanaAllowNoTimestamp: cfg.GrafanaAllowNoTimestamp,
 		},
 	}
 }

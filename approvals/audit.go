@@ -1,8 +1,10 @@
 package approvals
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,20 +42,50 @@ type Entry struct {
 	Detail  string
 }
 
+// The audit log is two streams, each capped at about AuditMax entries, so
+// that a flood of monitoring alerts can't push out what people did:
+//
+//	audit            approvals and executions: the scripts' entries, Audit, AuditEach
+//	audit:webhooks   decisions of the monitoring webhooks: AuditDecisions
+//
+// AuditLog reads both, merged by time.
+const (
+	auditStream     = "audit"
+	decisionsStream = "audit:webhooks"
+)
+
 // Audit appends e to the audit log (Time defaults to now).
 func (s *Store) Audit(ctx context.Context, e Entry) error {
-	if err := s.rdb.XAdd(ctx, s.auditArgs(e)).Err(); err != nil {
+	if err := s.rdb.XAdd(ctx, s.auditArgs(auditStream, e)).Err(); err != nil {
 		return fmt.Errorf("approvals: audit: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) auditArgs(e Entry) *redis.XAddArgs {
+// AuditDecisions appends entries about what monitoring webhooks decided to
+// their own part of the audit log, in order (Time defaults to now).
+func (s *Store) AuditDecisions(ctx context.Context, entries ...Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range entries {
+			p.XAdd(ctx, s.auditArgs(decisionsStream, e))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("approvals: audit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) auditArgs(stream string, e Entry) *redis.XAddArgs {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
 	return &redis.XAddArgs{
-		Stream: s.key("audit"),
+		Stream: s.key(stream),
 		MaxLen: s.auditMax,
 		Approx: true,
 		Values: []any{"t", ms(e.Time), "actor", e.Actor, "action", e.Action, "server", e.Server,
@@ -61,14 +93,50 @@ func (s *Store) auditArgs(e Entry) *redis.XAddArgs {
 	}
 }
 
-// AuditLog returns the newest n entries (default 20), newest first. If
-// server is not empty, only entries about it: its Server equals server or
-// starts with server followed by a dot (so "web1" matches
-// "web1.default.acme"). Filtering scans at most AuditMax entries.
+// AuditLog returns the newest n entries (default 20) of both streams,
+// newest first (by Time, then by stream ID). If server is not empty, only
+// entries about it: its Server equals server or starts with server
+// followed by a dot (so "web1" matches "web1.default.acme"). Filtering
+// scans at most AuditMax entries of each stream.
 func (s *Store) AuditLog(ctx context.Context, server string, n int) ([]Entry, error) {
 	if n <= 0 {
 		n = 20
 	}
+	var out []Entry
+	for _, stream := range []string{auditStream, decisionsStream} {
+		es, err := s.auditLog(ctx, stream, server, n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, es...)
+	}
+	slices.SortStableFunc(out, func(a, b Entry) int {
+		if c := b.Time.Compare(a.Time); c != 0 {
+			return c
+		}
+		return compareIDs(b.ID, a.ID)
+	})
+	return out[:min(n, len(out))], nil
+}
+
+// compareIDs compares two stream IDs ("ms-seq").
+func compareIDs(a, b string) int {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	if c := cmp.Compare(len(am), len(bm)); c != 0 {
+		return c
+	}
+	if c := strings.Compare(am, bm); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(len(as), len(bs)); c != 0 {
+		return c
+	}
+	return strings.Compare(as, bs)
+}
+
+// auditLog returns the newest n entries of one stream, as AuditLog.
+func (s *Store) auditLog(ctx context.Context, stream, server string, n int) ([]Entry, error) {
 	const page = 500
 	var out []Entry
 	end := "+"
@@ -78,7 +146,7 @@ func (s *Store) AuditLog(ctx context.Context, server string, n int) ([]Entry, er
 		if server != "" {
 			count = page
 		}
-		msgs, err := s.rdb.XRevRangeN(ctx, s.key("audit"), end, "-", count).Result()
+		msgs, err := s.rdb.XRevRangeN(ctx, s.key(stream), end, "-", count).Result()
 		if err != nil {
 			return nil, fmt.Errorf("approvals: audit log: %w", err)
 		}

@@ -84,7 +84,7 @@ func (s *Store) AuditEach(ctx context.Context, entries ...Entry) error {
 	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, e := range entries {
-			p.XAdd(ctx, s.auditArgs(e))
+			p.XAdd(ctx, s.auditArgs(auditStream, e))
 		}
 		return nil
 	})

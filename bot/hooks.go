@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -112,13 +113,17 @@ type hooks struct {
 	s      *Server
 	cfg    RebootConfig
 	alerts *prometheus.CounterVec // source, decision
-	// slots holds a token per delivery being read and decided.
-	slots chan struct{}
+	// slots holds a token per verified delivery being read and decided
+	// (MaxInFlight); unverified holds one per Grafana body being read to
+	// check its signature (MaxUnverified). Nothing takes a slot before its
+	// credentials are checked as far as they can be without the body.
+	slots, unverified chan struct{}
 }
 
 func (s *Server) hooks() *hooks {
 	cfg := s.Config.Reboot.withDefaults()
-	return &hooks{s: s, cfg: cfg, alerts: s.hookMetrics(), slots: make(chan struct{}, cfg.MaxInFlight)}
+	return &hooks{s: s, cfg: cfg, alerts: s.hookMetrics(),
+		slots: make(chan struct{}, cfg.MaxInFlight), unverified: make(chan struct{}, cfg.MaxUnverified)}
 }
 
 // hookMetrics returns the alert counter, registered once in the Server's
@@ -152,7 +157,7 @@ type hookAnswer struct {
 func (h *hooks) serve(w http.ResponseWriter, r *http.Request, source string) {
 	reqID := requestID(r)
 	log := h.s.Logger.With("req", reqID, "source", source)
-	code, ans := h.handle(r, log, source, reqID)
+	code, ans := h.handle(w, r, log, source, reqID)
 	ans.Request = reqID
 	h.s.metrics.requests.WithLabelValues("hooks/"+source, strconv.Itoa(code)).Inc()
 	if code == http.StatusServiceUnavailable {
@@ -165,42 +170,148 @@ func (h *hooks) serve(w http.ResponseWriter, r *http.Request, source string) {
 
 func fail(code int, msg string) (int, hookAnswer) { return code, hookAnswer{Error: msg} }
 
-func (h *hooks) handle(r *http.Request, log *slog.Logger, source, reqID string) (int, hookAnswer) {
+// refuse answers a request whose body is not (or not all) read: the
+// connection is closed after the answer, so that the server doesn't wait
+// for the rest of a body nobody wants.
+func refuse(w http.ResponseWriter, code int, msg string) (int, hookAnswer) {
+	w.Header().Set("Connection", "close")
+	return fail(code, msg)
+}
+
+// take takes a place in pool, if there is one free, and returns its release.
+func take(pool chan struct{}) (release func(), ok bool) {
+	select {
+	case pool <- struct{}{}:
+		return func() { <-pool }, true
+	default:
+		return nil, false
+	}
+}
+
+func (h *hooks) handle(w http.ResponseWriter, r *http.Request, log *slog.Logger, source, reqID string) (int, hookAnswer) {
 	cfg := h.cfg
 	hmacOK := source == sourceGrafana && cfg.GrafanaHMACSecret != ""
 	if cfg.WebhookToken == "" && !hmacOK {
 		log.Warn("refused webhook: webhooks are not configured")
-		return fail(http.StatusUnauthorized, "webhooks are not configured on this bot (set WEBHOOK_TOKEN)")
+		return refuse(w, http.StatusUnauthorized, "webhooks are not configured on this bot (set WEBHOOK_TOKEN)")
 	}
+	// The bearer token, or as much of Grafana's signature as can be checked
+	// without the body, before anything else.
 	bearer := cfg.WebhookToken != "" && bearerOK(r.Header.Get("Authorization"), cfg.WebhookToken)
-	if !bearer && !(hmacOK && r.Header.Get(grafanaSignatureHeader) != "") {
-		log.Warn("refused webhook: missing or wrong bearer token")
-		return fail(http.StatusUnauthorized, "missing or wrong credentials")
-	}
-	if r.ContentLength > cfg.MaxBodyBytes {
-		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", cfg.MaxBodyBytes))
-	}
-	select {
-	case h.slots <- struct{}{}:
-		defer func() { <-h.slots }()
-	default:
-		log.Warn("refused webhook: too many deliveries in progress", "max", cap(h.slots))
-		return fail(http.StatusServiceUnavailable, fmt.Sprintf("busy: %d deliveries are being handled; retry shortly", cap(h.slots)))
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, cfg.MaxBodyBytes+1))
-	if err != nil {
-		return fail(http.StatusBadRequest, "couldn't read the body")
-	}
-	if int64(len(body)) > cfg.MaxBodyBytes {
-		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", cfg.MaxBodyBytes))
-	}
+	var sig hmacHeaders
 	if !bearer {
-		if why := h.checkHMAC(r.Header, body); why != "" {
-			log.Warn("refused webhook: bad HMAC signature", "why", why)
-			return fail(http.StatusUnauthorized, why)
+		if !(hmacOK && r.Header.Get(grafanaSignatureHeader) != "") {
+			log.Warn("refused webhook: missing or wrong bearer token")
+			return refuse(w, http.StatusUnauthorized, "missing or wrong credentials")
+		}
+		var why string
+		if sig, why = h.parseHMACHeaders(r.Header); why != "" {
+			if sig.noTimestamp {
+				log.Warn("refused webhook: Grafana signature without "+grafanaTimestampHeader+" (set GRAFANA_ALLOW_NO_TIMESTAMP=true to accept it)", "why", why)
+			} else {
+				log.Warn("refused webhook: bad HMAC headers", "why", why)
+			}
+			return refuse(w, http.StatusUnauthorized, why)
 		}
 	}
+	if r.ContentLength > cfg.MaxBodyBytes {
+		return refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", cfg.MaxBodyBytes))
+	}
+	busy := func(pool chan struct{}, what string) (int, hookAnswer) {
+		log.Warn("refused webhook: too many "+what+" in progress", "max", cap(pool))
+		return refuse(w, http.StatusServiceUnavailable, fmt.Sprintf("busy: %d %s are being handled; retry shortly", cap(pool), what))
+	}
+	if bearer {
+		release, ok := take(h.slots)
+		if !ok {
+			return busy(h.slots, "deliveries")
+		}
+		defer release()
+		body, code, msg := h.readBody(w, r, log, true)
+		if code != 0 {
+			return refuse(w, code, msg)
+		}
+		return h.decode(r, log, source, reqID, body)
+	}
+	// The signature covers the body: read it in a pool of its own, under
+	// the body deadline, and count the delivery against MaxInFlight only
+	// once it is verified.
+	release, ok := take(h.unverified)
+	if !ok {
+		return busy(h.unverified, "unverified deliveries")
+	}
+	body, code, msg := h.readBody(w, r, log, false)
+	release()
+	if code != 0 {
+		return refuse(w, code, msg)
+	}
+	if why := h.checkHMAC(sig, body); why != "" {
+		log.Warn("refused webhook: bad HMAC signature", "why", why)
+		return fail(http.StatusUnauthorized, why)
+	}
+	if release, ok = take(h.slots); !ok {
+		return busy(h.slots, "deliveries")
+	}
+	defer release()
+	return h.decode(r, log, source, reqID, body)
+}
+
+// readBody reads a webhook body of at most MaxBodyBytes within BodyTimeout.
+// On failure it returns the answer's code and message.
+func (h *hooks) readBody(w http.ResponseWriter, r *http.Request, log *slog.Logger, verified bool) ([]byte, int, string) {
+	cfg := h.cfg
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(cfg.BodyTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		log.Warn("setting the webhook body's read deadline", "err", err)
+	}
+	// A verified sender's declared length is taken at its word (bounded by
+	// MaxBodyBytes, checked before), so that the body is read into one
+	// buffer; an unverified one gets a small buffer that grows as its
+	// bytes arrive.
+	size := min(r.ContentLength, cfg.MaxBodyBytes)
+	if !verified || size <= 0 {
+		size = min(size, 64<<10)
+	}
+	body, err := readAll(io.LimitReader(r.Body, cfg.MaxBodyBytes+1), max(size, 512)+1)
+	// No deadline while the delivery is decided: a read that fails would
+	// cancel the request's context.
+	rc.SetReadDeadline(time.Time{})
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		log.Warn("refused webhook: body not received in time", "timeout", cfg.BodyTimeout, "read", len(body))
+		return nil, http.StatusRequestTimeout, fmt.Sprintf("body not received within %s", cfg.BodyTimeout)
+	case err != nil:
+		return nil, http.StatusBadRequest, "couldn't read the body"
+	case int64(len(body)) > cfg.MaxBodyBytes:
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", cfg.MaxBodyBytes)
+	}
+	return body, 0, ""
+}
+
+// readAll is io.ReadAll into a buffer of size bytes to begin with.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// decode decodes and decides a verified delivery, holding a delivery slot.
+func (h *hooks) decode(r *http.Request, log *slog.Logger, source, reqID string, body []byte) (int, hookAnswer) {
+	cfg := h.cfg
 	var d commands.Delivery
+	var err error
 	if source == sourceGrafana {
 		d, err = commands.DecodeGrafana(body, cfg.Label)
 	} else {
@@ -209,6 +320,11 @@ func (h *hooks) handle(r *http.Request, log *slog.Logger, source, reqID string) 
 	if err != nil {
 		log.Info("malformed webhook payload", "err", err)
 		return fail(http.StatusBadRequest, strings.TrimPrefix(err.Error(), "commands: "))
+	}
+	if d.DroppedLabels > 0 {
+		// Kept: the server label and alertname, and others up to the caps.
+		log.Warn("webhook labels over the caps dropped", "dropped", d.DroppedLabels,
+			"max_per_alert", commands.MaxLabelsPerAlert, "max_per_delivery", commands.MaxLabelsPerDelivery, "max_bytes", commands.MaxLabelBytes)
 	}
 	if h.s.Config.Channel == "" {
 		log.Error("webhook received but SLACK_CHANNEL is not set")
@@ -253,27 +369,54 @@ func bearerOK(header, token string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// checkHMAC verifies Grafana's signature over body (and the timestamp when
-// one is sent); it returns why it fails, or "".
-func (h *hooks) checkHMAC(hdr http.Header, body []byte) string {
+// hmacHeaders are Grafana's signature headers, checked.
+type hmacHeaders struct {
+	sig         []byte
+	ts          string // "" when allowed without one
+	noTimestamp bool   // refused for the want of a timestamp
+}
+
+// parseHMACHeaders checks Grafana's signature headers, as far as they can
+// be checked without the body: a signature of the right form and a fresh
+// timestamp (required unless GrafanaAllowNoTimestamp). It returns why they
+// fail, or "".
+func (h *hooks) parseHMACHeaders(hdr http.Header) (hmacHeaders, string) {
+	var p hmacHeaders
 	sig, err := hex.DecodeString(strings.TrimSpace(hdr.Get(grafanaSignatureHeader)))
 	if err != nil || len(sig) != sha256.Size {
-		return "malformed " + grafanaSignatureHeader
+		return p, "malformed " + grafanaSignatureHeader
 	}
+	p.sig = sig
+	ts := strings.TrimSpace(hdr.Get(grafanaTimestampHeader))
+	if ts == "" {
+		if !h.cfg.GrafanaAllowNoTimestamp {
+			p.noTimestamp = true
+			return p, "missing " + grafanaTimestampHeader + ": a signature without one could be replayed, so it is refused " +
+				"(sign with a timestamp, or set GRAFANA_ALLOW_NO_TIMESTAMP=true on the bot)"
+		}
+		return p, ""
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return p, "malformed " + grafanaTimestampHeader
+	}
+	skew := h.s.Now().Sub(time.Unix(sec, 0))
+	if skew > grafanaMaxSkew || skew < -grafanaMaxSkew {
+		return p, "stale " + grafanaTimestampHeader + " (more than 5 minutes from now)"
+	}
+	p.ts = ts
+	return p, ""
+}
+
+// checkHMAC verifies Grafana's signature over the timestamp (when there is
+// one) and body; it returns why it fails, or "".
+func (h *hooks) checkHMAC(p hmacHeaders, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(h.cfg.GrafanaHMACSecret))
-	if ts := strings.TrimSpace(hdr.Get(grafanaTimestampHeader)); ts != "" {
-		sec, err := strconv.ParseInt(ts, 10, 64)
-		if err != nil {
-			return "malformed " + grafanaTimestampHeader
-		}
-		skew := h.s.Now().Sub(time.Unix(sec, 0))
-		if skew > grafanaMaxSkew || skew < -grafanaMaxSkew {
-			return "stale " + grafanaTimestampHeader + " (more than 5 minutes from now)"
-		}
-		mac.Write([]byte(ts + ":"))
+	if p.ts != "" {
+		mac.Write([]byte(p.ts + ":"))
 	}
 	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), sig) {
+	if !hmac.Equal(mac.Sum(nil), p.sig) {
 		return "wrong " + grafanaSignatureHeader
 	}
 	return ""
@@ -717,7 +860,9 @@ func (dl *delivery) report(ctx context.Context) {
 	}
 	entries := make([]approvals.Entry, 0, len(dl.results))
 	for _, r := range dl.results {
-		if r.err != nil {
+		// Repeats are counted (bytebot_webhook_alerts_total), not audited:
+		// a flood of them would only push older decisions out.
+		if r.err != nil || r.decision == decDeduped {
 			continue
 		}
 		if r.thread == "" && r.decision != decDeduped && r.decision != decIgnored {
@@ -733,7 +878,7 @@ func (dl *delivery) report(ctx context.Context) {
 		entries = append(entries, approvals.Entry{Time: s.Now(), Actor: dl.source, Action: a.String(), Server: r.server,
 			Outcome: outcome, Detail: auditDetail(reason, r.alert.Name, r.occ, r.thread)})
 	}
-	if err := s.Store.AuditEach(ctx, entries...); err != nil {
+	if err := s.Store.AuditDecisions(ctx, entries...); err != nil {
 		dl.log.Error("writing audit entries", "err", err, "entries", len(entries))
 	}
 	for t, rs := range threads {
@@ -934,7 +1079,7 @@ func auditHook(ctx context.Context, s *Server, log *slog.Logger, e approvals.Ent
 	if e.Time.IsZero() {
 		e.Time = s.Now()
 	}
-	if err := s.Store.Audit(ctx, e); err != nil {
+	if err := s.Store.AuditDecisions(ctx, e); err != nil {
 		log.Error("writing audit entry", "err", err, "entry_action", e.Action, "outcome", e.Outcome)
 	}
 }

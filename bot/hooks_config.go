@@ -29,6 +29,11 @@ type RebootConfig struct {
 	// GrafanaHMACSecret verifies X-Grafana-Alerting-Signature instead of the
 	// bearer token (GRAFANA_HMAC_SECRET).
 	GrafanaHMACSecret string
+	// GrafanaAllowNoTimestamp accepts Grafana signatures made without
+	// X-Grafana-Alerting-Timestamp (GRAFANA_ALLOW_NO_TIMESTAMP). Such a
+	// signature never expires, so a captured delivery could be replayed
+	// once its dedupe record is gone; by default they are refused (401).
+	GrafanaAllowNoTimestamp bool
 	// Mode is on, approve, dry-run or off (AUTO_REBOOT; default approve).
 	// Anything else is taken as approve.
 	Mode string
@@ -68,6 +73,14 @@ type RebootConfig struct {
 	// that a flood of deliveries (or a slow Redis) cannot pile up memory.
 	// Alertmanager and Grafana retry 5xx answers.
 	MaxInFlight int
+	// MaxUnverified caps the Grafana deliveries whose body is being read to
+	// check its HMAC signature (default 2×MaxInFlight). They don't count
+	// against MaxInFlight until the signature is verified; one more is
+	// answered 503 at once.
+	MaxUnverified int
+	// BodyTimeout bounds the reading of a webhook body (default 5s); a body
+	// that takes longer is answered 408 and its connection closed.
+	BodyTimeout time.Duration
 }
 
 func (c RebootConfig) withDefaults() RebootConfig {
@@ -106,6 +119,10 @@ func (c RebootConfig) withDefaults() RebootConfig {
 	if c.MaxInFlight < 1 {
 		c.MaxInFlight = 32
 	}
+	if c.MaxUnverified < 1 {
+		c.MaxUnverified = 2 * c.MaxInFlight
+	}
+	def(&c.BodyTimeout, 5*time.Second)
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 2 << 20
 	}

@@ -55,6 +55,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap gives http.ResponseController the connection's writer (read
+// deadlines of webhook bodies).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // logRequests gives each request an ID (echoed in X-Request-Id) and logs
 // it. It never reads the body or logs headers, which carry secrets.
 func (s *Server) logRequests(next http.Handler) http.Handler {

@@ -1,0 +1,428 @@
+package bot
+
+// The webhook front door: what an unauthenticated sender can cost the bot
+// (issue 13, points 6 to 9).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/redistest"
+)
+
+// grafanaSign is Grafana's signature of body at ts ("" for none).
+func grafanaSign(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	if ts != "" {
+		m.Write([]byte(ts + ":"))
+	}
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// frontDoor serves h's handler on a real listener (so that read deadlines
+// apply) and counts the requests that reached the handler.
+type frontDoor struct {
+	srv     *httptest.Server
+	entered atomic.Int64
+}
+
+func newFrontDoor(t *testing.T, h *harness) *frontDoor {
+	t.Helper()
+	fd := &frontDoor{}
+	fd.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fd.entered.Add(1)
+		h.h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		fd.srv.CloseClientConnections()
+		fd.srv.Close()
+	})
+	return fd
+}
+
+// dribble opens a connection and sends a webhook's headers (hdr, each
+// "Name: value") and the first bytes of a body it promises to be 100 kB
+// long, then stalls. The connection is closed at the end of the test.
+func (fd *frontDoor) dribble(t *testing.T, path string, hdr ...string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", fd.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var b strings.Builder
+	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n", path)
+	for _, h := range hdr {
+		b.WriteString(h + "\r\n")
+	}
+	b.WriteString("\r\n{\"alerts\":[")
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// answerOn reads the HTTP answer on a dribbling connection, giving up
+// after wait.
+func answerOn(t *testing.T, c net.Conn, wait time.Duration) (*http.Response, error) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(wait))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err == nil {
+		resp.Body.Close()
+	}
+	return resp, err
+}
+
+// send posts body to path on the real listener with the given headers.
+func (fd *frontDoor) send(t *testing.T, path string, body []byte, hdr map[string]string) (int, string) {
+	t.Helper()
+	r, _ := http.NewRequest(http.MethodPost, fd.srv.URL+path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		r.Header.Set(k, v)
+	}
+	resp, err := fd.srv.Client().Do(r)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestHookSlowUnverifiedTakeNoSlot: 40 connections with a well-formed but
+// bogus Grafana signature, and 10 without any credentials, each sending a
+// few bytes of a body and stalling, don't stop a real Alertmanager
+// delivery (bearer token) or a real signed Grafana delivery from being
+// accepted: no unauthenticated request takes a delivery slot.
+func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	fd := newFrontDoor(t, h)
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	for range 40 {
+		fd.dribble(t, pathGrafana, grafanaSignatureHeader+": "+strings.Repeat("ab", 32), grafanaTimestampHeader+": "+now)
+	}
+	var refused []net.Conn
+	for range 10 {
+		refused = append(refused, fd.dribble(t, pathAM))
+	}
+	h.waitFor("the 50 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 50 })
+
+	code, body := fd.send(t, pathAM, amDelivery(t, alert{server: "web2", status: "firing", start: time.Now()}),
+		map[string]string{"Authorization": "Bearer " + testWebhookToken})
+	if code != http.StatusOK {
+		t.Fatalf("Alertmanager delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
+	}
+	gf := readTestdata(t, "grafana.json")
+	code, body = fd.send(t, pathGrafana, gf, map[string]string{
+		grafanaSignatureHeader: grafanaSign(testHMACSecret, now, gf), grafanaTimestampHeader: now})
+	if code != http.StatusOK {
+		t.Fatalf("signed Grafana delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
+	}
+	h.waitAudit(sourceAlertmanager, "done", 1)
+	h.waitAudit(sourceGrafana, "done", 1)
+	if h.resets("web1") != 1 || h.resets("web2") != 1 {
+		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
+	}
+
+	// Without credentials: refused without waiting for the body.
+	for i, c := range refused {
+		resp, err := answerOn(t, c, 10*time.Second)
+		if err != nil {
+			t.Fatalf("slow connection %d without a token: no answer: %v", i, err)
+		}
+		if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+			t.Errorf("slow connection %d without a token = %d (close %v); want 401 and the connection closed", i, resp.StatusCode, resp.Close)
+		}
+	}
+}
+
+// TestHookBodyDeadline: a body that doesn't arrive within BodyTimeout is
+// answered 408 and the connection closed, whoever sends it; and when the
+// pool of unverified reads is full, one more is refused at once while a
+// delivery with the bearer token is still accepted.
+func TestHookBodyDeadline(t *testing.T) {
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) {
+		c.GrafanaHMACSecret = testHMACSecret
+		c.BodyTimeout = 300 * time.Millisecond
+	})
+	fd := newFrontDoor(t, h)
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	for _, c := range []struct {
+		name, path string
+		hdr        []string
+	}{
+		{"bogus Grafana signature", pathGrafana, []string{grafanaSignatureHeader + ": " + strings.Repeat("ab", 32), grafanaTimestampHeader + ": " + now}},
+		{"bearer token", pathAM, []string{"Authorization: Bearer " + testWebhookToken}},
+	} {
+		conn := fd.dribble(t, c.path, c.hdr...)
+		resp, err := answerOn(t, conn, 10*time.Second)
+		if err != nil {
+			t.Errorf("%s: no answer to a stalled body: %v", c.name, err)
+			continue
+		}
+		if resp.StatusCode != http.StatusRequestTimeout {
+			t.Errorf("%s: stalled body = %d; want 408", c.name, resp.StatusCode)
+		}
+		if !resp.Close {
+			t.Errorf("%s: the connection of a stalled body is kept open", c.name)
+		}
+	}
+
+	busy := hookHarness(t, RebootOn, func(c *RebootConfig) {
+		c.GrafanaHMACSecret = testHMACSecret
+		c.MaxUnverified = 2
+	})
+	fd = newFrontDoor(t, busy)
+	for range 2 {
+		fd.dribble(t, pathGrafana, grafanaSignatureHeader+": "+strings.Repeat("ab", 32), grafanaTimestampHeader+": "+now)
+	}
+	busy.waitFor("the 2 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 2 })
+	// The two may not have taken their places yet: the third is refused
+	// once they have.
+	gf := readTestdata(t, "grafana.json")
+	busy.waitFor("a third unverified delivery to be refused as busy", func() bool {
+		code, body := fd.send(t, pathGrafana, gf, map[string]string{
+			grafanaSignatureHeader: strings.Repeat("cd", 32), grafanaTimestampHeader: now})
+		if code != http.StatusServiceUnavailable && code != http.StatusUnauthorized {
+			t.Fatalf("third unverified delivery = %d %s; want 503 (or 401 before the pool fills)", code, body)
+		}
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "busy")
+	})
+	if code, body := fd.send(t, pathAM, amDelivery(t, alert{server: "web2", status: "firing", start: time.Now()}),
+		map[string]string{"Authorization": "Bearer " + testWebhookToken}); code != http.StatusOK {
+		t.Fatalf("bearer delivery with the unverified pool full = %d %s; want 200", code, body)
+	}
+}
+
+// TestHookGrafanaNeedsTimestamp: a Grafana signature without
+// X-Grafana-Alerting-Timestamp could be replayed forever, so it is refused
+// unless GrafanaAllowNoTimestamp (GRAFANA_ALLOW_NO_TIMESTAMP) is set.
+func TestHookGrafanaNeedsTimestamp(t *testing.T) {
+	body := readTestdata(t, "grafana.json")
+	send := func(h *harness) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, pathGrafana, bytes.NewReader(body))
+		r.Header.Set(grafanaSignatureHeader, grafanaSign(testHMACSecret, "", body))
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, r)
+		return w
+	}
+	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	w := send(h)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), grafanaTimestampHeader) ||
+		!strings.Contains(w.Body.String(), "GRAFANA_ALLOW_NO_TIMESTAMP") {
+		t.Errorf("signed without a timestamp = %d %s; want 401 naming the header and GRAFANA_ALLOW_NO_TIMESTAMP", w.Code, w.Body.String())
+	}
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Errorf("%d Bytemark requests for a refused delivery; want none", n)
+	}
+
+	allow := hookHarness(t, RebootOn, func(c *RebootConfig) {
+		c.GrafanaHMACSecret = testHMACSecret
+		c.GrafanaAllowNoTimestamp = true
+	})
+	if w := send(allow); w.Code != http.StatusOK {
+		t.Errorf("signed without a timestamp, allowed = %d %s; want 200", w.Code, w.Body.String())
+	}
+	allow.waitAudit(sourceGrafana, "done", 1)
+}
+
+// amFlood is an Alertmanager delivery of n firing alerts for server, each
+// its own occurrence (told apart by seq).
+func amFlood(t *testing.T, server string, seq, n int) []byte {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`{"version":"4","status":"firing","alerts":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"InstanceDown","bytemark_server":%q},"fingerprint":"%08x%08x","startsAt":"2025-01-15T10:00:00Z"}`,
+			server, seq, i)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+// TestHookFloodKeepsAudit: a flood of alerts doesn't push what people did
+// out of the audit log. Webhook decisions have a stream of their own, and
+// deduplicated repeats are only counted (bytebot_webhook_alerts_total), so
+// `audit web2` still shows the purge after more decisions than the log
+// holds; and `audit` shows both kinds, newest first.
+func TestHookFloodKeepsAudit(t *testing.T) {
+	h := auditCappedHarness(t, 200, RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, Method: "reset"})
+	h.mustSlash(userAsker, chanOps, "purge web2")
+	b := h.waitCard(1)
+	if code := h.click(userAppr1, chanOps, b, actionApprove); code != http.StatusOK {
+		t.Fatalf("approve = %d", code)
+	}
+	h.waitFor("the purge to be done", func() bool {
+		es, err := h.store.AuditLog(t.Context(), "web2", 20)
+		return err == nil && len(es) > 0 && es[0].Outcome == "done"
+	})
+
+	const deliveries, per = 5, 100 // 500 decisions, over twice the cap
+	for seq := range deliveries {
+		h.mustPost(pathAM, amFlood(t, "web1", seq, per))
+	}
+	// A redelivery: every alert deduplicated.
+	if a := h.mustPost(pathAM, amFlood(t, "web1", 0, per)); a.Decisions[decDeduped] != per {
+		t.Fatalf("redelivery decisions = %v; want %d deduped", a.Decisions, per)
+	}
+	h.waitAudit(sourceAlertmanager, decCooldown, 150)
+
+	reply := h.mustSlash(userAsker, chanOps, "audit web2")
+	for _, want := range []string{"purge web2", "*requested*", "*approved*", "*done*"} {
+		if !strings.Contains(reply.Text, want) {
+			t.Errorf("audit web2 after %d alerts lacks %q:\n%s", deliveries*per, want, reply.Text)
+		}
+	}
+	if got := h.auditOutcomes(sourceAlertmanager); count(got, decDeduped) != 0 {
+		t.Errorf("audit has %d deduped entries; want none (they are counted in metrics)", count(got, decDeduped))
+	}
+	if n := h.alertMetric(sourceAlertmanager, decDeduped); n != "100" {
+		t.Errorf("deduped alerts counted = %s; want 100", n)
+	}
+	// Both kinds, newest first: the latest decisions come before the purge.
+	es, err := h.store.AuditLog(t.Context(), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := -1
+	for i, e := range es {
+		if i > 0 && e.Time.After(es[i-1].Time) {
+			t.Fatalf("audit entry %d (%s) is newer than the one before (%s)", i, e.Time, es[i-1].Time)
+		}
+		if strings.HasPrefix(e.Action, "purge") {
+			last = i
+		}
+	}
+	if last < 0 || es[0].Actor != sourceAlertmanager {
+		t.Errorf("audit: newest by %q, purge at %d; want the webhook's newest first and the purge further down", es[0].Actor, last)
+	}
+}
+
+// alertMetric is the value of bytebot_webhook_alerts_total for source and
+// decision, as the Server's registry has it ("" if absent).
+func (h *harness) alertMetric(source, decision string) string {
+	h.t.Helper()
+	mfs, err := h.s.metrics.registry.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "bytebot_webhook_alerts_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["source"] == source && labels["decision"] == decision {
+				return strconv.FormatFloat(m.GetCounter().GetValue(), 'f', -1, 64)
+			}
+		}
+	}
+	return ""
+}
+
+// labelFloodDelivery is a maximal Alertmanager delivery: 1000 firing
+// alerts for server, each its own occurrence (seq tells deliveries apart),
+// with as many tiny extra labels as fit in 2 MiB.
+func labelFloodDelivery(server string, seq int) []byte {
+	const alerts, size = commands.MaxAlerts, 2 << 20
+	room := size/alerts - 200
+	var b bytes.Buffer
+	b.WriteString(`{"version":"4","status":"firing","alerts":[`)
+	for i := range alerts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"status":"firing","fingerprint":"%08x%08x","startsAt":"2025-01-15T10:00:00Z","labels":{"alertname":"Down","bytemark_server":%q`, seq, i, server)
+		start := b.Len()
+		for j := 0; b.Len()-start < room-16; j++ {
+			fmt.Fprintf(&b, `,"%x":""`, j)
+		}
+		b.WriteString(`},"annotations":{"summary":"down"}}`)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// TestHookMaximalDeliveryMemory measures what the bot allocates to read,
+// decode, decide and report a maximal delivery (2 MiB, 1000 alerts packed
+// with labels), as a benchmark run: it must stay within a few times the
+// body's size (BENCHMARKS.md, "Memory per webhook delivery").
+func TestHookMaximalDeliveryMemory(t *testing.T) {
+	h := hookHarness(t, RebootOn, nil)
+	seq := 0
+	res := testing.Benchmark(func(b *testing.B) {
+		bodies := make([][]byte, b.N)
+		for i := range bodies {
+			seq++
+			bodies[i] = labelFloodDelivery("web1", seq)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			r := httptest.NewRequest(http.MethodPost, pathAM, bytes.NewReader(bodies[i]))
+			r.Header.Set("Authorization", "Bearer "+testWebhookToken)
+			w := httptest.NewRecorder()
+			h.h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				b.Fatalf("maximal delivery = %d %s", w.Code, w.Body.String())
+			}
+		}
+	})
+	t.Logf("maximal delivery: %d runs, %d B/op, %d allocs/op, %s/op", res.N, res.AllocedBytesPerOp(), res.AllocsPerOp(), time.Duration(res.NsPerOp()))
+	if got, limit := res.AllocedBytesPerOp(), int64(16<<20); got > limit {
+		t.Errorf("a maximal delivery allocates %d bytes; want at most %d", got, limit)
+	}
+}
+
+// auditCappedHarness is the harness with reboot and a Store whose audit
+// streams are capped at about auditMax entries each.
+func auditCappedHarness(t *testing.T, auditMax int64, reboot RebootConfig) *harness {
+	t.Helper()
+	base := newHarness(t, withoutExecutor())
+	cfg := base.s.Config
+	cfg.Reboot = reboot
+	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: auditMax})
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := New(cfg, base.cloud, store, NewSlackPoster(base.slack.client(), logger), logger)
+	s.claimBlock = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		s.Close()
+	})
+	return &harness{t: t, s: s, h: s.Handler(), slack: base.slack, fake: base.fake, cloud: base.cloud, store: store}
+}
