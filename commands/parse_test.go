@@ -467,3 +467,26 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// TestWithServer: every action with a target takes another, and keeps the
+// rest; the result is valid and round-trips.
+func TestWithServer(t *testing.T) {
+	for _, a := range allActions {
+		b := WithServer(a, "web9.default.acme")
+		if a.Server() == "" {
+			if b != a {
+				t.Errorf("WithServer(%#v) = %#v; want it unchanged", a, b)
+			}
+			continue
+		}
+		if b.Server() != "web9.default.acme" || b.Name() != a.Name() {
+			t.Errorf("WithServer(%#v) = %#v", a, b)
+		}
+		if c, err := Parse(b.String()); err != nil || c != b {
+			t.Errorf("Parse(%q) = %#v, %v; want %#v", b.String(), c, err, b)
+		}
+		if WithServer(b, a.Server()) != a {
+			t.Errorf("WithServer back = %#v; want %#v", WithServer(b, a.Server()), a)
+		}
+	}
+}
