@@ -153,7 +153,7 @@ func TestPurgeRenamedAfterCheck(t *testing.T) {
 	if code := h.click(userAppr1, chanOps, b, actionApprove); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
-	h.waitPost("web2.default.acme purged")
+	h.waitPost("purged: the server and its discs are gone")
 	if !renamed.Load() {
 		t.Fatal("no purge call")
 	}
