@@ -313,7 +313,9 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	if snap, ok := parseSnapshot(t.Snapshot); ok {
 		// The server the approvers saw: its lock, and the ID the calls
 		// that destroy name it by.
-		e.id, _ = identityOf(snap)
+		if id, ok := identityOf(snap); ok {
+			e.setID(id)
+		}
 	}
 	e.s.updateCard(ctx, e.log, t.ID, ":gear: Running…", true)
 	end := func(v *verdict) (string, bool) { return finish(v.outcome, v.note, v.msg, v.failed) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -53,8 +54,7 @@ func (e *execution) resolve(ctx context.Context) {
 	id, err := e.s.cloud.Identify(ctx, a.Server())
 	switch {
 	case err == nil:
-		e.id = id
-		e.job.Server = id.Name.String()
+		e.setID(id)
 	case bytemark.IsNotFound(err):
 		if n, err := e.s.cloud.ResolveName(ctx, a.Server()); err == nil {
 			e.job.Server = n.String()
@@ -62,6 +62,17 @@ func (e *execution) resolve(ctx context.Context) {
 	default:
 		e.idErr = err
 	}
+}
+
+// setID records the job's server identity, and its canonical name and ID
+// for the audit log.
+func (e *execution) setID(id bytemark.Identity) {
+	e.id = id
+	e.job.Server = id.Name.String()
+	if e.job.Meta == nil {
+		e.job.Meta = map[string]string{}
+	}
+	e.job.Meta[approvals.MetaServerID] = strconv.Itoa(id.ID)
 }
 
 // refuseUnidentified ends a job whose server couldn't be identified.

@@ -110,8 +110,8 @@ func TestAuditByAlias(t *testing.T) {
 		}
 		for _, e := range es {
 			if e.Outcome == "done" {
-				if e.Server != "web1.default.acme" {
-					t.Fatalf("audit entry server = %q; want the canonical name", e.Server)
+				if e.Server != "web1.default.acme" || !strings.Contains(e.Detail, "server 1001") {
+					t.Fatalf("audit entry server = %q, detail %q; want the canonical name and the ID", e.Server, e.Detail)
 				}
 				return true
 			}
