@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/bytebot/bytebot/bytemark"
@@ -188,4 +189,16 @@ func (c *timedCloud) PurgeDiscByID(ctx context.Context, id bytemark.Identity, la
 	err := c.Cloud.PurgeDiscByID(ctx, id, label)
 	c.observe("purge_disc", start, err)
 	return err
+}
+
+// IdentifyAll implements Cloud.
+func (c *timedCloud) IdentifyAll(ctx context.Context, names []string) (map[string]bytemark.Identity, map[string]error) {
+	start := time.Now()
+	v, errs := c.Cloud.IdentifyAll(ctx, names)
+	var err error
+	if len(errs) > 0 {
+		err = errors.New("some names not identified")
+	}
+	c.observe("identify_all", start, err)
+	return v, errs
 }

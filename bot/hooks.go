@@ -496,41 +496,38 @@ func (dl *delivery) identify(ctx context.Context) {
 		}
 		byName[r.alert.Server] = append(byName[r.alert.Server], r)
 	}
-	parallel(len(names), func(i int) {
-		name := names[i]
-		rs := byName[name]
-		var id bytemark.Identity
-		err := errOff
-		if dl.h.cfg.Mode != RebootOff { // off touches nothing, reads included
-			id, err = s.cloud.Identify(ctx, name)
-		}
+	// One read per group named more than once, per server otherwise.
+	var ids map[string]bytemark.Identity
+	var errs map[string]error
+	if dl.h.cfg.Mode != RebootOff { // off touches nothing, reads included
+		ids, errs = s.cloud.IdentifyAll(ctx, names)
+	}
+	for _, name := range names {
+		id, ok := ids[name]
+		err := errs[name]
 		server := name
 		switch {
-		case err == errOff:
-			if n, err := s.cloud.ResolveName(ctx, name); err == nil {
-				server = n.String()
-			}
-		case err == nil:
+		case ok:
 			server = id.Name.String()
-		case bytemark.IsNotFound(err) || bytemark.IsWrongSuffix(err):
-			dl.log.Warn("alert for an unknown server", "server", name, "err", err)
+		case err == nil, bytemark.IsNotFound(err), bytemark.IsWrongSuffix(err):
+			// Off, or a server the API doesn't know by that name.
+			if err != nil {
+				dl.log.Warn("alert for an unknown server", "server", name, "err", err)
+			}
 			if n, err := s.cloud.ResolveName(ctx, name); err == nil {
 				server = n.String()
 			}
 		default:
-			for _, r := range rs {
+			for _, r := range byName[name] {
 				r.err = fmt.Errorf("bot: identifying server %s: %w", name, err)
 			}
-			return
+			continue
 		}
-		for _, r := range rs {
+		for _, r := range byName[name] {
 			r.server, r.key = server, serverKey(id, server)
 		}
-	})
+	}
 }
-
-// errOff stands for the identity not asked for when AUTO_REBOOT is off.
-var errOff = errors.New("bot: AUTO_REBOOT is off")
 
 // hold schedules the alert's decision for when the hold ends.
 func (dl *delivery) hold(ctx context.Context, r *result, fleet int) error {

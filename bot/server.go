@@ -35,6 +35,7 @@ type Cloud interface {
 	// Identify resolves any name of a server (numeric IDs in any part, its
 	// full hostname) to its ID and canonical name; the guards key on the ID.
 	Identify(ctx context.Context, name string) (bytemark.Identity, error)
+	IdentifyAll(ctx context.Context, names []string) (map[string]bytemark.Identity, map[string]error)
 	// The destroying calls, naming the server by the ID approvers saw.
 	DeleteServerByID(ctx context.Context, id bytemark.Identity) error
 	PurgeServerByID(ctx context.Context, id bytemark.Identity) error

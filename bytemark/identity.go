@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // An Identity is a server as the API knows it: one server, however it was
@@ -164,4 +165,104 @@ func (c *Client) PurgeDiscByID(ctx context.Context, id Identity, label string) e
 		return err
 	}
 	return c.call(ctx, http.MethodDelete, path+"?purge=true", nil, nil)
+}
+
+// IdentifyAll identifies several servers at once, as Identify does each:
+// every name gets an Identity or an error (IsNotFound for a server its
+// group doesn't have, a *SuffixError for a wrong suffix). A group named by
+// two or more of them is read once, with its servers, instead of each
+// server; a few reads run at a time.
+//
+// Bytemark API docs: GET /accounts/{a}/groups/{g}?view=overview&include_deleted=true.
+func (c *Client) IdentifyAll(ctx context.Context, names []string) (map[string]Identity, map[string]error) {
+	ids := make(map[string]Identity, len(names))
+	errs := map[string]error{}
+	type group struct {
+		path  string
+		names []string
+		parts []Name
+	}
+	var groups []*group
+	byPath := map[string]*group{}
+	for _, name := range names {
+		if _, done := ids[name]; done {
+			continue
+		}
+		if _, done := errs[name]; done {
+			continue
+		}
+		n, err := c.ResolveName(ctx, name)
+		if err != nil {
+			errs[name] = err
+			continue
+		}
+		p := groupPath(n.Account, n.Group)
+		g := byPath[p]
+		if g == nil {
+			g = &group{path: p}
+			byPath[p] = g
+			groups = append(groups, g)
+		}
+		g.names = append(g.names, name)
+		g.parts = append(g.parts, n)
+	}
+	var mu sync.Mutex
+	set := func(name string, id Identity, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs[name] = err
+		} else {
+			ids[name] = id
+		}
+	}
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if len(g.names) == 1 {
+				id, err := c.Identify(ctx, g.names[0])
+				set(g.names[0], id, err)
+				return
+			}
+			var grp Group
+			err := c.call(ctx, http.MethodGet, g.path+"?view=overview&include_deleted=true", nil, &grp)
+			for i, name := range g.names {
+				if err != nil {
+					set(name, Identity{}, err)
+					continue
+				}
+				s := findServer(grp.Servers, g.parts[i].Server)
+				if s == nil {
+					set(name, Identity{}, &Error{Method: http.MethodGet, Path: "/" + g.parts[i].path(), StatusCode: http.StatusNotFound,
+						Message: "no such server in its group"})
+					continue
+				}
+				id, err := identify(g.parts[i], s)
+				set(name, id, err)
+			}
+		})
+	}
+	wg.Wait()
+	return ids, errs
+}
+
+// findServer finds a server of a group by name or else by numeric ID, as
+// the API resolves a nested path's vm segment.
+func findServer(servers []Server, seg string) *Server {
+	for i := range servers {
+		if strings.EqualFold(servers[i].Name, seg) {
+			return &servers[i]
+		}
+	}
+	if id, err := strconv.Atoi(seg); err == nil {
+		for i := range servers {
+			if servers[i].ID == id {
+				return &servers[i]
+			}
+		}
+	}
+	return nil
 }

@@ -153,3 +153,39 @@ func TestDestroyByID(t *testing.T) {
 		t.Errorf("db1 discs = %+v; want data purged", s.Discs)
 	}
 }
+
+// TestIdentifyAll: many names at once give what Identify gives each, with
+// one read per group named more than once.
+func TestIdentifyAll(t *testing.T) {
+	t.Parallel()
+	c, fake := fakeClient(t)
+	names := []string{"web1", "1001", "web1.default.acme.uk0.bigv.io", "WEB2", "nope", "web1.default.acme.uk1.bigv.io",
+		"web1.11.acme", "stage1.staging", "db1.nogroup", "db1.nogroup.acme", "old1", "web1"}
+	fake.ResetRequests()
+	ids, errs := c.IdentifyAll(t.Context(), names)
+	for _, name := range names {
+		want, wantErr := c.Identify(t.Context(), name)
+		got, err := ids[name], errs[name]
+		if got != want || (err == nil) != (wantErr == nil) || bytemark.IsNotFound(err) != bytemark.IsNotFound(wantErr) ||
+			bytemark.IsWrongSuffix(err) != bytemark.IsWrongSuffix(wantErr) {
+			t.Errorf("IdentifyAll: %s = %+v, %v; Identify gives %+v, %v", name, got, err, want, wantErr)
+		}
+		if err == nil && got.ID == 0 {
+			t.Errorf("IdentifyAll: %s has neither an identity nor an error", name)
+		}
+	}
+	if ids["1001"].ID != 1001 || ids["old1"].ID != 1004 {
+		t.Errorf("ids = %+v", ids)
+	}
+	// default.acme and nogroup.acme are read once each; web1.11.acme and
+	// stage1.staging are alone in theirs.
+	n := 0
+	for _, r := range fake.Requests() {
+		if r.Method == "GET" && r.Path != "/accounts" {
+			n++
+		}
+	}
+	if want := 2 + 2 + len(names); n != want { // + the Identify calls of the check above
+		t.Errorf("IdentifyAll made %d reads; want %d", n-len(names), want-len(names))
+	}
+}
