@@ -502,6 +502,7 @@ func (dl *delivery) identify(ctx context.Context) {
 	if dl.h.cfg.Mode != RebootOff { // off touches nothing, reads included
 		ids, errs = s.cloud.IdentifyAll(ctx, names)
 	}
+	var unknown []string
 	for _, name := range names {
 		id, ok := ids[name]
 		err := errs[name]
@@ -512,7 +513,7 @@ func (dl *delivery) identify(ctx context.Context) {
 		case err == nil, bytemark.IsNotFound(err), bytemark.IsWrongSuffix(err):
 			// Off, or a server the API doesn't know by that name.
 			if err != nil {
-				dl.log.Warn("alert for an unknown server", "server", name, "err", err)
+				unknown = append(unknown, name)
 			}
 			if n, err := s.cloud.ResolveName(ctx, name); err == nil {
 				server = n.String()
@@ -526,6 +527,9 @@ func (dl *delivery) identify(ctx context.Context) {
 		for _, r := range byName[name] {
 			r.server, r.key = server, serverKey(id, server)
 		}
+	}
+	if len(unknown) > 0 {
+		dl.log.Warn("alerts for servers the API doesn't know by that name", "count", len(unknown), "servers", unknown[:min(len(unknown), 10)])
 	}
 }
 
