@@ -44,7 +44,7 @@ func TestConsoleScript(t *testing.T) {
 		{1, []string{"3 servers", "web1.default.acme", "web2.default.acme", "db1.default.acme"}},
 		{2, []string{"Approval needed: purge web2", "root", "25 GiB", "@you", "[Approve: type `approve "}},
 		{3, []string{"only you sees this", "can't approve"}},
-		{4, []string{"Approved by @alice", "web2 purged"}},
+		{4, []string{"Approved by @alice", "web2.default.acme purged"}},
 		{5, []string{"2 servers"}},
 		{6, []string{"Audit log", "approved", "done"}},
 		{7, []string{"Did you mean `restart`?"}},
@@ -158,7 +158,7 @@ func TestDemoScript(t *testing.T) {
 	if strings.Contains(transcript, "console: type") {
 		t.Errorf("the console didn't understand a line of demo.txt:\n%s", transcript)
 	}
-	for _, s := range []string{"Approved by @alice", "web2 purged"} {
+	for _, s := range []string{"Approved by @alice", "web2.default.acme purged"} {
 		if !strings.Contains(transcript, s) {
 			t.Errorf("the demo's transcript lacks %q:\n%s", s, transcript)
 		}

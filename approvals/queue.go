@@ -36,7 +36,9 @@ type Job struct {
 	Origin string
 	// Server is the target server, for the audit log.
 	Server string
-	Meta   map[string]string
+	// Meta is free-form; Meta[MetaServerID], the server's numeric ID,
+	// is recorded in the job's audit entries.
+	Meta map[string]string
 	// RepeatKey is the repeat key EnqueueOnce recorded the job under;
 	// finishing the job failed frees it, so that asking again is not
 	// taken for a repeat of something that did not happen.
@@ -55,6 +57,9 @@ type Job struct {
 	entry    string // the stream entry of this delivery
 	consumer string // who claimed it
 }
+
+// MetaServerID is the Job.Meta key of the target server's numeric ID.
+const MetaServerID = "server_id"
 
 // Enqueue adds job to the work queue and returns its ID (job.ID, or a new
 // one when empty). Enqueueing an ID that is already known (within
@@ -495,6 +500,9 @@ func parseJob(msg *redis.XMessage) *Job {
 
 func jobDetail(job *Job) string {
 	d := "job " + job.ID
+	if id := job.Meta[MetaServerID]; id != "" {
+		d += " server " + id
+	}
 	if job.Attempt > 1 {
 		d += " attempt " + strconv.Itoa(job.Attempt)
 	}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/bytebot/bytebot/bytemark"
@@ -156,4 +157,48 @@ func (c *timedCloud) ResolveName(ctx context.Context, s string) (bytemark.Name, 
 	v, err := c.Cloud.ResolveName(ctx, s)
 	c.observe("resolve_name", start, err)
 	return v, err
+}
+
+// Identify implements Cloud.
+func (c *timedCloud) Identify(ctx context.Context, name string) (bytemark.Identity, error) {
+	start := time.Now()
+	v, err := c.Cloud.Identify(ctx, name)
+	c.observe("identify", start, err)
+	return v, err
+}
+
+// DeleteServerByID implements Cloud.
+func (c *timedCloud) DeleteServerByID(ctx context.Context, id bytemark.Identity) error {
+	start := time.Now()
+	err := c.Cloud.DeleteServerByID(ctx, id)
+	c.observe("delete_server", start, err)
+	return err
+}
+
+// PurgeServerByID implements Cloud.
+func (c *timedCloud) PurgeServerByID(ctx context.Context, id bytemark.Identity) error {
+	start := time.Now()
+	err := c.Cloud.PurgeServerByID(ctx, id)
+	c.observe("purge_server", start, err)
+	return err
+}
+
+// PurgeDiscByID implements Cloud.
+func (c *timedCloud) PurgeDiscByID(ctx context.Context, id bytemark.Identity, label string) error {
+	start := time.Now()
+	err := c.Cloud.PurgeDiscByID(ctx, id, label)
+	c.observe("purge_disc", start, err)
+	return err
+}
+
+// IdentifyAll implements Cloud.
+func (c *timedCloud) IdentifyAll(ctx context.Context, names []string) (map[string]bytemark.Identity, map[string]error) {
+	start := time.Now()
+	v, errs := c.Cloud.IdentifyAll(ctx, names)
+	var err error
+	if len(errs) > 0 {
+		err = errors.New("some names not identified")
+	}
+	c.observe("identify_all", start, err)
+	return v, errs
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
 
@@ -103,7 +104,11 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 	case commands.Cancel:
 		return s.cancel(ctx, log, name, a.Ticket, in)
 	case commands.Audit:
-		return s.audit(ctx, log, name, a.Server())
+		server, err := s.auditName(ctx, log, a)
+		if err != nil {
+			return name, "usage", s.errorReply(log, err, in.RequestID)
+		}
+		return s.audit(ctx, log, name, server)
 	}
 	if _, ok := a.(commands.Runnable); !ok {
 		log.Error("action has no way to run", "action", a.String())
@@ -256,6 +261,33 @@ func (s *Server) listApprovals(ctx context.Context, log *slog.Logger, name strin
 			t.ID, code(t.Command), mention(t.RequestedBy), t.Channel, len(t.Approvers), t.Required, slackTime(t.ExpiresAt, s.Now()))
 	}
 	return name, "ok", ephemeral(b.String())
+}
+
+// auditName resolves the server of `audit <server>` the way jobs name it in
+// the log: its canonical name, whichever alias was typed (web1, 1001, its
+// hostname). A server the API no longer knows (purged) or can't be asked
+// about in time is looked for by the name as written, fully qualified; a
+// wrong hostname suffix is refused.
+func (s *Server) auditName(ctx context.Context, log *slog.Logger, a commands.Action) (string, error) {
+	server := a.Server()
+	if server == "" {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	defer cancel()
+	id, err := s.cloud.Identify(ctx, server)
+	switch {
+	case err == nil:
+		return id.Name.String(), nil
+	case bytemark.IsWrongSuffix(err):
+		return "", commands.Explain(a, err)
+	case !bytemark.IsNotFound(err):
+		log.Warn("identifying the server of an audit query", "server", server, "err", err)
+	}
+	if n, err := s.cloud.ResolveName(ctx, server); err == nil {
+		return n.Short().String(), nil
+	}
+	return server, nil
 }
 
 func (s *Server) audit(ctx context.Context, log *slog.Logger, name, server string) (string, string, Reply) {

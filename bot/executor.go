@@ -111,6 +111,8 @@ func (s *Server) execute(ctx context.Context, consumer string, job *approvals.Jo
 	jctx, cancel := background(ctx, s.Config.JobTimeout)
 	defer cancel()
 	stop := s.heartbeat(jctx, log, job, consumer)
+	ex := &execution{s: s, log: log, job: job}
+	ex.resolve(jctx)
 	if mayChange(job) {
 		// From here on a reclaimed job comes back with Retry set.
 		if err := s.Store.MarkRunning(jctx, job); err != nil {
@@ -118,7 +120,6 @@ func (s *Server) execute(ctx context.Context, consumer string, job *approvals.Jo
 		}
 	}
 	start := time.Now()
-	ex := &execution{s: s, log: log, job: job}
 	outcome, failed := ex.run(jctx)
 	stop()
 	log.Info("job done", "outcome", outcome, "failed", failed, "took", time.Since(start).String())
@@ -160,6 +161,10 @@ type execution struct {
 	s   *Server
 	log *slog.Logger
 	job *approvals.Job
+	// id is the job's server, resolved once (resolve) or, for an approved
+	// ticket, as the approvers saw it; zero when unknown.
+	id    bytemark.Identity
+	idErr error // why the server couldn't be identified
 }
 
 // ref is what a person quotes to find this job in the logs.
@@ -177,6 +182,15 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 		e.log.Error("job with an unparseable command", "err", err)
 		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Can't run %s: %s", code(e.job.Command), errorText(err, e.ref())))
 		return "invalid", true
+	}
+	if e.idErr != nil {
+		outcome, failed = e.refuseUnidentified(ctx, a)
+		e.s.metrics.executions.WithLabelValues(a.Name(), outcome).Inc()
+		return outcome, failed
+	}
+	if e.id.ID > 0 {
+		// Shown, asked and audited by its canonical name.
+		a = commands.WithServer(a, e.id.Name.String())
 	}
 	switch {
 	case e.job.TicketID != "":
@@ -296,6 +310,13 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 		e.s.updateCard(rctx, e.log, t.ID, note, true)
 		return outcome, failed
 	}
+	if snap, ok := parseSnapshot(t.Snapshot); ok {
+		// The server the approvers saw: its lock, and the ID the calls
+		// that destroy name it by.
+		if id, ok := identityOf(snap); ok {
+			e.setID(id)
+		}
+	}
 	e.s.updateCard(ctx, e.log, t.ID, ":gear: Running…", true)
 	end := func(v *verdict) (string, bool) { return finish(v.outcome, v.note, v.msg, v.failed) }
 	claimed := false
@@ -338,7 +359,7 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 			return end(v)
 		}
 	}
-	res, err := commands.Run(ctx, s.cloud, a)
+	res, err := commands.Run(ctx, e.cloudFor(a), a)
 	if err != nil {
 		e.logErr("running approved action", err)
 		return finish("failed", ":x: Failed: "+e.cloudErrorText(a, err), ":x: "+code(a.String())+" failed: "+e.cloudErrorText(a, err), true)
@@ -414,7 +435,6 @@ func (e *execution) claim(ctx context.Context, a commands.Action, key string) *v
 
 // runPlain runs an action that needs no approval.
 func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bool) {
-	s := e.s
 	ch, thread := e.job.Channel, e.job.ThreadTS
 	if !readOnly(a) {
 		key := "exec:job:" + e.job.ID
@@ -445,7 +465,7 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 			}
 		}
 	}
-	res, err := commands.Run(ctx, s.cloud, a)
+	res, err := commands.Run(ctx, e.cloudFor(a), a)
 	if err != nil {
 		e.logErr("running action", err)
 		e.post(ctx, ch, thread, fmt.Sprintf(":x: %s failed (for %s): %s", code(a.String()), mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
@@ -474,10 +494,12 @@ func (e *execution) logErr(msg string, err error, args ...any) {
 // process or any other, until the returned function is called. It waits
 // while another holds the lock, until ctx is done.
 func (e *execution) lockServer(ctx context.Context, a commands.Action) (func(), error) {
-	key := a.Server()
-	if n, err := e.s.cloud.ResolveName(ctx, key); err == nil {
-		key = n.String()
+	name := a.Server()
+	if n, err := e.s.cloud.ResolveName(ctx, name); err == nil {
+		name = n.String()
 	}
+	// Keyed on the server's ID: every alias of it takes the same lock.
+	key := serverKey(e.id, name)
 	unlock := e.s.locks.lock(key)
 	// The action's own time limit bounds how long the lock is needed; the
 	// minute covers the reads before it starts. A holder that dies keeps

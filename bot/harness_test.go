@@ -310,10 +310,14 @@ func (h *harness) waitPost(substrings ...string) slackCall {
 }
 
 // purges counts the purge calls the fake received for server.
+// seedIDs are the IDs of the fake's demo servers.
+var seedIDs = map[string]string{"web1": "1001", "web2": "1002", "db1": "1003", "old1": "1004", "stage1": "1005"}
+
 func (h *harness) purges(server string) int {
 	n := 0
 	for _, r := range h.fake.Requests() {
-		if r.Method == http.MethodDelete && strings.Contains(r.Path, "/"+server) && strings.Contains(r.Query, "purge=true") {
+		// Servers are purged by their ID (the seed's IDs).
+		if r.Method == http.MethodDelete && (strings.Contains(r.Path, "/"+server) || strings.HasSuffix(r.Path, "/"+seedIDs[server])) && strings.Contains(r.Query, "purge=true") {
 			n++
 		}
 	}

@@ -50,6 +50,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
 
@@ -350,7 +351,7 @@ func (h *hooks) decode(r *http.Request, log *slog.Logger, source, reqID string, 
 	})
 	log.Info("webhook", "alerts", ans.Alerts, "decisions", ans.Decisions, "err", err)
 	if err != nil {
-		ans.Error = "the bot's state store (Redis) is unavailable; retry later"
+		ans.Error = "the bot's state store (Redis) or the Bytemark API is unavailable; retry later"
 		return http.StatusServiceUnavailable, ans
 	}
 	ans.Status = "accepted"
@@ -425,7 +426,8 @@ func (h *hooks) checkHMAC(p hmacHeaders, body []byte) string {
 // A result is the decision about one alert.
 type result struct {
 	alert  commands.Alert
-	server string // fully qualified when it could be resolved
+	server string // canonical name when identified, else fully qualified
+	key    string // the server's guard key (serverKey): its ID when identified
 	occ    string // the occurrence's key, for Redis and the audit log
 	// fleet and holdKey stay set as decided
 	decision string
@@ -504,15 +506,10 @@ func (dl *delivery) decide(ctx context.Context) error {
 	for i, a := range dl.d.Alerts {
 		dl.results[i] = &result{alert: a, server: a.Server, occ: occurrence(dl.source, a.Key)}
 	}
-	// Phase 1: names and deduplication (the claims of all alerts in one
-	// round trip); resolves are decided here.
+	// Phase 1: deduplication (the claims of all alerts in one round trip),
+	// then the servers' identities; resolves are decided here.
 	claims := make([]string, len(dl.results))
 	for i, r := range dl.results {
-		if n, err := h.s.Cloud.ResolveName(ctx, r.alert.Server); err == nil {
-			r.server = n.String()
-		} else {
-			dl.log.Warn("resolving server name", "server", r.alert.Server, "err", err)
-		}
 		kind := "firing"
 		if r.alert.Status == commands.StatusResolved {
 			kind = "resolved"
@@ -552,11 +549,12 @@ func (dl *delivery) decide(ctx context.Context) error {
 			}
 		}
 	})
+	dl.identify(ctx)
 	// The fleet brake counts the distinct servers newly failing.
 	fresh := map[string]bool{}
 	for _, r := range dl.results {
 		if r.err == nil && r.decision == "" {
-			fresh[r.server] = true
+			fresh[r.key] = true
 		}
 	}
 	// Phase 2: hold, or the per-server guards (the cooldowns of all
@@ -575,7 +573,7 @@ func (dl *delivery) decide(ctx context.Context) error {
 			held = append(held, r)
 		default:
 			guarded = append(guarded, r)
-			cooling = append(cooling, r.keyPrefix()+r.server)
+			cooling = append(cooling, r.keyPrefix()+r.key)
 		}
 	}
 	parallel(len(held), func(i int) { held[i].err = dl.hold(ctx, held[i], len(fresh)) })
@@ -597,7 +595,7 @@ func (dl *delivery) decide(ctx context.Context) error {
 	// Phase 3: the fleet brake, then the action.
 	servers := map[string]bool{}
 	for _, r := range candidates {
-		servers[r.server] = true
+		servers[r.key] = true
 	}
 	parallel(len(candidates), func(i int) {
 		r := candidates[i]
@@ -619,6 +617,63 @@ func (dl *delivery) decide(ctx context.Context) error {
 		}
 	}
 	return first
+}
+
+// identify resolves the server of every alert still to decide, once per
+// name written (concurrently), so that the guards key on its ID and people
+// see its canonical name. A server the API doesn't know, or not by that
+// name (a wrong hostname suffix), keeps the name as written, fully
+// qualified: the reboot job refuses it with its own message. When the API
+// can't be asked, the alert is left undecided (its claim dropped), so that
+// monitoring's retry decides it, rather than guarded under another key.
+func (dl *delivery) identify(ctx context.Context) {
+	s := dl.h.s
+	byName := map[string][]*result{}
+	var names []string
+	for _, r := range dl.results {
+		if r.err != nil || r.decision == decDeduped {
+			continue
+		}
+		if byName[r.alert.Server] == nil {
+			names = append(names, r.alert.Server)
+		}
+		byName[r.alert.Server] = append(byName[r.alert.Server], r)
+	}
+	// One read per group named more than once, per server otherwise.
+	var ids map[string]bytemark.Identity
+	var errs map[string]error
+	if dl.h.cfg.Mode != RebootOff { // off touches nothing, reads included
+		ids, errs = s.cloud.IdentifyAll(ctx, names)
+	}
+	var unknown []string
+	for _, name := range names {
+		id, ok := ids[name]
+		err := errs[name]
+		server := name
+		switch {
+		case ok:
+			server = id.Name.String()
+		case err == nil, bytemark.IsNotFound(err), bytemark.IsWrongSuffix(err):
+			// Off, or a server the API doesn't know by that name.
+			if err != nil {
+				unknown = append(unknown, name)
+			}
+			if n, err := s.cloud.ResolveName(ctx, name); err == nil {
+				server = n.String()
+			}
+		default:
+			for _, r := range byName[name] {
+				r.err = fmt.Errorf("bot: identifying server %s: %w", name, err)
+			}
+			continue
+		}
+		for _, r := range byName[name] {
+			r.server, r.key = server, serverKey(id, server)
+		}
+	}
+	if len(unknown) > 0 {
+		dl.log.Warn("alerts for servers the API doesn't know by that name", "count", len(unknown), "servers", unknown[:min(len(unknown), 10)])
+	}
 }
 
 // hold schedules the alert's decision for when the hold ends.
@@ -701,7 +756,7 @@ func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 		r.decision = decNotAllowed
 		return nil
 	}
-	ok, n, err := store.RateLimit(ctx, r.keyPrefix()+r.server, cfg.MaxPerDay, 24*time.Hour)
+	ok, n, err := store.RateLimit(ctx, r.keyPrefix()+r.key, cfg.MaxPerDay, 24*time.Hour)
 	if err != nil {
 		return err
 	}
@@ -721,7 +776,7 @@ func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 // delivery brings at once.
 func (h *hooks) fleet(ctx context.Context, r *result, n int) error {
 	cfg := h.cfg
-	ok, count, err := h.s.Store.DistinctLimit(ctx, r.keyPrefix()+"fleet", r.server, cfg.FleetMax, cfg.FleetWindow)
+	ok, count, err := h.s.Store.DistinctLimit(ctx, r.keyPrefix()+"fleet", r.key, cfg.FleetMax, cfg.FleetWindow)
 	if err != nil {
 		return err
 	}
@@ -1024,7 +1079,7 @@ func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, boo
 	thread := threadFinder(e.s, source)(ctx, e.job.Server, occ)
 	e.job.ThreadTS = thread
 	alert := commands.Alert{Server: a.Server(), Name: "", Key: occ}
-	r := &result{alert: alert, server: a.Server(), occ: occ}
+	r := &result{alert: alert, server: a.Server(), key: serverKey(e.id, a.Server()), occ: occ}
 	fleet, _ := strconv.Atoi(m[metaFleet])
 	var err error
 	switch h.cfg.Mode {
@@ -1034,7 +1089,7 @@ func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, boo
 		r.decision, r.reason = decIgnored, "AUTO_REBOOT is dry-run now"
 	default:
 		var cool approvals.CooldownResult
-		cool.OK, cool.Remaining, err = e.s.Store.Cooldown(ctx, r.keyPrefix()+r.server, h.cfg.Cooldown)
+		cool.OK, cool.Remaining, err = e.s.Store.Cooldown(ctx, r.keyPrefix()+r.key, h.cfg.Cooldown)
 		if err == nil {
 			err = h.guard(ctx, r, cool)
 		}

@@ -32,6 +32,14 @@ type Cloud interface {
 	Ping(ctx context.Context) error
 	GetServer(ctx context.Context, name string) (*bytemark.Server, error)
 	ResolveName(ctx context.Context, s string) (bytemark.Name, error)
+	// Identify resolves any name of a server (numeric IDs in any part, its
+	// full hostname) to its ID and canonical name; the guards key on the ID.
+	Identify(ctx context.Context, name string) (bytemark.Identity, error)
+	IdentifyAll(ctx context.Context, names []string) (map[string]bytemark.Identity, map[string]error)
+	// The destroying calls, naming the server by the ID approvers saw.
+	DeleteServerByID(ctx context.Context, id bytemark.Identity) error
+	PurgeServerByID(ctx context.Context, id bytemark.Identity) error
+	PurgeDiscByID(ctx context.Context, id bytemark.Identity, label string) error
 }
 
 // Config is the bot's behaviour. Zero durations and counts take the

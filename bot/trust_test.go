@@ -118,7 +118,7 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	h.mustSlash(userAsker, chanOps, "show evil1")
 	h.waitPost("evil1.default.acme is on")
 	h.mustSlash(userAsker, chanOps, "discs evil1")
-	h.waitPost("evil1 has 2 discs")
+	h.waitPost("evil1.default.acme has 2 discs")
 	h.mustSlash(userAsker, chanOps, "purge evil1")
 	card := h.waitCard(1)
 	// The server changes before the vote: the refusal says how.

@@ -265,8 +265,19 @@ func TestCalls(t *testing.T) {
 			call: func(ctx context.Context, c *bytemark.Client) (any, error) {
 				return c.GetServer(ctx, "DB1.Staging.Other.uk0.bigv.io")
 			},
-			exchanges: []exchange{{method: "GET", path: "/accounts/other/groups/staging/virtual_machines/db1", query: overview, resp: `{"id":7,"name":"db1"}`}},
-			want:      &bytemark.Server{ID: 7, Name: "db1"},
+			exchanges: []exchange{{method: "GET", path: "/accounts/other/groups/staging/virtual_machines/db1", query: overview,
+				resp: `{"id":7,"name":"db1","hostname":"db1.staging.other.uk0.bigv.io"}`}},
+			want: &bytemark.Server{ID: 7, Name: "db1", Hostname: "db1.staging.other.uk0.bigv.io"},
+		},
+		{
+			// The suffix is learnt from the API's hostname, not the API URL.
+			name: "GetServer hostname of another API",
+			call: func(ctx context.Context, c *bytemark.Client) (any, error) {
+				return c.GetServer(ctx, "db1.staging.other.uk7.example.net")
+			},
+			exchanges: []exchange{{method: "GET", path: "/accounts/other/groups/staging/virtual_machines/db1", query: overview,
+				resp: `{"id":7,"name":"db1","hostname":"db1.staging.other.uk7.example.net"}`}},
+			want: &bytemark.Server{ID: 7, Name: "db1", Hostname: "db1.staging.other.uk7.example.net"},
 		},
 		{
 			name:      "StartServer",

@@ -76,7 +76,7 @@ func discPath(n Name, label string) (string, error) {
 //
 // Bytemark API docs: GET .../virtual_machines/{vm}/discs.
 func (c *Client) Discs(ctx context.Context, server string) ([]Disc, error) {
-	n, err := c.ResolveName(ctx, server)
+	n, err := c.target(ctx, server)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (c *Client) AddDisc(ctx context.Context, server string, d DiscSpec) (*Disc,
 	if !slices.Contains(StorageGrades(), grade) {
 		return nil, fmt.Errorf("bytemark: storage grade %q is not one of %s", grade, strings.Join(StorageGrades(), ", "))
 	}
-	n, err := c.ResolveName(ctx, server)
+	n, err := c.target(ctx, server)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (c *Client) ResizeDisc(ctx context.Context, server, label string, sizeMiB i
 	if err := checkSize(sizeMiB); err != nil {
 		return nil, err
 	}
-	n, err := c.ResolveName(ctx, server)
+	n, err := c.target(ctx, server)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (c *Client) ResizeDisc(ctx context.Context, server, label string, sizeMiB i
 //
 // Bytemark API docs: DELETE .../virtual_machines/{vm}/discs/{label}?purge=true.
 func (c *Client) PurgeDisc(ctx context.Context, server, label string) error {
-	n, err := c.ResolveName(ctx, server)
+	n, err := c.target(ctx, server)
 	if err != nil {
 		return err
 	}

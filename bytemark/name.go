@@ -6,24 +6,38 @@ import (
 	"strings"
 )
 
-// A Name is a fully qualified server name: server, group and account.
+// A Name is a server name: server, group and account, and whatever was
+// written after the account (Suffix, e.g. "uk0.bigv.io" of a full
+// hostname). A Suffix is kept, never dropped: the client accepts it only
+// when it is exactly the suffix of the hostname the API reports for that
+// server (see Client.Identify).
 type Name struct {
 	Server  string
 	Group   string
 	Account string
+	Suffix  string
 }
 
-// String returns the name as "server.group.account", leaving out trailing
-// empty parts.
+// String returns the name as "server.group.account[.suffix]", leaving out
+// trailing empty parts.
 func (n Name) String() string {
 	s := n.Server
-	if n.Group != "" || n.Account != "" {
+	if n.Group != "" || n.Account != "" || n.Suffix != "" {
 		s += "." + n.Group
 	}
-	if n.Account != "" {
+	if n.Account != "" || n.Suffix != "" {
 		s += "." + n.Account
 	}
+	if n.Suffix != "" {
+		s += "." + n.Suffix
+	}
 	return s
+}
+
+// Short returns the name without its suffix: "server.group.account".
+func (n Name) Short() Name {
+	n.Suffix = ""
+	return n
 }
 
 // maxPartLen bounds each part of a name; real Bytemark names are far shorter.
@@ -31,10 +45,12 @@ const maxPartLen = 63
 
 // ParseName parses a server name written as "server", "server.group",
 // "server.group.account" or a full hostname such as
-// "server.group.account.uk0.bigv.io" (anything after the account is ignored,
-// as the official client does). Missing parts are left empty; the client
-// fills them from its defaults. Each part must be a DNS label: letters,
-// digits and hyphens, not starting or ending with a hyphen.
+// "server.group.account.uk0.bigv.io". What comes after the account is kept
+// in Suffix (unlike the official client, which ignores it): only the API
+// can say whether it is this server's hostname. Missing parts are left
+// empty; the client fills them from its defaults. Each part, the suffix's
+// too, must be a DNS label: letters, digits and hyphens, not starting or
+// ending with a hyphen.
 func ParseName(s string) (Name, error) {
 	if s == "" {
 		return Name{}, fmt.Errorf("bytemark: empty server name")
@@ -43,10 +59,7 @@ func ParseName(s string) (Name, error) {
 		return Name{}, fmt.Errorf("bytemark: server name is too long (%d characters)", len(s))
 	}
 	parts := strings.Split(strings.ToLower(s), ".")
-	for i, p := range parts {
-		if i > 2 {
-			break
-		}
+	for _, p := range parts {
 		if err := checkLabel(p); err != nil {
 			return Name{}, fmt.Errorf("bytemark: invalid server name %q: %w", s, err)
 		}
@@ -57,6 +70,9 @@ func ParseName(s string) (Name, error) {
 	}
 	if len(parts) > 2 {
 		n.Account = parts[2]
+	}
+	if len(parts) > 3 {
+		n.Suffix = strings.Join(parts[3:], ".")
 	}
 	return n, nil
 }
@@ -79,7 +95,7 @@ func checkLabel(p string) error {
 }
 
 // path returns the API path of the server: its group and account must be
-// set.
+// set. The suffix is not part of it (the client checks it first).
 func (n Name) path() string {
 	return groupPath(n.Account, n.Group) + "/virtual_machines/" + url.PathEscape(n.Server)
 }

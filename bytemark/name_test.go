@@ -21,7 +21,12 @@ func TestParseName(t *testing.T) {
 		{in: "web1", want: bytemark.Name{Server: "web1"}},
 		{in: "web1.staging", want: bytemark.Name{Server: "web1", Group: "staging"}},
 		{in: "web1.default.acme", want: bytemark.Name{Server: "web1", Group: "default", Account: "acme"}},
-		{in: "web1.default.acme.uk0.bigv.io", want: bytemark.Name{Server: "web1", Group: "default", Account: "acme"}},
+		{in: "web1.default.acme.uk0.bigv.io", want: bytemark.Name{Server: "web1", Group: "default", Account: "acme", Suffix: "uk0.bigv.io"}},
+		{in: "web1.default.acme.uk0.bigv.io.evil.com", want: bytemark.Name{Server: "web1", Group: "default", Account: "acme", Suffix: "uk0.bigv.io.evil.com"}},
+		{in: "web1.default.acme.x", want: bytemark.Name{Server: "web1", Group: "default", Account: "acme", Suffix: "x"}},
+		{in: "web1.default.acme.uk0..io", wantErr: "empty part"},
+		{in: "web1.default.acme.uk0.bigv.io/x", wantErr: "character '/'"},
+		{in: "web1.default.acme.-uk0", wantErr: "hyphen"},
 		{in: "Web1.Default.ACME", want: bytemark.Name{Server: "web1", Group: "default", Account: "acme"}},
 		{in: "1234", want: bytemark.Name{Server: "1234"}},
 		{in: "my-server-2", want: bytemark.Name{Server: "my-server-2"}},
@@ -60,6 +65,7 @@ func TestNameString(t *testing.T) {
 		{Server: "web1"}:                                    "web1",
 		{Server: "web1", Group: "g"}:                        "web1.g",
 		{Server: "web1", Group: "default", Account: "acme"}: "web1.default.acme",
+		{Server: "web1", Group: "default", Account: "acme", Suffix: "uk0.bigv.io"}: "web1.default.acme.uk0.bigv.io",
 	} {
 		if got := n.String(); got != want {
 			t.Errorf("%#v.String() = %q; want %q", n, got, want)
@@ -84,7 +90,8 @@ func TestValidDiscLabel(t *testing.T) {
 // FuzzParseName checks that ParseName never panics and that accepted
 // names round-trip through String.
 func FuzzParseName(f *testing.F) {
-	for _, s := range []string{"web1", "web1.default", "web1.default.acme", "web1.default.acme.uk0.bigv.io", "", "..", "-a", "A.B.C"} {
+	for _, s := range []string{"web1", "web1.default", "web1.default.acme", "web1.default.acme.uk0.bigv.io", "", "..", "-a", "A.B.C",
+		"web1.default.acme.uk0.bigv.io.evil.com", "1001.11.1.uk1.bigv.io"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -101,6 +108,12 @@ func FuzzParseName(f *testing.F) {
 		back, err := bytemark.ParseName(n.String())
 		if err != nil || back != n {
 			t.Fatalf("ParseName(%q) = %#v, but ParseName(%q) = %#v, %v", s, n, n.String(), back, err)
+		}
+		if n.Short().String() != n.Server && n.Suffix != "" && !strings.HasSuffix(n.String(), "."+n.Suffix) {
+			t.Fatalf("ParseName(%q) = %#v: suffix lost", s, n)
+		}
+		if strings.ContainsAny(n.Suffix, "/%?# ") || strings.Contains(n.Suffix, "..") {
+			t.Fatalf("ParseName(%q) = %#v: unsafe suffix", s, n)
 		}
 		for _, p := range []string{n.Server, n.Group, n.Account} {
 			if strings.ContainsAny(p, "./%?# ") || !utf8.ValidString(p) {

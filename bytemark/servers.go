@@ -46,7 +46,8 @@ func (c *Client) ListServers(ctx context.Context, group string) ([]Server, error
 }
 
 // GetServer reads a server, deleted or not, with its discs and network
-// interfaces.
+// interfaces. A name with a suffix is refused (a *SuffixError) unless the
+// suffix is that of the server's hostname.
 //
 // Bytemark API docs: GET /accounts/{a}/groups/{g}/virtual_machines/{vm}?include_deleted=true&view=overview.
 func (c *Client) GetServer(ctx context.Context, name string) (*Server, error) {
@@ -54,7 +55,16 @@ func (c *Client) GetServer(ctx context.Context, name string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.getServer(ctx, n)
+	s, err := c.getServer(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if n.Suffix != "" {
+		if _, err := identify(n, s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 func (c *Client) getServer(ctx context.Context, n Name) (*Server, error) {
@@ -162,9 +172,9 @@ func (c *Client) PurgeServer(ctx context.Context, name string) error {
 	})
 }
 
-// resolved resolves name and runs f with it.
+// resolved resolves name (checking its suffix) and runs f with it.
 func (c *Client) resolved(ctx context.Context, name string, f func(context.Context, Name) error) error {
-	n, err := c.ResolveName(ctx, name)
+	n, err := c.target(ctx, name)
 	if err != nil {
 		return err
 	}

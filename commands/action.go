@@ -8,7 +8,10 @@
 // parses it again before running it.
 package commands
 
-import "strings"
+import (
+	"reflect"
+	"strings"
+)
 
 // An Action is a validated request from a person or from monitoring.
 type Action interface {
@@ -385,4 +388,20 @@ func join(name string, args ...string) string {
 		}
 	}
 	return b.String()
+}
+
+// WithServer returns a copy of a naming server (canonical form) as its
+// target instead, e.g. the canonical name that the target was resolved
+// to. An action without a target is returned as it is.
+func WithServer(a Action, server string) Action {
+	if a == nil || a.Server() == "" {
+		return a
+	}
+	v := reflect.New(reflect.TypeOf(a)).Elem()
+	v.Set(reflect.ValueOf(a))
+	if f := v.FieldByName("Target"); f.IsValid() && f.CanSet() && f.Kind() == reflect.String {
+		f.SetString(server)
+		return v.Interface().(Action)
+	}
+	return a
 }

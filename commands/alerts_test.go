@@ -132,7 +132,7 @@ func TestDecodeLenient(t *testing.T) {
 		{name: "bad time kept raw", body: `{"alerts":[{"status":"firing","labels":{"bytemark_server":"web1"},"fingerprint":"f","startsAt":"yesterday"}]}`,
 			wantAlerts: []string{"web1/firing/f@yesterday"}},
 		{name: "hostname label", body: `{"alerts":[{"status":"FIRING","labels":{"bytemark_server":"web1.default.acme.uk0.bigv.io"},"fingerprint":"f"}]}`,
-			wantAlerts: []string{"web1.default.acme/firing/f@"}},
+			wantAlerts: []string{"web1.default.acme.uk0.bigv.io/firing/f@"}},
 		{name: "unknown fields", body: `{"version":"4","future":{"x":[1,2]},"alerts":[{"status":"firing","labels":{"bytemark_server":"web1"},"fingerprint":"f","values":{"A":1},"extra":null}]}`,
 			wantAlerts: []string{"web1/firing/f@"}},
 		{name: "bad server", body: `{"alerts":[{"status":"firing","labels":{"bytemark_server":"../etc","alertname":"X"},"fingerprint":"f"}]}`,

@@ -60,7 +60,31 @@ func TestRunWithClient(t *testing.T) {
 		}
 	}
 
-	a, _ := commands.Parse("show nope")
+	// What follows the account must be the suffix of the API's hostname
+	// for the server: the right one works, anything else is refused with
+	// a clear message and changes nothing.
+	a, _ := commands.Parse("show web1.default.acme.uk0.bigv.io")
+	if res, err := commands.Run(t.Context(), c, a); err != nil || !strings.Contains(res.Summary, "web1.default.acme is ") {
+		t.Errorf("Run(show with the hostname) = %+v, %v", res, err)
+	}
+	for _, in := range []string{"purge web1.default.acme.uk1.bigv.io", "show web1.default.acme.uk0.bigv.io.evil.com", "delete web2.default.acme.evil"} {
+		a, err := commands.Parse(in)
+		if err != nil {
+			t.Fatalf("Parse(%q) = %v", in, err)
+		}
+		res, err := commands.Run(t.Context(), c, a)
+		var u *commands.UsageError
+		if !errors.As(err, &u) || !bytemark.IsWrongSuffix(err) || !strings.Contains(u.Msg, "must be exactly `uk0.bigv.io`") {
+			t.Errorf("Run(%q) = %+v, %v; want a usage error about the suffix", in, res, err)
+		}
+	}
+	for _, name := range []string{"web1", "web2"} {
+		if s, ok := fake.Server("acme", "default", name); !ok || s.Deleted {
+			t.Errorf("%s = %+v, %v; want it untouched", name, s, ok)
+		}
+	}
+
+	a, _ = commands.Parse("show nope")
 	_, err = commands.Run(t.Context(), c, a)
 	var u *commands.UsageError
 	if !errors.As(err, &u) || !strings.Contains(u.Msg, "I can't find server `nope`") || !bytemark.IsNotFound(err) {

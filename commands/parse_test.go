@@ -31,7 +31,12 @@ func TestParse(t *testing.T) {
 		{name: "list group.account", in: "list staging.acme", want: List{Group: "staging.acme"}},
 		{name: "show", in: "show web1", want: Show{Target: "web1"}},
 		{name: "show full", in: "show web1.default.acme", want: Show{Target: "web1.default.acme"}},
-		{name: "show hostname", in: "show web1.default.acme.uk0.bigv.io", want: Show{Target: "web1.default.acme"}},
+		{name: "show hostname", in: "show web1.default.acme.uk0.bigv.io", want: Show{Target: "web1.default.acme.uk0.bigv.io"}},
+		// Kept whole, never trimmed: the client checks the suffix against
+		// the API's hostname for the server.
+		{name: "purge other suffix", in: "purge Web1.default.acme.UK1.bigv.io", want: Purge{Target: "web1.default.acme.uk1.bigv.io"}},
+		{name: "show longer suffix", in: "show web1.default.acme.uk0.bigv.io.evil.com", want: Show{Target: "web1.default.acme.uk0.bigv.io.evil.com"}},
+		{name: "numeric ids", in: "restart web1.11.1", want: Restart{Target: "web1.11.1"}},
 		{name: "phone capitals", in: "Restart WEB1", want: Restart{Target: "web1"}},
 		{name: "spaces", in: "  restart \u00a0  web1  ", want: Restart{Target: "web1"}},
 		{name: "start", in: "start web1", want: Start{Target: "web1"}},
@@ -286,7 +291,8 @@ func TestValidate(t *testing.T) {
 		{Show{Target: "web1"}, ""},
 		{Show{}, "A server name is missing."},
 		{Show{Target: "WEB1"}, "Write the server name `WEB1` as `web1`."},
-		{Show{Target: "web1.default.acme.uk0.bigv.io"}, "as `web1.default.acme`"},
+		{Show{Target: "web1.default.acme.uk0.bigv.io"}, ""},
+		{Show{Target: "web1.default.acme.UK0.bigv.io"}, "as `web1.default.acme.uk0.bigv.io`"},
 		{List{Group: "Staging"}, "Write the group `Staging` as `staging`."},
 		{Reboot{Target: "web1"}, "`` isn't a reboot method"},
 		{DiscAdd{Target: "web1", Label: "data", SizeMiB: 1024}, "`` isn't a storage grade"},
@@ -419,7 +425,8 @@ func FuzzParse(f *testing.F) {
 	for _, c := range table {
 		f.Add(c.examples[0])
 	}
-	for _, s := range []string{"", "reboot ../x", "disc add web1 vda 1.5G", "show web1.default.acme.uk0.bigv.io", "RESTART Web1", "disc add web1 d 0.001T"} {
+	for _, s := range []string{"", "reboot ../x", "disc add web1 vda 1.5G", "show web1.default.acme.uk0.bigv.io", "RESTART Web1", "disc add web1 d 0.001T",
+		"purge web1.default.acme.uk1.bigv.io", "show web1.default.acme.uk0.bigv.io.evil.com", "restart 1001.11.1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -458,5 +465,28 @@ func BenchmarkParse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestWithServer: every action with a target takes another, and keeps the
+// rest; the result is valid and round-trips.
+func TestWithServer(t *testing.T) {
+	for _, a := range allActions {
+		b := WithServer(a, "web9.default.acme")
+		if a.Server() == "" {
+			if b != a {
+				t.Errorf("WithServer(%#v) = %#v; want it unchanged", a, b)
+			}
+			continue
+		}
+		if b.Server() != "web9.default.acme" || b.Name() != a.Name() {
+			t.Errorf("WithServer(%#v) = %#v", a, b)
+		}
+		if c, err := Parse(b.String()); err != nil || c != b {
+			t.Errorf("Parse(%q) = %#v, %v; want %#v", b.String(), c, err, b)
+		}
+		if WithServer(b, a.Server()) != a {
+			t.Errorf("WithServer back = %#v; want %#v", WithServer(b, a.Server()), a)
+		}
 	}
 }

@@ -100,13 +100,21 @@ func Run(ctx context.Context, c Cloud, a Action) (Result, error) {
 	return res, nil
 }
 
+// Explain turns an error from resolving a's server or running a into one a
+// person can act on (a *UsageError) where it can, as Run does.
+func Explain(a Action, err error) error { return explain(a, err) }
+
 // explain turns an error from running a into one a person can act on,
 // where it can.
 func explain(a Action, err error) error {
 	var u *UsageError
+	var suffix *bytemark.SuffixError
 	switch {
 	case errors.As(err, &u):
 		return err
+	case errors.As(err, &suffix):
+		return &UsageError{Msg: fmt.Sprintf("%s isn't a name of that server: its hostname is %s, so anything after the account must be exactly %s. Write %s or the full hostname.",
+			"`"+safe(suffix.Asked)+"`", "`"+safe(suffix.Hostname)+"`", "`"+safe(hostSuffix(suffix.Hostname))+"`", "`"+safe(trimSuffix(suffix))+"`"), err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &UsageError{Msg: fmt.Sprintf("`%s` took too long (more than %s) and I stopped waiting. Check the server with `/bytemark show %s`.",
 			a.String(), Timeout(a), a.Server()), err: err}
@@ -364,6 +372,19 @@ func findDisc(ctx context.Context, c Cloud, server, label string) (bytemark.Disc
 		msg += "; its discs are " + list(labels, "and")
 	}
 	return bytemark.Disc{}, ds, &UsageError{Msg: msg + "."}
+}
+
+// hostSuffix returns what a hostname has after name.group.account.
+func hostSuffix(host string) string {
+	if parts := strings.SplitN(host, ".", 4); len(parts) == 4 {
+		return parts[3]
+	}
+	return ""
+}
+
+// trimSuffix returns the asked name without its suffix.
+func trimSuffix(e *bytemark.SuffixError) string {
+	return strings.TrimSuffix(e.Asked, "."+e.Suffix)
 }
 
 // power returns "on" or "off".

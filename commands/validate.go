@@ -114,19 +114,12 @@ func knownTopic(t string) bool {
 const serverNames = "Server names look like `web1` or `web1.group.account`."
 
 // serverArg normalises a server name as typed: lower case (DNS names are
-// case-insensitive) and, for a full hostname such as
-// web1.default.acme.uk0.bigv.io, only web1.default.acme. An invalid name is
-// returned lower-cased for validation to refuse.
+// case-insensitive). Nothing is trimmed: a full hostname such as
+// web1.default.acme.uk0.bigv.io stays whole, and the Bytemark client
+// accepts what follows the account only if it is the suffix of the
+// hostname the API reports for that server.
 func serverArg(s string) string {
-	s = strings.ToLower(s)
-	if serverProblem(s) != "" {
-		return s
-	}
-	n, err := bytemark.ParseName(s)
-	if err != nil {
-		return s
-	}
-	return n.String()
+	return strings.ToLower(s)
 }
 
 // serverProblem says what is wrong with a server name, or "" if nothing is.

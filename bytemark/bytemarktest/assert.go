@@ -114,6 +114,30 @@ func (st *state) toServer(v *vm) bytemark.Server {
 	return srv
 }
 
+// OnRequest sets a function called with the method and path of every
+// request before the fake handles it (nil removes it). It runs without the
+// fake's lock held, so it may change the fake's state (Rename, SetPower):
+// tests use it to change a server between a client's read and its write.
+func (s *Server) OnRequest(f func(method, path string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onRequest = f
+}
+
+// Rename renames a server behind the API's back (as someone using the
+// panel would). It reports whether the server exists and the new name is
+// free in its group.
+func (s *Server) Rename(account, group, name, newName string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.lookup(account, group, name)
+	if v == nil || s.lookup(account, group, newName) != nil {
+		return false
+	}
+	v.name = newName
+	return true
+}
+
 // SetPower powers a server on or off behind the API's back (as if it
 // crashed, or someone used the panel), cancelling any pending powerdown.
 // It reports whether the server exists.

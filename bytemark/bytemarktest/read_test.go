@@ -94,6 +94,16 @@ func TestReads(t *testing.T) {
 		{"/accounts/1/groups/" + id(web1VM.GroupID), 200, nil},
 		{"/accounts/acme/groups/" + id(web1VM.GroupID) + "/virtual_machines/" + id(web1VM.ID), 200, nil},
 		{"/accounts/acme/groups/staging/virtual_machines/web1", 404, nil},
+		// Numeric IDs in any nested segment; the hostname is the canonical
+		// name and the API's suffix, however the server was reached.
+		{"/accounts/1/groups/default/virtual_machines/" + id(web1VM.ID) + "?include_deleted=true", 200, func(t *testing.T, r reply) {
+			var v vmJSON
+			r.decode(t, &v)
+			if v.ID != web1VM.ID || v.Hostname != "web1.default.acme.uk0.bigv.io" {
+				t.Errorf("server = %s", r.body)
+			}
+		}},
+		{"/accounts/acme/groups/default/virtual_machines/" + id(web1VM.ID+4), 404, nil}, // stage1's ID, in another group
 		{"/accounts/acme/groups/default/virtual_machines", 200, func(t *testing.T, r reply) {
 			var vs []vmJSON
 			r.decode(t, &vs)

@@ -98,6 +98,7 @@ type Server struct {
 	powerdownDelay    time.Duration
 	hangOnPowerdown   map[int]bool // vm id -> ignores ACPI powerdown
 	pendingPowerdowns map[int]time.Time
+	onRequest         func(method, path string)
 }
 
 type fault struct {
@@ -394,7 +395,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.trimLog()
 	f := s.matchFault(r.Method, clean)
 	latency := s.latency
+	hook := s.onRequest
 	s.mu.Unlock()
+	if hook != nil {
+		hook(r.Method, clean)
+	}
 
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {

@@ -91,7 +91,7 @@ func TestAuthorization(t *testing.T) {
 	if code := ip.click(userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	ip.slack.waitPost(t, "web1 purged")
+	ip.slack.waitPost(t, "web1.default.acme purged")
 	if n := purges(ip.fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want 1", n)
 	}

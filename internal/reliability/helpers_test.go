@@ -257,12 +257,15 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	w.Write(rec.Body.Bytes())
 }
 
+// seedIDs are the IDs of the fake's demo servers.
+var seedIDs = map[string]string{"web1": "1001", "web2": "1002", "db1": "1003", "old1": "1004", "stage1": "1005"}
+
 // purges counts the purge requests (DELETE …?purge=true) the fake
-// received for server.
+// received for server (by name, or by its ID as the bot purges).
 func purges(f *bytemarktest.Server, server string) int {
 	n := 0
 	for _, r := range f.Requests() {
-		if r.Method == http.MethodDelete && strings.HasSuffix(r.Path, "/"+server) && strings.Contains(r.Query, "purge=true") {
+		if r.Method == http.MethodDelete && (strings.HasSuffix(r.Path, "/"+server) || strings.HasSuffix(r.Path, "/"+seedIDs[server])) && strings.Contains(r.Query, "purge=true") {
 			n++
 		}
 	}

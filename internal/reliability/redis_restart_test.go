@@ -87,7 +87,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve after the restart = %d", code)
 	}
-	slack.waitPost(t, "web1 purged")
+	slack.waitPost(t, "web1.default.acme purged")
 	if n := purges(fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want 1", n)
 	}

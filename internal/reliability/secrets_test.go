@@ -75,7 +75,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	c := slack.waitCard(t, 1)
 	code, body := a.click(secSigning, userAppr1, chanOps, c, "approve")
 	record("approve", code, body)
-	slack.waitPost(t, "web2 purged")
+	slack.waitPost(t, "web2.default.acme purged")
 	// Refusals: a bad signature, a self-approval, a wrong webhook token.
 	code, body = do(signedRequest(a.url, secSigning+"x", "/slack/commands", slashBody(userAsker, chanOps, "list"), time.Now()))
 	record("bad signature", code, body)

@@ -40,7 +40,7 @@ func TestSlackRateLimited(t *testing.T) {
 	if code := ip.click(userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
-	ip.slack.waitPost(t, "web2 purged")
+	ip.slack.waitPost(t, "web2.default.acme purged")
 	waitFor(t, 15*time.Second, "the card's final update", func() bool {
 		for _, u := range ip.slack.Calls("chat.update") {
 			if u.Form.Get("ts") == c.ts && strings.Contains(u.content(), "gone for good") {
