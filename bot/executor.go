@@ -24,7 +24,9 @@ const onceTTL = 7 * 24 * time.Hour
 // the job they are running (within Config.JobTimeout) and hand back any job
 // they hold but have not started; then Run returns nil.
 func (s *Server) Run(ctx context.Context) error {
-	s.wg.Add(1)
+	if !s.begin() {
+		return nil
+	}
 	defer s.wg.Done()
 	host, _ := os.Hostname()
 	var wg sync.WaitGroup

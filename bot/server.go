@@ -146,6 +146,8 @@ type Server struct {
 	notes   finalNotes // the executor's last word on each card
 	team    teamGate   // the Slack workspace requests must come from
 	wg      sync.WaitGroup
+	closeMu sync.Mutex // orders Run's start before Close's wait
+	closing bool
 	// async runs f after the current request has been answered; tests may
 	// make it synchronous.
 	async    func(f func())
@@ -228,7 +230,24 @@ func (s *Server) MetricsHandler() http.Handler {
 // Close waits for the work the Server started in the background (card
 // updates, replies, and the executor once Run's context is done).
 func (s *Server) Close() {
+	s.closeMu.Lock()
+	s.closing = true
+	s.closeMu.Unlock()
 	s.wg.Wait()
+}
+
+// begin counts a Run that Close must wait for. Run starts in a goroutine of
+// its own, so its count could otherwise race with Close's wait when a
+// process stops as it starts; once Close has begun, begin reports false
+// and Run does nothing.
+func (s *Server) begin() bool {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	return true
 }
 
 // quick runs f, a Redis call made while Slack waits for an answer, within
