@@ -63,6 +63,7 @@ Commands:
   console                       the whole flow in this terminal, against a built-in fake Bytemark; needs nothing
   fake-bytemark --listen ADDR   serve the fake Bytemark API and auth host (demo data) on ADDR
   manifest --url https://HOST   print the Slack app manifest for a bot served at HOST (--socket-mode for Socket Mode)
+  policy check|explain|test     validate, explain and test a policy file offline (bytebot policy help)
   version                       print the version
 
 Configuration is read from the environment; see README.md.
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return fakeBytemark(ctx, args, stdout)
 	case "manifest":
 		return manifest(args, stdout)
+	case "policy":
+		return policyCmd(ctx, args, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "bytebot %s (%s)\n", version, commit)
 		return nil
