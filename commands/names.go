@@ -38,3 +38,11 @@ func Irreversible(name string) bool {
 // Suggest returns the candidate nearest to word, if it is near enough to be
 // a plausible typo, or "".
 func Suggest(word string, candidates []string) string { return closest(word, candidates) }
+
+// HelpExamples returns the examples of the command with this name.
+func HelpExamples(name string) []string {
+	if c := lookup(name); c != nil {
+		return c.examples
+	}
+	return nil
+}

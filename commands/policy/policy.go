@@ -246,12 +246,12 @@ func (p *Policy) decideOne(ctx context.Context, r Request, member MemberOf, serv
 			return Decision{}, err
 		}
 		if !ok {
-			who := cmp.Or(r.User, "this requester")
+			fix := fmt.Sprintf("add %s to %s", cmp.Or(r.User, "the requester"), rule.Where.Requesters)
 			if r.Monitoring {
-				who = "monitoring"
+				fix = fmt.Sprintf("add %s to the requesters of %s", MonitoringRole, rule.Label)
 			}
-			return refuse("only %s may ask for %s%s. To allow it, add %s to %s.",
-				strings.Join(rule.Requesters, ", "), name, onServer(server), who, rule.Where.Requesters)
+			return refuse("only %s may ask for %s%s. To allow it, %s.",
+				strings.Join(rule.Requesters, ", "), name, onServer(server), fix)
 		}
 	}
 	if d.Approvals > 0 && len(d.Approvers) == 0 {
