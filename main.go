@@ -106,6 +106,11 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	logger.Info("bytebot starting", "version", version, "commit", commit)
+	pol, err := loadPolicy(cfg) // not yet used by the bot: checked at start so that a bad file fails it
+	if err != nil {
+		return err
+	}
+	logger.Info("policy loaded", "source", pol.Source, "rules", len(pol.Rules), "sha256", pol.Hash)
 
 	rdb, closeRedis, err := openRedis(cfg.RedisURL, logger)
 	if err != nil {

@@ -241,3 +241,38 @@ func policyTest(ctx context.Context, policyFile, casesFile string, stdout io.Wri
 	fmt.Fprintf(stdout, "%s: all %d cases pass\n", casesFile, len(cases))
 	return nil
 }
+
+// loadPolicy is the policy serve runs under: POLICY_FILE if set, otherwise
+// the older settings turned into the same kind of Policy. A bad file fails
+// the start with every problem, by line.
+func loadPolicy(cfg *Config) (*policy.Policy, error) {
+	if cfg.PolicyFile == "" {
+		p, err := policy.FromEnv(policy.Env{
+			Approvers:         cfg.Approvers,
+			ApprovalsRequired: cfg.ApprovalsRequired,
+			ApprovalTTL:       cfg.ApprovalTTL,
+			ApprovalActions:   cfg.ApprovalActions,
+			AllowedUsers:      cfg.AllowedUsers,
+			AllowedChannels:   cfg.AllowedChannels,
+			ProtectedServers:  cfg.ProtectedServers,
+		})
+		if err != nil {
+			return nil, &ConfigError{Problems: []string{err.Error()}}
+		}
+		return p, nil
+	}
+	data, err := os.ReadFile(cfg.PolicyFile)
+	if err != nil {
+		return nil, &ConfigError{Problems: []string{fmt.Sprintf("POLICY_FILE: %v", err)}}
+	}
+	p, err := policy.Load(cfg.PolicyFile, data)
+	var es policy.Errors
+	if errors.As(err, &es) {
+		ce := &ConfigError{}
+		for _, e := range es {
+			ce.Problems = append(ce.Problems, "POLICY_FILE: "+e.Error())
+		}
+		return nil, ce
+	}
+	return p, err
+}
