@@ -125,7 +125,7 @@ func policyExplain(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "may ask:  %s, %s\n", who, where)
 		if d.Approvals > 0 {
 			fmt.Fprintf(stdout, "approve:  %d of %s (%s), never the requester, within %s\n", d.Approvals,
-				strings.Join(d.ApproverRoles, ", "), strings.Join(d.Approvers, ", "), d.TTL)
+				strings.Join(d.ApproverRoles, ", "), strings.Join(d.Approvers, ", "), policy.Duration(d.TTL))
 		}
 	}
 	fmt.Fprintf(stdout, "why:      %s\n", d.Explanation)

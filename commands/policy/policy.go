@@ -107,7 +107,8 @@ type Decision struct {
 	RuleLabel string
 	// Effects is what the action does (commands.Effects).
 	Effects []string
-	// Approvals needed before it runs (0: at once).
+	// Approvals needed before it runs (0: at once); on a refusal, what
+	// the deciding rule would have asked for.
 	Approvals int
 	// Approvers may approve: Slack user and user-group IDs, and the names
 	// of the roles they come from. Requesters and Channels are who may
@@ -263,7 +264,7 @@ func (p *Policy) decideOne(ctx context.Context, r Request, member MemberOf, serv
 		return d, nil
 	}
 	d.Explanation = fmt.Sprintf("%s needs %s (%s asks for it): from %s, not the requester, within %s.",
-		what, plural(d.Approvals, "approval"), rule.Label, approverList(d.ApproverRoles, d.Approvers), d.TTL)
+		what, plural(d.Approvals, "approval"), rule.Label, approverList(d.ApproverRoles, d.Approvers), Duration(d.TTL))
 	return d, nil
 }
 
@@ -421,6 +422,18 @@ func channelList(ids []string) string {
 
 func approverList(roles, ids []string) string {
 	return fmt.Sprintf("%s (%s)", strings.Join(roles, ", "), strings.Join(ids, ", "))
+}
+
+// Duration formats d as people write it in a policy: 30m, 1h, 1h30m.
+func Duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 func plural(n int, noun string) string {
