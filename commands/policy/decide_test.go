@@ -70,7 +70,7 @@ func TestDecideExample(t *testing.T) {
 			[]string{"does reboot, stop, start", "strictest"}},
 		{"staging cycle by a dev", "U0CAROL", "", false, "reboot web1.staging.acme cycle", "allow", 0, "rule 3 (line 22)", nil},
 		{"protected database", "U0ALICE", "C0OPS", false, "purge db1.production.acme", "deny", 0, "",
-			[]string{"db1.production.acme is protected by protected (policy.yaml:33) (db*.production.acme)", "remove it from protected"}},
+			[]string{"db1.production.acme is protected (it matches db*.production.acme in protected (policy.yaml:33))", "take db*.production.acme out of protected"}},
 		{"protected: delete too", "U0ALICE", "C0OPS", false, "delete db2.production.acme", "deny", 0, "", []string{"protected"}},
 		{"protected: a restart is fine", "U0ALICE", "C0OPS", false, "restart db1.production.acme", "approval", 1, "rule 2 (line 16)", nil},
 		{"monitoring reboots staging", "", "", true, "reboot web1.staging.acme", "allow", 0, "rule 3 (line 22)", nil},
@@ -189,6 +189,43 @@ func TestIrreversibleNames(t *testing.T) {
 			if got, want := commands.Irreversible(name), a.Destructive(); got != want {
 				t.Errorf("Irreversible(%q) = %v; %q is Destructive %v", name, got, ex, want)
 			}
+		}
+	}
+}
+
+// TestDecideDefaultsAndReads: approvals default to 1 with approvers and 0
+// without; a rule may restrict a read; the first matching rule wins.
+func TestDecideDefaultsAndReads(t *testing.T) {
+	p, err := Load("p.yaml", []byte(`roles:
+  ops: [U0OPS]
+rules:
+  - actions: [show, list]
+    requesters: [ops]
+  - actions: [stop]
+    servers: ["web1.*.*"]
+    approvers: [ops]
+  - actions: [stop]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		cmd, user, outcome string
+		approvals          int
+	}{
+		{"show web1.a.b", "U0OPS", "allow", 0},
+		{"show web1.a.b", "U0DEV", "deny", 0},
+		{"list", "U0DEV", "deny", 0}, // a rule without servers covers commands without a server
+		{"discs web1.a.b", "U0DEV", "allow", 0},
+		{"stop web1.a.b", "U0DEV", "approval", 1}, // approvers, no count: 1
+		{"stop web2.a.b", "U0DEV", "allow", 0},    // first match wins: rule 3
+	} {
+		d, err := p.Decide(context.Background(), Request{Action: mustParse(t, tt.cmd), User: tt.user}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Outcome() != tt.outcome || d.Approvals != tt.approvals {
+			t.Errorf("%s by %s: %s with %d approvals; want %s with %d (%s)", tt.cmd, tt.user, d.Outcome(), d.Approvals, tt.outcome, tt.approvals, d.Explanation)
 		}
 	}
 }

@@ -117,7 +117,7 @@ func TestFromEnvExplains(t *testing.T) {
 		{"delete web1.default.acme", "U0BOB", "C0OPS", []string{"no one may approve it", "set APPROVERS"}},
 		{"restart web1.default.acme", "U0ZED", "C0OPS", []string{"add U0ZED to ALLOWED_USERS"}},
 		{"restart web1.default.acme", "U0BOB", "C0DEV", []string{"add this channel (C0DEV) to ALLOWED_CHANNELS"}},
-		{"purge db1.default.acme", "U0BOB", "C0OPS", []string{"protected by PROTECTED_SERVERS (db*.default.acme)"}},
+		{"purge db1.default.acme", "U0BOB", "C0OPS", []string{"it matches db*.default.acme in PROTECTED_SERVERS"}},
 	} {
 		d, err := p.Decide(context.Background(), Request{Action: mustParse(t, tt.cmd), User: tt.user, Channel: tt.channel}, nil)
 		if err != nil {

@@ -178,8 +178,8 @@ func (p *Policy) Decide(ctx context.Context, r Request, member MemberOf) (Decisi
 			for _, g := range p.Protected {
 				if Match(g, server) {
 					return Decision{Rule: -1, Effects: effects, Protected: true, Explanation: fmt.Sprintf(
-						"%s is refused: %s is protected by %s (%s), so it is never deleted, purged or reimaged. "+
-							"To allow it, remove it from %s.", what, server, p.ProtectedBy, g, p.ProtectedBy)}, nil
+						"%s is refused: %s is protected (it matches %s in %s), so it is never deleted, purged or reimaged. "+
+							"To allow it, take %s out of %s.", what, server, g, p.ProtectedBy, g, p.ProtectedBy)}, nil
 				}
 			}
 		}
