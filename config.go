@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/bytebot/bytebot/commands/policy"
 )
 
 // Config is every setting of the service, read from the environment. The
@@ -48,6 +50,11 @@ type Config struct {
 	AllowedUsers      []string      `env:"ALLOWED_USERS"`
 	AllowedChannels   []string      `env:"ALLOWED_CHANNELS"`
 	UsergroupMaxAge   time.Duration `env:"USERGROUP_MAX_AGE, default=1h"`
+	// PolicyFile is a YAML policy (commands/policy); with it, the settings
+	// in policyFileConflicts must be unset.
+	PolicyFile       string   `env:"POLICY_FILE"`
+	ProtectedServers []string `env:"PROTECTED_SERVERS"`
+	BlastRadius      int      `env:"BLAST_RADIUS, default=3"`
 
 	WebhookToken      string        `env:"WEBHOOK_TOKEN" secret:"true"`
 	GrafanaHMACSecret string        `env:"GRAFANA_HMAC_SECRET" secret:"true"`
@@ -111,6 +118,7 @@ func loadConfig(ctx context.Context, lookup func(string) (string, bool)) (*Confi
 		delete(env, key)
 	}
 	problems = append(problems, cfg.check()...)
+	problems = append(problems, policyFileConflicts(env)...)
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
 	}
@@ -267,7 +275,35 @@ func (c *Config) check() []string {
 	if c.RedisPrefix == "" {
 		missing("REDIS_PREFIX", "every key is namespaced with it")
 	}
+	for _, g := range c.ProtectedServers {
+		if err := policy.CheckGlob(g); err != nil {
+			p = append(p, "PROTECTED_SERVERS: "+err.Error())
+		}
+	}
+	if c.BlastRadius < 1 {
+		p = append(p, fmt.Sprintf("BLAST_RADIUS: %d must be at least 1", c.BlastRadius))
+	}
 	return p
+}
+
+// policyFileConflicts lists the settings that POLICY_FILE replaces and that
+// are set (non-empty) beside it: a start with both fails, naming them.
+func policyFileConflicts(env map[string]string) []string {
+	if env["POLICY_FILE"] == "" {
+		return nil
+	}
+	var set []string
+	for _, key := range []string{"APPROVERS", "APPROVALS_REQUIRED", "APPROVAL_TTL", "APPROVAL_ACTIONS",
+		"ALLOWED_USERS", "ALLOWED_CHANNELS", "PROTECTED_SERVERS"} {
+		if env[key] != "" {
+			set = append(set, key)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("POLICY_FILE: the policy file replaces %s; unset %s, or move what they say into the file",
+		strings.Join(set, ", "), map[bool]string{true: "it", false: "them"}[len(set) == 1])}
 }
 
 // isLoopback reports whether host (without port) is this machine:

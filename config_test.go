@@ -200,3 +200,55 @@ func TestLoadConfigNeverEchoesURLCredentials(t *testing.T) {
 		t.Errorf("error shows a URL's credentials:\n%s", msg)
 	}
 }
+
+// TestPolicyFileConflicts: POLICY_FILE replaces the approval and allowlist
+// settings; a start with both fails and lists every one that is set.
+func TestPolicyFileConflicts(t *testing.T) {
+	env := validEnv() // sets APPROVERS
+	env["POLICY_FILE"] = "policy.yaml"
+	env["ALLOWED_CHANNELS"] = "C0OPS"
+	env["PROTECTED_SERVERS"] = "db1.default.acme"
+	_, err := loadConfig(context.Background(), lookupMap(env))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("loadConfig = %v; want a ConfigError", err)
+	}
+	want := "POLICY_FILE: the policy file replaces APPROVERS, ALLOWED_CHANNELS, PROTECTED_SERVERS; unset them"
+	if !strings.Contains(ce.Long(), want) {
+		t.Errorf("error lacks %q:\n%s", want, ce.Long())
+	}
+
+	delete(env, "APPROVERS")
+	delete(env, "ALLOWED_CHANNELS")
+	delete(env, "PROTECTED_SERVERS")
+	env["ALLOWED_USERS"] = "" // set but empty counts as unset
+	cfg, err := loadConfig(context.Background(), lookupMap(env))
+	if err != nil {
+		t.Fatalf("loadConfig(POLICY_FILE alone) = %v", err)
+	}
+	if got, want := cfg.PolicyFile, "policy.yaml"; got != want {
+		t.Errorf("PolicyFile = %q; want %q", got, want)
+	}
+	if got, want := cfg.BlastRadius, 3; got != want {
+		t.Errorf("BLAST_RADIUS = %d; want %d", got, want)
+	}
+}
+
+func TestPolicySettingsChecked(t *testing.T) {
+	env := validEnv()
+	env["PROTECTED_SERVERS"] = "db1.default.acme,web*"
+	env["BLAST_RADIUS"] = "0"
+	_, err := loadConfig(context.Background(), lookupMap(env))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("loadConfig = %v; want a ConfigError", err)
+	}
+	for _, want := range []string{
+		`PROTECTED_SERVERS: server glob "web*" must have three parts`,
+		"BLAST_RADIUS: 0 must be at least 1",
+	} {
+		if !strings.Contains(ce.Long(), want) {
+			t.Errorf("error lacks %q:\n%s", want, ce.Long())
+		}
+	}
+}

@@ -63,6 +63,7 @@ Commands:
   console                       the whole flow in this terminal, against a built-in fake Bytemark; needs nothing
   fake-bytemark --listen ADDR   serve the fake Bytemark API and auth host (demo data) on ADDR
   manifest --url https://HOST   print the Slack app manifest for a bot served at HOST (--socket-mode for Socket Mode)
+  policy check|explain|test     validate, explain and test a policy file offline (bytebot policy help)
   version                       print the version
 
 Configuration is read from the environment; see README.md.
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return fakeBytemark(ctx, args, stdout)
 	case "manifest":
 		return manifest(args, stdout)
+	case "policy":
+		return policyCmd(ctx, args, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "bytebot %s (%s)\n", version, commit)
 		return nil
@@ -103,6 +106,11 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	logger.Info("bytebot starting", "version", version, "commit", commit)
+	pol, err := loadPolicy(cfg) // not yet used by the bot: checked at start so that a bad file fails it
+	if err != nil {
+		return err
+	}
+	logger.Info("policy loaded", "source", pol.Source, "rules", len(pol.Rules), "sha256", pol.Hash)
 
 	rdb, closeRedis, err := openRedis(cfg.RedisURL, logger)
 	if err != nil {
