@@ -69,7 +69,7 @@ func (s *Store) Enqueue(ctx context.Context, job Job) (string, error) {
 	for _, f := range fields {
 		args = append(args, f)
 	}
-	if err := s.sc.enqueue.Run(ctx, s.rdb, []string{s.key("queue"), s.jobKey(job.ID)}, args...).Err(); err != nil {
+	if err := s.decide(ctx, s.sc.enqueue, []string{s.key("queue"), s.jobKey(job.ID)}, args...).Err(); err != nil {
 		return "", fmt.Errorf("approvals: enqueue: %w", err)
 	}
 	return job.ID, nil
