@@ -153,6 +153,10 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 		s.prefix = DefaultPrefix
 	}
 	s.prefix = KeyPrefix(s.prefix)
+	if _, ok := rdb.(*redis.ClusterClient); ok {
+		// WAIT has no key to route it by on Cluster.
+		s.waitReplicas = 0
+	}
 	if s.replicaTimeout <= 0 {
 		s.replicaTimeout = DefaultReplicaTimeout
 	}

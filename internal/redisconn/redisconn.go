@@ -94,18 +94,12 @@ func describe(err error, raw string) string {
 	if errors.As(err, &uerr) {
 		return "not a valid URL"
 	}
-	msg := err.Error()
+	var secrets []string
 	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
-		for _, s := range []string{u.User.String(), u.User.Username()} {
-			if s != "" {
-				msg = strings.ReplaceAll(msg, s, "…")
-			}
-		}
-		if p, ok := u.User.Password(); ok && p != "" {
-			msg = strings.ReplaceAll(msg, p, "…")
-		}
+		p, _ := u.User.Password()
+		secrets = append(secrets, u.User.String(), u.User.Username(), p)
 	}
-	return msg
+	return redact(err.Error(), secrets...)
 }
 
 // parseMulti parses what follows the :// of a sentinel or cluster URL.
@@ -238,7 +232,13 @@ func parseMulti(kind Kind, tls bool, rest string) (*Config, error) {
 	return c, nil
 }
 
+// redact is a go-redis error message without the secrets, and without
+// any quoted value (go-redis quotes the values it cannot parse: a mistyped
+// URL can put a password there).
 func redact(msg string, secrets ...string) string {
+	if i := strings.IndexByte(msg, '"'); i >= 0 {
+		msg = strings.TrimRight(msg[:i], ": ")
+	}
 	for _, s := range secrets {
 		if s != "" {
 			msg = strings.ReplaceAll(msg, s, "…")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestStartCluster checks that the cluster forms and that a client built as
@@ -31,8 +33,15 @@ func TestSentinelFailover(t *testing.T) {
 	set := StartSentinel(t)
 	rdb := Open(t, set.URL())
 	ctx := context.Background()
-	if err := rdb.Set(ctx, "k", "before", 0).Err(); err != nil {
-		t.Fatal(err)
+	// Replication is asynchronous: WAIT (on the SET's connection) makes
+	// sure the replica has the key before the master dies.
+	cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "k", "before", 0)
+		p.Do(ctx, "wait", 1, 5000)
+		return nil
+	})
+	if err != nil || cmds[1].(*redis.Cmd).Val() != int64(1) {
+		t.Fatalf("SET + WAIT = %v, %v; want the replica to have it", cmds, err)
 	}
 	start := time.Now()
 	set.Master.Kill()
