@@ -138,6 +138,15 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	store := approvals.New(rdb, approvals.Options{Prefix: cfg.RedisPrefix, Lease: cfg.JobLease,
 		WaitReplicas: redisKind.WaitReplicas()})
+	// Keys of versions before the hash tag ("bytebot:…") move to their
+	// names now ("{bytebot}:…") once, before Load makes a new work queue.
+	moveCtx, cancelMove := context.WithTimeout(ctx, 10*time.Second)
+	if n, err := store.MoveLegacyKeys(moveCtx); err != nil {
+		logger.Warn("could not move keys to their hash-tagged names; will try at the next start", "err", err, "moved", n)
+	} else if n > 0 {
+		logger.Info("moved keys to their hash-tagged names", "moved", n)
+	}
+	cancelMove()
 	// Load the scripts now, so that the first vote is one round trip too. A
 	// Redis that is down now is not fatal: /readyz says so until it is back.
 	loadCtx, cancelLoad := context.WithTimeout(ctx, 3*time.Second)

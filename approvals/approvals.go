@@ -130,6 +130,9 @@ type Store struct {
 	waitReplicas   int
 	replicaTimeout time.Duration
 	unreplicated   atomic.Int64
+	// legacy is Options.Prefix: keys were named under it before the hash
+	// tag (MoveLegacyKeys).
+	legacy string
 	// sweptAt is when (time.Now, in ns) a Claim last found no delivery to
 	// reclaim; 0 makes the next Claim look at once.
 	sweptAt atomic.Int64
@@ -152,6 +155,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
+	s.legacy = s.prefix
 	s.prefix = KeyPrefix(s.prefix)
 	if _, ok := rdb.(*redis.ClusterClient); ok {
 		// WAIT has no key to route it by on Cluster.
