@@ -113,6 +113,15 @@ func TestSentinelFailover(t *testing.T) {
 		if tk["approvers"] != `["`+userAppr1+`"]` {
 			t.Errorf("approvers after the failover = %s; want [%s]", tk["approvers"], userAppr1)
 		}
+		// The voter was told the vote did not land.
+		waitFor(t, 10*time.Second, "a private 'temporarily unavailable' to the voter in flight", func() bool {
+			for _, e := range slack.find("chat.postEphemeral", "temporarily unavailable") {
+				if e.Form.Get("user") == userAppr2 {
+					return true
+				}
+			}
+			return false
+		}, dump)
 		for _, u := range slack.Calls("chat.update") {
 			if strings.Contains(u.content(), "Approved by") {
 				t.Errorf("a card said approved, but the ticket is pending after the failover:\n%s", u.content())
