@@ -247,6 +247,7 @@ func openRedis(redisURL string, logger *slog.Logger) (redis.UniversalClient, red
 	// function builds the client, for main and the tests (with
 	// ContextTimeoutEnabled: a Redis that hangs must not hold a Slack
 	// request past its three seconds).
+	redisconn.LogTo(logger)
 	rdb, kind, err := redisconn.Open(redisURL)
 	if err != nil {
 		return nil, 0, nil, err // never holds the URL

@@ -20,8 +20,10 @@
 package redisconn
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -286,4 +288,15 @@ func (k Kind) WaitReplicas() int {
 		return 1
 	}
 	return 0
+}
+
+// LogTo sends go-redis's own messages (a Sentinel failover followed, a
+// Cluster node gone, …) to logger at level Info, instead of go-redis's
+// plain lines on stderr. It sets go-redis's process-wide logger.
+func LogTo(logger *slog.Logger) { redis.SetLogger(slogPrintf{logger}) }
+
+type slogPrintf struct{ l *slog.Logger }
+
+func (p slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	p.l.InfoContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
