@@ -104,7 +104,7 @@ type Options struct {
 	// AuditMax caps the audit log (approximately, XADD MAXLEN ~); default 10000.
 	AuditMax int64
 	// WaitReplicas is how many replicas a write that decides something (a
-	// ticket opened, a vote, a job queued) waits for, in the same round
+	// ticket opened, a vote, a job queued, started or finished) waits for, in the same round
 	// trip (WAIT), before it is acknowledged; 0 waits for none. With
 	// Sentinel it is 1 (redisconn.Kind.WaitReplicas), so that a failover
 	// does not lose an acknowledged approval.
@@ -249,7 +249,9 @@ func KeyPrefix(p string) string {
 }
 
 // decide runs script for a write that decides something (a ticket opened,
-// a vote, a job queued). With Options.WaitReplicas it sends WAIT in the
+// a vote, a job queued, started or finished: what a failover must not
+// forget, so that an approval stands and an action runs and is reported
+// once). With Options.WaitReplicas it sends WAIT in the
 // same pipeline, so on the same connection and in the same round trip: the
 // reply comes once that many replicas have the write, or after
 // ReplicaTimeout. Without it, it is script.Run: no extra round trip.

@@ -232,7 +232,7 @@ func (s *Store) Heartbeat(ctx context.Context, job *Job, consumer string) error 
 // reclaims it knows it is a retry, and audits the start.
 func (s *Store) MarkRunning(ctx context.Context, job *Job) error {
 	keys := []string{s.jobKey(job.ID), s.key("audit")}
-	err := s.sc.markRunning.Run(ctx, s.rdb, keys, ms(s.now()), durMS(JobRetention), s.auditMax,
+	err := s.decide(ctx, s.sc.markRunning, keys, ms(s.now()), durMS(JobRetention), s.auditMax,
 		job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job)).Err()
 	if err != nil {
 		return fmt.Errorf("approvals: mark running: %w", err)
@@ -251,7 +251,7 @@ func (s *Store) Finish(ctx context.Context, job *Job, outcome string, failed boo
 		outcome = string(state)
 	}
 	keys := []string{s.key("queue"), s.jobKey(job.ID), s.key("audit")}
-	err := s.sc.finish.Run(ctx, s.rdb, keys, group, job.entry, string(state), outcome, ms(s.now()),
+	err := s.decide(ctx, s.sc.finish, keys, group, job.entry, string(state), outcome, ms(s.now()),
 		durMS(JobRetention), s.auditMax, job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job)).Err()
 	if err != nil {
 		return fmt.Errorf("approvals: finish: %w", err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -235,7 +236,9 @@ func TestDecidingWritesWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	rdb := redistest.Open(t, url)
-	s := mustOpen(t, rdb, testPrefix(t), Options{WaitReplicas: cfg.Kind.WaitReplicas()})
+	// A long ReplicaTimeout: WAIT answers as soon as the replica has the
+	// write, and a loaded machine must not make the test flaky.
+	s := mustOpen(t, rdb, testPrefix(t), Options{WaitReplicas: cfg.Kind.WaitReplicas(), ReplicaTimeout: 20 * time.Second})
 	ctx := context.Background()
 	h := &countHook{names: true}
 	rdb.AddHook(h)
@@ -284,5 +287,29 @@ func TestKeyPrefix(t *testing.T) {
 	s := New(nil, Options{})
 	if got := s.ticketKey("abc"); got != "{bytebot}:ticket:abc" {
 		t.Errorf("default ticket key = %q; want {bytebot}:ticket:abc", got)
+	}
+}
+
+// TestUnreplicatedWriteCounted checks the window RELIABILITY.md describes:
+// with the only replica stalled, a ticket is still opened (on the master)
+// after ReplicaTimeout, and Unreplicated counts it as a write a failover
+// could lose.
+func TestUnreplicatedWriteCounted(t *testing.T) {
+	set := redistest.StartSentinel(t)
+	rdb := redistest.Open(t, set.URL())
+	s := mustOpen(t, rdb, testPrefix(t), Options{WaitReplicas: redisconn.Sentinel.WaitReplicas(), ReplicaTimeout: 200 * time.Millisecond})
+	resume := set.Replica.Pause()
+	start := time.Now()
+	tk := submit(t, s, 1)
+	took := time.Since(start)
+	resume()
+	if n := s.Unreplicated(); n != 1 {
+		t.Errorf("Unreplicated with the replica stalled = %d; want 1", n)
+	}
+	if took < 200*time.Millisecond {
+		t.Errorf("the submit took %s; want it to have waited ReplicaTimeout (200ms) for the replica", took)
+	}
+	if got, err := s.Get(context.Background(), tk.ID); err != nil || got.State != StatePending {
+		t.Errorf("Get = %+v, %v; want the ticket pending on the master", got, err)
 	}
 }

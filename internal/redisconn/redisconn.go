@@ -278,7 +278,8 @@ func Open(raw string) (redis.UniversalClient, Kind, error) {
 }
 
 // WaitReplicas is how many replicas a write that decides something (a
-// ticket opened, a vote, a job queued) waits for before it is acknowledged,
+// ticket opened, a vote, a job queued, started or finished) waits for
+// before it is acknowledged,
 // for approvals.Options.WaitReplicas: one with Sentinel, whose failover
 // promotes a replica, so that an acknowledged approval survives it; none
 // for a single node, which has no replica to wait for (and no extra round

@@ -126,6 +126,19 @@ func (s *Server) Kill() {
 	<-done
 }
 
+// Pause stops the server (SIGSTOP) until the function it returns is
+// called (SIGCONT), or the test ends: a replica that falls behind.
+func (s *Server) Pause() (resume func()) {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	cmd.Process.Signal(syscall.SIGSTOP)
+	var once sync.Once
+	resume = func() { once.Do(func() { cmd.Process.Signal(syscall.SIGCONT) }) }
+	s.tb.Cleanup(resume)
+	return resume
+}
+
 // waitFor polls ok until it holds or topologyWait passes.
 func (s *Server) waitFor(what string, ok func() bool) {
 	s.tb.Helper()

@@ -83,6 +83,16 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the reset to be mid-flight", func() bool { return fake.heldCount() == 1 }, dump)
 
+	// The bot acknowledged the approval after WAIT 1, so the replica has
+	// it already; this wait only keeps a machine so loaded that WAIT timed
+	// out (the bot counts that, see RELIABILITY.md) from failing the test.
+	replica := set.Replica.Client()
+	defer replica.Close()
+	waitFor(t, 20*time.Second, "the replica to have the first approval", func() bool {
+		v, _ := replica.HGet(ctx, "{rel9}:ticket:"+c.ticket, "approvers").Result()
+		return strings.Contains(v, userAppr1)
+	}, dump)
+
 	// The second approval is in flight when the master dies.
 	voted := make(chan int, 1)
 	go func() { code, _ := bot.click(secret, userAppr2, chanOps, c, "approve"); voted <- code }()
