@@ -45,7 +45,8 @@ func writesTo(f *fakeAPI, server string) int {
 // and a reset job running. After the sentinels promote the replica the bot
 // reconnects by itself; the ticket is still pending with its approval (it
 // was acknowledged after WAIT 1); the purge runs exactly once; the reset is
-// sent and reported once; nothing is reported done that was not.
+// sent and reported once; nothing is reported done that was not; webhooks
+// and their cooldown work on the new master.
 func TestSentinelFailover(t *testing.T) {
 	t.Parallel()
 	set := redistest.StartSentinel(t)
@@ -113,6 +114,17 @@ func TestSentinelFailover(t *testing.T) {
 	}, dump)
 	recovered := time.Since(killed)
 
+	// Webhooks and their guards work on the new master: an alert reboots
+	// db1 once, and its repeat is held by the cooldown.
+	const token = "reliability-webhook-token"
+	if code, body := bot.hook(token, alertBody("db1", 0, 1)); code != http.StatusOK {
+		t.Fatalf("webhook after the failover = %d %s", code, body)
+	}
+	waitFor(t, 20*time.Second, "the reboot of db1", func() bool { return signals(fake.Server, "db1") == 1 }, dump)
+	if code, body := bot.hook(token, alertBody("db1", 1, 1)); code != http.StatusOK {
+		t.Fatalf("repeated webhook = %d %s", code, body)
+	}
+
 	// The ticket is there, with the acknowledged approval; the vote in
 	// flight either counted (the ticket is approved) or was refused with
 	// "temporarily unavailable" to the voter, and is made again.
@@ -160,6 +172,9 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	if n := posts(slack, "web2.default.acme reset"); n != 1 {
 		t.Errorf("'web2 reset' posts = %d; want 1", n)
+	}
+	if n := signals(fake.Server, "db1"); n != 1 {
+		t.Errorf("reboots of db1 = %d; want 1 (the repeat is held by the cooldown)", n)
 	}
 	t.Logf("failover: replica promoted %s after the kill; bot answering again after %s; in-flight vote: %s",
 		promoted.Round(10*time.Millisecond), recovered.Round(10*time.Millisecond), tk["state"])
