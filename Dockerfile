@@ -20,5 +20,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/bytebot /bytebot
 USER nonroot:nonroot
 EXPOSE 8080
+# METRICS_ADDR: /metrics, for Prometheus (not to be published)
+EXPOSE 9091
 ENTRYPOINT ["/bytebot"]
 CMD ["serve"]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -20,12 +21,15 @@ import (
 // names are part of the contract in DESIGN.md; README.md documents each one.
 type Config struct {
 	ListenAddr string `env:"LISTEN_ADDR, default=:8080"`
+	// MetricsAddr serves GET /metrics alone, apart from the public listener.
+	MetricsAddr string `env:"METRICS_ADDR, default=:9091"`
 
 	SlackSigningSecret string `env:"SLACK_SIGNING_SECRET" secret:"true"`
 	SlackBotToken      string `env:"SLACK_BOT_TOKEN" secret:"true"`
 	SlackAppToken      string `env:"SLACK_APP_TOKEN" secret:"true"`
 	SlackAPIURL        string `env:"SLACK_API_URL, default=https://slack.com/api/"`
 	SlackChannel       string `env:"SLACK_CHANNEL"`
+	SlackTeamID        string `env:"SLACK_TEAM_ID"` // unset: learned from auth.test at start
 
 	BytemarkAPIURL   string `env:"BYTEMARK_API_URL, default=https://uk0.bigv.io"`
 	BytemarkAuthURL  string `env:"BYTEMARK_AUTH_URL, default=https://auth.bytemark.co.uk"`
@@ -44,6 +48,7 @@ type Config struct {
 	ApprovalActions   string        `env:"APPROVAL_ACTIONS, default=delete"`
 	AllowedUsers      []string      `env:"ALLOWED_USERS"`
 	AllowedChannels   []string      `env:"ALLOWED_CHANNELS"`
+	UsergroupMaxAge   time.Duration `env:"USERGROUP_MAX_AGE, default=1h"`
 
 	WebhookToken      string        `env:"WEBHOOK_TOKEN" secret:"true"`
 	GrafanaHMACSecret string        `env:"GRAFANA_HMAC_SECRET" secret:"true"`
@@ -130,6 +135,7 @@ var (
 	slackUserOrGroup = regexp.MustCompile(`^[UWS][A-Z0-9]{2,}$`)
 	slackUser        = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	slackChannel     = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
+	slackTeam        = regexp.MustCompile(`^T[A-Z0-9]{2,}$`)
 )
 
 // check applies the rules that go beyond decoding: what is required, and
@@ -165,8 +171,19 @@ func (c *Config) check() []string {
 	for _, u := range []struct{ key, val string }{
 		{"SLACK_API_URL", c.SlackAPIURL}, {"BYTEMARK_API_URL", c.BytemarkAPIURL}, {"BYTEMARK_AUTH_URL", c.BytemarkAuthURL},
 	} {
-		if parsed, err := url.Parse(u.val); err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
-			p = append(p, fmt.Sprintf("%s: %q is not an http(s) URL", u.key, u.val))
+		parsed, err := url.Parse(u.val)
+		switch {
+		case err != nil:
+			p = append(p, u.key+": not a URL") // it may hold credentials: never echo it
+		case (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "":
+			p = append(p, fmt.Sprintf("%s: %q is not an http(s) URL", u.key, redactURL(parsed)))
+		case parsed.Scheme == "http" && !isLoopback(parsed.Hostname()):
+			p = append(p, fmt.Sprintf("%s: %q: plain http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost), "+
+				"such as a local fake; use https://", u.key, redactURL(parsed)))
+		}
+		if err == nil && parsed.User != nil {
+			p = append(p, fmt.Sprintf("%s: %q carries a user and password, which are not used; remove them "+
+				"(Bytemark logins go in BYTEMARK_API_KEY or BYTEMARK_USERNAME and BYTEMARK_PASSWORD)", u.key, redactURL(parsed)))
 		}
 	}
 	if c.RedisURL != "" {
@@ -189,6 +206,9 @@ func (c *Config) check() []string {
 			p = append(p, fmt.Sprintf("ALLOWED_CHANNELS: %q is not a Slack channel ID (C…, G… or D…)", id))
 		}
 	}
+	if c.SlackTeamID != "" && !slackTeam.MatchString(c.SlackTeamID) {
+		p = append(p, fmt.Sprintf("SLACK_TEAM_ID: %q is not a Slack workspace ID (T…)", c.SlackTeamID))
+	}
 	if c.SlackChannel != "" && !slackChannel.MatchString(c.SlackChannel) {
 		p = append(p, fmt.Sprintf("SLACK_CHANNEL: %q is not a Slack channel ID (C…)", c.SlackChannel))
 	}
@@ -201,6 +221,7 @@ func (c *Config) check() []string {
 		}
 	}
 	positive("APPROVAL_TTL", c.ApprovalTTL)
+	positive("USERGROUP_MAX_AGE", c.UsergroupMaxAge)
 	positive("REBOOT_COOLDOWN", c.RebootCooldown)
 	positive("REBOOT_FLEET_WINDOW", c.RebootFleetWindow)
 	positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
@@ -237,10 +258,33 @@ func (c *Config) check() []string {
 	if c.SlackChannel != "" && !c.WebhooksEnabled() {
 		missing("WEBHOOK_TOKEN", "monitoring must send it (SLACK_CHANNEL is set for webhooks)")
 	}
+	if _, port, _ := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr == c.ListenAddr && port != "0" {
+		p = append(p, fmt.Sprintf("METRICS_ADDR: %q is LISTEN_ADDR too; /metrics needs a listener of its own, off the public one", c.MetricsAddr))
+	}
 	if c.RedisPrefix == "" {
 		missing("REDIS_PREFIX", "every key is namespaced with it")
 	}
 	return p
+}
+
+// isLoopback reports whether host (without port) is this machine:
+// localhost, 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redactURL is u for messages and logs, with any user:password replaced.
+func redactURL(u *url.URL) string {
+	if u.User == nil {
+		return u.String()
+	}
+	c := *u
+	c.User = url.User("REDACTED")
+	return c.String()
 }
 
 // envKeys lists the environment variable of every Config field.

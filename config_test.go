@@ -116,6 +116,8 @@ func TestLoadConfigLogins(t *testing.T) {
 		{"both ways", map[string]string{"BYTEMARK_USERNAME": "u", "BYTEMARK_PASSWORD": "p"}, nil, "set one way of logging in"},
 		{"socket mode needs no signing secret", map[string]string{"SLACK_APP_TOKEN": "xapp-1"}, []string{"SLACK_SIGNING_SECRET"}, ""},
 		{"webhooks need a channel", map[string]string{"WEBHOOK_TOKEN": "t"}, nil, "SLACK_CHANNEL: missing"},
+		{"team ID", map[string]string{"SLACK_TEAM_ID": "T0ACME"}, nil, ""},
+		{"team ID not a team", map[string]string{"SLACK_TEAM_ID": "C0ACME"}, nil, "SLACK_TEAM_ID: \"C0ACME\" is not a Slack workspace ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,5 +136,67 @@ func TestLoadConfigLogins(t *testing.T) {
 				t.Errorf("loadConfig error = %v; want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestLoadConfigPlainHTTPOnlyOnLoopback: a Slack or Bytemark URL over plain
+// http:// would send the bot token, the API key or a password in clear; it
+// is accepted only for this machine (tests, a local fake), and every
+// refused URL is named in the one list of problems, without credentials.
+func TestLoadConfigPlainHTTPOnlyOnLoopback(t *testing.T) {
+	for _, ok := range []string{"http://127.0.0.1:8081", "http://127.9.9.9/api/", "http://[::1]:8081", "http://localhost:8081/", "https://api.example.com"} {
+		env := validEnv()
+		env["SLACK_API_URL"], env["BYTEMARK_API_URL"], env["BYTEMARK_AUTH_URL"] = ok, ok, ok
+		if _, err := loadConfig(context.Background(), lookupMap(env)); err != nil {
+			t.Errorf("loadConfig with URLs %s: %v; want it accepted", ok, err)
+		}
+	}
+	env := validEnv()
+	env["SLACK_API_URL"] = "http://slack.example.com/api/"
+	env["BYTEMARK_API_URL"] = "http://user:SECRETPASS@10.0.0.1:8081"
+	env["BYTEMARK_AUTH_URL"] = "http://localhost.evil.example"
+	env["APPROVAL_TTL"] = "soon"
+	_, err := loadConfig(context.Background(), lookupMap(env))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("loadConfig = %v; want a *ConfigError", err)
+	}
+	msg := ce.Long()
+	for _, want := range []string{
+		`SLACK_API_URL: "http://slack.example.com/api/": plain http:// is allowed only for loopback hosts`,
+		`BYTEMARK_API_URL: "http://REDACTED@10.0.0.1:8081": plain http:// is allowed only for loopback hosts`,
+		`BYTEMARK_AUTH_URL: "http://localhost.evil.example": plain http://`,
+		`BYTEMARK_API_URL: "http://REDACTED@10.0.0.1:8081" carries a user and password`,
+		`APPROVAL_TTL: invalid value "soon"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "SECRETPASS") || strings.Contains(msg, "user:") {
+		t.Errorf("error shows a URL's credentials:\n%s", msg)
+	}
+}
+
+// TestLoadConfigNeverEchoesURLCredentials: a URL that is wrong for another
+// reason is shown without its user and password, or not at all.
+func TestLoadConfigNeverEchoesURLCredentials(t *testing.T) {
+	env := validEnv()
+	env["SLACK_API_URL"] = "ftp://bot:SECRETPASS@slack.example.com/"
+	env["BYTEMARK_API_URL"] = "https://user:SECRET%zzPASS@api.example.com"
+	env["REDIS_URL"] = "redis://:SECRETPASS@redis.example.com:6379/bad"
+	_, err := loadConfig(context.Background(), lookupMap(env))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("loadConfig = %v; want a *ConfigError", err)
+	}
+	msg := ce.Long()
+	for _, want := range []string{`SLACK_API_URL: "ftp://REDACTED@slack.example.com/" is not an http(s) URL`, "BYTEMARK_API_URL: not a URL"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "SECRET") {
+		t.Errorf("error shows a URL's credentials:\n%s", msg)
 	}
 }

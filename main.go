@@ -155,6 +155,12 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	cancelLoad()
 	srv := bot.New(botConfig(cfg, policy), cloud, store, bot.NewSlackPoster(api, logger), logger)
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	if cfg.SlackTeamID == "" {
+		// Slack requests are refused until auth.test names the workspace.
+		srv.LearnTeam(workCtx, bot.AuthTest(api))
+	}
 
 	httpSrv := &http.Server{
 		Addr:              cfg.ListenAddr,
@@ -168,9 +174,20 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	if err != nil {
 		return err
 	}
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
-	errc := make(chan error, 3)
+	// /metrics has a listener of its own, which need not be public.
+	metricsSrv := &http.Server{
+		Addr:              cfg.MetricsAddr,
+		Handler:           srv.MetricsHandler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+	}
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	errc := make(chan error, 4)
 	go func() { errc <- srv.Run(workCtx) }()
 	if cfg.SocketMode() {
 		go func() { errc <- srv.RunSocketMode(workCtx, socketmode.New(api)) }()
@@ -180,7 +197,12 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 			errc <- err
 		}
 	}()
-	logger.Info("bytebot serving", "addr", ln.Addr().String(), "socket_mode", cfg.SocketMode(),
+	go func() {
+		if err := metricsSrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	logger.Info("bytebot serving", "addr", ln.Addr().String(), "metrics_addr", mln.Addr().String(), "socket_mode", cfg.SocketMode(),
 		"webhooks", cfg.WebhooksEnabled(), "startup", time.Since(start).String())
 
 	var runErr error
@@ -195,6 +217,9 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}
+	if err := metricsSrv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("metrics shutdown", "err", err)
+	}
 	stopWork() // workers finish or hand back the jobs they hold
 	srv.Close()
 	return runErr
@@ -208,8 +233,10 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		Approvers:         cfg.Approvers,
 		ApprovalsRequired: cfg.ApprovalsRequired,
 		ApprovalTTL:       cfg.ApprovalTTL,
+		GroupMaxAge:       cfg.UsergroupMaxAge,
 		Policy:            policy,
 		Channel:           cfg.SlackChannel,
+		TeamID:            cfg.SlackTeamID,
 		Workers:           cfg.Workers,
 		// Six heartbeats per lease: a worker that is alive never loses its job.
 		Heartbeat: cfg.JobLease / 6,
@@ -310,7 +337,7 @@ func manifest(args []string, stdout io.Writer) error {
 		return err
 	}
 	if *base == "" && !*socket {
-		return errors.New("manifest: --url https://HOST is required (or --socket-mode)")
+		return errors.New("--url https://HOST is required (or --socket-mode)")
 	}
 	b, err := bot.Manifest(*base, *socket)
 	if err != nil {

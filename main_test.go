@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bytebot/bytebot/commands"
 )
@@ -114,6 +117,7 @@ func TestBotConfigCarriesEverySetting(t *testing.T) {
 	env["REBOOT_METHOD"] = "reset"
 	env["REBOOT_ALLOW"] = "default.acme"
 	env["ALLOWED_CHANNELS"] = "C0OPS"
+	env["SLACK_TEAM_ID"] = "T0ACME"
 	cfg, err := loadConfig(context.Background(), lookupMap(env))
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +128,76 @@ func TestBotConfigCarriesEverySetting(t *testing.T) {
 		r.Cooldown != cfg.RebootCooldown || r.MaxPerDay != 3 || r.FleetMax != 5 || len(r.Allow) != 1 {
 		t.Errorf("botConfig(...).Reboot = %+v; want the REBOOT_* settings", r)
 	}
-	if bc.Channel != "C0OPS" || bc.SigningSecret != "sig" || len(bc.Approvers) != 2 || len(bc.AllowedChannels) != 1 {
+	if bc.Channel != "C0OPS" || bc.SigningSecret != "sig" || len(bc.Approvers) != 2 || len(bc.AllowedChannels) != 1 || bc.TeamID != "T0ACME" {
 		t.Errorf("botConfig(...) = %+v; want the Slack settings", bc)
+	}
+}
+
+// TestDemoScript runs the demo.txt that README names: every line is a
+// command the console understands (comments are skipped), and the tour
+// ends with web2 purged by alice's approval.
+func TestDemoScript(t *testing.T) {
+	script, err := os.ReadFile("demo.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commands int
+	for _, l := range strings.Split(string(script), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			commands++
+		}
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"console"}, noEnv, bytes.NewReader(script), &out, &errb); err != nil {
+		t.Fatalf("console: %v\n%s", err, errb.String())
+	}
+	transcript := out.String()
+	if got, want := strings.Count(transcript, "\nyou> "), commands+1; got != want {
+		t.Errorf("transcript has %d prompts; want %d (one per command, one at the end):\n%s", got, want, transcript)
+	}
+	if strings.Contains(transcript, "console: type") {
+		t.Errorf("the console didn't understand a line of demo.txt:\n%s", transcript)
+	}
+	for _, s := range []string{"Approved by @alice", "web2 purged"} {
+		if !strings.Contains(transcript, s) {
+			t.Errorf("the demo's transcript lacks %q:\n%s", s, transcript)
+		}
+	}
+}
+
+// TestConsoleInterrupt checks that Ctrl-C ends the console at once, even
+// while it waits for a line that never comes.
+func TestConsoleInterrupt(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errb bytes.Buffer
+	go func() { done <- run(ctx, []string{"console"}, noEnv, pr, &out, &errb) }()
+	// A first line proves the console is up and reading.
+	if _, err := io.WriteString(pw, "list\n"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("console after Ctrl-C: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the console still runs after Ctrl-C")
+	}
+}
+
+// TestConsoleWithoutPrefix checks that "/bytemark" is optional.
+func TestConsoleWithoutPrefix(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"console"}, noEnv, strings.NewReader("list\nbytemark show web1\n"), &out, &errb); err != nil {
+		t.Fatalf("console: %v\n%s", err, errb.String())
+	}
+	for _, s := range []string{"3 servers", "web1.default.acme is on"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("transcript lacks %q:\n%s", s, out.String())
+		}
 	}
 }

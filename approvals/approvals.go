@@ -19,9 +19,10 @@
 //	{bytebot}:queue            stream the work queue, consumer group "executors"
 //	{bytebot}:job:<id>         hash   a job's state, stream entry, outcome (and attempt, once reclaimed); TTL JobRetention
 //	{bytebot}:sched            zset   keys of delayed jobs, scored by when they are due (ms)
-//	{bytebot}:sched:jobs       hash   key -> the delayed job (JSON list of stream fields)
+//	{bytebot}:sched:jobs       hash   key -> the delayed job (JSON list of stream fields, its ID first)
 //	{bytebot}:audit            stream the audit log, capped at about AuditMax entries
 //	{bytebot}:once:<key>       string Once claims
+//	{bytebot}:repeat:<key>     string EnqueueOnce: the job last queued under a repeat key; TTL its window, freed when that job fails
 //	{bytebot}:lock:<key>       string Lock tokens
 //	{bytebot}:cooldown:<key>   string Cooldown: when the cooldown ends (ms)
 //	{bytebot}:rate:<key>       zset   RateLimit: one member per recorded event, scored by time

@@ -1274,3 +1274,126 @@ func TestHostileIDs(t *testing.T) {
 		t.Error("Once with no TTL succeeded")
 	}
 }
+
+// TestPromoteKeepsID: a delayed job keeps the ID it was scheduled with, so
+// the executor's at-most-once markers (keyed on the job ID) hold across a
+// reschedule; and promoting a job whose ID is already queued (or ran) adds
+// nothing to the queue, as Enqueue of a known ID does nothing.
+func TestPromoteKeepsID(t *testing.T) {
+	s, clk := openClocked(t)
+	ctx := context.Background()
+	job := Job{ID: "reboot1fixed", Command: "reset web1", RequestedBy: "alertmanager", Origin: "alert", Server: "web1"}
+	if ok, err := s.Schedule(ctx, "hooks:pending:a", job, clk.Now()); !ok || err != nil {
+		t.Fatalf("Schedule = %v, %v", ok, err)
+	}
+	if n, err := s.PromoteDue(ctx); n != 1 || err != nil {
+		t.Fatalf("PromoteDue = %d, %v; want 1", n, err)
+	}
+	j, err := s.Claim(ctx, "w1", 0)
+	if err != nil || j == nil {
+		t.Fatalf("Claim = %v, %v", j, err)
+	}
+	if j.ID != job.ID {
+		t.Errorf("promoted job's ID = %q; want the scheduled %q", j.ID, job.ID)
+	}
+	if err := s.Finish(ctx, j, "done", false); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same job scheduled again (a reschedule after it ran) is not queued again.
+	if ok, err := s.Schedule(ctx, "hooks:pending:a", job, clk.Now()); !ok || err != nil {
+		t.Fatalf("Schedule again = %v, %v", ok, err)
+	}
+	if n, err := s.PromoteDue(ctx); n != 0 || err != nil {
+		t.Errorf("PromoteDue of a job that already ran = %d, %v; want 0", n, err)
+	}
+	if n := queued(t, s); n != 0 {
+		t.Errorf("queue length = %d; want 0", n)
+	}
+	if ok, _ := s.CancelScheduled(ctx, "hooks:pending:a"); ok {
+		t.Error("the job that already ran is still scheduled")
+	}
+
+	// A job scheduled without an ID gets one when scheduled, and keeps it.
+	if ok, err := s.Schedule(ctx, "hooks:pending:b", Job{Command: "reset web2", Server: "web2"}, clk.Now()); !ok || err != nil {
+		t.Fatalf("Schedule without ID = %v, %v", ok, err)
+	}
+	if n, err := s.PromoteDue(ctx); n != 1 || err != nil {
+		t.Fatalf("PromoteDue = %d, %v; want 1", n, err)
+	}
+	j, err = s.Claim(ctx, "w1", 0)
+	if err != nil || j == nil || j.ID == "" || j.Command != "reset web2" {
+		t.Fatalf("Claim = %+v, %v", j, err)
+	}
+}
+
+// TestEnqueueOnce: a job whose ID is known is not queued again, nor is
+// another job under a repeat key inside its window; each in one script.
+func TestEnqueueOnce(t *testing.T) {
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	job := Job{ID: "reqderived1", Command: "restart web1", RequestedBy: asker, Channel: "COPS", Server: "web1"}
+	res, err := s.EnqueueOnce(ctx, job, "", 0)
+	if err != nil || !res.Queued || res.ID != job.ID {
+		t.Fatalf("first EnqueueOnce = %+v, %v; want queued", res, err)
+	}
+	res, err = s.EnqueueOnce(ctx, job, "", 0)
+	if err != nil || res.Queued || res.Repeat != "" || res.ID != job.ID {
+		t.Errorf("EnqueueOnce of a known ID = %+v, %v; want not queued, no repeat", res, err)
+	}
+	if n := queued(t, s); n != 1 {
+		t.Errorf("queue length = %d; want 1", n)
+	}
+
+	a := Job{ID: "reqa", Command: "stop web2", RequestedBy: asker, Channel: "COPS", Server: "web2"}
+	b := Job{ID: "reqb", Command: "stop web2", RequestedBy: asker, Channel: "COPS", Server: "web2"}
+	if res, err := s.EnqueueOnce(ctx, a, "k", time.Minute); err != nil || !res.Queued {
+		t.Fatalf("EnqueueOnce(a) = %+v, %v", res, err)
+	}
+	if res, err := s.EnqueueOnce(ctx, b, "k", time.Minute); err != nil || res.Queued || res.Repeat != "reqa" {
+		t.Errorf("EnqueueOnce(b) under the same repeat key = %+v, %v; want not queued, repeat of reqa", res, err)
+	}
+	if res, err := s.EnqueueOnce(ctx, a, "k", time.Minute); err != nil || res.Queued || res.Repeat != "" {
+		t.Errorf("EnqueueOnce(a) again = %+v, %v; want known", res, err)
+	}
+	if res, err := s.EnqueueOnce(ctx, b, "other", time.Minute); err != nil || !res.Queued {
+		t.Errorf("EnqueueOnce(b) under another repeat key = %+v, %v; want queued", res, err)
+	}
+	if n := queued(t, s); n != 3 {
+		t.Errorf("queue length = %d; want 3", n)
+	}
+
+	// A job that failed frees its repeat key; one that succeeded does not.
+	c := Job{ID: "reqc", Command: "start web3", RequestedBy: asker, Channel: "COPS", Server: "web3"}
+	d := Job{ID: "reqd", Command: "start web3", RequestedBy: asker, Channel: "COPS", Server: "web3"}
+	e := Job{ID: "reqe", Command: "start web3", RequestedBy: asker, Channel: "COPS", Server: "web3"}
+	if res, err := s.EnqueueOnce(ctx, c, "k3", time.Minute); err != nil || !res.Queued {
+		t.Fatalf("EnqueueOnce(c) = %+v, %v", res, err)
+	}
+	finish := func(id string, failed bool) {
+		t.Helper()
+		for {
+			j, err := s.Claim(ctx, "w1", 0)
+			if err != nil || j == nil {
+				t.Fatalf("Claim = %v, %v; want job %s", j, err, id)
+			}
+			if err := s.Finish(ctx, j, "", j.ID == id && failed); err != nil {
+				t.Fatal(err)
+			}
+			if j.ID == id {
+				if j.RepeatKey != "k3" {
+					t.Errorf("claimed job's RepeatKey = %q; want k3", j.RepeatKey)
+				}
+				return
+			}
+		}
+	}
+	finish("reqc", true)
+	if res, err := s.EnqueueOnce(ctx, d, "k3", time.Minute); err != nil || !res.Queued {
+		t.Errorf("EnqueueOnce(d) after c failed = %+v, %v; want queued", res, err)
+	}
+	finish("reqd", false)
+	if res, err := s.EnqueueOnce(ctx, e, "k3", time.Minute); err != nil || res.Queued || res.Repeat != "reqd" {
+		t.Errorf("EnqueueOnce(e) after d succeeded = %+v, %v; want a repeat of reqd", res, err)
+	}
+}

@@ -16,7 +16,7 @@ import (
 // names, and the starts of the names with an ID or key after them.
 var (
 	legacyExact  = []string{"pending", "queue", "sched", "sched:jobs", "audit"}
-	legacyPrefix = []string{"ticket:", "job:", "once:", "lock:", "cooldown:", "rate:", "distinct:"}
+	legacyPrefix = []string{"ticket:", "job:", "once:", "repeat:", "lock:", "cooldown:", "rate:", "distinct:"}
 )
 
 // MoveLegacyKeys renames the keys a bytebot before the hash tag left under

@@ -37,6 +37,10 @@ type Job struct {
 	// Server is the target server, for the audit log.
 	Server string
 	Meta   map[string]string
+	// RepeatKey is the repeat key EnqueueOnce recorded the job under;
+	// finishing the job failed frees it, so that asking again is not
+	// taken for a repeat of something that did not happen.
+	RepeatKey string
 	// Attempt counts the claims of this job, 1 for the first.
 	Attempt int
 	// Retry is true when an earlier attempt may have started the action
@@ -57,22 +61,63 @@ type Job struct {
 // JobRetention) does nothing and returns the ID, so a repeated delivery
 // with a fixed ID queues nothing twice.
 func (s *Store) Enqueue(ctx context.Context, job Job) (string, error) {
+	res, err := s.EnqueueOnce(ctx, job, "", 0)
+	return res.ID, err
+}
+
+// An EnqueueResult says what EnqueueOnce did.
+type EnqueueResult struct {
+	// ID is the job's ID.
+	ID string
+	// Queued is true when the job was queued now; false when its ID was
+	// already known (the same request delivered again) or a repeat was
+	// found under the repeat key.
+	Queued bool
+	// Repeat is the ID of the earlier job found under the repeat key,
+	// when that is why nothing was queued.
+	Repeat string
+}
+
+// EnqueueOnce is Enqueue for a request that may arrive more than once, in
+// one script (one round trip): a job whose ID is already known is not
+// queued again (give a request's retries and replays the same ID), and,
+// when repeatKey is not empty, neither is one while a job recorded under
+// repeatKey in the last window exists (a person asking again for what was
+// queued already, e.g. after an answer that said it might not have been).
+// The job is recorded under repeatKey for window when it is queued.
+func (s *Store) EnqueueOnce(ctx context.Context, job Job, repeatKey string, window time.Duration) (EnqueueResult, error) {
 	if job.ID == "" {
 		job.ID = newID()
 	}
+	job.RepeatKey = ""
+	if repeatKey != "" && window > 0 {
+		job.RepeatKey = repeatKey
+	}
 	fields, err := streamFields(job)
 	if err != nil {
-		return "", fmt.Errorf("approvals: enqueue: %w", err)
+		return EnqueueResult{}, fmt.Errorf("approvals: enqueue: %w", err)
 	}
 	now := ms(s.now())
-	args := []any{now, durMS(JobRetention), job.TicketID, "id", job.ID, "enqueued", now}
+	keys := []string{s.key("queue"), s.jobKey(job.ID)}
+	if job.RepeatKey != "" {
+		keys = append(keys, s.key("repeat", job.RepeatKey))
+	}
+	args := []any{now, durMS(JobRetention), job.TicketID, durMS(window), "id", job.ID, "enqueued", now}
 	for _, f := range fields {
 		args = append(args, f)
 	}
-	if err := s.decide(ctx, s.sc.enqueue, []string{s.key("queue"), s.jobKey(job.ID)}, args...).Err(); err != nil {
-		return "", fmt.Errorf("approvals: enqueue: %w", err)
+	v, err := s.decide(ctx, s.sc.enqueue, keys, args...).Slice()
+	if err != nil {
+		return EnqueueResult{}, fmt.Errorf("approvals: enqueue: %w", err)
 	}
-	return job.ID, nil
+	res := EnqueueResult{ID: job.ID}
+	switch str(v[0]) {
+	case "queued":
+		res.Queued = true
+	case "repeat":
+		res.Repeat = str(v[1])
+	}
+	return res, nil
 }
 
 // Claim gives consumer the next job: first one whose lease ran out (its
@@ -251,8 +296,11 @@ func (s *Store) Finish(ctx context.Context, job *Job, outcome string, failed boo
 		outcome = string(state)
 	}
 	keys := []string{s.key("queue"), s.jobKey(job.ID), s.key("audit")}
+	if failed && job.RepeatKey != "" {
+		keys = append(keys, s.key("repeat", job.RepeatKey))
+	}
 	err := s.decide(ctx, s.sc.finish, keys, group, job.entry, string(state), outcome, ms(s.now()),
-		durMS(JobRetention), s.auditMax, job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job)).Err()
+		durMS(JobRetention), s.auditMax, job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job), job.ID).Err()
 	if err != nil {
 		return fmt.Errorf("approvals: finish: %w", err)
 	}
@@ -322,13 +370,19 @@ func (s *Store) entryOf(ctx context.Context, job *Job) (string, error) {
 
 // Schedule stores job to be queued at at (by PromoteDue), under key. It
 // returns false, and changes nothing, if a job is already scheduled under
-// key. The job gets its ID when it is promoted.
+// key. The job keeps its ID (a new one when empty) when it is promoted, so
+// markers keyed on the job ID hold across a reschedule, and promoting a job
+// whose ID is already known (queued, or run within JobRetention) queues
+// nothing, as Enqueue does.
 func (s *Store) Schedule(ctx context.Context, key string, job Job, at time.Time) (bool, error) {
+	if job.ID == "" {
+		job.ID = newID()
+	}
 	fields, err := streamFields(job)
 	if err != nil {
 		return false, fmt.Errorf("approvals: schedule: %w", err)
 	}
-	payload, err := json.Marshal(fields)
+	payload, err := json.Marshal(append([]string{"id", job.ID}, fields...))
 	if err != nil {
 		return false, fmt.Errorf("approvals: schedule: %w", err)
 	}
@@ -364,10 +418,16 @@ func (s *Store) PromoteDue(ctx context.Context) (int, error) {
 		if len(due) == 0 {
 			return total, nil
 		}
+		// The IDs the jobs were scheduled with (the script checks them:
+		// a job rescheduled in between waits for the next round).
+		payloads, err := s.rdb.HMGet(ctx, s.key("sched", "jobs"), due...).Result()
+		if err != nil {
+			return total, fmt.Errorf("approvals: promote: %w", err)
+		}
 		keys := []string{s.key("sched"), s.key("sched", "jobs"), s.key("queue")}
 		args := []any{ms(now), durMS(JobRetention)}
-		for _, k := range due {
-			id := newID()
+		for i, k := range due {
+			id := scheduledID(payloads[i])
 			keys = append(keys, s.jobKey(id))
 			args = append(args, k, id)
 		}
@@ -382,6 +442,20 @@ func (s *Store) PromoteDue(ctx context.Context) (int, error) {
 	}
 }
 
+// scheduledID is the ID in a delayed job's payload; a new one for a
+// payload stored without one (before jobs kept their IDs) or gone.
+func scheduledID(payload any) string {
+	var fields []string
+	if p, ok := payload.(string); ok && json.Unmarshal([]byte(p), &fields) == nil {
+		for i := 0; i+1 < len(fields); i += 2 {
+			if fields[i] == "id" && validID(fields[i+1]) {
+				return fields[i+1]
+			}
+		}
+	}
+	return newID()
+}
+
 func (s *Store) jobKey(id string) string { return s.key("job", id) }
 
 // streamFields are the fields of job's stream entry, but its ID and time.
@@ -390,11 +464,15 @@ func streamFields(job Job) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{
+	fields := []string{
 		"command", job.Command, "requested_by", job.RequestedBy, "channel", job.Channel,
 		"thread_ts", job.ThreadTS, "ticket", job.TicketID, "origin", job.Origin,
 		"server", job.Server, "meta", meta,
-	}, nil
+	}
+	if job.RepeatKey != "" {
+		fields = append(fields, "repeat", job.RepeatKey)
+	}
+	return fields, nil
 }
 
 func parseJob(msg *redis.XMessage) *Job {
@@ -409,6 +487,7 @@ func parseJob(msg *redis.XMessage) *Job {
 		Origin:      f("origin"),
 		Server:      f("server"),
 		Meta:        decodeMeta(f("meta")),
+		RepeatKey:   f("repeat"),
 		EnqueuedAt:  fromMS(f("enqueued")),
 		entry:       msg.ID,
 	}

@@ -144,15 +144,24 @@ end
 return out
 `
 
-// enqueueLua adds a job to the queue unless a job with its ID exists.
-// KEYS: queue, job
-// ARGV: now, job ttl (ms), ticket, stream field, value, ...
+// enqueueLua adds a job to the queue unless a job with its ID exists, or
+// (when KEYS[3] is given) a job is recorded under the repeat key KEYS[3];
+// it records the job there for the window.
+// KEYS: queue, job[, repeat]
+// ARGV: now, job ttl (ms), ticket, repeat window (ms), stream field, value, ...
+// (the first pair is 'id', the job's ID)
+// Returns {'known', ”} | {'repeat', earlier job id} | {'queued', ”}.
 const enqueueLua = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local xid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'known', ''} end
+if KEYS[3] then
+  local prev = redis.call('GET', KEYS[3])
+  if prev and prev ~= ARGV[6] then return {'repeat', prev} end
+end
+local xid = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
 redis.call('HSET', KEYS[2], 'state', 'queued', 'attempt', 0, 'entry', xid, 'ticket', ARGV[3], 'updated', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return 1
+if KEYS[3] then redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[4]) end
+return {'queued', ''}
 `
 
 // takeLua starts a reclaimed delivery: a job already done or failed is
@@ -225,10 +234,12 @@ audit(KEYS[2], ARGV[3], ARGV[1], ARGV[4], ARGV[5], ARGV[6], ARGV[7], 'started', 
 return 1
 `
 
-// finishLua acknowledges a job and records its outcome.
-// KEYS: queue, job, audit
-// ARGV: group, entry, state, outcome, now, job ttl (ms), audit max, actor, action, server, ticket, detail
+// finishLua acknowledges a job and records its outcome; given the repeat
+// key of a failed job, it frees it if it still names the job.
+// KEYS: queue, job, audit[, repeat]
+// ARGV: group, entry, state, outcome, now, job ttl (ms), audit max, actor, action, server, ticket, detail, job id
 const finishLua = luaLib + `
+if KEYS[4] and redis.call('GET', KEYS[4]) == ARGV[13] then redis.call('DEL', KEYS[4]) end
 local entry = ARGV[2]
 if entry == '' then entry = s(redis.call('HGET', KEYS[2], 'entry')) end
 if entry ~= '' then
@@ -259,7 +270,11 @@ return n
 `
 
 // promoteLua moves due delayed jobs to the queue; ZREM decides, so a job
-// is promoted once however many replicas try.
+// is promoted once however many replicas try. A job keeps the ID in its
+// payload (ARGV's ID is used only for a payload without one); one whose
+// payload names another ID than ARGV's (rescheduled since it was read) is
+// left for the next round, and one whose ID is already known is dropped
+// from the schedule without being queued again.
 // KEYS: sched, sched jobs, queue, job...
 // ARGV: now, job ttl (ms), key, job id, key, job id, ... (for KEYS[3+i]: ARGV[1+2i], ARGV[2+2i])
 const promoteLua = `
@@ -270,18 +285,28 @@ for i = 1, #KEYS - 3 do
   local sc = redis.call('ZSCORE', KEYS[1], key)
   if sc and tonumber(sc) <= tonumber(now) then
     local payload = redis.call('HGET', KEYS[2], key)
-    redis.call('ZREM', KEYS[1], key)
-    redis.call('HDEL', KEYS[2], key)
+    local f, pid, ticket = {}, nil, ''
     if payload then
-      local f = cjson.decode(payload)
-      local ticket = ''
-      for j = 1, #f - 1, 2 do
-        if f[j] == 'ticket' then ticket = f[j + 1] end
+      local all = cjson.decode(payload)
+      for j = 1, #all - 1, 2 do
+        if all[j] == 'id' then
+          pid = all[j + 1]
+        else
+          if all[j] == 'ticket' then ticket = all[j + 1] end
+          table.insert(f, all[j])
+          table.insert(f, all[j + 1])
+        end
       end
-      local xid = redis.call('XADD', KEYS[3], '*', 'id', id, 'enqueued', now, unpack(f))
-      redis.call('HSET', KEYS[3 + i], 'state', 'queued', 'attempt', 0, 'entry', xid, 'ticket', ticket, 'updated', now)
-      redis.call('PEXPIRE', KEYS[3 + i], ARGV[2])
-      n = n + 1
+    end
+    if pid == nil or pid == id then
+      redis.call('ZREM', KEYS[1], key)
+      redis.call('HDEL', KEYS[2], key)
+      if payload and redis.call('EXISTS', KEYS[3 + i]) == 0 then
+        local xid = redis.call('XADD', KEYS[3], '*', 'id', id, 'enqueued', now, unpack(f))
+        redis.call('HSET', KEYS[3 + i], 'state', 'queued', 'attempt', 0, 'entry', xid, 'ticket', ticket, 'updated', now)
+        redis.call('PEXPIRE', KEYS[3 + i], ARGV[2])
+        n = n + 1
+      end
     end
   end
 end

@@ -136,7 +136,7 @@ var onTopologies = []struct {
 	{"RateLimitSlides", TestRateLimitSlides}, {"DistinctLimit", TestDistinctLimit},
 	{"AuditLog", TestAuditLog}, {"PrefixIsolation", TestPrefixIsolation}, {"WithoutLoad", TestWithoutLoad},
 	{"HostileIDs", TestHostileIDs}, {"LockEach", TestLockEach}, {"CooldownEach", TestCooldownEach},
-	{"AuditEach", TestAuditEach},
+	{"AuditEach", TestAuditEach}, {"EnqueueOnce", TestEnqueueOnce}, {"PromoteKeepsID", TestPromoteKeepsID},
 }
 
 // TestTopologies runs the Store's tests on a real 3-master Redis Cluster and

@@ -2,12 +2,14 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/commands"
 )
 
 // Action IDs of the buttons on approval cards. Their value is the ticket ID;
@@ -100,13 +102,13 @@ func card(t approvals.Ticket, now time.Time, note string) Message {
 			WithStyle(slack.StylePrimary).
 			WithConfirm(slack.NewConfirmationBlockObject(
 				plain(truncate("Approve "+t.Command+"?", 100)),
-				mrkdwn(truncate("This lets the bot run *"+t.Command+"* on "+code(name)+". It cannot be undone.", 300)),
+				mrkdwn(truncate("This lets the bot run *"+esc(t.Command)+"* on "+code(name)+". It cannot be undone.", 300)),
 				plain("Approve"), plain("Cancel")).WithStyle(slack.StyleDanger))
 		deny := slack.NewButtonBlockElement(actionDeny, t.ID, plain("Deny")).WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock(blockPrefix+t.Channel, approve, deny))
 	}
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(fmt.Sprintf("Ticket `%s` · `/bytemark cancel %s` to withdraw it", t.ID, t.ID))))
-	text := fmt.Sprintf("%s (requested by %s, ticket %s)", title, mention(t.RequestedBy), t.ID)
+	text := fmt.Sprintf("%s (requested by %s, ticket %s)", esc(title), mention(t.RequestedBy), t.ID)
 	return Message{Text: text, Blocks: blocks}
 }
 
@@ -118,7 +120,7 @@ func destroys(snap snapshot) string {
 		b.WriteString("• no discs\n")
 	}
 	for _, d := range snap.Discs {
-		fmt.Fprintf(&b, "• disc %s: %s, %s\n", code(d.Label), mib(d.Size), d.Grade)
+		fmt.Fprintf(&b, "• disc %s: %s, %s\n", code(d.Label), mib(d.Size), esc(d.Grade))
 	}
 	if len(snap.IPs) > 0 {
 		fmt.Fprintf(&b, "• IP addresses: %s\n", code(strings.Join(snap.IPs, ", ")))
@@ -142,11 +144,15 @@ func mention(user string) string {
 	if user == "" {
 		return "someone"
 	}
-	if strings.HasPrefix(user, "U") || strings.HasPrefix(user, "W") {
+	if slackUserID.MatchString(user) {
 		return "<@" + user + ">"
 	}
 	return esc(user) // e.g. "alertmanager"
 }
+
+// slackUserID is what a Slack user ID looks like; anything else in a
+// mention is shown escaped, as text.
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 
 func mentions(users []string) string {
 	var ms []string
@@ -156,17 +162,14 @@ func mentions(users []string) string {
 	return strings.Join(ms, ", ")
 }
 
-// code quotes s as inline code, without letting it break out: no
-// backticks, and &, < and > escaped, since Slack reads <!channel> and
-// <@U…> even inside a code span.
-func code(s string) string { return "`" + esc(strings.ReplaceAll(s, "`", "'")) + "`" }
-
-// mrkdwnEscaper applies Slack's escapes for &, < and >.
-var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+// code quotes s as inline code, without letting it break out
+// (commands.Code).
+func code(s string) string { return commands.Code(s) }
 
 // esc makes text from outside the bot (alerts, the Bytemark API) harmless
 // in Slack mrkdwn: it can't mention anyone (<!channel>, <@U…>) or link.
-func esc(s string) string { return mrkdwnEscaper.Replace(s) }
+// It is commands.Escape, the one escaper of every such text.
+func esc(s string) string { return commands.Escape(s) }
 
 // slackTime shows t in each reader's own time zone, with a UTC fallback.
 func slackTime(t, now time.Time) string {

@@ -182,12 +182,13 @@ func indent(s, pre string) string {
 
 const consoleHelp = `This is bytebot's console: the real bot, with a fake Bytemark (account acme:
 web1, web2, db1 in group default; stage1 in group staging) and an in-memory Redis.
-  /bytemark help                 the bot's commands (the leading slash is optional)
+  /bytemark help                 the bot's commands ("/bytemark" is optional:
+                                 "list" is "/bytemark list")
   approve [ticket], deny [ticket]  press a card's button (the newest card's
                                  when no ticket is given)
   as alice: <anything>           act as alice (people: you, alice, bob, carol;
                                  alice and bob may approve)
-  quit                           leave (so does Ctrl-D)
+  quit                           leave (so do Ctrl-D and Ctrl-C)
 `
 
 // Console runs the bot as a chat in a terminal, in the spirit of Hubot's
@@ -202,19 +203,46 @@ web1, web2, db1 in group default; stage1 in group staging) and an in-memory Redi
 func (s *Server) Console(ctx context.Context, in io.Reader, out io.Writer, echo bool) error {
 	s.async = func(f func()) { f() }
 	fmt.Fprint(out, consoleHelp)
-	sc := bufio.NewScanner(in)
-	for {
-		fmt.Fprint(out, "\nyou> ")
-		if !sc.Scan() {
-			fmt.Fprintln(out)
-			return sc.Err()
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		// Reading blocks; it runs apart so that Ctrl-C (ctx) ends the
+		// console at once, even while it waits for a line.
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
 		}
-		line := strings.TrimSpace(sc.Text())
+		readErr <- sc.Err()
+	}()
+	prompt := true
+	for {
+		if prompt {
+			fmt.Fprint(out, "\nyou> ")
+		}
+		prompt = true
+		var line string
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out)
+			return nil
+		case err := <-readErr:
+			fmt.Fprintln(out)
+			return err
+		case line = <-lines:
+		}
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			// Blank lines and comments (in a script) are skipped, under
+			// the same prompt.
+			prompt = false
+			continue
+		}
 		if echo {
 			fmt.Fprintln(out, line)
-		}
-		if ctx.Err() != nil {
-			return nil
 		}
 		if line == "quit" || line == "exit" {
 			return nil
@@ -260,9 +288,11 @@ func (s *Server) consoleLine(ctx context.Context, out io.Writer, name, line stri
 			s.Poster.Ephemeral(ctx, ConsoleChannel, user, reply.Message)
 		}
 	default:
+		// "/bytemark list", "bytemark list" and "list" are the same.
 		text, _ := strings.CutPrefix(line, "/")
-		text, ok := strings.CutPrefix(text, "bytemark")
-		if !ok || (text != "" && text[0] != ' ') {
+		if rest, ok := strings.CutPrefix(text, "bytemark"); ok && (rest == "" || rest[0] == ' ') {
+			text = rest
+		} else if strings.HasPrefix(line, "/") {
 			fmt.Fprintln(out, "console: type `/bytemark help`, `approve <ticket>`, or `help` for the console's own help")
 			return
 		}

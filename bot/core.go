@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +28,10 @@ type Invocation struct {
 	// Origin names the transport for the audit log and metrics ("slack"
 	// when empty; "console").
 	Origin string
+	// Key identifies the request itself (a Slack request's trigger_id):
+	// the same request delivered again, by a retry or a replay, has the
+	// same Key and queues nothing again. Empty: no such check.
+	Key string
 }
 
 // A Reply is the immediate answer to a command: ephemeral (only the person
@@ -70,6 +77,11 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 		rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
 		ok, err := s.listed(rctx, s.Config.AllowedUsers, in.User)
 		cancel()
+		var ge *groupError
+		if errors.As(err, &ge) {
+			log.Warn("user group of ALLOWED_USERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
+			return "unknown", "forbidden", ephemeral("Sorry, I can't tell whether you're allowed to use this command: " + ge.why("use the bot"))
+		}
 		if err != nil {
 			log.Error("checking ALLOWED_USERS", "err", err)
 			return "unknown", "unavailable", ephemeral(msgUnavailable)
@@ -101,13 +113,25 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 	if ask && len(s.Config.Approvers) == 0 {
 		return name, "forbidden", ephemeral(fmt.Sprintf("%s needs approval, and no approvers are configured (APPROVERS), so it can't be done from here.", code(a.String())))
 	}
-	err = s.quick(ctx, func(ctx context.Context) error {
-		_, err := s.submit(ctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID})
+	var res approvals.EnqueueResult
+	err = s.quick(ctx, func(ctx context.Context) (err error) {
+		res, err = s.submit(ctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID, Key: in.Key})
 		return err
 	})
 	if err != nil {
 		log.Error("queueing job", "action", a.String(), "err", err)
 		return name, "unavailable", ephemeral(msgUnavailable)
+	}
+	switch {
+	case res.Repeat != "":
+		log.Info("same request again inside the repeat window; not queued", "action", a.String(), "earlier_job", res.Repeat)
+		return name, "repeat", ephemeral(fmt.Sprintf(
+			"You asked for %s a moment ago (job `%s`), so I'm not doing it twice: its result, or its approval request, is posted in this channel. "+
+				"If you really mean to do it again, ask again in %d minutes.", code(a.String()), res.Repeat, int(repeatWindow.Minutes())))
+	case !res.Queued:
+		log.Warn("request delivered again; not queued twice", "action", a.String(), "job", res.ID)
+		return name, "duplicate", ephemeral(fmt.Sprintf(
+			"%s is already being handled: this request reached the bot more than once, and it runs once.", code(a.String())))
 	}
 	if ask {
 		return name, "approval", Reply{InChannel: true, Message: text(fmt.Sprintf(
@@ -130,21 +154,47 @@ type Request struct {
 	RequestID string
 	// Reason is shown on an approval card (e.g. the alert behind it).
 	Reason string
+	// Key identifies a person's request (Invocation.Key): the job's ID is
+	// derived from it, so the request queues one job however often it is
+	// delivered, and asking again for the same change in the same channel
+	// within repeatWindow queues nothing either.
+	Key string
+}
+
+// repeatWindow is how long a person's request for a change (not a read)
+// stops the same person asking for the same change in the same channel
+// from queueing it again: long enough to cover asking again after an
+// answer that said the bot was unavailable when the job had in fact been
+// queued, short enough not to get in the way of doing it again on purpose.
+const repeatWindow = 2 * time.Minute
+
+// requestJobID is the job ID of the request identified by key: 16
+// characters of base32 (80 bits) of its SHA-256.
+func requestJobID(key string) string {
+	sum := sha256.Sum256([]byte("bytebot request\x00" + key))
+	return strings.ToLower(base32.StdEncoding.EncodeToString(sum[:])[:16])
+}
+
+// repeatKey names a person's request for action in channel.
+func repeatKey(user, channel string, a commands.Action) string {
+	sum := sha256.Sum256([]byte(user + "\x00" + channel + "\x00" + a.String()))
+	return hex.EncodeToString(sum[:16])
 }
 
 // Submit queues r for the executor and returns the job ID. If the action
 // needs approval the executor reads the server and posts an approval card;
 // nothing runs until the ticket is approved.
 func (s *Server) Submit(ctx context.Context, r Request) (string, error) {
-	return s.submit(ctx, r)
+	res, err := s.submit(ctx, r)
+	return res.ID, err
 }
 
-func (s *Server) submit(ctx context.Context, r Request) (string, error) {
+func (s *Server) submit(ctx context.Context, r Request) (approvals.EnqueueResult, error) {
 	if r.Channel == "" {
 		r.Channel = s.Config.Channel
 	}
 	if r.Channel == "" {
-		return "", errors.New("bot: no channel to report to (set SLACK_CHANNEL)")
+		return approvals.EnqueueResult{}, errors.New("bot: no channel to report to (set SLACK_CHANNEL)")
 	}
 	meta := map[string]string{metaReq: r.RequestID}
 	if r.Reason != "" {
@@ -153,7 +203,7 @@ func (s *Server) submit(ctx context.Context, r Request) (string, error) {
 	if s.Config.Policy.NeedsApproval(r.Action) {
 		meta[metaPhase] = phaseAsk
 	}
-	return s.Store.Enqueue(ctx, approvals.Job{
+	job := approvals.Job{
 		Command:     r.Action.String(),
 		RequestedBy: r.User,
 		Channel:     r.Channel,
@@ -161,7 +211,15 @@ func (s *Server) submit(ctx context.Context, r Request) (string, error) {
 		Origin:      r.Origin,
 		Server:      r.Action.Server(),
 		Meta:        meta,
-	})
+	}
+	rk := ""
+	if r.Key != "" {
+		job.ID = requestJobID(r.Key)
+		if !readOnly(r.Action) {
+			rk = repeatKey(r.User, r.Channel, r.Action)
+		}
+	}
+	return s.Store.EnqueueOnce(ctx, job, rk, repeatWindow)
 }
 
 // errorReply turns err into an ephemeral reply: a usage error's message, or
@@ -299,11 +357,14 @@ func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, 
 		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	approvers, err := s.expand(rctx, s.Config.Approvers)
+	approvers, unknown, err := s.expand(rctx, s.Config.Approvers)
 	cancel()
 	if err != nil {
 		log.Error("expanding APPROVERS", "err", err)
 		return "unavailable", ephemeral(msgUnavailable)
+	}
+	for _, ge := range unknown {
+		log.Warn("user group of APPROVERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
 	}
 	var res approvals.VoteResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
@@ -318,6 +379,13 @@ func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, 
 		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	case errors.Is(err, approvals.ErrSelfApproval):
 		return "refused", ephemeral("You asked for this, so you can't approve it: someone else has to.")
+	case errors.Is(err, approvals.ErrNotApprover) && len(unknown) > 0:
+		// The voter may be in a group that can't be checked: say so.
+		var why []string
+		for _, ge := range unknown {
+			why = append(why, ge.why("approve"))
+		}
+		return "refused", ephemeral("Your vote wasn't counted. " + strings.Join(why, " "))
 	case errors.Is(err, approvals.ErrNotApprover):
 		return "refused", ephemeral("Sorry, you aren't one of the approvers for this.")
 	case errors.Is(err, approvals.ErrExpired):

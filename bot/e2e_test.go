@@ -160,7 +160,7 @@ func TestPurgeApproval(t *testing.T) {
 
 	h.waitFor("the purge's metrics", func() bool {
 		w := httptest.NewRecorder()
-		h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		h.s.MetricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		return strings.Contains(w.Body.String(), `bytebot_executions_total{action="purge",outcome="done"} 1`)
 	})
 	h.wantMetrics(
@@ -509,7 +509,7 @@ func TestRateLimitedResult(t *testing.T) {
 func (h *harness) wantMetrics(lines ...string) {
 	h.t.Helper()
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	h.s.MetricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for _, l := range lines {
 		if !strings.Contains(w.Body.String(), l+"\n") {
 			h.t.Errorf("/metrics lacks %s", l)
@@ -519,11 +519,13 @@ func (h *harness) wantMetrics(lines ...string) {
 
 // TestHealthReadyMetrics checks the operational routes.
 func TestHealthReadyMetrics(t *testing.T) {
-	h := newHarness(t)
+	clock := &testClock{now: time.Now()}
+	h := newHarness(t, withNow(clock.Now))
 	h.mustSlash(userAsker, chanOps, "help")
 	h.mustSlash(userAsker, chanOps, "list")
 	h.waitPost("web1")
-	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200} {
+	// /metrics is not on the public routes: MetricsHandler serves it.
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 404} {
 		w := httptest.NewRecorder()
 		h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
 		if w.Code != want {
@@ -531,7 +533,10 @@ func TestHealthReadyMetrics(t *testing.T) {
 		}
 	}
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	h.s.MetricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if w.Code != http.StatusOK {
+		t.Errorf("GET /metrics on the metrics handler = %d; want 200", w.Code)
+	}
 	body, _ := io.ReadAll(w.Body)
 	for _, want := range []string{
 		`bytebot_commands_total{command="help",outcome="ok"} 1`,
@@ -548,6 +553,14 @@ func TestHealthReadyMetrics(t *testing.T) {
 		t.Errorf("/metrics shows a secret")
 	}
 	h.fake.Close()
+	// The last Bytemark check stands for ReadyEvery (10s)...
+	w = httptest.NewRecorder()
+	h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if w.Code != http.StatusOK {
+		t.Errorf("/readyz right after a good check = %d %q; want 200 (the check is cached)", w.Code, w.Body.String())
+	}
+	// ...then Bytemark is asked again.
+	clock.advance(10 * time.Second)
 	w = httptest.NewRecorder()
 	h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "bytemark") {

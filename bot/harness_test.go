@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
@@ -26,6 +28,8 @@ const (
 	userAppr1  = "UAPPROVE1"
 	userAppr2  = "UAPPROVE2"
 	userOther  = "UOTHER001"
+	// testTeam is the bot's workspace: the team_id of testdata's requests.
+	testTeam = "T0001"
 )
 
 // harness is the bot wired to real parts: its HTTP handler, a real Redis,
@@ -43,7 +47,27 @@ type harness struct {
 
 type harnessOption func(*Config, *harnessOpts)
 
-type harnessOpts struct{ noRun bool }
+type harnessOpts struct {
+	noRun bool
+	cloud func(Cloud) Cloud     // wraps the Bytemark client, when set
+	now   func() time.Time      // the bot's clock, when set
+	rdb   redis.UniversalClient // the Store's Redis client, when set
+}
+
+// withNow gives the bot a clock of the test's own.
+func withNow(now func() time.Time) harnessOption {
+	return func(_ *Config, o *harnessOpts) { o.now = now }
+}
+
+// withCloud puts wrap around the Bytemark client the bot uses.
+func withCloud(wrap func(Cloud) Cloud) harnessOption {
+	return func(_ *Config, o *harnessOpts) { o.cloud = wrap }
+}
+
+// withRedis gives the Store rdb instead of a plain client of the test Redis.
+func withRedis(rdb redis.UniversalClient) harnessOption {
+	return func(_ *Config, o *harnessOpts) { o.rdb = rdb }
+}
 
 // withoutExecutor leaves the executor stopped, so queued jobs stay queued.
 func withoutExecutor() harnessOption {
@@ -71,7 +95,6 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t)})
 	api := newSlackAPI(t)
 	policy, err := commands.ParsePolicy("delete")
 	if err != nil {
@@ -79,6 +102,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	cfg := Config{
 		SigningSecret:     testSecret,
+		TeamID:            testTeam,
 		Approvers:         []string{userAppr1, userAppr2},
 		ApprovalsRequired: 1,
 		ApprovalTTL:       time.Minute,
@@ -94,8 +118,20 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, opt := range opts {
 		opt(&cfg, &o)
 	}
-	s := New(cfg, cloud, store, NewSlackPoster(api.client(), logger), logger)
+	var rdb redis.UniversalClient = redistest.Client(t)
+	if o.rdb != nil {
+		rdb = o.rdb
+	}
+	store := approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)})
+	var botCloud Cloud = cloud
+	if o.cloud != nil {
+		botCloud = o.cloud(cloud)
+	}
+	s := New(cfg, botCloud, store, NewSlackPoster(api.client(), logger), logger)
 	s.claimBlock = 100 * time.Millisecond // stop quickly at the end of the test
+	if o.now != nil {
+		s.Now = o.now
+	}
 	h := &harness{t: t, s: s, h: s.Handler(), slack: api, fake: fake, cloud: cloud, store: store}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -128,6 +164,13 @@ type slashReply struct {
 
 func (h *harness) slash(user, channel, text string) (*httptest.ResponseRecorder, slashReply) {
 	h.t.Helper()
+	return h.send(signedRequest(h.t, testSecret, "/slack/commands", h.slashBody(user, channel, text)), text)
+}
+
+// slashBody is the body of a slash command, with a trigger_id of its own
+// as Slack makes one for each command typed.
+func (h *harness) slashBody(user, channel, text string) []byte {
+	h.t.Helper()
 	v, err := url.ParseQuery(string(readTestdata(h.t, "slash_command.txt")))
 	if err != nil {
 		h.t.Fatal(err)
@@ -135,8 +178,16 @@ func (h *harness) slash(user, channel, text string) (*httptest.ResponseRecorder,
 	v.Set("user_id", user)
 	v.Set("channel_id", channel)
 	v.Set("text", text)
+	v.Set("trigger_id", "13345224609.738474920."+newID(8))
+	return []byte(v.Encode())
+}
+
+// send serves a slash command request and returns the response and its
+// decoded JSON body.
+func (h *harness) send(r *http.Request, text string) (*httptest.ResponseRecorder, slashReply) {
+	h.t.Helper()
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, signedRequest(h.t, testSecret, "/slack/commands", []byte(v.Encode())))
+	h.h.ServeHTTP(w, r)
 	var body slashReply
 	if w.Code == http.StatusOK {
 		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
@@ -164,6 +215,8 @@ func (h *harness) clickPayload(user, channel string, b cardButton, action string
 		h.t.Fatal(err)
 	}
 	p["user"].(map[string]any)["id"] = user
+	p["user"].(map[string]any)["team_id"] = testTeam
+	p["team"].(map[string]any)["id"] = testTeam
 	p["container"].(map[string]any)["channel_id"] = channel
 	p["container"].(map[string]any)["message_ts"] = b.ts
 	p["channel"].(map[string]any)["id"] = channel

@@ -568,8 +568,8 @@ func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 		r.reason = fmt.Sprintf("already rebooted %d times in 24 hours (REBOOT_MAX_PER_DAY %d), so not rebooted automatically", n, cfg.MaxPerDay)
 		return nil
 	}
-	if h.s.Config.Policy.NeedsApproval(commands.Reboot{Target: r.server, Method: cfg.Method}) {
-		r.card, r.reason = true, "APPROVAL_ACTIONS includes reboot"
+	if why := h.s.Config.Policy.Why(commands.Reboot{Target: r.server, Method: cfg.Method}); why != "" {
+		r.card, r.reason = true, "APPROVAL_ACTIONS includes "+why
 	}
 	return nil
 }

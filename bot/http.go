@@ -147,6 +147,10 @@ func (s *Server) handleCommands(w http.ResponseWriter, r *http.Request, _ []byte
 		writeReply(w, ephemeral("Sorry, I couldn't read that command."))
 		return
 	}
+	if err := s.checkTeam(sc.TeamID, "commands", sc.UserID); err != nil {
+		writeReply(w, teamRefusal(err))
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
 	defer cancel()
 	reply := s.Command(ctx, Invocation{
@@ -155,8 +159,20 @@ func (s *Server) handleCommands(w http.ResponseWriter, r *http.Request, _ []byte
 		Text:        sc.Text,
 		ResponseURL: sc.ResponseURL,
 		RequestID:   requestID(r),
+		Key:         slackRequestKey(sc.TriggerID, r.Header.Get("X-Slack-Signature")),
 	})
 	writeReply(w, reply)
+}
+
+// slackRequestKey identifies a Slack request for Invocation.Key: by its
+// trigger_id, which Slack makes for each command typed and which a retry
+// (X-Slack-Retry-Num) or a replay repeats with the rest of the signed body;
+// without one, by its signature, which only an exact replay repeats.
+func slackRequestKey(triggerID, signature string) string {
+	if triggerID != "" {
+		return "slack:trigger:" + triggerID
+	}
+	return "slack:signature:" + signature
 }
 
 // handleInteractions handles the "POST /slack/interactions" route: clicks on
@@ -166,6 +182,14 @@ func (s *Server) handleInteractions(w http.ResponseWriter, r *http.Request, _ []
 	ic, err := slack.InteractionCallbackParse(r)
 	if err != nil {
 		http.Error(w, "bad payload", http.StatusBadRequest)
+		return
+	}
+	switch err := s.checkTeam(ic.Team.ID, "interactions", ic.User.ID); {
+	case errors.Is(err, errOtherTeam):
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	case err != nil:
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
@@ -239,7 +263,7 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReadyz handles the "GET /readyz" route: Redis answers and the
-// Bytemark login works.
+// Bytemark login works (as last checked, at most Config.ReadyEvery ago).
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -249,7 +273,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	}
 	results := make(chan check, 2)
 	go func() { results <- check{"redis", s.quick(ctx, s.Store.Ping)} }()
-	go func() { results <- check{"bytemark", s.cloud.Ping(ctx)} }()
+	go func() { results <- check{"bytemark", s.pingBytemark(ctx)} }()
 	var failed []string
 	for range 2 {
 		c := <-results

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -104,16 +105,25 @@ func Manifest(baseURL string, socketMode bool) ([]byte, error) {
 	}
 	if !socketMode {
 		u, err := url.Parse(baseURL)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("bot: manifest: %q is not an http(s) base URL such as https://bot.example.com", baseURL)
+		if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+			(u.Scheme != "https" && u.Scheme != "http") {
+			return nil, fmt.Errorf("%q is not a base URL such as https://bot.example.com", baseURL)
+		}
+		if u.Scheme != "https" {
+			// Slack sends commands and clicks only to https request URLs.
+			return nil, fmt.Errorf("%q: Slack only calls https:// URLs; serve the bot behind TLS (or use --socket-mode)", baseURL)
 		}
 		base := strings.TrimSuffix(u.String(), "/")
 		m.Features.SlashCommands[0].URL = base + commandsPath
 		m.Settings.Interactivity.RequestURL = base + interactionsPath
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
+	// Readable JSON: the usage hint's <server> stays as typed, not \u003c.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return buf.Bytes(), nil
 }

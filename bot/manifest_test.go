@@ -63,9 +63,32 @@ func TestManifest(t *testing.T) {
 	if !sm.Settings.SocketModeEnabled || !sm.Settings.Interactivity.IsEnabled {
 		t.Errorf("socket mode settings = %+v", sm.Settings)
 	}
-	for _, bad := range []string{"", "bot.example.com", "ftp://x", "https://x/?a=b"} {
-		if _, err := Manifest(bad, false); err == nil {
+	for _, bad := range []string{"", "bot.example.com", "ftp://x", "https://x/?a=b", "http://bot.example.com", "https://u:p@x"} {
+		_, err := Manifest(bad, false)
+		if err == nil {
 			t.Errorf("Manifest(%q) = nil error; want one", bad)
+			continue
 		}
+		if strings.Contains(err.Error(), "bot:") || strings.Contains(err.Error(), "manifest:") {
+			t.Errorf("Manifest(%q) error %q carries an internal prefix", bad, err)
+		}
+	}
+	if _, err := Manifest("http://bot.example.com", false); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Errorf("Manifest(http://…) error = %v; want one that asks for https", err)
+	}
+}
+
+// TestManifestReadable checks that the manifest a person pastes into Slack
+// reads as typed: no \u003c for the usage hint's <server>.
+func TestManifestReadable(t *testing.T) {
+	b, err := Manifest("https://bot.example.com", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `\u00`) {
+		t.Errorf("manifest has JSON escapes a person can't read:\n%s", b)
+	}
+	if !strings.Contains(string(b), "show <server>") {
+		t.Errorf("manifest lacks the usage hint as typed:\n%s", b)
 	}
 }

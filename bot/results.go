@@ -76,15 +76,15 @@ func serverFields(s bytemark.Server) []*slack.TextBlockObject {
 		mrkdwn(fmt.Sprintf("*Size*\n%s, %s", plural(s.Cores, "core"), mib(s.Memory))),
 	}
 	if s.ZoneName != "" {
-		fs = append(fs, mrkdwn("*Zone*\n"+s.ZoneName))
+		fs = append(fs, mrkdwn("*Zone*\n"+esc(s.ZoneName)))
 	}
 	if len(ips) > 0 {
-		fs = append(fs, mrkdwn("*IP addresses*\n"+truncate(strings.Join(ips, ", "), 1000)))
+		fs = append(fs, mrkdwn("*IP addresses*\n"+esc(truncate(strings.Join(ips, ", "), 1000))))
 	}
 	if len(s.Discs) > 0 {
 		var ds []string
 		for _, d := range s.Discs {
-			ds = append(ds, fmt.Sprintf("%s %s %s", d.Label, mib(d.Size), d.StorageGrade))
+			ds = append(ds, fmt.Sprintf("%s %s %s", esc(d.Label), mib(d.Size), esc(d.StorageGrade)))
 		}
 		fs = append(fs, mrkdwn("*Discs*\n"+truncate(strings.Join(ds, "\n"), 1000)))
 	}
@@ -118,7 +118,7 @@ func discTable(ds []bytemark.Disc) string {
 			fmt.Fprintf(&b, "…and %d more", len(ds)-maxListed)
 			break
 		}
-		fmt.Fprintf(&b, "• %s: %s, %s\n", code(d.Label), mib(d.Size), d.StorageGrade)
+		fmt.Fprintf(&b, "• %s: %s, %s\n", code(d.Label), mib(d.Size), esc(d.StorageGrade))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }

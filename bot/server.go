@@ -66,6 +66,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// GroupCacheTTL is how long user-group members are cached (default 5m).
 	GroupCacheTTL time.Duration
+	// GroupMaxAge is how old user-group members may be and still count
+	// when Slack can't be asked for them (USERGROUP_MAX_AGE, default 1h).
+	GroupMaxAge time.Duration
 	// Heartbeat is how often a running job's lease is extended (default 20s;
 	// keep it well under the store's lease).
 	Heartbeat time.Duration
@@ -74,8 +77,16 @@ type Config struct {
 	SweepInterval time.Duration
 	// MaxBodyBytes caps the size of a Slack request body (default 64 KiB).
 	MaxBodyBytes int64
+	// ReadyEvery is how long /readyz answers from its last Bytemark check
+	// before checking again (default 10s), so that asking /readyz often
+	// can't load the Bytemark account.
+	ReadyEvery time.Duration
 	// Reboot configures the monitoring webhooks (see hooks.go).
 	Reboot RebootConfig
+	// TeamID is the Slack workspace (T…) whose requests are served
+	// (SLACK_TEAM_ID); requests from any other are refused. Empty: learned
+	// by LearnTeam, or, without it, not checked (team.go).
+	TeamID string
 }
 
 func (c Config) withDefaults() Config {
@@ -94,8 +105,10 @@ func (c Config) withDefaults() Config {
 	def(&c.JobTimeout, 6*time.Minute)
 	def(&c.RequestTimeout, 1500*time.Millisecond)
 	def(&c.GroupCacheTTL, 5*time.Minute)
+	def(&c.GroupMaxAge, time.Hour)
 	def(&c.Heartbeat, 20*time.Second)
 	def(&c.SweepInterval, time.Second)
+	def(&c.ReadyEvery, 10*time.Second)
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10
 	}
@@ -120,8 +133,10 @@ type Server struct {
 	metrics *metrics
 	groups  *groupCache
 	locks   keyedMutex // one action per server in this process
+	ready   readyCache // the last Bytemark check of /readyz
 	cards   keyedMutex // one card update per ticket at a time
 	notes   finalNotes // the executor's last word on each card
+	team    teamGate   // the Slack workspace requests must come from
 	wg      sync.WaitGroup
 	// async runs f after the current request has been answered; tests may
 	// make it synchronous.
@@ -153,6 +168,7 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 		claimBlock: time.Second,
 		inline:     store != nil && store.HonoursDeadlines(),
 	}
+	s.team.id = s.Config.TeamID
 	s.cloud = &timedCloud{Cloud: cloud, observe: s.observeAPI}
 	s.poster = poster
 	if c, ok := poster.(prometheus.Collector); ok {
@@ -160,7 +176,7 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 			logger.Warn("bot: poster metrics not registered", "err", err)
 		}
 	}
-	s.groups = newGroupCache(s.Config.GroupCacheTTL, poster)
+	s.groups = newGroupCache(s.Config.GroupCacheTTL, s.Config.GroupMaxAge, poster)
 	s.async = func(f func()) {
 		s.wg.Add(1)
 		go func() {
@@ -175,8 +191,9 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 // parts of the program (the webhook handlers) to register their metrics in.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
-// Handler returns the HTTP routes: Slack's, the monitoring webhooks',
-// health, readiness and metrics.
+// Handler returns the public HTTP routes: Slack's, the monitoring
+// webhooks', health and readiness. Metrics are not among them (a 404):
+// MetricsHandler serves them on a listener of their own (METRICS_ADDR).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
@@ -189,8 +206,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST "+interactionsPath, s.verified("interactions", s.handleInteractions))
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.registerHooks(mux)
+}
+
+// MetricsHandler serves GET /metrics (Prometheus), for the metrics
+// listener (METRICS_ADDR), which is not the public one.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	return mux
 }
 
 // Close waits for the work the Server started in the background (card

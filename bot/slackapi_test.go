@@ -126,6 +126,10 @@ func (a *slackAPI) serve(w http.ResponseWriter, r *http.Request) {
 		resp = map[string]any{"ok": true, "channel": form.Get("channel"), "ts": form.Get("ts"), "text": form.Get("text")}
 	case "chat.postEphemeral":
 		resp = map[string]any{"ok": true, "message_ts": ts}
+	case "auth.test":
+		// The bot token's workspace: the team of testdata's requests.
+		resp = map[string]any{"ok": true, "url": "https://example.slack.com/", "team": "example", "user": "bytebot",
+			"team_id": testTeam, "user_id": "UBOT00001", "bot_id": "BBOT00001"}
 	case "usergroups.users.list":
 		users := a.groups[form.Get("usergroup")]
 		if users == nil {

@@ -94,7 +94,8 @@ func parseSnapshot(s string) (snapshot, bool) {
 	return snap, true
 }
 
-// diff describes how two snapshots differ, for people.
+// diff describes how two snapshots differ, for people, as Slack mrkdwn
+// (what came from the API is escaped).
 func (s snapshot) diff(now snapshot) string {
 	var d []string
 	if s.ID != now.ID {
@@ -129,7 +130,7 @@ func discList(ds []discShape) string {
 	}
 	var parts []string
 	for _, d := range ds {
-		parts = append(parts, fmt.Sprintf("%s %s %s", d.Label, mib(d.Size), d.Grade))
+		parts = append(parts, fmt.Sprintf("%s %s %s", esc(d.Label), mib(d.Size), esc(d.Grade)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -138,7 +139,7 @@ func orNone(ss []string) string {
 	if len(ss) == 0 {
 		return "none"
 	}
-	return strings.Join(ss, ", ")
+	return esc(strings.Join(ss, ", "))
 }
 
 // mib formats a size in MiB for people: 25600 → "25 GiB".

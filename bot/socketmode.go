@@ -70,8 +70,13 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 	rctx, cancel := context.WithTimeout(ctx, slackBudget)
 	defer cancel()
 	// Slack redelivers an envelope it thinks was not acknowledged; a command
-	// or click must not run twice because of that.
-	if s.Store != nil && evt.Request.EnvelopeID != "" {
+	// or click must not run twice because of that. A slash command needs no
+	// claim of its own: its job's ID comes from its trigger_id (or the
+	// envelope's ID), so the enqueue itself refuses it on any replica, in
+	// the same round trip, and the redelivery is answered that it is
+	// already being handled. Anything else is claimed here, in Redis, so
+	// that this holds across replicas too.
+	if s.Store != nil && evt.Request.EnvelopeID != "" && evt.Type != socketmode.EventTypeSlashCommand {
 		first, err := s.Store.Once(rctx, "envelope:"+evt.Request.EnvelopeID, time.Hour)
 		if err == nil && !first {
 			log.Info("socket mode redelivery ignored", "envelope", evt.Request.EnvelopeID, "retry", evt.Request.RetryAttempt)
@@ -86,11 +91,19 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 			ack(*evt.Request, nil)
 			return
 		}
-		reply := s.Command(rctx, Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL, RequestID: reqID})
+		if err := s.checkTeam(sc.TeamID, "socket_commands", sc.UserID); err != nil {
+			ack(*evt.Request, replyBody(teamRefusal(err)))
+			return
+		}
+		key := "slack:envelope:" + evt.Request.EnvelopeID
+		if sc.TriggerID != "" {
+			key = slackRequestKey(sc.TriggerID, "")
+		}
+		reply := s.Command(rctx, Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL, RequestID: reqID, Key: key})
 		ack(*evt.Request, replyBody(reply))
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)
-		if ok {
+		if ok && s.checkTeam(ic.Team.ID, "socket_interactions", ic.User.ID) == nil {
 			s.interaction(rctx, ic, reqID)
 		}
 		ack(*evt.Request, nil)

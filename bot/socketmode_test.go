@@ -43,7 +43,7 @@ func TestSocketMode(t *testing.T) {
 
 	h.s.socketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
-		Data:    slack.SlashCommand{Command: "/bytemark", Text: "help", UserID: userAsker, ChannelID: chanOps},
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "help", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-1"},
 	}, a.ack)
 	p, ok := a.get("env-1")
@@ -57,7 +57,7 @@ func TestSocketMode(t *testing.T) {
 
 	h.s.socketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
-		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web1", UserID: userAsker, ChannelID: chanOps},
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-2"},
 	}, a.ack)
 	b := h.waitCard(1)
@@ -67,6 +67,7 @@ func TestSocketMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	ic.User.ID = userAppr1
+	ic.Team.ID = testTeam
 	ic.Container.ChannelID = chanOps
 	ic.Channel.ID = chanOps
 	ic.ActionCallback.BlockActions[0].ActionID = actionApprove
@@ -96,20 +97,52 @@ func TestSocketModeRedelivery(t *testing.T) {
 	h := newHarness(t)
 	var a acks
 	ctx := context.Background()
-	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", UserID: userAsker, ChannelID: chanOps}
+	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps}
 	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup"}}, a.ack)
 	h.waitCard(1)
 	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup", RetryAttempt: 1}}, a.ack)
-	if p, ok := a.get("env-dup"); !ok || p != nil {
-		t.Errorf("redelivery ack = %v, %v; want an empty acknowledgement", p, ok)
+	if p, ok := a.get("env-dup"); !ok {
+		t.Error("redelivery not acknowledged")
+	} else if js, _ := json.Marshal(p); !strings.Contains(string(js), "already being handled") {
+		t.Errorf("redelivery ack = %s; want 'already being handled'", js)
 	}
-	// A different envelope still gets a card: the first one was not lost.
+	// A different envelope (from someone else: one person asking twice
+	// within repeatWindow is answered that it is already being done) still
+	// gets a card: the first one was not lost.
+	cmd.UserID = userOther
 	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-new"}}, a.ack)
 	h.waitCard(2)
 	if got := len(h.cards()); got != 2 {
 		t.Errorf("cards = %d; want 2 (the redelivery must not post one)", got)
+	}
+}
+
+// TestSocketModeSameTriggerTwice: one slash command (one trigger_id) that
+// arrives in two envelopes, as after a reconnection to another replica,
+// is queued once.
+func TestSocketModeSameTriggerTwice(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 })) // jobs run in queue order
+	var a acks
+	ctx := context.Background()
+	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps, TriggerID: "1337.42.abc"}
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-a"}}, a.ack)
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-b"}}, a.ack)
+	p, _ := a.get("env-b")
+	if js, _ := json.Marshal(p); !strings.Contains(string(js), "already being handled") {
+		t.Errorf("second envelope acknowledged with %s; want 'already being handled'", js)
+	}
+	// Someone else's purge of web2 comes after it in the queue: once its
+	// card is posted, a second card for web1 would have been too.
+	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web2", TeamID: testTeam, UserID: userOther, ChannelID: chanOps, TriggerID: "1337.43.def"},
+		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-c"}}, a.ack)
+	h.waitFor("the card for web2", func() bool { return len(h.slack.find("chat.postMessage", "purge web2")) == 1 })
+	if n := len(h.slack.find("chat.postMessage", "purge web1")); n != 1 {
+		t.Errorf("cards for web1 = %d; want 1", n)
 	}
 }

@@ -124,6 +124,13 @@ func (c *Client) Definitions(ctx context.Context) (*Definitions, error) {
 		"sendkeys":          &d.Sendkeys,
 	}
 	for _, def := range raw {
+		if def.ID == "distribution_descriptions" {
+			var descs map[string]string
+			if json.Unmarshal(def.Data, &descs) == nil { // another shape is skipped
+				d.DistributionDescriptions = descs
+			}
+			continue
+		}
 		dst, ok := lists[def.ID]
 		var vals []string
 		// A value of another shape is skipped like an unknown id.

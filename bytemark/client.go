@@ -105,6 +105,8 @@ type Client struct {
 	login      *flight    // login under way
 	account    string     // default account, configured or looked up
 	accountReq *flight    // account lookup under way
+
+	defs defsCache // CachedDefinitions
 }
 
 // A flight is a call shared by concurrent callers.

@@ -490,6 +490,7 @@ func TestDefinitions(t *testing.T) {
 		Distributions: []string{"stretch", "symbiosis"}, StorageGrades: []string{"archive", "sata", "ssd"},
 		HardwareProfiles: []string{"compatibility2011", "virtio2013"}, ZoneNames: []string{"manchester", "york"},
 		Keymaps: []string{"en-gb"}, Sendkeys: []string{"ctrl", "alt"},
+		DistributionDescriptions: map[string]string{"stretch": "Debian 9"},
 	}
 	if !cmp.Equal(got, want) {
 		t.Errorf("Definitions returned %s", cmp.Diff(want, got))

@@ -232,7 +232,7 @@ func truncate(s string) string {
 // restart timeout the server was not started again.
 type PowerTimeoutError struct {
 	Server  string        // full name, server.group.account
-	Action  string        // "shutdown" or "restart"
+	Action  string        // "shutdown", "restart" or "rescue"
 	Waited  time.Duration // how long the client waited for power off
 	PowerOn bool          // the last power state read
 	// Err is the context error when the caller's context ended first, or
@@ -252,7 +252,7 @@ func (e *PowerTimeoutError) Error() string {
 	}
 	msg := fmt.Sprintf("bytemark: %s %s: %s after %s for power off; a powerdown signal was sent and autoreboot is off",
 		e.Action, e.Server, why, e.Waited.Round(time.Second))
-	if e.Action == "restart" {
+	if e.Action == "restart" || e.Action == "rescue" {
 		msg += ", nothing was started"
 	}
 	return msg + "; the server is " + state

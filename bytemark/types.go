@@ -70,6 +70,9 @@ type Definitions struct {
 	HardwareProfiles []string `json:"hardware_profiles"`
 	Keymaps          []string `json:"keymaps"`
 	Sendkeys         []string `json:"sendkeys"`
+	// DistributionDescriptions names each distribution for people
+	// ("bookworm": "Debian 12 (bookworm)"), where the API gives one.
+	DistributionDescriptions map[string]string `json:"distribution_descriptions,omitempty"`
 }
 
 // A DiscSpec describes a disc to create. SizeMiB is in MiB.

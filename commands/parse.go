@@ -430,10 +430,5 @@ func quote(s string) string {
 	if utf8.RuneCountInString(s) > 40 {
 		s = string([]rune(s)[:39]) + "…"
 	}
-	return "`" + mrkdwnEscaper.Replace(s) + "`"
+	return Code(s)
 }
-
-// mrkdwnEscaper makes text harmless inside a Slack mrkdwn code span: Slack's
-// own escapes for &, < and >, and no backticks. (A Replacer is safe for
-// concurrent use and never changes.)
-var mrkdwnEscaper = strings.NewReplacer("`", "'", "&", "&amp;", "<", "&lt;", ">", "&gt;", "\n", " ")

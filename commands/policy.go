@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,9 +15,43 @@ type Policy struct {
 }
 
 // NeedsApproval reports whether a needs approval: destructive actions (the
-// purges) always do, others as configured.
+// purges) always do, others as configured. The configured names are matched
+// against what a does (Effects), not only the word typed: with "stop"
+// configured, `reboot web1 cycle` needs approval too.
 func (p Policy) NeedsApproval(a Action) bool {
-	return a.Destructive() || p.ApprovalActions[a.Name()]
+	return a.Destructive() || p.Why(a) != ""
+}
+
+// Why returns the configured name that makes a need approval (one of
+// Effects(a)), or "" if none does.
+func (p Policy) Why(a Action) string {
+	for _, name := range Effects(a) {
+		if p.ApprovalActions[name] {
+			return name
+		}
+	}
+	return ""
+}
+
+// effects is what an action does where that is more than its own name, as
+// the names of the commands it amounts to. It is the one table that
+// approval rules are matched on. The key is the command name and, for
+// reboot, its method.
+var effects = map[string][]string{
+	"reboot " + RebootCycle:    {"stop", "start"}, // pulls the plug, then starts
+	"reboot " + RebootReset:    {"reset"},
+	"reboot " + RebootGraceful: {"restart"},
+}
+
+// Effects returns what a does, as command names: its own name first, then
+// those of the commands it amounts to (`reboot web1 cycle` is reboot, stop
+// and start). Rules that say which actions need approval match on these.
+func Effects(a Action) []string {
+	key := a.Name()
+	if r, ok := a.(Reboot); ok {
+		key += " " + cmp.Or(r.Method, RebootGraceful)
+	}
+	return append([]string{a.Name()}, effects[key]...)
 }
 
 // ParsePolicy parses APPROVAL_ACTIONS: a comma-separated list of command

@@ -289,7 +289,7 @@ func (a DiscAdd) Run(ctx context.Context, c Cloud) (Result, error) {
 	}
 	for _, d := range ds {
 		if strings.EqualFold(d.Label, a.Label) {
-			return Result{Discs: ds}, &UsageError{Msg: fmt.Sprintf("`%s` already has a disc labelled `%s`; choose another label.", a.Target, d.Label)}
+			return Result{Discs: ds}, &UsageError{Msg: fmt.Sprintf("`%s` already has a disc labelled %s; choose another label.", a.Target, Code(d.Label))}
 		}
 	}
 	d, err := c.AddDisc(ctx, a.Target, bytemark.DiscSpec{Label: a.Label, SizeMiB: a.SizeMiB, StorageGrade: a.Grade})
@@ -315,17 +315,17 @@ func (a DiscResize) Run(ctx context.Context, c Cloud) (Result, error) {
 	}
 	switch {
 	case a.SizeMiB == d.Size:
-		return Result{Summary: fmt.Sprintf("Disc %s on %s is already %s; nothing to do", d.Label, a.Target, humanSize(d.Size)), Discs: []bytemark.Disc{d}}, nil
+		return Result{Summary: fmt.Sprintf("Disc %s on %s is already %s; nothing to do", safe(d.Label), a.Target, humanSize(d.Size)), Discs: []bytemark.Disc{d}}, nil
 	case a.SizeMiB < d.Size:
-		return Result{Discs: []bytemark.Disc{d}}, &UsageError{Msg: fmt.Sprintf("Disc `%s` on `%s` is %s, and discs can only grow. Give a size bigger than %s.",
-			d.Label, a.Target, humanSize(d.Size), FormatSize(d.Size))}
+		return Result{Discs: []bytemark.Disc{d}}, &UsageError{Msg: fmt.Sprintf("Disc %s on `%s` is %s, and discs can only grow. Give a size bigger than %s.",
+			Code(d.Label), a.Target, humanSize(d.Size), FormatSize(d.Size))}
 	}
 	nd, err := c.ResizeDisc(ctx, a.Target, a.Label, a.SizeMiB)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{
-		Summary: fmt.Sprintf("Disc %s on %s resized from %s to %s", d.Label, a.Target, humanSize(d.Size), humanSize(a.SizeMiB)),
+		Summary: fmt.Sprintf("Disc %s on %s resized from %s to %s", safe(d.Label), a.Target, humanSize(d.Size), humanSize(a.SizeMiB)),
 		Fields:  []Field{restartNote},
 	}
 	if nd != nil {
@@ -343,7 +343,7 @@ func (a DiscPurge) Run(ctx context.Context, c Cloud) (Result, error) {
 	if err := c.PurgeDisc(ctx, a.Target, a.Label); err != nil {
 		return Result{}, err
 	}
-	return Result{Summary: fmt.Sprintf("Disc %s (%s, %s) on %s purged: its data is gone for good", d.Label, humanSize(d.Size), d.StorageGrade, a.Target)}, nil
+	return Result{Summary: fmt.Sprintf("Disc %s (%s, %s) on %s purged: its data is gone for good", safe(d.Label), humanSize(d.Size), safe(d.StorageGrade), a.Target)}, nil
 }
 
 // findDisc reads server's discs and returns the one labelled label.
@@ -357,7 +357,7 @@ func findDisc(ctx context.Context, c Cloud, server, label string) (bytemark.Disc
 		if d.Label == label {
 			return d, ds, nil
 		}
-		labels = append(labels, "`"+safe(d.Label)+"`")
+		labels = append(labels, Code(d.Label))
 	}
 	msg := fmt.Sprintf("`%s` has no disc labelled `%s`", server, label)
 	if len(labels) > 0 {
@@ -400,9 +400,7 @@ func displayName(asked string, s *bytemark.Server) string {
 }
 
 // safe makes text from the API harmless in Slack mrkdwn.
-func safe(s string) string {
-	return mrkdwnEscaper.Replace(s)
-}
+func safe(s string) string { return Escape(s) }
 
 // Snapshot returns a stable hash (hex) of what an approver is shown of s:
 // name, hostname, power, whether deleted, discs (id, label, size, grade)

@@ -125,6 +125,9 @@ func (s *Server) SetPower(account, group, name string, on bool) bool {
 		return false
 	}
 	delete(s.pendingPowerdowns, v.id)
+	if on && !v.powerOn {
+		v.boot(nil)
+	}
 	v.powerOn = on
 	return true
 }

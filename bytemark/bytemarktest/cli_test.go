@@ -7,17 +7,22 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 )
 
 // This file replays the request sequences the official bytemark command
 // line client (telyn/bytemark-client 4.0) sends, as logged by probes in
-// bytemark-api.md §2.6, §3.3, §3.4, §4.5, §4.7 and §5, and decodes the
+// bytemark-api.md §2.6, §3.3, §3.4, §4.5, §4.7 and §5 and, for add
+// server, update server, reimage and restart --rescue, as recorded from
+// the client run against `bytebot fake-bytemark`, and decodes the
 // answers into the same shapes its lib/brain types use (plain strings,
 // so null must decode; net.IP, so addresses must parse).
 
@@ -142,6 +147,10 @@ func (c *cli) defaultAccount() string {
 
 func (c *cli) vmPath(name string) string {
 	return "/accounts/" + c.defaultAccount() + "/groups/default/virtual_machines/" + name
+}
+
+func (c *cli) vmPathIn(group, name string) string {
+	return "/accounts/" + c.defaultAccount() + "/groups/" + group + "/virtual_machines/" + name
 }
 
 func (c *cli) getVM(name string) bmcVM {
@@ -362,6 +371,7 @@ func TestOfficialCLISequences(t *testing.T) {
 
 	t.Run("add server", func(t *testing.T) {
 		cl.t = t
+		s.ResetRequests()
 		var defs []struct {
 			ID   string          `json:"id"`
 			Data json.RawMessage `json:"data"`
@@ -379,10 +389,47 @@ func TestOfficialCLISequences(t *testing.T) {
 			"reimage": map[string]any{"distribution": "symbiosis", "firstboot_script": "", "root_password": "s3cret", "ssh_public_key": ""},
 		}
 		var created bmcVM
+		cl.defaultAccount()
 		cl.must("POST", "/accounts/acme/groups/default/vm_create", body, &created)
+		body1, _ := json.Marshal(body)
 		v := cl.getVM("new1")
 		if v.ID != created.ID || !v.PowerOn || shortName(v) != "new1.default" || len(v.Discs) != 1 {
 			t.Errorf("new1 = %+v", v)
+		}
+
+		// add server --force --stopped --no-image new4: no reimage, no
+		// autoreboot_on; the server is made, off, and readable at once.
+		cl.defaultAccount()
+		body = map[string]any{
+			"virtual_machine": map[string]any{"cores": 1, "memory": 1024, "name": "new4"},
+			"discs": []any{
+				map[string]any{"label": "disc-1", "storage_grade": "sata", "size": 25600,
+					"backup_schedules": []any{map[string]any{"start_at": "2026-11-30 00:00:00 UTC", "interval_seconds": 604800, "capacity": 1}}},
+			},
+		}
+		cl.must("POST", "/accounts/acme/groups/default/vm_create", body, &created)
+		if v := cl.getVM("new4"); v.ID != created.ID || v.PowerOn || v.Autoreboot || len(v.Discs) != 1 || v.Discs[0].Size != 25600 {
+			t.Errorf("new4 = %+v", v)
+		}
+		body4, _ := json.Marshal(body)
+		wantLog(t, s,
+			"GET /definitions",
+			"GET /accounts?view=overview&include_deleted=true",
+			"POST /accounts/acme/groups/default/vm_create "+string(body1),
+			"GET /accounts?view=overview&include_deleted=true",
+			"GET "+acmeVMs+"/new1?include_deleted=true&view=overview",
+			"GET /accounts?view=overview&include_deleted=true",
+			"POST /accounts/acme/groups/default/vm_create "+string(body4),
+			"GET /accounts?view=overview&include_deleted=true",
+			"GET "+acmeVMs+"/new4?include_deleted=true&view=overview",
+		)
+		cl.defaultAccount()
+		if code := cl.do("POST", "/accounts/acme/groups/default/vm_create", body, nil); code != 400 {
+			t.Errorf("add server new4 again = %d; want 400 (name taken)", code)
+		}
+		cl.defaultAccount()
+		if code := cl.do("POST", "/accounts/acme/groups/nosuch/vm_create", body, nil); code != 404 {
+			t.Errorf("add server new5.nosuch = %d; want 404", code)
 		}
 	})
 
@@ -397,6 +444,224 @@ func TestOfficialCLISequences(t *testing.T) {
 		cl.must("GET", "/accounts/acme/groups/staging?view=overview&include_deleted=true", nil, &g)
 		if len(g.VirtualMachines) != 1 || shortName(g.VirtualMachines[0]) != "stage1.staging" {
 			t.Errorf("group = %+v", g)
+		}
+	})
+
+	// The sequences below were recorded from bytemark-client 4.0 run
+	// against `bytebot fake-bytemark` (an API key in its token file, no
+	// --account); each subtest checks that it sends the same requests, in
+	// the same order, as the recording.
+
+	t.Run("update server --memory, --cores", func(t *testing.T) {
+		cl.t = t
+		s.ResetRequests()
+		// with.VirtualMachine("server") reads the server first; then one
+		// PUT of one attribute per flag. --cores 0 and --memory 0 send no
+		// PUT at all.
+		cl.getVM("new1")
+		cl.must("PUT", cl.vmPath("new1"), map[string]any{"memory": 4096}, nil)
+		cl.getVM("new1")
+		cl.must("PUT", cl.vmPath("new1"), map[string]any{"cores": 4}, nil)
+		wantLog(t, s,
+			"GET /accounts?view=overview&include_deleted=true", "GET "+acmeVMs+"/new1?include_deleted=true&view=overview",
+			"GET /accounts?view=overview&include_deleted=true", "PUT "+acmeVMs+"/new1 {\"memory\":4096}",
+			"GET /accounts?view=overview&include_deleted=true", "GET "+acmeVMs+"/new1?include_deleted=true&view=overview",
+			"GET /accounts?view=overview&include_deleted=true", "PUT "+acmeVMs+"/new1 {\"cores\":4}",
+		)
+		if v, _ := s.Server("acme", "default", "new1"); v.Memory != 4096 || v.Cores != 4 || !v.PowerOn {
+			t.Errorf("new1 after update = %+v", v)
+		}
+	})
+
+	// newName is `update server --new-name NEW[.GROUP] --server OLD`:
+	// read the server, resolve both names (two account reads), read the
+	// target group, PUT the name and the group's id together. It returns
+	// the status of the last request.
+	newName := func(group, old, name, target string) int {
+		oldPath := "/accounts/acme/groups/" + group + "/virtual_machines/" + old
+		cl.defaultAccount()
+		cl.must("GET", oldPath+"?include_deleted=true&view=overview", nil, nil)
+		cl.defaultAccount()
+		cl.defaultAccount()
+		var g bmcGroup
+		if code := cl.do("GET", "/accounts/acme/groups/"+target+"?view=overview&include_deleted=true", nil, &g); code != 200 {
+			return code
+		}
+		return cl.do("PUT", oldPath, map[string]any{"name": name, "group_id": g.ID}, nil)
+	}
+	moveLog := func(group, old, target, body string) []string {
+		return []string{
+			"GET /accounts?view=overview&include_deleted=true",
+			"GET /accounts/acme/groups/" + group + "/virtual_machines/" + old + "?include_deleted=true&view=overview",
+			"GET /accounts?view=overview&include_deleted=true",
+			"GET /accounts?view=overview&include_deleted=true",
+			"GET /accounts/acme/groups/" + target + "?view=overview&include_deleted=true",
+			"PUT /accounts/acme/groups/" + group + "/virtual_machines/" + old + " " + body,
+		}
+	}
+
+	t.Run("update server --new-name: rename, taken name, move", func(t *testing.T) {
+		cl.t = t
+		def, _ := s.Server("acme", "default", "web1")
+		stage, _ := s.Server("acme", "staging", "stage1")
+		s.ResetRequests()
+		if code := newName("default", "new1", "new2", "default"); code != 200 {
+			t.Fatalf("rename new1 to new2 = %d", code)
+		}
+		wantLog(t, s, moveLog("default", "new1", "default", fmt.Sprintf(`{"group_id":%d,"name":"new2"}`, def.GroupID))...)
+		if v, ok := s.Server("acme", "default", "new2"); !ok || v.Memory != 4096 {
+			t.Errorf("renamed = %+v", v)
+		}
+
+		// A taken name is refused with {"name":["has already been
+		// taken"]} (shown as "• Name has already been taken", exit 157).
+		// A running server cannot move: the refusal names group_id.
+		for _, tt := range []struct{ name, target, attr string }{
+			{"web2", "default", "name"},
+			{"new2", "staging", "group_id"},
+		} {
+			s.ResetRequests()
+			if code := newName("default", "new2", tt.name, tt.target); code != 400 {
+				t.Errorf("--new-name %s.%s = %d; want 400", tt.name, tt.target, code)
+			}
+			last := s.Requests()[len(s.Requests())-1]
+			var problems map[string][]string
+			r := api(t, s, last.Method, last.Path, last.Body)
+			if err := json.Unmarshal([]byte(r.body), &problems); err != nil || len(problems[tt.attr]) == 0 {
+				t.Errorf("--new-name %s.%s: 400 body %s; want {%q: [...]}", tt.name, tt.target, r.body, tt.attr)
+			}
+			if v, ok := s.Server("acme", "default", "new2"); !ok || v.GroupID != def.GroupID || !v.PowerOn {
+				t.Errorf("a refused --new-name %s.%s changed the server: %+v", tt.name, tt.target, v)
+			}
+		}
+
+		// stop server new2, then the move goes through.
+		s.ResetRequests()
+		cl.defaultAccount()
+		cl.must("PUT", "/accounts/acme/groups/default/virtual_machines/new2", map[string]any{"autoreboot_on": false, "power_on": false}, nil)
+		if code := newName("default", "new2", "new2", "staging"); code != 200 {
+			t.Fatalf("move stopped new2 = %d", code)
+		}
+		wantLog(t, s, append([]string{
+			"GET /accounts?view=overview&include_deleted=true",
+			"PUT /accounts/acme/groups/default/virtual_machines/new2 {\"autoreboot_on\":false,\"power_on\":false}",
+		}, moveLog("default", "new2", "staging", fmt.Sprintf(`{"group_id":%d,"name":"new2"}`, stage.GroupID))...)...)
+		moved, ok := s.Server("acme", "staging", "new2")
+		if !ok || moved.GroupID != stage.GroupID || moved.PowerOn || moved.Hostname != "new2.staging.acme.uk0.bigv.io" {
+			t.Errorf("moved = %+v", moved)
+		}
+		if _, ok := s.Server("acme", "default", "new2"); ok {
+			t.Error("new2 is still in default after the move")
+		}
+
+		// An unknown target group: its read is 404 (exit 156), no PUT.
+		s.ResetRequests()
+		if code := newName("staging", "new2", "new2", "nosuch"); code != 404 {
+			t.Errorf("--new-name new2.nosuch = %d; want 404", code)
+		}
+		wantLog(t, s, moveLog("staging", "new2", "nosuch", "")[:5]...)
+	})
+
+	t.Run("reimage server", func(t *testing.T) {
+		cl.t = t
+		image := map[string]any{"distribution": "noble", "firstboot_script": "", "root_password": "pw2secret", "ssh_public_key": ""}
+		// --force: no definitions check. A running server is refused on
+		// power_on ("• Power on the server must be powered off…", exit
+		// 157), and nothing changes.
+		before, _ := s.Server("acme", "default", "web1")
+		s.ResetRequests()
+		cl.defaultAccount()
+		r := api(t, s, "POST", acmeVMs+"/web1/reimage", `{"distribution":"noble","firstboot_script":"","root_password":"pw2secret","ssh_public_key":""}`)
+		var problems map[string][]string
+		if err := json.Unmarshal([]byte(r.body), &problems); r.status != 400 || err != nil || len(problems["power_on"]) == 0 {
+			t.Errorf("reimage running web1 = %d %s", r.status, r.body)
+		}
+		if strings.Contains(r.body, "pw2secret") {
+			t.Errorf("the refusal echoes the root password: %s", r.body)
+		}
+		if after, _ := s.Server("acme", "default", "web1"); !cmp.Equal(after, before) {
+			t.Errorf("a refused reimage changed web1: %s", cmp.Diff(before, after))
+		}
+
+		// new2.staging is off: imaged, then on with autoreboot off.
+		cl.defaultAccount()
+		cl.must("POST", "/accounts/acme/groups/staging/virtual_machines/new2/reimage", image, nil)
+		wantLog(t, s,
+			"GET /accounts?view=overview&include_deleted=true",
+			"POST "+acmeVMs+"/web1/reimage {\"distribution\":\"noble\",\"firstboot_script\":\"\",\"root_password\":\"pw2secret\",\"ssh_public_key\":\"\"}",
+			"GET /accounts?view=overview&include_deleted=true",
+			"POST /accounts/acme/groups/staging/virtual_machines/new2/reimage {\"distribution\":\"noble\",\"firstboot_script\":\"\",\"root_password\":\"pw2secret\",\"ssh_public_key\":\"\"}",
+		)
+		if srv, _ := s.Server("acme", "staging", "new2"); !srv.PowerOn || srv.AutorebootOn || srv.LastImagedWith != "noble" {
+			t.Errorf("after reimage = %+v", srv)
+		}
+
+		// Without --force the image is checked against the definitions
+		// (no auth) first: windows95 stops there (exit 7), before any
+		// write.
+		s.ResetRequests()
+		tok := cl.token
+		cl.token = ""
+		var defs []struct {
+			ID   string          `json:"id"`
+			Data json.RawMessage `json:"data"`
+		}
+		cl.must("GET", "/definitions", nil, &defs)
+		cl.token = tok
+		wantLog(t, s, "GET /definitions")
+		found := false
+		for _, d := range defs {
+			var dists []string
+			if d.ID == "distributions" && json.Unmarshal(d.Data, &dists) == nil {
+				found = slices.Contains(dists, "noble") && !slices.Contains(dists, "windows95")
+			}
+		}
+		if !found {
+			t.Errorf("definitions = %+v; want noble and no windows95 among the distributions", defs)
+		}
+	})
+
+	t.Run("restart server --rescue", func(t *testing.T) {
+		cl.t = t
+		vm := "/accounts/acme/groups/staging/virtual_machines/new2"
+		// restart is shutdown (autoreboot off, powerdown, poll every 5s)
+		// then a start; --rescue adds the appliance to the start.
+		restart := func(start map[string]any) {
+			s.ResetRequests()
+			cl.defaultAccount()
+			cl.must("PUT", vm, map[string]any{"autoreboot_on": false}, nil)
+			cl.must("POST", vm+"/signal", map[string]any{"signal": "powerdown"}, nil)
+			c.advance(5 * time.Second)
+			cl.defaultAccount()
+			var v bmcVM
+			cl.must("GET", vm+"?include_deleted=true&view=overview", nil, &v)
+			if v.PowerOn {
+				t.Fatal("new2 did not power off")
+			}
+			cl.defaultAccount()
+			cl.must("PUT", vm, start, nil)
+			b, _ := json.Marshal(start)
+			wantLog(t, s,
+				"GET /accounts?view=overview&include_deleted=true",
+				"PUT "+vm+" {\"autoreboot_on\":false}",
+				"POST "+vm+"/signal {\"signal\":\"powerdown\"}",
+				"GET /accounts?view=overview&include_deleted=true",
+				"GET "+vm+"?include_deleted=true&view=overview",
+				"GET /accounts?view=overview&include_deleted=true",
+				"PUT "+vm+" "+string(b),
+			)
+		}
+		restart(map[string]any{"appliance": map[string]any{"name": "rescue", "permanent": false}, "autoreboot_on": true, "power_on": true})
+		if app, _ := s.Appliance("acme", "staging", "new2"); app != "rescue" {
+			t.Errorf("appliance after restart --rescue = %q; want rescue", app)
+		}
+		if srv, _ := s.Server("acme", "staging", "new2"); !srv.PowerOn || !srv.AutorebootOn {
+			t.Errorf("after restart --rescue = %+v", srv)
+		}
+		// A plain restart boots the server's own system (permanent: false).
+		restart(map[string]any{"autoreboot_on": true, "power_on": true})
+		if app, _ := s.Appliance("acme", "staging", "new2"); app != "" {
+			t.Errorf("appliance after a plain restart = %q; want none", app)
 		}
 	})
 
@@ -422,5 +687,32 @@ func TestOfficialCLISequences(t *testing.T) {
 	// Every authenticated request extended the session on the fake clock.
 	if code := cl.do("GET", "/accounts", nil, nil); code != 200 {
 		t.Errorf("session lost after the sequence: %d", code)
+	}
+}
+
+// wantLog checks the fake's request log: "METHOD /path[?query][ body]"
+// per request, bodies as JSON with sorted keys (the CLI's own key order
+// varies: a struct's field order, or a hand-written string).
+func wantLog(t *testing.T, s *bytemarktest.Server, want ...string) {
+	t.Helper()
+	var got []string
+	for _, r := range s.Requests() {
+		line := r.Method + " " + r.Path
+		if r.Query != "" {
+			line += "?" + r.Query
+		}
+		if r.Body != "" {
+			var v any
+			body := r.Body
+			if json.Unmarshal([]byte(body), &v) == nil {
+				b, _ := json.Marshal(v)
+				body = string(b)
+			}
+			line += " " + body
+		}
+		got = append(got, line)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("requests:\n%s", cmp.Diff(want, got))
 	}
 }

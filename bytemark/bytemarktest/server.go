@@ -7,8 +7,9 @@
 // bytemark-api.md): session tokens with a five-minute sliding expiry on an
 // injectable clock, API keys, names or ids in every path segment,
 // include_deleted and view=overview, the power state machine, soft delete,
-// undelete and purge, the disc rules, and 400/401/403/404 answers in the
-// real shapes. It is seeded with demo data (see NewServer) and records
+// undelete and purge, the disc rules, PUT with PATCH semantics (resize,
+// rename, moves between groups), vm_create, reimage, the rescue appliance,
+// and 400/401/403/404 answers in the real shapes. It is seeded with demo data (see NewServer) and records
 // every request for assertions. Faults and latency can be injected.
 //
 // A Server is safe for concurrent use.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Access is what the fake's users may do with an account.
@@ -27,6 +28,10 @@ type state struct {
 	vms      []*vm // purged VMs are removed
 	nextID   map[string]int
 	nextIP   int // last octet counter for addresses
+
+	buildDelay   time.Duration     // how long vm_create and reimage take
+	pendingBoots map[int]time.Time // vm id -> when its build ends and it starts
+	refuseLive   bool              // refuse cores, memory and hardware_profile changes while running
 }
 
 type account struct {
@@ -40,6 +45,7 @@ type group struct {
 	id        int
 	accountID int
 	name      string
+	vlan      int // private VLAN, 0 for none
 }
 
 type vm struct {
@@ -59,6 +65,8 @@ type vm struct {
 	mgmt            string
 	head            string // head when powered on
 	lastImagedWith  string // "" is null
+	appliance       string // what the current boot runs: "" for its own discs
+	permAppliance   string // what every boot runs, set with "permanent": true
 	discs           []*disc
 	nics            []*nic
 }
@@ -289,7 +297,7 @@ func (st *state) addDisc(v *vm, label string, size int, grade string) *disc {
 
 // seed builds the demo data described at NewServer.
 func seed() *state {
-	st := &state{nextID: map[string]int{
+	st := &state{pendingBoots: make(map[int]time.Time), nextID: map[string]int{
 		"account": 0,
 		"group":   10,
 		"vm":      1000,

@@ -19,6 +19,26 @@ func (s *Server) settle() {
 			v.powerOn = false
 		}
 	}
+	for id, at := range s.st.pendingBoots {
+		if now.Before(at) {
+			continue
+		}
+		delete(s.st.pendingBoots, id)
+		if v := s.st.vmByID(id); v != nil && !v.deleted {
+			v.powerOn = true
+			v.boot(nil)
+		}
+	}
+}
+
+// building holds back the start of v, which was just built or imaged,
+// until the build delay has passed. s.mu is held.
+func (s *Server) building(v *vm) {
+	if s.st.buildDelay <= 0 || !v.powerOn {
+		return
+	}
+	v.powerOn = false
+	s.st.pendingBoots[v.id] = s.now().Add(s.st.buildDelay)
 }
 
 // checkMemory validates memory in MiB: 512, or a whole number of GiB up
@@ -156,6 +176,14 @@ func (s *Server) updateVM(c *call, v *vm) resp {
 	if r := s.vmAttrs(p, params, &nv, false); r.status != 0 {
 		return r
 	}
+	boot := checkAppliance(p, params, v)
+	if s.st.refuseLive && v.powerOn {
+		for _, k := range []string{"cores", "memory", "hardware_profile"} {
+			if _, has := params[k]; has {
+				p.add(k, "cannot be changed while the server is powered on; power it off first")
+			}
+		}
+	}
 	// The name must be unique in the group the server ends up in.
 	target := s.st.groupByID(v.groupID)
 	if gv, has := params["group_id"]; has {
@@ -171,6 +199,8 @@ func (s *Server) updateVM(c *call, v *vm) resp {
 			return forbidden()
 		case v.powerOn:
 			p.add("group_id", "cannot be changed while the server is powered on; power it off first")
+		case g.vlan != target.vlan:
+			p.add("group_id", "the groups are on different private VLANs; a server can only move between groups on the same one")
 		default:
 			target = g
 			nv.groupID = g.id
@@ -185,12 +215,17 @@ func (s *Server) updateVM(c *call, v *vm) resp {
 	if pv, has := params["power_on"]; has {
 		on := pv.(bool)
 		delete(s.pendingPowerdowns, v.id)
+		delete(s.st.pendingBoots, v.id)
 		switch {
 		case on:
+			if !v.powerOn {
+				nv.boot(boot)
+			}
 			nv.powerOn = true
 		case nv.autoreboot && v.powerOn:
 			// autoreboot_on true with power_on false is a reboot: the
 			// server powers off and comes straight back.
+			nv.boot(nil)
 			nv.powerOn = true
 		default:
 			nv.powerOn = false
@@ -212,6 +247,7 @@ func (st *state) findVMByName(g *group, name string) *vm {
 // deleteVM soft-deletes a VM, or purges it with ?purge=true.
 func (s *Server) deleteVM(c *call, v *vm) resp {
 	delete(s.pendingPowerdowns, v.id)
+	delete(s.st.pendingBoots, v.id)
 	if isTrue(c.query, "purge") {
 		s.st.removeVM(v)
 		delete(s.hangOnPowerdown, v.id)
@@ -253,6 +289,9 @@ func (s *Server) signal(c *call, v *vm) resp {
 	if v.deleted || !v.powerOn {
 		return bad(problems{"power_on": []string{"the server is not running; signals can only be sent to a powered-on server"}})
 	}
+	if sig == "powerdown" && !s.hangOnPowerdown[v.id] && v.autoreboot {
+		v.boot(nil) // it comes straight back up, afresh
+	}
 	if sig == "powerdown" && !s.hangOnPowerdown[v.id] && !v.autoreboot {
 		if s.powerdownDelay > 0 {
 			if _, pending := s.pendingPowerdowns[v.id]; !pending {
@@ -279,6 +318,7 @@ func (s *Server) reimage(c *call, v *vm) resp {
 	}
 	p := problems{}
 	dist, distOK := checkIn(p, "distribution", params["distribution"], defDistributions)
+	checkStrings(p, params, "root_password", "ssh_public_key", "firstboot_script")
 	if len(p) > 0 {
 		return bad(p)
 	}
@@ -292,6 +332,8 @@ func (s *Server) reimage(c *call, v *vm) resp {
 		v.lastImagedWith = dist
 	}
 	v.powerOn, v.autoreboot = true, false
+	v.boot(nil)
+	s.building(v)
 	return ok(s.st.wireVM(v, false))
 }
 
@@ -375,6 +417,7 @@ func (s *Server) vmCreate(c *call, g *group) resp {
 			p.add("reimage", "is invalid")
 		} else {
 			dist, _ = checkIn(p, "distribution", m["distribution"], defDistributions)
+			checkStrings(p, m, "root_password", "ssh_public_key", "firstboot_script")
 		}
 	}
 	v, r := s.buildVM(g, vmParams, p, dist)
@@ -384,6 +427,7 @@ func (s *Server) vmCreate(c *call, g *group) resp {
 	for _, d := range discs {
 		s.st.addDisc(v, d.label, d.size, d.grade)
 	}
+	s.building(v)
 	return accepted(s.st.wireVM(v, true))
 }
 
@@ -410,4 +454,16 @@ func (s *Server) buildVM(g *group, params map[string]any, p problems, dist strin
 	v.powerOn = on || v.autoreboot
 	s.st.vms = append(s.st.vms, v)
 	return v, resp{}
+}
+
+// checkStrings refuses keys of params that are present but neither a
+// string nor null. The values are never echoed: root_password is a secret.
+func checkStrings(p problems, params map[string]any, keys ...string) {
+	for _, k := range keys {
+		if v, has := params[k]; has && v != nil {
+			if _, isStr := v.(string); !isStr {
+				p.add(k, "is invalid")
+			}
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -385,5 +386,36 @@ func TestWiringErrors(t *testing.T) {
 	r.Steps[0].Bot = &stats{Errors: 1, ErrorKinds: map[string]int{"HTTP 401": 1}}
 	if err := r.wiringErrors(); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
 		t.Errorf("errors at the lowest rate: %v", err)
+	}
+}
+
+// TestRedactEnvHidesRedisPassword: the report lists the bot's environment;
+// a password in REDIS_URL never reaches it.
+func TestRedactEnvHidesRedisPassword(t *testing.T) {
+	got := strings.Join(redactEnv([]string{"REDIS_URL=redis://:SECRETPASS@10.0.0.5:6379/0", "METRICS_ADDR=127.0.0.1:4000"}), " ")
+	if strings.Contains(got, "SECRETPASS") || !strings.Contains(got, "REDIS_URL=redis://REDACTED@10.0.0.5:6379/0") {
+		t.Errorf("redactEnv = %q; want REDIS_URL without its password", got)
+	}
+}
+
+// The bot learns its workspace from auth.test and refuses requests from
+// any other: the stand-in's answer must name the team the payloads carry.
+func TestStubTeamIsPayloadTeam(t *testing.T) {
+	stub, err := startSlackStub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stub.Close()
+	api := slack.New("xoxb-loadtest", slack.OptionAPIURL(stub.url))
+	r, err := api.AuthTest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := url.ParseQuery(string(slashBody(userID, "show web1", 1)))
+	if r.TeamID != teamID || v.Get("team_id") != teamID {
+		t.Errorf("auth.test team = %q, slash command team = %q; want both %q", r.TeamID, v.Get("team_id"), teamID)
+	}
+	if !strings.Contains(string(clickBody(ticket{ID: "T1"}, approverID, 1)), teamID) {
+		t.Errorf("click payload does not carry team %q", teamID)
 	}
 }

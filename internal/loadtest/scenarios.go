@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -27,6 +28,10 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 	}
 	opt, err := redis.ParseURL(h.o.Redis)
 	if err != nil {
+		var ue *url.Error // it quotes the URL, password and all
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("-redis: %w", err)
 	}
 	rdb := redis.NewClient(opt)
@@ -69,10 +74,15 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 	if err != nil {
 		return cleanup, err
 	}
+	metricsAddr, err := freeAddr() // not the default :9091, which may be taken
+	if err != nil {
+		return cleanup, err
+	}
 	h.webhook = randomHex(16)
 	h.epoch = time.Now().UTC().Truncate(time.Second)
 	env := []string{
 		"LISTEN_ADDR=" + addr,
+		"METRICS_ADDR=" + metricsAddr,
 		"SLACK_SIGNING_SECRET=" + h.secret,
 		"SLACK_BOT_TOKEN=xoxb-load",
 		"SLACK_API_URL=" + stub.url,
@@ -166,9 +176,12 @@ func (h *run1) scenarios(ctx context.Context) error {
 	return nil
 }
 
+// slashLoad is text typed by many people whose user IDs start with user,
+// one request each: the bot does not queue the same change twice for one
+// person within a couple of minutes (it answers that it is being done).
 func slashLoad(text, user string) load {
 	return load{Name: "slash", Sign: true, Make: func(i int) request {
-		return request{Path: "/slack/commands", Body: slashBody(user, text, i), ContentType: formType, Check: checkQueued}
+		return request{Path: "/slack/commands", Body: slashBody(fmt.Sprintf("%s%07d", user, i), text, i), ContentType: formType, Check: checkQueued}
 	}}
 }
 
@@ -228,7 +241,7 @@ func (h *run1) step(ctx context.Context, name string, rate float64, l load, tick
 	return st, ctx.Err()
 }
 
-// approveStep opens tickets (purge db1, asked by requesterID), collects
+// approveStep opens tickets (purge db1, asked by requesterID…), collects
 // their cards from the Slack stand-in, and then clicks Approve on each once
 // as the approver, at the click rate.
 func (h *run1) approveStep(ctx context.Context) error {
@@ -327,8 +340,15 @@ func redactEnv(env []string) []string {
 		switch k {
 		case "SLACK_SIGNING_SECRET", "BYTEMARK_API_KEY", "WEBHOOK_TOKEN", "SLACK_BOT_TOKEN":
 			v = "…"
-		case "REDIS_PREFIX", "LISTEN_ADDR", "SLACK_API_URL", "BYTEMARK_API_URL", "BYTEMARK_AUTH_URL":
+		case "REDIS_PREFIX", "LISTEN_ADDR", "METRICS_ADDR", "SLACK_API_URL", "BYTEMARK_API_URL", "BYTEMARK_AUTH_URL":
 			v = "(per run)"
+		case "REDIS_URL":
+			if u, err := url.Parse(v); err != nil {
+				v = "…"
+			} else if u.User != nil {
+				u.User = url.User("REDACTED") // a password never reaches the report
+				v = u.String()
+			}
 		}
 		out = append(out, k+"="+v)
 	}

@@ -90,7 +90,7 @@ func (s *slackStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "usergroups.users.list":
 		fmt.Fprint(w, `{"ok":true,"users":[]}`)
 	case "auth.test":
-		fmt.Fprint(w, `{"ok":true,"url":"https://loadtest.slack.com/","team":"loadtest","user":"bytebot","team_id":"T0LOAD","user_id":"U0BOT","bot_id":"B0LOAD"}`)
+		fmt.Fprint(w, `{"ok":true,"url":"https://loadtest.slack.com/","team":"loadtest","user":"bytebot","team_id":"`+teamID+`","user_id":"U0BOT","bot_id":"B0LOAD"}`)
 	default:
 		fmt.Fprint(w, `{"ok":true}`)
 	}
@@ -169,13 +169,14 @@ func (s *slackStub) startCollecting() {
 	s.collect.Store(true)
 }
 
-// collected returns the cards collected so far whose requester is user.
+// collected returns the cards collected so far whose requester's ID
+// starts with user (slashLoad's people).
 func (s *slackStub) collected(user string) []ticket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ts []ticket
 	for _, t := range s.cards {
-		if t.Requester == user {
+		if strings.HasPrefix(t.Requester, user) {
 			ts = append(ts, t)
 		}
 	}

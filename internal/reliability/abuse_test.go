@@ -204,7 +204,9 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 		abuseCase{"unknown path", func(*inproc) *http.Request { return rawRequest(http.MethodPost, "/admin", "", nil) }, []int{http.StatusNotFound}},
 		abuseCase{"path traversal", func(*inproc) *http.Request { return rawRequest(http.MethodGet, "/../../etc/passwd", "", nil) },
 			[]int{http.StatusNotFound, http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusBadRequest}},
-		abuseCase{"POST /metrics", func(*inproc) *http.Request { return rawRequest(http.MethodPost, "/metrics", "", nil) }, []int{http.StatusMethodNotAllowed}},
+		// /metrics is served on METRICS_ADDR only.
+		abuseCase{"POST /metrics", func(*inproc) *http.Request { return rawRequest(http.MethodPost, "/metrics", "", nil) }, []int{http.StatusNotFound}},
+		abuseCase{"GET /metrics", func(*inproc) *http.Request { return rawRequest(http.MethodGet, "/metrics", "", nil) }, []int{http.StatusNotFound}},
 		abuseCase{"POST /healthz", func(*inproc) *http.Request { return rawRequest(http.MethodPost, "/healthz", "", nil) }, []int{http.StatusMethodNotAllowed}},
 	)
 

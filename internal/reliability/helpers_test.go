@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -82,6 +83,10 @@ func signedRequest(base, secret, path string, body []byte, at time.Time) *http.R
 	return r
 }
 
+// slackTeam is the bot's workspace: the team_id of slashBody and clickBody
+// requests, and what the Slack stand-in's auth.test answers.
+const slackTeam = "T0001"
+
 // slashBody is a slash command from user in channel, built on the payload
 // Slack documents.
 func slashBody(user, channel, text string) []byte {
@@ -89,6 +94,8 @@ func slashBody(user, channel, text string) []byte {
 	v.Set("user_id", user)
 	v.Set("channel_id", channel)
 	v.Set("text", text)
+	// Slack makes a trigger_id for each command typed.
+	v.Set("trigger_id", fmt.Sprintf("13345224609.738474920.%016x", rand.Uint64()))
 	return []byte(v.Encode())
 }
 
@@ -112,6 +119,8 @@ func clickBody(user, channel string, c card, action string) []byte {
 		panic(err)
 	}
 	p["user"].(map[string]any)["id"] = user
+	p["user"].(map[string]any)["team_id"] = slackTeam
+	p["team"].(map[string]any)["id"] = slackTeam
 	p["container"].(map[string]any)["channel_id"] = channel
 	p["container"].(map[string]any)["message_ts"] = c.ts
 	p["channel"].(map[string]any)["id"] = channel

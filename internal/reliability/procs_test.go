@@ -223,6 +223,9 @@ func startBot(t testing.TB, name string, env map[string]string) *botProc {
 	t.Helper()
 	port := freePort(t)
 	env["LISTEN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	if env["METRICS_ADDR"] == "" { // not the default :9091: bots run side by side
+		env["METRICS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	}
 	var list []string
 	for k, v := range env {
 		list = append(list, k+"="+v)
@@ -243,6 +246,16 @@ func (b *botProc) start() {
 		}
 		return b.get("/readyz") == http.StatusOK
 	}, b.logText)
+}
+
+// metricsURL is the base URL of the bot's METRICS_ADDR.
+func (b *botProc) metricsURL() string {
+	for _, kv := range b.env {
+		if addr, ok := strings.CutPrefix(kv, "METRICS_ADDR="); ok {
+			return "http://" + addr
+		}
+	}
+	return ""
 }
 
 // logText is everything the bot wrote to stdout and stderr.

@@ -93,7 +93,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	slash(a, userAsker, "audit")
 	slash(a, userAsker, "approvals")
 	for _, p := range []string{"/metrics", "/readyz", "/healthz"} {
-		resp, err := httpClient.Get(a.url + p)
+		base := a.url
+		if p == "/metrics" {
+			base = a.metricsURL()
+		}
+		resp, err := httpClient.Get(base + p)
 		if err == nil {
 			var sb strings.Builder
 			buf := make([]byte, 32<<10)

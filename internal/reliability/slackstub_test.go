@@ -118,6 +118,10 @@ func (a *slackAPI) serve(w http.ResponseWriter, r *http.Request) {
 		resp = map[string]any{"ok": true, "message_ts": ts}
 	case "usergroups.users.list":
 		resp = map[string]any{"ok": false, "error": "no_such_subteam"}
+	case "auth.test":
+		// The bot token's workspace: the team of slashBody and clickBody.
+		resp = map[string]any{"ok": true, "url": "https://example.slack.com/", "team": "example", "user": "bytebot",
+			"team_id": slackTeam, "user_id": "UBOT00001", "bot_id": "BBOT00001"}
 	default:
 		resp = map[string]any{"ok": false, "error": "unknown_method"}
 	}

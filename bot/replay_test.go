@@ -1,0 +1,226 @@
+package bot
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bytebot/bytebot/internal/redistest"
+)
+
+// signals counts the power-off signals the fake received for server: one
+// per restart.
+func (h *harness) signals(server string) int {
+	n := 0
+	for _, r := range h.fake.Requests() {
+		if r.Method == http.MethodPost && strings.Contains(r.Path, "/"+server+"/signal") {
+			n++
+		}
+	}
+	return n
+}
+
+// marker runs "restart db1" as someone else and waits for its result.
+// With one worker jobs run in the order they were queued, so anything
+// queued before it has run when it returns.
+func (h *harness) marker() {
+	h.t.Helper()
+	if r := h.mustSlash(userAppr2, chanOps, "restart db1"); !strings.Contains(r.Text, "Working on") {
+		h.t.Fatalf("marker command answered %q", r.Text)
+	}
+	h.waitPost("db1.default.acme restarted")
+}
+
+// TestSlashDeliveredTwiceRunsOnce: a slash command replayed byte for byte
+// inside the signature window, retried by Slack (X-Slack-Retry-Num, signed
+// again), or typed again by the same person a moment later runs once; the
+// repeats are answered that it is already being handled.
+func TestSlashDeliveredTwiceRunsOnce(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
+	body := h.slashBody(userAsker, chanOps, "restart web1")
+	at := time.Now()
+	if _, r := h.send(signedRequestAt(t, testSecret, "/slack/commands", body, at), "restart web1"); !strings.Contains(r.Text, "Working on") {
+		t.Fatalf("first delivery answered %q; want Working on", r.Text)
+	}
+	// The attacker's (or a proxy's) exact replay: same bytes, same signature.
+	w, r := h.send(signedRequestAt(t, testSecret, "/slack/commands", body, at), "restart web1")
+	if w.Code != http.StatusOK || r.ResponseType != "ephemeral" || !strings.Contains(r.Text, "already being handled") {
+		t.Errorf("exact replay = %d %+v; want 200 and an ephemeral 'already being handled'", w.Code, r)
+	}
+	// Slack's retry: the same body, signed again, with X-Slack-Retry-Num.
+	retry := signedRequestAt(t, testSecret, "/slack/commands", body, at.Add(2*time.Second))
+	retry.Header.Set("X-Slack-Retry-Num", "1")
+	retry.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+	if _, r := h.send(retry, "restart web1"); !strings.Contains(r.Text, "already being handled") {
+		t.Errorf("Slack retry answered %q; want 'already being handled'", r.Text)
+	}
+	// The person types it again (a new trigger_id).
+	if r := h.mustSlash(userAsker, chanOps, "restart web1"); !strings.Contains(r.Text, "a moment ago") {
+		t.Errorf("asking again at once answered %q; want 'a moment ago'", r.Text)
+	}
+	// Reads are not held back.
+	for range 2 {
+		if r := h.mustSlash(userAsker, chanOps, "show web2"); !strings.Contains(r.Text, "Working on") {
+			t.Errorf("show web2 answered %q; want Working on", r.Text)
+		}
+	}
+	h.marker()
+	if n := h.signals("web1"); n != 1 {
+		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.slack.dump())
+	}
+	if n := len(h.slack.find("chat.postMessage", "web1.default.acme restarted")); n != 1 {
+		t.Errorf("%d results for web1; want 1", n)
+	}
+}
+
+// TestAskAgainAfterFailure: a change that failed may be asked for again at
+// once; only one that was queued and did not fail counts as asked.
+func TestAskAgainAfterFailure(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
+	h.mustSlash(userAsker, chanOps, "restart web9")
+	h.waitPost("failed", "can't find server")
+	if r := h.mustSlash(userAsker, chanOps, "restart web9"); !strings.Contains(r.Text, "Working on") {
+		t.Errorf("asking again after a failure answered %q; want Working on", r.Text)
+	}
+}
+
+// TestClickDeliveredTwiceVotesOnce: a click replayed byte for byte counts
+// once (votes are idempotent per voter in the vote's script): the purge it
+// approved runs once, and the replay is told the request was decided.
+func TestClickDeliveredTwiceVotesOnce(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
+	h.mustSlash(userAsker, chanOps, "purge web1")
+	b := h.waitCard(1)
+	body := h.clickPayload(userAppr1, chanOps, b, actionApprove)
+	at := time.Now()
+	for range 2 {
+		w := httptest.NewRecorder()
+		h.h.ServeHTTP(w, signedRequestAt(t, testSecret, "/slack/interactions", body, at))
+		if w.Code != http.StatusOK {
+			t.Fatalf("click = %d; want 200", w.Code)
+		}
+	}
+	h.waitFor("the replayed click told it was decided", func() bool {
+		return len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
+	})
+	h.waitFor("the purge", func() bool { return h.purges("web1") >= 1 })
+	h.marker()
+	if n := h.purges("web1"); n != 1 {
+		t.Errorf("web1 purged %d times; want 1", n)
+	}
+}
+
+// slowRedis is a TCP proxy to the test Redis that can hold Redis's answers
+// back, so that a command reaches Redis and runs while its caller gives up.
+type slowRedis struct {
+	ln    net.Listener
+	delay atomic.Int64 // nanoseconds each answer is held
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newSlowRedis(t *testing.T) *slowRedis {
+	opt, err := redis.ParseURL(redistest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &slowRedis{ln: ln}
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", opt.Addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := up.Read(buf)
+					if n > 0 {
+						time.Sleep(time.Duration(p.delay.Load()))
+						if _, werr := c.Write(buf[:n]); werr != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
+				c.Close()
+			}()
+		}
+	}()
+	return p
+}
+
+// client is a client of the proxy built as main builds its client.
+func (p *slowRedis) client(t *testing.T) *redis.Client {
+	opt, err := redis.ParseURL(redistest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Addr = p.ln.Addr().String()
+	opt.ContextTimeoutEnabled = true
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestAskAgainAfterUnavailableRunsOnce: Redis queues a restart but answers
+// too late, so the person is told the bot is unavailable and to try again;
+// when they do, the restart is not queued a second time.
+func TestAskAgainAfterUnavailableRunsOnce(t *testing.T) {
+	p := newSlowRedis(t)
+	h := newHarness(t, withRedis(p.client(t)), withConfig(func(c *Config) {
+		c.Workers = 1
+		c.RequestTimeout = 300 * time.Millisecond
+	}), withoutExecutor())
+	if err := h.store.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.delay.Store(int64(time.Second))
+	if r := h.mustSlash(userAsker, chanOps, "restart web1"); !strings.Contains(r.Text, "temporarily unavailable") {
+		t.Fatalf("with Redis answering late the bot answered %q; want 'temporarily unavailable'", r.Text)
+	}
+	p.delay.Store(0)
+	if r := h.mustSlash(userAsker, chanOps, "restart web1"); !strings.Contains(r.Text, "a moment ago") {
+		t.Errorf("asking again answered %q; want 'a moment ago' (the first was queued)", r.Text)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	h.marker()
+	if n := h.signals("web1"); n != 1 {
+		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.slack.dump())
+	}
+}
