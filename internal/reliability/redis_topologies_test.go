@@ -40,7 +40,7 @@ func writesTo(f *fakeAPI, server string) int {
 	return n
 }
 
-// Scenario 9: the Sentinel master is killed (SIGKILL) mid-flow, with a
+// Scenario 19.1: the Sentinel master is killed (SIGKILL) mid-flow, with a
 // purge pending (one of two approvals given), a second approval in flight
 // and a reset job running. After the sentinels promote the replica the bot
 // reconnects by itself; the ticket is still pending with its approval (it
@@ -180,7 +180,7 @@ func TestSentinelFailover(t *testing.T) {
 		promoted.Round(10*time.Millisecond), recovered.Round(10*time.Millisecond), tk["state"])
 }
 
-// Scenario 10: the bot on a 3-master Redis Cluster. The approval flow and
+// Scenario 19.2: the bot on a 3-master Redis Cluster. The approval flow and
 // a webhook's guards work; the node holding the bot's keys is killed and
 // restarted (append-only file) mid-flow; then the bot's slot is moved to
 // another node (ASK while it moves, MOVED after), and go-redis follows. A
