@@ -250,7 +250,8 @@ func KeyPrefix(p string) string {
 }
 
 // decide runs script for a write that decides something (a ticket opened,
-// a vote, a job queued, started or finished: what a failover must not
+// a vote, a job queued (or delayed, promoted, unscheduled), started or
+// finished: what a failover must not
 // forget, so that an approval stands and an action runs and is reported
 // once). With Options.WaitReplicas it sends WAIT in the
 // same pipeline, so on the same connection and in the same round trip: the

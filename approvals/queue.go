@@ -386,7 +386,7 @@ func (s *Store) Schedule(ctx context.Context, key string, job Job, at time.Time)
 	if err != nil {
 		return false, fmt.Errorf("approvals: schedule: %w", err)
 	}
-	n, err := s.sc.schedule.Run(ctx, s.rdb, []string{s.key("sched"), s.key("sched", "jobs")}, ms(at), key, string(payload)).Int()
+	n, err := s.decide(ctx, s.sc.schedule, []string{s.key("sched"), s.key("sched", "jobs")}, ms(at), key, string(payload)).Int()
 	if err != nil {
 		return false, fmt.Errorf("approvals: schedule: %w", err)
 	}
@@ -396,7 +396,7 @@ func (s *Store) Schedule(ctx context.Context, key string, job Job, at time.Time)
 // CancelScheduled removes the job scheduled under key and reports whether
 // it was still scheduled (false if it was already promoted or never was).
 func (s *Store) CancelScheduled(ctx context.Context, key string) (bool, error) {
-	n, err := s.sc.unschedule.Run(ctx, s.rdb, []string{s.key("sched"), s.key("sched", "jobs")}, key).Int()
+	n, err := s.decide(ctx, s.sc.unschedule, []string{s.key("sched"), s.key("sched", "jobs")}, key).Int()
 	if err != nil {
 		return false, fmt.Errorf("approvals: cancel scheduled: %w", err)
 	}
@@ -431,7 +431,7 @@ func (s *Store) PromoteDue(ctx context.Context) (int, error) {
 			keys = append(keys, s.jobKey(id))
 			args = append(args, k, id)
 		}
-		n, err := s.sc.promote.Run(ctx, s.rdb, keys, args...).Int()
+		n, err := s.decide(ctx, s.sc.promote, keys, args...).Int()
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("approvals: promote: %w", err)

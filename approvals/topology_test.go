@@ -226,7 +226,7 @@ func scriptName(sha string) string {
 }
 
 // TestDecidingWritesWait checks, on a Sentinel set, that a write that
-// decides (a ticket opened, a vote, a job queued) is one pipeline of the
+// decides (a ticket opened, a vote, a job queued, started, finished) is one pipeline of the
 // script and WAIT 1, on the master's connection, and that the replica
 // confirmed each.
 func TestDecidingWritesWait(t *testing.T) {
@@ -250,7 +250,18 @@ func TestDecidingWritesWait(t *testing.T) {
 	if _, err := s.Enqueue(ctx, Job{Command: "restart web1"}); err != nil {
 		t.Fatal(err)
 	}
-	want := [][]string{{"evalsha", "wait"}, {"evalsha", "wait"}, {"evalsha", "wait"}}
+	job, err := s.Claim(ctx, "w1", 0)
+	if err != nil || job == nil {
+		t.Fatalf("Claim = %+v, %v", job, err)
+	}
+	if err := s.MarkRunning(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(ctx, job, "done", false); err != nil {
+		t.Fatal(err)
+	}
+	// submit, vote, enqueue, start, finish
+	want := [][]string{{"evalsha", "wait"}, {"evalsha", "wait"}, {"evalsha", "wait"}, {"evalsha", "wait"}, {"evalsha", "wait"}}
 	h.mu.Lock()
 	var got [][]string
 	for _, p := range h.pipelines {
@@ -260,7 +271,7 @@ func TestDecidingWritesWait(t *testing.T) {
 	}
 	h.mu.Unlock()
 	if !slices.EqualFunc(got, want, slices.Equal) {
-		t.Errorf("pipelines sent = %v; want %v (submit, vote, enqueue)", got, want)
+		t.Errorf("pipelines sent = %v; want %v (submit, vote, enqueue, start, finish)", got, want)
 	}
 	if n := s.Unreplicated(); n != 0 {
 		t.Errorf("Unreplicated = %d; want 0 with the replica up", n)
