@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/bytebot/bytebot/commands/policy"
+	"github.com/bytebot/bytebot/internal/redisconn"
 )
 
 // Config is every setting of the service, read from the environment. The
@@ -198,8 +198,8 @@ func (c *Config) check() []string {
 		}
 	}
 	if c.RedisURL != "" {
-		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			p = append(p, "REDIS_URL: not a redis:// or rediss:// URL") // the URL may hold a password: never echo it
+		if _, err := redisconn.Parse(c.RedisURL); err != nil {
+			p = append(p, err.Error()) // says what is wrong, never echoes the URL (it may hold a password)
 		}
 	}
 	for _, id := range c.Approvers {

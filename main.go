@@ -26,6 +26,7 @@ import (
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/redisconn"
 )
 
 // version and commit are stamped at build time with
@@ -112,7 +113,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	logger.Info("policy loaded", "source", pol.Source, "rules", len(pol.Rules), "sha256", pol.Hash)
 
-	rdb, closeRedis, err := openRedis(cfg.RedisURL, logger)
+	rdb, redisKind, closeRedis, err := openRedis(cfg.RedisURL, logger)
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,17 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("APPROVAL_ACTIONS: %w", err)
 	}
-	store := approvals.New(rdb, approvals.Options{Prefix: cfg.RedisPrefix, Lease: cfg.JobLease})
+	store := approvals.New(rdb, approvals.Options{Prefix: cfg.RedisPrefix, Lease: cfg.JobLease,
+		WaitReplicas: redisKind.WaitReplicas()})
+	// Keys of versions before the hash tag ("bytebot:…") move to their
+	// names now ("{bytebot}:…") once, before Load makes a new work queue.
+	moveCtx, cancelMove := context.WithTimeout(ctx, 10*time.Second)
+	if n, err := store.MoveLegacyKeys(moveCtx); err != nil {
+		logger.Warn("could not move keys to their hash-tagged names; will try at the next start", "err", err, "moved", n)
+	} else if n > 0 {
+		logger.Info("moved keys to their hash-tagged names", "moved", n)
+	}
+	cancelMove()
 	// Load the scripts now, so that the first vote is one round trip too. A
 	// Redis that is down now is not fatal: /readyz says so until it is back.
 	loadCtx, cancelLoad := context.WithTimeout(ctx, 3*time.Second)
@@ -257,27 +268,29 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 
 // openRedis connects to REDIS_URL, or, when it is unset, starts an embedded
 // in-memory Redis and says loudly that nothing survives a restart.
-func openRedis(redisURL string, logger *slog.Logger) (redis.UniversalClient, func(), error) {
+func openRedis(redisURL string, logger *slog.Logger) (redis.UniversalClient, redisconn.Kind, func(), error) {
 	if redisURL == "" {
 		mr, err := miniredis.Run()
 		if err != nil {
-			return nil, nil, fmt.Errorf("embedded redis: %w", err)
+			return nil, 0, nil, fmt.Errorf("embedded redis: %w", err)
 		}
 		logger.Warn("REDIS_URL is not set: using an embedded in-memory Redis. " +
 			"Pending approvals, queued jobs, cooldowns and the audit log are LOST on restart, " +
 			"and replicas cannot share them. Set REDIS_URL for production.")
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
-		return rdb, func() { rdb.Close(); mr.Close() }, nil
+		return rdb, redisconn.Single, func() { rdb.Close(); mr.Close() }, nil
 	}
-	opt, err := redis.ParseURL(redisURL) // rediss:// turns on TLS
+	// redis://, rediss://, redis+sentinel://, redis+cluster://: one
+	// function builds the client, for main and the tests (with
+	// ContextTimeoutEnabled: a Redis that hangs must not hold a Slack
+	// request past its three seconds).
+	redisconn.LogTo(logger)
+	rdb, kind, err := redisconn.Open(redisURL)
 	if err != nil {
-		return nil, nil, errors.New("REDIS_URL: not a redis:// or rediss:// URL")
+		return nil, 0, nil, err // never holds the URL
 	}
-	// Deadlines of contexts reach the network: a Redis that hangs must not
-	// hold a Slack request past its three seconds.
-	opt.ContextTimeoutEnabled = true
-	rdb := redis.NewClient(opt)
-	return rdb, func() { rdb.Close() }, nil
+	logger.Info("redis", "kind", kind.String())
+	return rdb, kind, func() { rdb.Close() }, nil
 }
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {

@@ -14,8 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/bytebot/bytebot/internal/redistest"
 )
 
 // MustOpenStore returns a Store on the test Redis ($REDIS_URL, else
@@ -24,13 +22,16 @@ import (
 // Redis the test fails; it never skips.
 func MustOpenStore(tb testing.TB) *Store {
 	tb.Helper()
-	return mustOpen(tb, redistest.Client(tb), redistest.Prefix(tb), Options{})
+	return mustOpen(tb, testClient(tb), testPrefix(tb), Options{})
 }
 
 // mustOpen returns a loaded Store on rdb under prefix.
 func mustOpen(tb testing.TB, rdb redis.UniversalClient, prefix string, opts Options) *Store {
 	tb.Helper()
 	opts.Prefix = prefix
+	if opts.WaitReplicas == 0 {
+		opts.WaitReplicas = waitReplicas() // as main sets it
+	}
 	s := New(rdb, opts)
 	if err := s.Load(context.Background()); err != nil {
 		tb.Fatalf("Load: %v (is Redis running? start it with `redis-server --port 6379` or set REDIS_URL)", err)
@@ -62,7 +63,7 @@ func (c *clock) Add(d time.Duration) {
 func openClocked(t *testing.T) (*Store, *clock) {
 	t.Helper()
 	clk := newClock()
-	return mustOpen(t, redistest.Client(t), redistest.Prefix(t), Options{Now: clk.Now}), clk
+	return mustOpen(t, testClient(t), testPrefix(t), Options{Now: clk.Now}), clk
 }
 
 const (
@@ -388,7 +389,7 @@ func TestCancel(t *testing.T) {
 
 func TestPendingAndExpireDue(t *testing.T) {
 	clk := newClock()
-	rdb1, rdb2, prefix := redistest.Client(t), redistest.Client(t), redistest.Prefix(t)
+	rdb1, rdb2, prefix := testClient(t), testClient(t), testPrefix(t)
 	s1 := mustOpen(t, rdb1, prefix, Options{Now: clk.Now})
 	s2 := mustOpen(t, rdb2, prefix, Options{Now: clk.Now})
 	ctx := context.Background()
@@ -452,7 +453,7 @@ func TestPendingAndExpireDue(t *testing.T) {
 // TestConcurrentVotes has 100 goroutines over two Redis clients approve
 // one ticket at once: exactly one job is queued and one decision audited.
 func TestConcurrentVotes(t *testing.T) {
-	rdb1, rdb2, prefix := redistest.Client(t), redistest.Client(t), redistest.Prefix(t)
+	rdb1, rdb2, prefix := testClient(t), testClient(t), testPrefix(t)
 	stores := []*Store{mustOpen(t, rdb1, prefix, Options{}), mustOpen(t, rdb2, prefix, Options{})}
 	ctx := context.Background()
 	const required = 3
@@ -569,8 +570,8 @@ func (h *countHook) take() []string {
 // TestVoteIsOneRoundTrip counts the commands of votes: one EVALSHA each,
 // whatever the vote does.
 func TestVoteIsOneRoundTrip(t *testing.T) {
-	rdb := redistest.Client(t)
-	s := mustOpen(t, rdb, redistest.Prefix(t), Options{})
+	rdb := testClient(t)
+	s := mustOpen(t, rdb, testPrefix(t), Options{})
 	ctx := context.Background()
 	tk := submit(t, s, 2)
 	if err := rdb.Ping(ctx).Err(); err != nil { // a warm connection
@@ -597,8 +598,8 @@ func TestVoteIsOneRoundTrip(t *testing.T) {
 // at most every ReclaimInterval, and at once after a Release), one to
 // finish.
 func TestJobRoundTrips(t *testing.T) {
-	rdb := redistest.Client(t)
-	s := mustOpen(t, rdb, redistest.Prefix(t), Options{Lease: time.Minute})
+	rdb := testClient(t)
+	s := mustOpen(t, rdb, testPrefix(t), Options{Lease: time.Minute})
 	ctx := context.Background()
 	if j, err := s.Claim(ctx, "w1", 0); j != nil || err != nil { // creates the group, looks once
 		t.Fatalf("Claim on an empty queue = %+v, %v", j, err)
@@ -649,7 +650,7 @@ func TestJobRoundTrips(t *testing.T) {
 // ack): after the lease another worker gets the job, marked as a retry.
 func TestWorkerDiesJobReclaimed(t *testing.T) {
 	const lease = 200 * time.Millisecond
-	s := mustOpen(t, redistest.Client(t), redistest.Prefix(t), Options{Lease: lease})
+	s := mustOpen(t, testClient(t), testPrefix(t), Options{Lease: lease})
 	ctx := context.Background()
 	id, err := s.Enqueue(ctx, Job{Command: "purge web1", RequestedBy: asker, Server: "web1"})
 	if err != nil {
@@ -709,7 +710,7 @@ func TestWorkerDiesJobReclaimed(t *testing.T) {
 // TestHeartbeatKeepsLease checks that a worker that beats keeps its job.
 func TestHeartbeatKeepsLease(t *testing.T) {
 	const lease = 300 * time.Millisecond
-	s := mustOpen(t, redistest.Client(t), redistest.Prefix(t), Options{Lease: lease})
+	s := mustOpen(t, testClient(t), testPrefix(t), Options{Lease: lease})
 	ctx := context.Background()
 	if _, err := s.Enqueue(ctx, Job{Command: "restart web1"}); err != nil {
 		t.Fatal(err)
@@ -735,7 +736,7 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 
 // TestRelease checks that a released job is claimable at once.
 func TestRelease(t *testing.T) {
-	s := mustOpen(t, redistest.Client(t), redistest.Prefix(t), Options{Lease: time.Hour})
+	s := mustOpen(t, testClient(t), testPrefix(t), Options{Lease: time.Hour})
 	ctx := context.Background()
 	id, err := s.Enqueue(ctx, Job{Command: "restart web1"})
 	if err != nil {
@@ -823,7 +824,7 @@ func TestRetire(t *testing.T) {
 // is acknowledged and not handed out again.
 func TestClaimSkipsFinishedJob(t *testing.T) {
 	const lease = 100 * time.Millisecond
-	s := mustOpen(t, redistest.Client(t), redistest.Prefix(t), Options{Lease: lease})
+	s := mustOpen(t, testClient(t), testPrefix(t), Options{Lease: lease})
 	ctx := context.Background()
 	id, err := s.Enqueue(ctx, Job{Command: "purge web1"})
 	if err != nil {
@@ -928,9 +929,9 @@ func TestEnqueueAndClaim(t *testing.T) {
 
 func TestSchedule(t *testing.T) {
 	clk := newClock()
-	prefix := redistest.Prefix(t)
-	s1 := mustOpen(t, redistest.Client(t), prefix, Options{Now: clk.Now})
-	s2 := mustOpen(t, redistest.Client(t), prefix, Options{Now: clk.Now})
+	prefix := testPrefix(t)
+	s1 := mustOpen(t, testClient(t), prefix, Options{Now: clk.Now})
+	s2 := mustOpen(t, testClient(t), prefix, Options{Now: clk.Now})
 	ctx := context.Background()
 	job := Job{Command: "reset web1", RequestedBy: "alertmanager", Origin: "alert", Server: "web1", Meta: map[string]string{"fp": "x"}}
 	at := clk.Now().Add(time.Minute)
@@ -1157,7 +1158,7 @@ func TestDistinctLimit(t *testing.T) {
 
 func TestAuditLog(t *testing.T) {
 	clk := newClock()
-	s := mustOpen(t, redistest.Client(t), redistest.Prefix(t), Options{Now: clk.Now, AuditMax: 100})
+	s := mustOpen(t, testClient(t), testPrefix(t), Options{Now: clk.Now, AuditMax: 100})
 	ctx := context.Background()
 	servers := []string{"web1.default.acme", "web10.default.acme", "db1.default.acme"}
 	for i := range 1200 {
@@ -1201,9 +1202,9 @@ func TestAuditLog(t *testing.T) {
 // TestPrefixIsolation checks that two bots with different prefixes share
 // a Redis without seeing each other.
 func TestPrefixIsolation(t *testing.T) {
-	rdb := redistest.Client(t)
-	a := mustOpen(t, rdb, redistest.Prefix(t), Options{})
-	b := mustOpen(t, rdb, redistest.Prefix(t), Options{})
+	rdb := testClient(t)
+	a := mustOpen(t, rdb, testPrefix(t), Options{})
+	b := mustOpen(t, rdb, testPrefix(t), Options{})
 	ctx := context.Background()
 	tk := submit(t, a, 1)
 	if _, err := b.Get(ctx, tk.ID); !errors.Is(err, ErrNotFound) {
@@ -1229,7 +1230,7 @@ func TestPrefixIsolation(t *testing.T) {
 // TestWithoutLoad checks that a Store works without Load: the consumer
 // group is created on first use.
 func TestWithoutLoad(t *testing.T) {
-	s := New(redistest.Client(t), Options{Prefix: redistest.Prefix(t)})
+	s := New(testClient(t), Options{Prefix: testPrefix(t)})
 	ctx := context.Background()
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)

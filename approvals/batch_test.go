@@ -5,13 +5,11 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/bytebot/bytebot/internal/redistest"
 )
 
 func TestLockEach(t *testing.T) {
-	rdb := redistest.Client(t)
-	s := mustOpen(t, rdb, redistest.Prefix(t), Options{})
+	rdb := testClient(t)
+	s := mustOpen(t, rdb, testPrefix(t), Options{})
 	ctx := context.Background()
 	held, err := s.Lock(ctx, "b", time.Minute)
 	if err != nil || held == "" {

@@ -111,7 +111,7 @@ func (s *Store) EnqueueOnce(ctx context.Context, job Job, repeatKey string, wind
 	for _, f := range fields {
 		args = append(args, f)
 	}
-	v, err := s.sc.enqueue.Run(ctx, s.rdb, keys, args...).Slice()
+	v, err := s.decide(ctx, s.sc.enqueue, keys, args...).Slice()
 	if err != nil {
 		return EnqueueResult{}, fmt.Errorf("approvals: enqueue: %w", err)
 	}
@@ -282,7 +282,7 @@ func (s *Store) Heartbeat(ctx context.Context, job *Job, consumer string) error 
 // reclaims it knows it is a retry, and audits the start.
 func (s *Store) MarkRunning(ctx context.Context, job *Job) error {
 	keys := []string{s.jobKey(job.ID), s.key("audit")}
-	err := s.sc.markRunning.Run(ctx, s.rdb, keys, ms(s.now()), durMS(JobRetention), s.auditMax,
+	err := s.decide(ctx, s.sc.markRunning, keys, ms(s.now()), durMS(JobRetention), s.auditMax,
 		job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job)).Err()
 	if err != nil {
 		return fmt.Errorf("approvals: mark running: %w", err)
@@ -304,7 +304,7 @@ func (s *Store) Finish(ctx context.Context, job *Job, outcome string, failed boo
 	if failed && job.RepeatKey != "" {
 		keys = append(keys, s.key("repeat", job.RepeatKey))
 	}
-	err := s.sc.finish.Run(ctx, s.rdb, keys, group, job.entry, string(state), outcome, ms(s.now()),
+	err := s.decide(ctx, s.sc.finish, keys, group, job.entry, string(state), outcome, ms(s.now()),
 		durMS(JobRetention), s.auditMax, job.RequestedBy, job.Command, job.Server, job.TicketID, jobDetail(job), job.ID).Err()
 	if err != nil {
 		return fmt.Errorf("approvals: finish: %w", err)
@@ -391,7 +391,7 @@ func (s *Store) Schedule(ctx context.Context, key string, job Job, at time.Time)
 	if err != nil {
 		return false, fmt.Errorf("approvals: schedule: %w", err)
 	}
-	n, err := s.sc.schedule.Run(ctx, s.rdb, []string{s.key("sched"), s.key("sched", "jobs")}, ms(at), key, string(payload)).Int()
+	n, err := s.decide(ctx, s.sc.schedule, []string{s.key("sched"), s.key("sched", "jobs")}, ms(at), key, string(payload)).Int()
 	if err != nil {
 		return false, fmt.Errorf("approvals: schedule: %w", err)
 	}
@@ -401,7 +401,7 @@ func (s *Store) Schedule(ctx context.Context, key string, job Job, at time.Time)
 // CancelScheduled removes the job scheduled under key and reports whether
 // it was still scheduled (false if it was already promoted or never was).
 func (s *Store) CancelScheduled(ctx context.Context, key string) (bool, error) {
-	n, err := s.sc.unschedule.Run(ctx, s.rdb, []string{s.key("sched"), s.key("sched", "jobs")}, key).Int()
+	n, err := s.decide(ctx, s.sc.unschedule, []string{s.key("sched"), s.key("sched", "jobs")}, key).Int()
 	if err != nil {
 		return false, fmt.Errorf("approvals: cancel scheduled: %w", err)
 	}
@@ -436,7 +436,7 @@ func (s *Store) PromoteDue(ctx context.Context) (int, error) {
 			keys = append(keys, s.jobKey(id))
 			args = append(args, k, id)
 		}
-		n, err := s.sc.promote.Run(ctx, s.rdb, keys, args...).Int()
+		n, err := s.decide(ctx, s.sc.promote, keys, args...).Int()
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("approvals: promote: %w", err)

@@ -103,7 +103,7 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 			"snapshot", r.Snapshot, "server", r.Server, "required", r.Required,
 			"state", string(StatePending), "approvers", "[]", "created", ms(now), "expires", ms(exp),
 			"meta", meta}
-		n, err := s.sc.submit.Run(ctx, s.rdb, []string{s.ticketKey(id), s.key("pending"), s.key("audit")}, args...).Int()
+		n, err := s.decide(ctx, s.sc.submit, []string{s.ticketKey(id), s.key("pending"), s.key("audit")}, args...).Int()
 		if err != nil {
 			return Ticket{}, fmt.Errorf("approvals: submit: %w", err)
 		}
@@ -166,7 +166,7 @@ func (s *Store) VoteIn(ctx context.Context, id, channel, voter string, approve b
 		args = append(args, a)
 	}
 	keys := []string{s.ticketKey(id), s.key("pending"), s.key("queue"), s.jobKey(jobID), s.key("audit")}
-	v, err := s.sc.vote.Run(ctx, s.rdb, keys, args...).Slice()
+	v, err := s.decide(ctx, s.sc.vote, keys, args...).Slice()
 	if err != nil {
 		return VoteResult{}, fmt.Errorf("approvals: vote: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bytebot/bytebot/approvals"
 )
 
 // startBot starts Redis access, the Slack stand-in, the fake Bytemark and
@@ -369,7 +371,7 @@ func redisVersion(ctx context.Context, rdb *redis.Client) string {
 // deleteKeys deletes every key under prefix.
 func deleteKeys(ctx context.Context, rdb *redis.Client, prefix string) (int, error) {
 	n := 0
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	iter := rdb.Scan(ctx, 0, approvals.KeyPrefix(prefix)+"*", 1000).Iterator()
 	var batch []string
 	flush := func() error {
 		if len(batch) == 0 {

@@ -14,11 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bytebot/bytebot/internal/redisconn"
 )
 
 var url = sync.OnceValues(findOrStart)
@@ -34,20 +37,34 @@ func URL(tb testing.TB) string {
 	return u
 }
 
-// Client returns a client of the test Redis, closed when the test ends.
+// Client returns a client of the test Redis, closed when the test ends,
+// built as the bot builds its own (redisconn).
 func Client(tb testing.TB) *redis.Client {
 	tb.Helper()
-	opt, err := redis.ParseURL(URL(tb))
+	c, ok := Open(tb, URL(tb)).(*redis.Client)
+	if !ok {
+		tb.Fatalf("redistest: the test Redis is not a single node")
+	}
+	return c
+}
+
+// Open returns a client of the Redis at url (any REDIS_URL form: a single
+// node, redis+sentinel://, redis+cluster://), built exactly as the bot
+// builds its own, and closed when the test ends.
+func Open(tb testing.TB, url string) redis.UniversalClient {
+	tb.Helper()
+	c, _, err := redisconn.Open(url)
 	if err != nil {
 		tb.Fatalf("redistest: %v", err)
 	}
-	c := redis.NewClient(opt)
 	tb.Cleanup(func() { c.Close() })
 	return c
 }
 
 // Prefix returns a key prefix unique to this test, and deletes every key
 // under it when the test ends, so that tests and packages never collide.
+// The keys deleted are those that start with the prefix, or with it made a
+// hash tag as approvals.KeyPrefix does ("{test:…}:").
 func Prefix(tb testing.TB) string {
 	tb.Helper()
 	b := make([]byte, 6)
@@ -56,7 +73,7 @@ func Prefix(tb testing.TB) string {
 	c := Client(tb)
 	tb.Cleanup(func() {
 		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		iter := c.Scan(ctx, 0, "*"+strings.TrimSuffix(prefix, ":")+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			c.Unlink(ctx, iter.Val())
 		}

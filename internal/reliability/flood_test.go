@@ -90,8 +90,8 @@ func TestAlertFloodOneReboot(t *testing.T) {
 	rdb := rds.client()
 	defer rdb.Close()
 	waitFor(t, 10*time.Second, "an empty work queue and no reboot scheduled", func() bool {
-		p, err := rdb.XPending(t.Context(), "rel6:queue", "executors").Result()
-		n, err2 := rdb.ZCard(t.Context(), "rel6:sched").Result()
+		p, err := rdb.XPending(t.Context(), "{rel6}:queue", "executors").Result()
+		n, err2 := rdb.ZCard(t.Context(), "{rel6}:sched").Result()
 		return err == nil && err2 == nil && p.Count == 0 && n == 0
 	}, dump)
 	if n := signals(fake.Server, "web1"); n != 1 {

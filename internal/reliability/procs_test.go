@@ -194,7 +194,6 @@ func botEnv(slack *slackAPI, fake *fakeAPI, rds *redisProc, prefix string, extra
 		"BYTEMARK_AUTH_URL":    fake.URL(),
 		"BYTEMARK_API_KEY":     "demo0d3f4c7e9a2b5d8c1e6f",
 		"BYTEMARK_ACCOUNT":     "acme",
-		"REDIS_URL":            rds.URL(),
 		"REDIS_PREFIX":         prefix,
 		"APPROVERS":            userAppr1 + "," + userAppr2,
 		"WEBHOOK_TOKEN":        "reliability-webhook-token",
@@ -203,6 +202,9 @@ func botEnv(slack *slackAPI, fake *fakeAPI, rds *redisProc, prefix string, extra
 		"LOG_FORMAT":           "json",
 		"LOG_LEVEL":            "debug",
 		"SHUTDOWN_TIMEOUT":     "2s",
+	}
+	if rds != nil { // else REDIS_URL comes in extra
+		env["REDIS_URL"] = rds.URL()
 	}
 	for _, kv := range extra {
 		k, v, _ := strings.Cut(kv, "=")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/approvals"
 )
 
 const evilTeam = "TEVIL0001"
@@ -25,12 +27,13 @@ func drained(t *testing.T, rds *redisProc, prefix string, dump func() string) {
 	t.Helper()
 	rdb := rds.client()
 	defer rdb.Close()
+	queue := approvals.KeyPrefix(prefix) + "queue"
 	waitFor(t, 20*time.Second, "an empty work queue", func() bool {
-		n, err := rdb.XLen(t.Context(), prefix+"queue").Result()
+		n, err := rdb.XLen(t.Context(), queue).Result()
 		if err != nil || n != 0 {
 			return false
 		}
-		p, err := rdb.XPending(t.Context(), prefix+"queue", "executors").Result()
+		p, err := rdb.XPending(t.Context(), queue, "executors").Result()
 		return err == nil && p.Count == 0
 	}, dump)
 }

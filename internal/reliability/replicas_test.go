@@ -53,7 +53,7 @@ func TestTwoReplicasHundredApprovesOnePurge(t *testing.T) {
 	rdb := rds.client()
 	defer rdb.Close()
 	waitFor(t, 10*time.Second, "an empty work queue", func() bool {
-		p, err := rdb.XPending(t.Context(), "rel3:queue", "executors").Result()
+		p, err := rdb.XPending(t.Context(), "{rel3}:queue", "executors").Result()
 		return err == nil && p.Count == 0
 	}, dump)
 	if n := purges(fake.Server, "web2"); n != 1 {
@@ -64,7 +64,7 @@ func TestTwoReplicasHundredApprovesOnePurge(t *testing.T) {
 	}
 	// The ticket records the decision once; everyone else was told why.
 	var audit []map[string]any
-	entries, err := rdb.XRange(t.Context(), "rel3:audit", "-", "+").Result()
+	entries, err := rdb.XRange(t.Context(), "{rel3}:audit", "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bytebot/bytebot/approvals"
 )
 
 // Distinctive values of every secret the bot is given.
@@ -215,7 +217,7 @@ func redisDump(t testing.TB, rds *redisProc, prefix string) map[string]string {
 	defer rdb.Close()
 	ctx := t.Context()
 	out := map[string]string{}
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	iter := rdb.Scan(ctx, 0, approvals.KeyPrefix(prefix)+"*", 1000).Iterator()
 	for iter.Next(ctx) {
 		key := iter.Val()
 		typ, _ := rdb.Type(ctx, key).Result()

@@ -89,7 +89,7 @@ func sigkillMidPurge(t *testing.T, hold func(r *http.Request) bool, want string)
 	// is made to run out now rather than in two minutes.
 	rdb := rds.client()
 	defer rdb.Close()
-	if n := expireLeases(t, rdb, "rel2:queue"); n != 1 {
+	if n := expireLeases(t, rdb, "{rel2}:queue"); n != 1 {
 		t.Fatalf("deliveries held by the dead worker = %d; want 1", n)
 	}
 	b := startBot(t, "bot-b", env)
@@ -109,7 +109,7 @@ func sigkillMidPurge(t *testing.T, hold func(r *http.Request) bool, want string)
 	}
 	waitFor(t, 30*time.Second, "the reclaimed job to be reported", func() bool { return len(final()) > 0 }, dump)
 	waitFor(t, 10*time.Second, "an empty work queue", func() bool {
-		p, err := rdb.XPending(t.Context(), "rel2:queue", "executors").Result()
+		p, err := rdb.XPending(t.Context(), "{rel2}:queue", "executors").Result()
 		return err == nil && p.Count == 0
 	}, dump)
 	if n := len(final()); n != 1 {
