@@ -12,15 +12,16 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/console"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
 )
 
-// console runs the real flow in a terminal: the fake Bytemark with demo
+// runConsole runs the real flow in a terminal: the fake Bytemark with demo
 // servers, an embedded Redis, the approvals queue and the executor. It needs
 // no network and no credentials.
-func console(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+func runConsole(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	fake := bytemarktest.NewServer()
 	defer fake.Close()
 	fake.SetLogLimit(1000)
@@ -51,18 +52,19 @@ func console(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	alice, _ := bot.ConsoleUserID("alice")
-	bob, _ := bot.ConsoleUserID("bob")
+	alice, _ := console.UserID("alice")
+	bob, _ := console.UserID("bob")
 	store := approvals.New(rdb, approvals.Options{Prefix: "bytebot:"})
 	srv := bot.New(bot.Config{
 		Approvers:         []string{alice, bob},
 		ApprovalsRequired: 1,
 		Policy:            policy,
-		Channel:           bot.ConsoleChannel,
+		Channel:           console.Channel,
 		Workers:           1,
-	}, cloud, store, bot.NewConsolePoster(stdout), logger)
+		Inline:            true,
+	}, cloud, store, console.NewPoster(stdout), logger)
 	defer srv.Close()
-	return srv.Console(ctx, stdin, stdout, !isTerminal(stdin))
+	return console.Run(ctx, srv, stdin, stdout, !isTerminal(stdin))
 }
 
 // isTerminal reports whether r is an interactive terminal.

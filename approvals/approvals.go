@@ -177,20 +177,6 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	return s
 }
 
-// HonoursDeadlines reports whether the Redis client stops a call when its
-// context's deadline passes, even on a hung connection (go-redis's
-// ContextTimeoutEnabled). Without it a call ends only at the client's own
-// read timeout.
-func (s *Store) HonoursDeadlines() bool {
-	switch c := s.rdb.(type) {
-	case *redis.Client:
-		return c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return c.Options().ContextTimeoutEnabled
-	}
-	return false
-}
-
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {

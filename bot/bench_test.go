@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -167,7 +168,7 @@ func benchTicket(b *testing.B) (approvals.Ticket, time.Time) {
 // benchRender runs render as a benchmark, with a /json sub-benchmark that
 // also marshals the blocks, as they are sent to Slack. json_B reports the
 // size of that JSON.
-func benchRender(b *testing.B, render func() Message) {
+func benchRender(b *testing.B, render func() slackui.Message) {
 	b.Run("render", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -197,12 +198,12 @@ func benchRender(b *testing.B, render func() Message) {
 func BenchmarkCard(b *testing.B) {
 	tk, now := benchTicket(b)
 	b.Run("pending", func(b *testing.B) {
-		benchRender(b, func() Message { return card(tk, now, "") })
+		benchRender(b, func() slackui.Message { return card(tk, now, "") })
 	})
 	approved := tk
 	approved.State, approved.Approvers = approvals.StateApproved, []string{userAppr1, userAppr2}
 	b.Run("approved", func(b *testing.B) {
-		benchRender(b, func() Message { return card(approved, now, "Purging web1…") })
+		benchRender(b, func() slackui.Message { return card(approved, now, "Purging web1…") })
 	})
 }
 
@@ -219,7 +220,9 @@ func BenchmarkResultMessage(b *testing.B) {
 		Server:  srv,
 	}
 	b.Run("show", func(b *testing.B) {
-		benchRender(b, func() Message { return resultMessage(show, showRes, userAsker, []string{userAppr1, userAppr2}) })
+		benchRender(b, func() slackui.Message {
+			return slackui.Result(show, showRes, userAsker, []string{userAppr1, userAppr2})
+		})
 	})
 
 	list := commands.List{}
@@ -232,7 +235,7 @@ func BenchmarkResultMessage(b *testing.B) {
 	}
 	listRes := commands.Result{Summary: "25 servers in default.acme", Servers: servers}
 	b.Run("list25", func(b *testing.B) {
-		benchRender(b, func() Message { return resultMessage(list, listRes, userAsker, nil) })
+		benchRender(b, func() slackui.Message { return slackui.Result(list, listRes, userAsker, nil) })
 	})
 }
 

@@ -160,11 +160,3 @@ func TestCardBlockLimits(t *testing.T) {
 		}
 	}
 }
-
-func TestMiB(t *testing.T) {
-	for in, want := range map[int]string{512: "512 MiB", 1024: "1 GiB", 25600: "25 GiB", 1536: "1.5 GiB", 1 << 20: "1 TiB"} {
-		if got := mib(in); got != want {
-			t.Errorf("mib(%d) = %q; want %q", in, got, want)
-		}
-	}
-}

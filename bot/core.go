@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -38,11 +39,11 @@ type Invocation struct {
 // A Reply is the immediate answer to a command: ephemeral (only the person
 // who typed it sees it) unless InChannel.
 type Reply struct {
-	Message
+	slackui.Message
 	InChannel bool
 }
 
-func ephemeral(s string) Reply { return Reply{Message: text(s)} }
+func ephemeral(s string) Reply { return Reply{Message: slackui.Text(s)} }
 
 // Messages people see when the bot cannot do what they asked.
 const (
@@ -116,7 +117,7 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 	}
 	ask := s.Config.Policy.NeedsApproval(a)
 	if ask && len(s.Config.Approvers) == 0 {
-		return name, "forbidden", ephemeral(fmt.Sprintf("%s needs approval, and no approvers are configured (APPROVERS), so it can't be done from here.", code(a.String())))
+		return name, "forbidden", ephemeral(fmt.Sprintf("%s needs approval, and no approvers are configured (APPROVERS), so it can't be done from here.", commands.Code(a.String())))
 	}
 	var res approvals.EnqueueResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
@@ -132,17 +133,17 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 		log.Info("same request again inside the repeat window; not queued", "action", a.String(), "earlier_job", res.Repeat)
 		return name, "repeat", ephemeral(fmt.Sprintf(
 			"You asked for %s a moment ago (job `%s`), so I'm not doing it twice: its result, or its approval request, is posted in this channel. "+
-				"If you really mean to do it again, ask again in %d minutes.", code(a.String()), res.Repeat, int(repeatWindow.Minutes())))
+				"If you really mean to do it again, ask again in %d minutes.", commands.Code(a.String()), res.Repeat, int(repeatWindow.Minutes())))
 	case !res.Queued:
 		log.Warn("request delivered again; not queued twice", "action", a.String(), "job", res.ID)
 		return name, "duplicate", ephemeral(fmt.Sprintf(
-			"%s is already being handled: this request reached the bot more than once, and it runs once.", code(a.String())))
+			"%s is already being handled: this request reached the bot more than once, and it runs once.", commands.Code(a.String())))
 	}
 	if ask {
-		return name, "approval", Reply{InChannel: true, Message: text(fmt.Sprintf(
-			"%s needs approval; preparing the request…", code(a.String())))}
+		return name, "approval", Reply{InChannel: true, Message: slackui.Text(fmt.Sprintf(
+			"%s needs approval; preparing the request…", commands.Code(a.String())))}
 	}
-	return name, "queued", Reply{InChannel: true, Message: text(fmt.Sprintf("Working on %s…", code(a.String())))}
+	return name, "queued", Reply{InChannel: true, Message: slackui.Text(fmt.Sprintf("Working on %s…", commands.Code(a.String())))}
 }
 
 // A Request is work for the executor from any entry point (a command, a
@@ -220,7 +221,7 @@ func (s *Server) submit(ctx context.Context, r Request) (approvals.EnqueueResult
 	rk := ""
 	if r.Key != "" {
 		job.ID = requestJobID(r.Key)
-		if !readOnly(r.Action) {
+		if !commands.ReadOnly(r.Action) {
 			rk = repeatKey(r.User, r.Channel, r.Action)
 		}
 	}
@@ -234,7 +235,7 @@ func (s *Server) errorReply(log *slog.Logger, err error, ref string) Reply {
 	if !errors.As(err, &usage) {
 		log.Error("command failed", "err", err)
 	}
-	return ephemeral(errorText(err, ref))
+	return ephemeral(slackui.ErrorText(err, ref))
 }
 
 func (s *Server) listApprovals(ctx context.Context, log *slog.Logger, name string, in Invocation) (string, string, Reply) {
@@ -253,12 +254,12 @@ func (s *Server) listApprovals(ctx context.Context, log *slog.Logger, name strin
 	var b strings.Builder
 	fmt.Fprintf(&b, "*Pending approvals (%d)*\n", len(ts))
 	for i, t := range ts {
-		if i == maxListed {
-			fmt.Fprintf(&b, "…and %d more\n", len(ts)-maxListed)
+		if i == slackui.MaxListed {
+			fmt.Fprintf(&b, "…and %d more\n", len(ts)-slackui.MaxListed)
 			break
 		}
 		fmt.Fprintf(&b, "• `%s` %s, asked by %s in <#%s>, %d of %d approvals, expires %s\n",
-			t.ID, code(t.Command), mention(t.RequestedBy), t.Channel, len(t.Approvers), t.Required, slackTime(t.ExpiresAt, s.Now()))
+			t.ID, commands.Code(t.Command), slackui.Mention(t.RequestedBy), t.Channel, len(t.Approvers), t.Required, slackui.Time(t.ExpiresAt, s.Now()))
 	}
 	return name, "ok", ephemeral(b.String())
 }
@@ -302,20 +303,20 @@ func (s *Server) audit(ctx context.Context, log *slog.Logger, name, server strin
 	}
 	if len(es) == 0 {
 		if server != "" {
-			return name, "ok", ephemeral("Nothing in the audit log for " + code(server) + ".")
+			return name, "ok", ephemeral("Nothing in the audit log for " + commands.Code(server) + ".")
 		}
 		return name, "ok", ephemeral("The audit log is empty.")
 	}
 	var b strings.Builder
 	b.WriteString("*Audit log, newest first*\n")
 	for _, e := range es {
-		fmt.Fprintf(&b, "• %s %s %s", e.Time.UTC().Format("2006-01-02 15:04:05Z"), mention(e.Actor), code(e.Action))
+		fmt.Fprintf(&b, "• %s %s %s", e.Time.UTC().Format("2006-01-02 15:04:05Z"), slackui.Mention(e.Actor), commands.Code(e.Action))
 		if e.Ticket != "" {
 			fmt.Fprintf(&b, " ticket `%s`", e.Ticket)
 		}
 		fmt.Fprintf(&b, ": *%s*", e.Outcome)
 		if e.Detail != "" {
-			fmt.Fprintf(&b, " (%s)", esc(truncate(e.Detail, 200)))
+			fmt.Fprintf(&b, " (%s)", commands.Escape(slackui.Truncate(e.Detail, 200)))
 		}
 		b.WriteString("\n")
 	}
@@ -344,9 +345,9 @@ func (s *Server) cancel(ctx context.Context, log *slog.Logger, name, id string, 
 		ctx, cancel := background(ctx, 2*time.Minute)
 		defer cancel()
 		s.updateCard(ctx, log, t.ID, "", false)
-		s.reply(ctx, log, t, fmt.Sprintf("Cancelled by %s. Nothing was done.", mention(in.User)))
+		s.reply(ctx, log, t, fmt.Sprintf("Cancelled by %s. Nothing was done.", slackui.Mention(in.User)))
 	})
-	return name, "ok", ephemeral(fmt.Sprintf("Cancelled ticket `%s` (%s).", t.ID, code(t.Command)))
+	return name, "ok", ephemeral(fmt.Sprintf("Cancelled ticket `%s` (%s).", t.ID, commands.Code(t.Command)))
 }
 
 // Vote records user's approval or denial of a ticket. It is for transports
@@ -447,7 +448,7 @@ func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, 
 		}
 		s.updateCard(ctx, log, t.ID, note, false)
 		if res.Decided && t.State == approvals.StateDenied {
-			s.reply(ctx, log, t, fmt.Sprintf("Denied by %s. Nothing was done.", mention(c.User)))
+			s.reply(ctx, log, t, fmt.Sprintf("Denied by %s. Nothing was done.", slackui.Mention(c.User)))
 		}
 	})
 	return outcome, Reply{}
@@ -515,7 +516,7 @@ func (s *Server) reply(ctx context.Context, log *slog.Logger, t approvals.Ticket
 	if channel == "" {
 		channel = t.Channel
 	}
-	if _, err := s.poster.Post(ctx, channel, ts, text(msg)); err != nil {
+	if _, err := s.poster.Post(ctx, channel, ts, slackui.Text(msg)); err != nil {
 		log.Error("posting to ticket thread", "ticket", t.ID, "err", err, "message", msg)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 )
 
@@ -98,7 +99,7 @@ func TestPurgeApproval(t *testing.T) {
 			t.Errorf("card lacks IP %s:\n%s", ip, cardText)
 		}
 	}
-	if b.channel != chanOps || b.blockID != blockPrefix+chanOps {
+	if b.channel != chanOps || b.blockID != slackui.BlockPrefix+chanOps {
 		t.Errorf("card posted to %q with block %q; want %q", b.channel, b.blockID, chanOps)
 	}
 	if n := h.purges("web1"); n != 0 {
@@ -106,7 +107,7 @@ func TestPurgeApproval(t *testing.T) {
 	}
 
 	// The requester can't approve their own request.
-	if code := h.click(userAsker, chanOps, b, actionApprove); code != http.StatusOK {
+	if code := h.click(userAsker, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
 		t.Errorf("self-approve click = %d; want 200", code)
 	}
 	h.waitFor("the refusal to the requester", func() bool {
@@ -125,7 +126,7 @@ func TestPurgeApproval(t *testing.T) {
 	var wg sync.WaitGroup
 	codes := make([]int, 20)
 	for i := range codes {
-		wg.Go(func() { codes[i] = h.click(userAppr1, chanOps, b, actionApprove) })
+		wg.Go(func() { codes[i] = h.click(userAppr1, chanOps, b, slackui.ActionApprove) })
 	}
 	wg.Wait()
 	for i, c := range codes {
@@ -194,14 +195,14 @@ func TestDenyAndExpiry(t *testing.T) {
 		h := newHarness(t)
 		h.mustSlash(userAsker, chanOps, "purge web1")
 		b := h.waitCard(1)
-		if code := h.click(userAppr1, chanOps, b, actionDeny); code != http.StatusOK {
+		if code := h.click(userAppr1, chanOps, b, slackui.ActionDeny); code != http.StatusOK {
 			t.Fatalf("deny = %d", code)
 		}
 		h.waitFor("the denied card", func() bool {
 			return len(h.slack.find("chat.update", "Denied by <@"+userAppr1+">")) > 0
 		})
 		h.waitPost("Denied by", "Nothing was done")
-		h.click(userAppr2, chanOps, b, actionApprove)
+		h.click(userAppr2, chanOps, b, slackui.ActionApprove)
 		h.waitFor("the refusal of a late approval", func() bool {
 			return len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
 		})
@@ -221,7 +222,7 @@ func TestDenyAndExpiry(t *testing.T) {
 			}
 			return false
 		})
-		h.click(userAppr1, chanOps, b, actionApprove)
+		h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 		h.waitFor("the refusal of a late approval", func() bool {
 			return len(h.slack.find("chat.postEphemeral", "expired")) > 0 || len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
 		})
@@ -238,11 +239,11 @@ func TestRefusedClicks(t *testing.T) {
 	h.mustSlash(userAsker, chanOps, "purge web1")
 	b := h.waitCard(1)
 
-	h.click(userOther, chanOps, b, actionApprove)
+	h.click(userOther, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the refusal of a non-approver", func() bool {
 		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
 	})
-	h.click(userAppr1, chanOther, b, actionApprove)
+	h.click(userAppr1, chanOther, b, slackui.ActionApprove)
 	h.waitFor("the refusal of a click from another channel", func() bool {
 		return len(h.slack.find("chat.postEphemeral", "another channel")) > 0
 	})
@@ -266,7 +267,7 @@ func TestQuorumTwo(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *Config) { c.ApprovalsRequired = 2 }))
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
-	h.click(userAppr1, chanOps, b, actionApprove)
+	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the card showing one approval", func() bool {
 		for _, c := range h.slack.Calls("chat.update") {
 			if strings.Contains(c.blocks(), "1 of 2") && strings.Contains(c.blocks(), `"actions"`) {
@@ -278,7 +279,7 @@ func TestQuorumTwo(t *testing.T) {
 	if n := h.purges("web2"); n != 0 {
 		t.Fatalf("purge calls after one of two approvals = %d; want 0", n)
 	}
-	h.click(userAppr2, chanOps, b, actionApprove)
+	h.click(userAppr2, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the purge", func() bool { return h.purges("web2") == 1 })
 	h.waitPost(":white_check_mark:", "web2")
 }
@@ -305,7 +306,7 @@ func TestCancel(t *testing.T) {
 	h.waitFor("the cancelled card", func() bool {
 		return len(h.slack.find("chat.update", "Cancelled by")) > 0
 	})
-	h.click(userAppr1, chanOps, b, actionApprove)
+	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the refusal of an approval after cancel", func() bool {
 		return len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
 	})
@@ -331,7 +332,7 @@ func TestSnapshotMismatch(t *testing.T) {
 	if _, err := h.cloud.AddDisc(context.Background(), "web1", bytemark.DiscSpec{Label: "extra", SizeMiB: 20480, StorageGrade: "sata"}); err != nil {
 		t.Fatalf("adding a disc behind the approvers' backs: %v", err)
 	}
-	h.click(userAppr1, chanOps, b, actionApprove)
+	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitPost("changed", "Asking again")
 	b2 := h.waitCard(2)
 	if b2.ticket == b.ticket {
@@ -344,7 +345,7 @@ func TestSnapshotMismatch(t *testing.T) {
 		t.Fatalf("purge calls after a changed server = %d; want 0", n)
 	}
 	// The new card, approved, purges.
-	h.click(userAppr1, chanOps, b2, actionApprove)
+	h.click(userAppr1, chanOps, b2, slackui.ActionApprove)
 	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
 }
 
@@ -363,7 +364,7 @@ func TestSnapshotReplacedDisc(t *testing.T) {
 		t.Fatal(err)
 	}
 	purges := h.purges("db1")
-	h.click(userAppr1, chanOps, b, actionApprove)
+	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitPost("changed", "Asking again")
 	h.waitCard(2)
 	if n := h.purges("db1"); n != purges {
@@ -384,7 +385,7 @@ func TestReclaimedPurge(t *testing.T) {
 	}
 	h.s.execute(ctx, "test", job)
 	b := h.waitCard(1)
-	h.click(userAppr1, chanOps, b, actionApprove)
+	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	job, err = h.store.Claim(ctx, "test", time.Second)
 	if err != nil || job == nil || job.TicketID != b.ticket {
 		t.Fatalf("Claim = %+v, %v; want the approved job", job, err)
@@ -474,11 +475,11 @@ func TestApproverGroup(t *testing.T) {
 	h.slack.setGroup("S0ADMINS1", userAppr2)
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
-	h.click(userAppr1, chanOps, b, actionApprove)
+	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the refusal of a non-member", func() bool {
 		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
 	})
-	h.click(userAppr2, chanOps, b, actionApprove)
+	h.click(userAppr2, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the purge", func() bool { return h.purges("web2") == 1 })
 }
 

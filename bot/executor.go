@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -182,7 +183,7 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 	a, err := commands.Parse(e.job.Command)
 	if err != nil {
 		e.log.Error("job with an unparseable command", "err", err)
-		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Can't run %s: %s", code(e.job.Command), errorText(err, e.ref())))
+		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Can't run %s: %s", commands.Code(e.job.Command), slackui.ErrorText(err, e.ref())))
 		return "invalid", true
 	}
 	if e.idErr != nil {
@@ -212,10 +213,10 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 
 // post posts msg, logging it in full if Slack can't take it.
 func (e *execution) post(ctx context.Context, channel, thread, msg string) string {
-	return e.postMessage(ctx, channel, thread, text(msg))
+	return e.postMessage(ctx, channel, thread, slackui.Text(msg))
 }
 
-func (e *execution) postMessage(ctx context.Context, channel, thread string, m Message) string {
+func (e *execution) postMessage(ctx context.Context, channel, thread string, m slackui.Message) string {
 	if channel == "" {
 		channel = e.s.Config.Channel
 	}
@@ -242,12 +243,12 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 	srv, err := s.cloud.GetServer(ctx, a.Server())
 	if err != nil {
 		e.logErr("reading server for approval card", err)
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s: %s", mention(e.job.RequestedBy), code(a.String()), e.cloudErrorText(a, err)))
+		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s: %s", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), e.cloudErrorText(a, err)))
 		return "failed", true
 	}
-	snap, err := takeSnapshot(a.Server(), srv, discOf(a))
+	snap, err := takeSnapshot(a.Server(), srv, commands.DiscOf(a))
 	if err != nil {
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s, but %s has no disc %s.", mention(e.job.RequestedBy), code(a.String()), code(a.Server()), code(discOf(a))))
+		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s, but %s has no disc %s.", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), commands.Code(a.Server()), commands.Code(commands.DiscOf(a))))
 		return "failed", true
 	}
 	power := "off"
@@ -270,7 +271,7 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 	})
 	if err != nil {
 		e.logErr("opening ticket", err)
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", code(a.String()), e.ref()))
+		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", commands.Code(a.String()), e.ref()))
 		return "failed", true
 	}
 	ts, err := s.poster.Post(ctx, channel, thread, card(t, s.Now(), ""))
@@ -295,14 +296,14 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	t, err := s.Store.Get(ctx, e.job.TicketID)
 	if err != nil {
 		e.logErr("reading the ticket of a job", err)
-		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Not running %s: its approval can't be read (ref %s).", code(a.String()), e.ref()))
+		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Not running %s: its approval can't be read (ref %s).", commands.Code(a.String()), e.ref()))
 		return "failed", true
 	}
 	if t.State != approvals.StateApproved || t.Command != e.job.Command {
 		e.log.Error("job for a ticket that is not approved", "state", t.State, "ticket_command", t.Command)
 		rctx, cancel := reporting(ctx)
 		defer cancel()
-		e.s.reply(rctx, e.log, t, fmt.Sprintf(":x: Not running %s: the request is %s, not approved.", code(a.String()), t.State))
+		e.s.reply(rctx, e.log, t, fmt.Sprintf(":x: Not running %s: the request is %s, not approved.", commands.Code(a.String()), t.State))
 		return "refused", true
 	}
 	finish := func(outcome, note, thread string, failed bool) (string, bool) {
@@ -338,20 +339,20 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	if err != nil {
 		e.logErr("locking the server", err)
 		return finish("failed", ":x: Not run: another action on this server took too long.",
-			fmt.Sprintf(":x: Not running %s: another action on %s is still running (ref %s).", code(a.String()), code(a.Server()), e.ref()), true)
+			fmt.Sprintf(":x: Not running %s: another action on %s is still running (ref %s).", commands.Code(a.String()), commands.Code(a.Server()), e.ref()), true)
 	}
 	defer unlock()
 	srv, v := e.inspect(ctx, a)
 	if v != nil {
 		return end(v)
 	}
-	now, _ := takeSnapshot(a.Server(), srv, discOf(a))
+	now, _ := takeSnapshot(a.Server(), srv, commands.DiscOf(a))
 	if now.String() != t.Snapshot {
 		was, _ := parseSnapshot(t.Snapshot)
 		diff := was.diff(now)
 		s.metrics.approvals.WithLabelValues("changed").Inc()
 		outcome, failed := finish("changed", ":warning: Not run: the server changed after this was approved. A new request has been posted.",
-			fmt.Sprintf(":warning: Not running %s: %s changed since the approvers saw it (%s). Asking again.", code(a.String()), code(a.Server()), diff), true)
+			fmt.Sprintf(":warning: Not running %s: %s changed since the approvers saw it (%s). Asking again.", commands.Code(a.String()), commands.Code(a.Server()), diff), true)
 		e.job.RequestedBy = t.RequestedBy
 		e.ask(ctx, a, t.Channel, "", "asked again: the server changed after ticket "+t.ID+" was approved")
 		return outcome, failed
@@ -364,9 +365,9 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	res, err := commands.Run(ctx, e.cloudFor(a), a)
 	if err != nil {
 		e.logErr("running approved action", err)
-		return finish("failed", ":x: Failed: "+e.cloudErrorText(a, err), ":x: "+code(a.String())+" failed: "+e.cloudErrorText(a, err), true)
+		return finish("failed", ":x: Failed: "+e.cloudErrorText(a, err), ":x: "+commands.Code(a.String())+" failed: "+e.cloudErrorText(a, err), true)
 	}
-	e.postMessage(ctx, t.MessageChannel, t.MessageTS, resultMessage(a, res, t.RequestedBy, t.Approvers))
+	e.postMessage(ctx, t.MessageChannel, t.MessageTS, slackui.Result(a, res, t.RequestedBy, t.Approvers))
 	summary := res.Summary
 	if summary == "" {
 		summary = "Done."
@@ -392,28 +393,28 @@ type verdict struct {
 func (e *execution) inspect(ctx context.Context, a commands.Action) (*bytemark.Server, *verdict) {
 	srv, err := e.s.cloud.GetServer(ctx, a.Server())
 	switch {
-	case bytemark.IsNotFound(err) && isServerPurge(a):
+	case bytemark.IsNotFound(err) && commands.PurgesServer(a):
 		if e.job.Retry {
 			return nil, &verdict{"already done", ":white_check_mark: Already purged.",
-				fmt.Sprintf(":white_check_mark: %s is already purged; nothing more to do.", code(a.Server())), false}
+				fmt.Sprintf(":white_check_mark: %s is already purged; nothing more to do.", commands.Code(a.Server())), false}
 		}
 		return nil, &verdict{"gone", ":grey_question: Not run: the server no longer exists.",
-			fmt.Sprintf(":grey_question: %s no longer exists, so there is nothing to purge.", code(a.Server())), true}
+			fmt.Sprintf(":grey_question: %s no longer exists, so there is nothing to purge.", commands.Code(a.Server())), true}
 	case err != nil:
 		e.logErr("reading the server before running", err)
 		return nil, &verdict{"failed", ":x: Not run: the server couldn't be read.",
-			fmt.Sprintf(":x: Not running %s: %s", code(a.String()), e.cloudErrorText(a, err)), true}
+			fmt.Sprintf(":x: Not running %s: %s", commands.Code(a.String()), e.cloudErrorText(a, err)), true}
 	}
-	if done, msg := alreadyDone(a, srv); done && e.job.Retry {
+	if done, msg := commands.AlreadyDone(a, srv); done && e.job.Retry {
 		return nil, &verdict{"already done", ":white_check_mark: " + msg, ":white_check_mark: " + msg + " Nothing more to do.", false}
 	}
-	if _, err := takeSnapshot(a.Server(), srv, discOf(a)); errors.Is(err, errNoDisc) {
+	if _, err := takeSnapshot(a.Server(), srv, commands.DiscOf(a)); errors.Is(err, errNoDisc) {
 		if e.job.Retry {
 			return nil, &verdict{"already done", ":white_check_mark: Disc already purged.",
-				fmt.Sprintf(":white_check_mark: %s no longer has disc %s; nothing more to do.", code(a.Server()), code(discOf(a))), false}
+				fmt.Sprintf(":white_check_mark: %s no longer has disc %s; nothing more to do.", commands.Code(a.Server()), commands.Code(commands.DiscOf(a))), false}
 		}
 		return nil, &verdict{"gone", ":grey_question: Not run: the disc no longer exists.",
-			fmt.Sprintf(":grey_question: %s no longer has disc %s, so there is nothing to purge.", code(a.Server()), code(discOf(a))), true}
+			fmt.Sprintf(":grey_question: %s no longer has disc %s, so there is nothing to purge.", commands.Code(a.Server()), commands.Code(commands.DiscOf(a))), true}
 	}
 	return srv, nil
 }
@@ -426,11 +427,11 @@ func (e *execution) claim(ctx context.Context, a commands.Action, key string) *v
 	if err != nil {
 		e.logErr("marking the action as started", err)
 		return &verdict{"failed", ":x: Not run: the bot couldn't record that it was starting.",
-			fmt.Sprintf(":x: Not running %s (ref %s). Try again.", code(a.String()), e.ref()), true}
+			fmt.Sprintf(":x: Not running %s (ref %s). Try again.", commands.Code(a.String()), e.ref()), true}
 	}
 	if !ok {
 		return &verdict{"interrupted", ":warning: An earlier attempt was interrupted; not repeated.",
-			fmt.Sprintf(":warning: An earlier attempt to run %s was interrupted. It is not repeated automatically: check %s and ask again if needed.", code(a.String()), code(a.Server())), true}
+			fmt.Sprintf(":warning: An earlier attempt to run %s was interrupted. It is not repeated automatically: check %s and ask again if needed.", commands.Code(a.String()), commands.Code(a.Server())), true}
 	}
 	return nil
 }
@@ -438,7 +439,7 @@ func (e *execution) claim(ctx context.Context, a commands.Action, key string) *v
 // runPlain runs an action that needs no approval.
 func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bool) {
 	ch, thread := e.job.Channel, e.job.ThreadTS
-	if !readOnly(a) {
+	if !commands.ReadOnly(a) {
 		key := "exec:job:" + e.job.ID
 		stop := func(v *verdict) (string, bool) {
 			e.post(ctx, ch, thread, v.msg)
@@ -457,7 +458,7 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 		unlock, err := e.lockServer(ctx, a)
 		if err != nil {
 			e.logErr("locking the server", err)
-			e.post(ctx, ch, thread, fmt.Sprintf(":x: Not running %s: another action on %s is still running (ref %s).", code(a.String()), code(a.Server()), e.ref()))
+			e.post(ctx, ch, thread, fmt.Sprintf(":x: Not running %s: another action on %s is still running (ref %s).", commands.Code(a.String()), commands.Code(a.Server()), e.ref()))
 			return "failed", true
 		}
 		defer unlock()
@@ -470,10 +471,10 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 	res, err := commands.Run(ctx, e.cloudFor(a), a)
 	if err != nil {
 		e.logErr("running action", err)
-		e.post(ctx, ch, thread, fmt.Sprintf(":x: %s failed (for %s): %s", code(a.String()), mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
+		e.post(ctx, ch, thread, fmt.Sprintf(":x: %s failed (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
 		return "failed", true
 	}
-	e.postMessage(ctx, ch, thread, resultMessage(a, res, e.job.RequestedBy, nil))
+	e.postMessage(ctx, ch, thread, slackui.Result(a, res, e.job.RequestedBy, nil))
 	return "done", false
 }
 
@@ -483,9 +484,9 @@ func (e *execution) cloudErrorText(a commands.Action, err error) string {
 		return fmt.Sprintf("it took too long (ref %s).", e.ref())
 	}
 	if bytemark.IsNotFound(err) && a.Server() != "" {
-		return fmt.Sprintf("I can't find server %s.", code(a.Server()))
+		return fmt.Sprintf("I can't find server %s.", commands.Code(a.Server()))
 	}
-	return errorText(err, e.ref())
+	return slackui.ErrorText(err, e.ref())
 }
 
 func (e *execution) logErr(msg string, err error, args ...any) {
@@ -529,43 +530,5 @@ func mayChange(job *approvals.Job) bool {
 		return false
 	}
 	a, err := commands.Parse(job.Command)
-	return err == nil && !readOnly(a)
-}
-
-// readOnly reports whether a only reads.
-func readOnly(a commands.Action) bool {
-	switch a.Name() {
-	case "list", "show", "discs", "help", "approvals", "audit":
-		return true
-	}
-	return false
-}
-
-// discOf returns the disc a acts on alone, or "".
-func discOf(a commands.Action) string {
-	if d, ok := a.(commands.DiscPurge); ok {
-		return d.Label
-	}
-	return ""
-}
-
-func isServerPurge(a commands.Action) bool {
-	_, ok := a.(commands.Purge)
-	return ok
-}
-
-// alreadyDone reports whether srv shows that a has already happened (a
-// destructive action whose earlier attempt was interrupted).
-func alreadyDone(a commands.Action, srv *bytemark.Server) (bool, string) {
-	switch a.(type) {
-	case commands.Delete:
-		if srv.Deleted {
-			return true, fmt.Sprintf("%s is already deleted.", code(a.Server()))
-		}
-	case commands.Undelete:
-		if !srv.Deleted {
-			return true, fmt.Sprintf("%s is already undeleted.", code(a.Server()))
-		}
-	}
-	return false, ""
+	return err == nil && !commands.ReadOnly(a)
 }

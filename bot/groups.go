@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // groupCache remembers the members of Slack user groups for a while, so that
@@ -54,22 +56,7 @@ func (e *groupError) why(what string) string {
 		return fmt.Sprintf("I couldn't check the membership of %s with Slack, so its members can't %s until Slack answers.", g, what)
 	}
 	return fmt.Sprintf("I couldn't check the membership of %s with Slack for over %s (USERGROUP_MAX_AGE), "+
-		"so its members can't %s until Slack answers again.", g, roughly(e.MaxAge), what)
-}
-
-// roughly formats d for people: "an hour", "30m", "1h30m".
-func roughly(d time.Duration) string {
-	if d == time.Hour {
-		return "an hour"
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
+		"so its members can't %s until Slack answers again.", g, slackui.Roughly(e.MaxAge), what)
 }
 
 // isGroup reports whether id names a user group rather than a user.

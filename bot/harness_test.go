@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
@@ -262,7 +263,7 @@ func buttons(c slackCall) (cardButton, bool) {
 			continue
 		}
 		for _, e := range b.Elements {
-			if e.ActionID == actionApprove {
+			if e.ActionID == slackui.ActionApprove {
 				return cardButton{ticket: e.Value, blockID: b.BlockID, ts: c.TS, channel: c.Form.Get("channel")}, true
 			}
 		}

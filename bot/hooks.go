@@ -50,6 +50,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -714,11 +715,11 @@ func (dl *delivery) job(r *result, thread string) approvals.Job {
 func alertReason(source string, a commands.Alert) string {
 	// Name and Summary come from monitoring: escaped, so that an alert
 	// can't ping the channel (<!channel>) or anyone in it.
-	s := esc(cmpOr(a.Name, "an alert"))
+	s := commands.Escape(cmpOr(a.Name, "an alert"))
 	if a.Summary != "" {
-		s += ": " + esc(a.Summary)
+		s += ": " + commands.Escape(a.Summary)
 	}
-	return truncate(s+" ("+source+")", 400)
+	return slackui.Truncate(s+" ("+source+")", 400)
 }
 
 func cmpOr(a, b string) string {
@@ -867,8 +868,8 @@ func (dl *delivery) report(ctx context.Context) {
 	if len(braked) > 0 {
 		var names []string
 		for _, r := range braked {
-			if !slices.Contains(names, code(r.server)) {
-				names = append(names, code(r.server))
+			if !slices.Contains(names, commands.Code(r.server)) {
+				names = append(names, commands.Code(r.server))
 			}
 		}
 		if len(names) > 20 {
@@ -887,7 +888,7 @@ func (dl *delivery) report(ctx context.Context) {
 		}
 		head := fmt.Sprintf("*%s*: %s", sourceTitle(dl.source), alertCount(dl.d))
 		var err error
-		ts, err = s.poster.Post(ctx, channel, "", text(head+"\n"+strings.Join(lines, "\n")))
+		ts, err = s.poster.Post(ctx, channel, "", slackui.Text(head+"\n"+strings.Join(lines, "\n")))
 		if err != nil {
 			dl.log.Error("posting the webhook summary", "err", err)
 		}
@@ -940,12 +941,12 @@ func (dl *delivery) report(ctx context.Context) {
 		var b strings.Builder
 		for _, r := range rs {
 			if r.decision == decCancelled {
-				fmt.Fprintf(&b, ":white_check_mark: %s resolved during the hold: reboot cancelled (%s).\n", code(r.server), alertReason(dl.source, r.alert))
+				fmt.Fprintf(&b, ":white_check_mark: %s resolved during the hold: reboot cancelled (%s).\n", commands.Code(r.server), alertReason(dl.source, r.alert))
 			} else {
-				fmt.Fprintf(&b, ":white_check_mark: Resolved: %s (%s).\n", code(r.server), alertReason(dl.source, r.alert))
+				fmt.Fprintf(&b, ":white_check_mark: Resolved: %s (%s).\n", commands.Code(r.server), alertReason(dl.source, r.alert))
 			}
 		}
-		if _, err := s.poster.Post(ctx, channel, t, text(strings.TrimSuffix(b.String(), "\n"))); err != nil {
+		if _, err := s.poster.Post(ctx, channel, t, slackui.Text(strings.TrimSuffix(b.String(), "\n"))); err != nil {
 			dl.log.Error("posting a resolve", "err", err)
 		}
 	}
@@ -961,8 +962,8 @@ func (dl *delivery) skipped(ctx context.Context) []string {
 			continue
 		}
 		auditHook(ctx, dl.h.s, dl.log, approvals.Entry{Actor: dl.source, Outcome: decSkipped,
-			Detail: truncate(cmpOr(sk.Name, "an alert")+": "+sk.Reason, 300)})
-		lines = append(lines, fmt.Sprintf(":grey_question: Ignored %s: %s.", code(cmpOr(sk.Name, "an alert")), esc(sk.Reason)))
+			Detail: slackui.Truncate(cmpOr(sk.Name, "an alert")+": "+sk.Reason, 300)})
+		lines = append(lines, fmt.Sprintf(":grey_question: Ignored %s: %s.", commands.Code(cmpOr(sk.Name, "an alert")), commands.Escape(sk.Reason)))
 	}
 	return lines
 }
@@ -977,7 +978,7 @@ func dryPrefix(r *result) string {
 // line is the summary line of one decision.
 func (dl *delivery) line(r *result) string {
 	why := alertReason(dl.source, r.alert)
-	srv := code(r.server)
+	srv := commands.Code(r.server)
 	var s string
 	switch r.decision {
 	case decReboot:
@@ -1037,7 +1038,7 @@ func alertCount(d commands.Delivery) string {
 // auditDetail records an alert decision so that a later resolve can find
 // the thread it was reported in.
 func auditDetail(reason, name, occ, thread string) string {
-	return fmt.Sprintf("%s (alert %s; key=%s; thread=%s)", truncate(reason, 300), truncate(cmpOr(name, "?"), 80), occ, thread)
+	return fmt.Sprintf("%s (alert %s; key=%s; thread=%s)", slackui.Truncate(reason, 300), slackui.Truncate(cmpOr(name, "?"), 80), occ, thread)
 }
 
 // threadFinder returns a function that finds the thread an occurrence was
@@ -1109,7 +1110,7 @@ func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, boo
 	}
 	if err != nil {
 		e.logErr("deciding a held reboot", err)
-		e.post(ctx, e.job.Channel, thread, fmt.Sprintf(":x: Not rebooting %s after the hold: the state store is unavailable (ref %s).", code(a.Server()), e.ref()))
+		e.post(ctx, e.job.Channel, thread, fmt.Sprintf(":x: Not rebooting %s after the hold: the state store is unavailable (ref %s).", commands.Code(a.Server()), e.ref()))
 		h.alerts.WithLabelValues(source, decError).Inc()
 		return "failed", true
 	}
@@ -1124,7 +1125,7 @@ func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, boo
 	case r.decision == decIgnored:
 		return r.decision, false
 	}
-	e.post(ctx, e.job.Channel, thread, fmt.Sprintf(":octagonal_sign: Not rebooting %s after the hold: %s.", code(a.Server()), r.reason))
+	e.post(ctx, e.job.Channel, thread, fmt.Sprintf(":octagonal_sign: Not rebooting %s after the hold: %s.", commands.Code(a.Server()), r.reason))
 	return r.decision, false
 }
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/internal/redistest"
 )
@@ -272,7 +273,7 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 	h := auditCappedHarness(t, 200, RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, Method: "reset"})
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
-	if code := h.click(userAppr1, chanOps, b, actionApprove); code != http.StatusOK {
+	if code := h.click(userAppr1, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
 	h.waitFor("the purge to be done", func() bool {

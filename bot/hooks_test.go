@@ -684,7 +684,7 @@ func TestHookBusy(t *testing.T) {
 // Alertmanager retries.
 func TestHookRedisDown(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
 	good := newHarness(t, withoutExecutor())
 	s := New(Config{Channel: chanOps, Reboot: RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn}},

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // slackBudget is how long a Slack request may take to answer, leaving
@@ -212,18 +214,18 @@ func (s *Server) interaction(ctx context.Context, ic slack.InteractionCallback, 
 		channel = ic.Channel.ID
 	}
 	for _, act := range ic.ActionCallback.BlockActions {
-		if act == nil || act.ActionID != actionApprove && act.ActionID != actionDeny {
+		if act == nil || act.ActionID != slackui.ActionApprove && act.ActionID != slackui.ActionDeny {
 			continue
 		}
 		c := click{
 			User:      ic.User.ID,
 			TicketID:  act.Value,
-			Approve:   act.ActionID == actionApprove,
+			Approve:   act.ActionID == slackui.ActionApprove,
 			Channel:   channel,
-			Bound:     strings.TrimPrefix(act.BlockID, blockPrefix),
+			Bound:     strings.TrimPrefix(act.BlockID, slackui.BlockPrefix),
 			RequestID: reqID,
 		}
-		if c.Channel == "" || !strings.HasPrefix(act.BlockID, blockPrefix) {
+		if c.Channel == "" || !strings.HasPrefix(act.BlockID, slackui.BlockPrefix) {
 			c.Channel, c.Bound = "?", "" // refuse: the click can't be placed
 		}
 		reply := s.vote(ctx, c)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -84,7 +85,7 @@ func (e *execution) refuseUnidentified(ctx context.Context, a commands.Action) (
 	} else {
 		e.logErr("identifying the server", e.idErr)
 	}
-	e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Not running %s (for %s): %s", code(a.String()), mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
+	e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Not running %s (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
 	return outcome, true
 }
 

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // webhookAliases are names of web1 (ID 1001) other than the ones monitoring
@@ -150,7 +152,7 @@ func TestPurgeRenamedAfterCheck(t *testing.T) {
 			}
 		}
 	})
-	if code := h.click(userAppr1, chanOps, b, actionApprove); code != http.StatusOK {
+	if code := h.click(userAppr1, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
 	h.waitPost("purged: the server and its discs are gone")

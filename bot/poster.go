@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
+
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // Poster is how the bot talks to chat. *SlackPoster implements it for Slack;
@@ -18,20 +20,13 @@ import (
 type Poster interface {
 	// Post posts m to channel, in the thread of threadTS when it is not
 	// empty, and returns the new message's timestamp (its ID in Slack).
-	Post(ctx context.Context, channel, threadTS string, m Message) (ts string, err error)
+	Post(ctx context.Context, channel, threadTS string, m slackui.Message) (ts string, err error)
 	// Update replaces the message ts in channel with m.
-	Update(ctx context.Context, channel, ts string, m Message) error
+	Update(ctx context.Context, channel, ts string, m slackui.Message) error
 	// Ephemeral shows m to user only, in channel.
-	Ephemeral(ctx context.Context, channel, user string, m Message) error
+	Ephemeral(ctx context.Context, channel, user string, m slackui.Message) error
 	// GroupMembers returns the user IDs of a user group (S…).
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
-}
-
-// A Message is something the bot says. Text is the fallback and notification
-// text; Blocks, when present, are what Slack shows.
-type Message struct {
-	Text   string
-	Blocks []slack.Block
 }
 
 // SlackPoster posts to the Slack Web API. It retries calls that Slack rate
@@ -81,7 +76,7 @@ func (p *SlackPoster) Describe(ch chan<- *prometheus.Desc) { p.errors.Describe(c
 // Collect implements prometheus.Collector.
 func (p *SlackPoster) Collect(ch chan<- prometheus.Metric) { p.errors.Collect(ch) }
 
-func msgOptions(m Message) []slack.MsgOption {
+func msgOptions(m slackui.Message) []slack.MsgOption {
 	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false)}
 	if len(m.Blocks) > 0 {
 		opts = append(opts, slack.MsgOptionBlocks(m.Blocks...))
@@ -90,7 +85,7 @@ func msgOptions(m Message) []slack.MsgOption {
 }
 
 // Post implements Poster with chat.postMessage.
-func (p *SlackPoster) Post(ctx context.Context, channel, threadTS string, m Message) (string, error) {
+func (p *SlackPoster) Post(ctx context.Context, channel, threadTS string, m slackui.Message) (string, error) {
 	opts := msgOptions(m)
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
@@ -105,7 +100,7 @@ func (p *SlackPoster) Post(ctx context.Context, channel, threadTS string, m Mess
 }
 
 // Update implements Poster with chat.update.
-func (p *SlackPoster) Update(ctx context.Context, channel, ts string, m Message) error {
+func (p *SlackPoster) Update(ctx context.Context, channel, ts string, m slackui.Message) error {
 	opts := msgOptions(m)
 	if len(m.Blocks) == 0 {
 		// An update without blocks would keep the old ones (and their buttons).
@@ -118,7 +113,7 @@ func (p *SlackPoster) Update(ctx context.Context, channel, ts string, m Message)
 }
 
 // Ephemeral implements Poster with chat.postEphemeral.
-func (p *SlackPoster) Ephemeral(ctx context.Context, channel, user string, m Message) error {
+func (p *SlackPoster) Ephemeral(ctx context.Context, channel, user string, m slackui.Message) error {
 	return p.retry(ctx, "chat.postEphemeral", func() error {
 		_, err := p.api.PostEphemeralContext(ctx, channel, user, msgOptions(m)...)
 		return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // TestSlackPosterRetriesRateLimited checks that a 429 is retried after
@@ -13,7 +15,7 @@ func TestSlackPosterRetriesRateLimited(t *testing.T) {
 	p := NewSlackPoster(api.client(), nil)
 	api.rateLimit("chat.postMessage", 2)
 	start := time.Now()
-	ts, err := p.Post(context.Background(), "C1", "", Message{Text: "hello"})
+	ts, err := p.Post(context.Background(), "C1", "", slackui.Message{Text: "hello"})
 	if err != nil {
 		t.Fatalf("Post: %v\n%s", err, api.dump())
 	}
@@ -42,7 +44,7 @@ func TestSlackPosterGivesUp(t *testing.T) {
 	p := NewSlackPoster(api.client(), nil)
 	p.sleep = func(context.Context, time.Duration) error { return nil }
 	api.rateLimit("chat.update", 100)
-	if err := p.Update(context.Background(), "C1", "1.2", Message{Text: "x"}); err == nil {
+	if err := p.Update(context.Background(), "C1", "1.2", slackui.Message{Text: "x"}); err == nil {
 		t.Errorf("Update with Slack always rate limiting = nil error; want one")
 	}
 	if got, want := len(api.Calls("chat.update (429)")), 5; got != want {
@@ -51,7 +53,7 @@ func TestSlackPosterGivesUp(t *testing.T) {
 	api.mu.Lock()
 	api.failWith["chat.postEphemeral"] = "channel_not_found"
 	api.mu.Unlock()
-	if err := p.Ephemeral(context.Background(), "C1", "U1", Message{Text: "x"}); err == nil {
+	if err := p.Ephemeral(context.Background(), "C1", "U1", slackui.Message{Text: "x"}); err == nil {
 		t.Errorf("Ephemeral to a missing channel = nil error; want one")
 	}
 	if got, want := len(api.Calls("chat.postEphemeral")), 1; got != want {

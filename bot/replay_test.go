@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/internal/redistest"
 )
 
@@ -100,7 +101,7 @@ func TestClickDeliveredTwiceVotesOnce(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
 	h.mustSlash(userAsker, chanOps, "purge web1")
 	b := h.waitCard(1)
-	body := h.clickPayload(userAppr1, chanOps, b, actionApprove)
+	body := h.clickPayload(userAppr1, chanOps, b, slackui.ActionApprove)
 	at := time.Now()
 	for range 2 {
 		w := httptest.NewRecorder()

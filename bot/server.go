@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -91,6 +90,10 @@ type Config struct {
 	ReadyEvery time.Duration
 	// Reboot configures the monitoring webhooks (see hooks.go).
 	Reboot RebootConfig
+	// Inline runs the work that follows a request's answer (card updates,
+	// replies) at once, in the caller's goroutine, rather than in the
+	// background: for the console, whose transcript must be deterministic.
+	Inline bool
 	// TeamID is the Slack workspace (T…) whose requests are served
 	// (SLACK_TEAM_ID); requests from any other are refused. Empty: learned
 	// by LearnTeam, or, without it, not checked (team.go).
@@ -148,16 +151,13 @@ type Server struct {
 	wg      sync.WaitGroup
 	closeMu sync.Mutex // orders Run's start before Close's wait
 	closing bool
-	// async runs f after the current request has been answered; tests may
-	// make it synchronous.
+	// async runs f after the current request has been answered (at once
+	// with Config.Inline).
 	async    func(f func())
 	instance string // names this process's queue consumers
 	// claimBlock is how long a worker waits for a job before looking
 	// again, which bounds how long Run takes to notice it should stop.
 	claimBlock time.Duration
-	// inline: the Store's Redis client stops at context deadlines, so
-	// quick need not watch the clock from another goroutine.
-	inline bool
 }
 
 // New returns a Server with its defaults filled in.
@@ -176,7 +176,6 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 		instance: newID(4),
 
 		claimBlock: time.Second,
-		inline:     store != nil && store.HonoursDeadlines(),
 	}
 	s.team.id = s.Config.TeamID
 	s.cloud = &timedCloud{Cloud: cloud, observe: s.observeAPI}
@@ -188,6 +187,10 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 	}
 	s.groups = newGroupCache(s.Config.GroupCacheTTL, s.Config.GroupMaxAge, poster)
 	s.async = func(f func()) {
+		if s.Config.Inline {
+			f()
+			return
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -196,10 +199,6 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 	}
 	return s
 }
-
-// Registry returns the Prometheus registry served on /metrics, for other
-// parts of the program (the webhook handlers) to register their metrics in.
-func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
 // Handler returns the public HTTP routes: Slack's, the monitoring
 // webhooks', health and readiness. Metrics are not among them (a 404):
@@ -251,39 +250,14 @@ func (s *Server) begin() bool {
 }
 
 // quick runs f, a Redis call made while Slack waits for an answer, within
-// Config.RequestTimeout (and ctx). It returns when the time is up even if f
-// has not: go-redis honours context deadlines on the wire only with
-// ContextTimeoutEnabled, so a hung connection would otherwise hold the
-// request for its own read timeout. With that option (as main sets it) f
-// runs in the caller's goroutine; without it, f runs in one of its own and
-// then finishes in the background, and its results must only be used when
-// quick returns nil.
+// Config.RequestTimeout (and ctx). The Store's Redis client is built with
+// ContextTimeoutEnabled (internal/redisconn.Open, as main and the tests
+// build it), so a hung connection ends at the deadline, not at the
+// client's own read timeout.
 func (s *Server) quick(ctx context.Context, f func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	if s.inline {
-		defer cancel()
-		return f(ctx)
-	}
-	done := make(chan error, 1)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer cancel()
-		done <- f(ctx)
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		// f may have finished just as the deadline passed (it cancels ctx
-		// itself when done): its result, not the deadline, is the answer.
-		select {
-		case err := <-done:
-			return err
-		default:
-			return fmt.Errorf("bot: %w", ctx.Err())
-		}
-	}
+	defer cancel()
+	return f(ctx)
 }
 
 // go runs f in the background, after the current request.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // slackCall is one call the bot made to the Slack Web API.
@@ -185,7 +187,7 @@ func (a *slackAPI) dump() string {
 	var b strings.Builder
 	for _, c := range a.Calls("") {
 		fmt.Fprintf(&b, "  %s channel=%s ts=%s thread_ts=%s user=%s text=%q\n", c.Method, c.Form.Get("channel"),
-			c.Form.Get("ts"), c.Form.Get("thread_ts"), c.Form.Get("user"), truncate(c.Form.Get("text"), 200))
+			c.Form.Get("ts"), c.Form.Get("thread_ts"), c.Form.Get("user"), slackui.Truncate(c.Form.Get("text"), 200))
 	}
 	return b.String()
 }

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/commands"
 )
 
 // A snapshot is what an approver is shown: the server and what the action
@@ -106,7 +108,7 @@ func (s snapshot) diff(now snapshot) string {
 	}
 	if s.Cores != now.Cores || s.Memory != now.Memory {
 		d = append(d, fmt.Sprintf("it now has %s and %s memory (was %s and %s)",
-			plural(now.Cores, "core"), mib(now.Memory), plural(s.Cores, "core"), mib(s.Memory)))
+			slackui.Plural(now.Cores, "core"), commands.HumanSize(now.Memory), slackui.Plural(s.Cores, "core"), commands.HumanSize(s.Memory)))
 	}
 	if !slices.Equal(s.Discs, now.Discs) {
 		if was, is := discList(s.Discs), discList(now.Discs); was == is {
@@ -130,7 +132,7 @@ func discList(ds []discShape) string {
 	}
 	var parts []string
 	for _, d := range ds {
-		parts = append(parts, fmt.Sprintf("%s %s %s", esc(d.Label), mib(d.Size), esc(d.Grade)))
+		parts = append(parts, fmt.Sprintf("%s %s %s", commands.Escape(d.Label), commands.HumanSize(d.Size), commands.Escape(d.Grade)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -139,18 +141,19 @@ func orNone(ss []string) string {
 	if len(ss) == 0 {
 		return "none"
 	}
-	return esc(strings.Join(ss, ", "))
+	return commands.Escape(strings.Join(ss, ", "))
 }
 
-// mib formats a size in MiB for people: 25600 → "25 GiB".
-func mib(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d TiB", n>>20)
-	case n >= 1024 && n%1024 == 0:
-		return fmt.Sprintf("%d GiB", n>>10)
-	case n >= 1024:
-		return fmt.Sprintf("%.1f GiB", float64(n)/1024)
+// subject is what an approval card shows of the snapshot; power is the
+// power state when the card was made.
+func (s snapshot) subject(power string) slackui.Subject {
+	name := s.Hostname
+	if name == "" {
+		name = s.Server
 	}
-	return fmt.Sprintf("%d MiB", n)
+	sub := slackui.Subject{Name: name, Power: power, Deleted: s.Deleted, Cores: s.Cores, Memory: s.Memory, IPs: s.IPs}
+	for _, d := range s.Discs {
+		sub.Discs = append(sub.Discs, slackui.Disc{Label: d.Label, Size: d.Size, Grade: d.Grade})
+	}
+	return sub
 }

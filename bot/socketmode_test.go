@@ -9,6 +9,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // acks records Socket Mode acknowledgements.
@@ -70,7 +72,7 @@ func TestSocketMode(t *testing.T) {
 	ic.Team.ID = testTeam
 	ic.Container.ChannelID = chanOps
 	ic.Channel.ID = chanOps
-	ic.ActionCallback.BlockActions[0].ActionID = actionApprove
+	ic.ActionCallback.BlockActions[0].ActionID = slackui.ActionApprove
 	ic.ActionCallback.BlockActions[0].Value = b.ticket
 	ic.ActionCallback.BlockActions[0].BlockID = b.blockID
 	h.s.socketEvent(ctx, socketmode.Event{

@@ -11,6 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 const otherTeam = "TEVIL0001"
@@ -58,7 +60,7 @@ func TestOtherTeamRefused(t *testing.T) {
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
 	cw := httptest.NewRecorder()
-	h.h.ServeHTTP(cw, signedRequest(t, testSecret, "/slack/interactions", clickFromTeam(t, h.clickPayload(userAppr1, chanOps, b, actionApprove), otherTeam)))
+	h.h.ServeHTTP(cw, signedRequest(t, testSecret, "/slack/interactions", clickFromTeam(t, h.clickPayload(userAppr1, chanOps, b, slackui.ActionApprove), otherTeam)))
 	if cw.Code != http.StatusUnauthorized {
 		t.Errorf("click from another workspace = %d; want 401", cw.Code)
 	}
@@ -80,7 +82,7 @@ func TestOtherTeamRefused(t *testing.T) {
 	}
 	ic.User.ID, ic.Team.ID = userAppr1, otherTeam
 	ic.Container.ChannelID, ic.Channel.ID = chanOps, chanOps
-	ic.ActionCallback.BlockActions[0].ActionID = actionApprove
+	ic.ActionCallback.BlockActions[0].ActionID = slackui.ActionApprove
 	ic.ActionCallback.BlockActions[0].Value = b.ticket
 	ic.ActionCallback.BlockActions[0].BlockID = b.blockID
 	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeInteractive, Data: ic,

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -123,7 +124,7 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	card := h.waitCard(1)
 	// The server changes before the vote: the refusal says how.
 	hc.setIP("<!subteam^S123>")
-	h.click(userAppr1, chanOps, card, actionApprove)
+	h.click(userAppr1, chanOps, card, slackui.ActionApprove)
 	h.waitPost("changed since the approvers saw it")
 	h.waitCard(2)
 
@@ -207,7 +208,7 @@ func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 	card2 := h.waitCard(2)
 
 	// A non-member's vote reads the group from Slack.
-	h.click(userAppr1, chanOps, card1, actionApprove)
+	h.click(userAppr1, chanOps, card1, slackui.ActionApprove)
 	h.waitFor("the refusal of a non-member", func() bool {
 		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
 	})
@@ -217,13 +218,13 @@ func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 
 	// Half an hour later Slack fails: what it said half an hour ago counts.
 	clock.advance(30 * time.Minute)
-	h.click(userAppr2, chanOps, card1, actionApprove)
+	h.click(userAppr2, chanOps, card1, slackui.ActionApprove)
 	h.waitFor("the purge of web1", func() bool { return h.purges("web1") == 1 })
 
 	// Over an hour later it no longer does, and the voter is told why.
 	clock.advance(31 * time.Minute)
 	before := len(h.slack.Calls("usergroups.users.list"))
-	h.click(userAppr2, chanOps, card2, actionApprove)
+	h.click(userAppr2, chanOps, card2, slackui.ActionApprove)
 	refusal := "I couldn't check the membership of <!subteam^S0ADMINS1> with Slack for over an hour"
 	h.waitFor("the refusal of stale membership", func() bool {
 		return len(h.slack.find("chat.postEphemeral", refusal)) > 0
@@ -239,7 +240,7 @@ func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 	h.slack.mu.Lock()
 	delete(h.slack.failWith, "usergroups.users.list")
 	h.slack.mu.Unlock()
-	h.click(userAppr2, chanOps, card2, actionApprove)
+	h.click(userAppr2, chanOps, card2, slackui.ActionApprove)
 	h.waitFor("the purge of web2", func() bool { return h.purges("web2") == 1 })
 	if n := len(h.slack.find("chat.postEphemeral", refusal)); n != 1 {
 		t.Errorf("%d refusals for stale membership; want 1", n)

@@ -490,3 +490,11 @@ func TestWithServer(t *testing.T) {
 		}
 	}
 }
+
+func TestHumanSize(t *testing.T) {
+	for in, want := range map[int]string{512: "512 MiB", 1024: "1 GiB", 25600: "25 GiB", 1536: "1.5 GiB", 1 << 20: "1 TiB"} {
+		if got := HumanSize(in); got != want {
+			t.Errorf("HumanSize(%d) = %q; want %q", in, got, want)
+		}
+	}
+}

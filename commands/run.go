@@ -155,9 +155,9 @@ func (a Show) Run(ctx context.Context, c Cloud) (Result, error) {
 	if s.Deleted {
 		state = "deleted"
 	}
-	sum := fmt.Sprintf("%s is %s: %s, %s memory, %s", displayName(a.Target, s), state, count(s.Cores, "core"), humanSize(s.Memory), count(len(s.Discs), "disc"))
+	sum := fmt.Sprintf("%s is %s: %s, %s memory, %s", displayName(a.Target, s), state, count(s.Cores, "core"), HumanSize(s.Memory), count(len(s.Discs), "disc"))
 	if total > 0 {
-		sum += fmt.Sprintf(" (%s)", humanSize(total))
+		sum += fmt.Sprintf(" (%s)", HumanSize(total))
 	}
 	return Result{Summary: sum, Server: s}, nil
 }
@@ -274,7 +274,7 @@ func (a Discs) Run(ctx context.Context, c Cloud) (Result, error) {
 	}
 	sum := fmt.Sprintf("%s has %s", a.Target, count(len(ds), "disc"))
 	if total > 0 {
-		sum += fmt.Sprintf(" (%s in all)", humanSize(total))
+		sum += fmt.Sprintf(" (%s in all)", HumanSize(total))
 	}
 	return Result{Summary: sum, Discs: ds}, nil
 }
@@ -305,7 +305,7 @@ func (a DiscAdd) Run(ctx context.Context, c Cloud) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{
-		Summary: fmt.Sprintf("Added disc %s (%s, %s) to %s", a.Label, humanSize(a.SizeMiB), a.Grade, a.Target),
+		Summary: fmt.Sprintf("Added disc %s (%s, %s) to %s", a.Label, HumanSize(a.SizeMiB), a.Grade, a.Target),
 		Fields:  []Field{restartNote},
 	}
 	if d != nil {
@@ -323,17 +323,17 @@ func (a DiscResize) Run(ctx context.Context, c Cloud) (Result, error) {
 	}
 	switch {
 	case a.SizeMiB == d.Size:
-		return Result{Summary: fmt.Sprintf("Disc %s on %s is already %s; nothing to do", safe(d.Label), a.Target, humanSize(d.Size)), Discs: []bytemark.Disc{d}}, nil
+		return Result{Summary: fmt.Sprintf("Disc %s on %s is already %s; nothing to do", safe(d.Label), a.Target, HumanSize(d.Size)), Discs: []bytemark.Disc{d}}, nil
 	case a.SizeMiB < d.Size:
 		return Result{Discs: []bytemark.Disc{d}}, &UsageError{Msg: fmt.Sprintf("Disc %s on `%s` is %s, and discs can only grow. Give a size bigger than %s.",
-			Code(d.Label), a.Target, humanSize(d.Size), FormatSize(d.Size))}
+			Code(d.Label), a.Target, HumanSize(d.Size), FormatSize(d.Size))}
 	}
 	nd, err := c.ResizeDisc(ctx, a.Target, a.Label, a.SizeMiB)
 	if err != nil {
 		return Result{}, err
 	}
 	res := Result{
-		Summary: fmt.Sprintf("Disc %s on %s resized from %s to %s", safe(d.Label), a.Target, humanSize(d.Size), humanSize(a.SizeMiB)),
+		Summary: fmt.Sprintf("Disc %s on %s resized from %s to %s", safe(d.Label), a.Target, HumanSize(d.Size), HumanSize(a.SizeMiB)),
 		Fields:  []Field{restartNote},
 	}
 	if nd != nil {
@@ -351,7 +351,7 @@ func (a DiscPurge) Run(ctx context.Context, c Cloud) (Result, error) {
 	if err := c.PurgeDisc(ctx, a.Target, a.Label); err != nil {
 		return Result{}, err
 	}
-	return Result{Summary: fmt.Sprintf("Disc %s (%s, %s) on %s purged: its data is gone for good", safe(d.Label), humanSize(d.Size), safe(d.StorageGrade), a.Target)}, nil
+	return Result{Summary: fmt.Sprintf("Disc %s (%s, %s) on %s purged: its data is gone for good", safe(d.Label), HumanSize(d.Size), safe(d.StorageGrade), a.Target)}, nil
 }
 
 // findDisc reads server's discs and returns the one labelled label.
@@ -476,7 +476,7 @@ func Describe(s *bytemark.Server) []Field {
 	fs := []Field{
 		{"Server", safe(displayName(s.Name, s))},
 		{"Power", state},
-		{"Size", fmt.Sprintf("%s, %s memory", count(s.Cores, "core"), humanSize(s.Memory))},
+		{"Size", fmt.Sprintf("%s, %s memory", count(s.Cores, "core"), HumanSize(s.Memory))},
 	}
 	if s.ZoneName != "" {
 		fs = append(fs, Field{"Zone", safe(s.ZoneName)})
@@ -487,7 +487,7 @@ func Describe(s *bytemark.Server) []Field {
 	if len(s.Discs) > 0 {
 		var ds []string
 		for _, d := range s.Discs {
-			ds = append(ds, fmt.Sprintf("%s: %s %s", safe(d.Label), humanSize(d.Size), safe(d.StorageGrade)))
+			ds = append(ds, fmt.Sprintf("%s: %s %s", safe(d.Label), HumanSize(d.Size), safe(d.StorageGrade)))
 		}
 		fs = append(fs, Field{"Discs", strings.Join(ds, "\n")})
 	}

@@ -103,8 +103,9 @@ func FormatSize(mib int) string {
 	return fmt.Sprintf("%dM", mib)
 }
 
-// humanSize formats a size in MiB for people: "25 GiB", "1.5 GiB", "512 MiB".
-func humanSize(m int) string {
+// HumanSize formats a size in MiB for people: "25 GiB", "1.5 GiB", "512 MiB".
+// Every reply that shows a size uses it.
+func HumanSize(m int) string {
 	switch {
 	case m >= tib && m%(tib/4) == 0:
 		return trimFloat(float64(m)/tib) + " TiB"

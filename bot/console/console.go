@@ -1,4 +1,8 @@
-package bot
+// Package console runs bytebot as a chat in a terminal, in the spirit of
+// Hubot's shell adapter: lines typed are commands and button presses, and
+// what the bot says is printed as text. It drives the core (bot.Server)
+// through its public methods and runs queued work with its Drain.
+package console
 
 import (
 	"bufio"
@@ -12,24 +16,28 @@ import (
 	"sync"
 
 	"github.com/slack-go/slack"
+
+	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
-// ConsoleChannel is the one channel of the console.
-const ConsoleChannel = "C0CONSOLE"
+// Channel is the one channel of the console.
+const Channel = "C0CONSOLE"
 
-// ConsoleUsers are the people of the console, by name, with their user
-// IDs. "you" types by default; alice and bob are the approvers that main
+// users are the people of the console, by name, with their user IDs.
+// "you" types by default; alice and bob are the approvers that main
 // configures for the console.
-var consoleUsers = []struct{ Name, ID string }{
+var users = []struct{ Name, ID string }{
 	{"you", "U0YOU"},
 	{"alice", "U0ALICE"},
 	{"bob", "U0BOB"},
 	{"carol", "U0CAROL"},
 }
 
-// ConsoleUserID returns the user ID of a console user's name.
-func ConsoleUserID(name string) (string, bool) {
-	for _, u := range consoleUsers {
+// UserID returns the user ID of a console user's name.
+func UserID(name string) (string, bool) {
+	for _, u := range users {
 		if u.Name == name {
 			return u.ID, true
 		}
@@ -37,8 +45,9 @@ func ConsoleUserID(name string) (string, bool) {
 	return "", false
 }
 
-func consoleName(id string) string {
-	for _, u := range consoleUsers {
+// userName returns the console name of a user ID.
+func userName(id string) string {
+	for _, u := range users {
 		if u.ID == id {
 			return u.Name
 		}
@@ -46,22 +55,22 @@ func consoleName(id string) string {
 	return id
 }
 
-// ConsolePoster is the console's chat: it renders every message the bot
+// Poster is the console's chat: it renders every message the bot
 // posts as text on a terminal, in the order they happen.
-type ConsolePoster struct {
+type Poster struct {
 	mu   sync.Mutex
 	out  io.Writer
 	ts   int
 	seen map[string]string // the last text of each message, by ts
 }
 
-// NewConsolePoster returns a Poster that writes to out.
-func NewConsolePoster(out io.Writer) *ConsolePoster {
-	return &ConsolePoster{out: out, seen: map[string]string{}}
+// NewPoster returns a Poster that writes to out.
+func NewPoster(out io.Writer) *Poster {
+	return &Poster{out: out, seen: map[string]string{}}
 }
 
 // Post prints m as a new message (indented under its thread when it has one).
-func (p *ConsolePoster) Post(_ context.Context, channel, threadTS string, m Message) (string, error) {
+func (p *Poster) Post(_ context.Context, channel, threadTS string, m slackui.Message) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.ts++
@@ -70,18 +79,18 @@ func (p *ConsolePoster) Post(_ context.Context, channel, threadTS string, m Mess
 	if threadTS != "" {
 		prefix = "  ↳ bytebot (thread " + threadTS + ")"
 	}
-	p.seen[ts] = RenderText(m)
+	p.seen[ts] = renderText(m)
 	p.print(prefix+" [message "+ts+"]", p.seen[ts])
 	return ts, nil
 }
 
 // Update prints the new version of message ts.
-func (p *ConsolePoster) Update(_ context.Context, channel, ts string, m Message) error {
+func (p *Poster) Update(_ context.Context, channel, ts string, m slackui.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// A card changes a line or two at a time: print only what is new, so
 	// that the transcript stays readable.
-	now := RenderText(m)
+	now := renderText(m)
 	old := strings.Split(p.seen[ts], "\n")
 	var changed []string
 	for _, l := range strings.Split(now, "\n") {
@@ -97,23 +106,23 @@ func (p *ConsolePoster) Update(_ context.Context, channel, ts string, m Message)
 }
 
 // Ephemeral prints m as seen by user only.
-func (p *ConsolePoster) Ephemeral(_ context.Context, channel, user string, m Message) error {
+func (p *Poster) Ephemeral(_ context.Context, channel, user string, m slackui.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.print("bytebot (only "+consoleName(user)+" sees this)", RenderText(m))
+	p.print("bytebot (only "+userName(user)+" sees this)", renderText(m))
 	return nil
 }
 
 // GroupMembers knows no user groups: the console has none.
-func (p *ConsolePoster) GroupMembers(context.Context, string) ([]string, error) { return nil, nil }
+func (p *Poster) GroupMembers(context.Context, string) ([]string, error) { return nil, nil }
 
-func (p *ConsolePoster) print(prefix, body string) {
+func (p *Poster) print(prefix, body string) {
 	fmt.Fprintf(p.out, "%s:\n%s\n", prefix, indent(body, "    "))
 }
 
-// RenderText renders a message readably as plain text: its blocks when it
+// renderText renders a message readably as plain text: its blocks when it
 // has any, else its text.
-func RenderText(m Message) string {
+func renderText(m slackui.Message) string {
 	if len(m.Blocks) == 0 {
 		return plainText(m.Text)
 	}
@@ -169,7 +178,7 @@ var textReplacer = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&",
 // dates their fallback text, and the HTML escapes are undone.
 func plainText(s string) string {
 	s = mentionRE.ReplaceAllStringFunc(s, func(m string) string {
-		return "@" + consoleName(mentionRE.FindStringSubmatch(m)[1])
+		return "@" + userName(mentionRE.FindStringSubmatch(m)[1])
 	})
 	s = dateRE.ReplaceAllString(s, "$1")
 	s = linkRE.ReplaceAllString(s, "$2 ($1)")
@@ -191,17 +200,16 @@ web1, web2, db1 in group default; stage1 in group staging) and an in-memory Redi
   quit                           leave (so do Ctrl-D and Ctrl-C)
 `
 
-// Console runs the bot as a chat in a terminal, in the spirit of Hubot's
-// shell adapter. It reads lines from in, runs each as a command or a button
-// press, runs whatever that queued to completion, and prints everything
-// the bot says through the Server's Poster (a ConsolePoster writing to out).
-// With echo, each line read is printed after its prompt, so that a scripted
-// session reads as a transcript.
+// Run runs the bot s as a chat in a terminal. It reads lines from in, runs
+// each as a command or a button press, runs whatever that queued to
+// completion (s.Drain), and prints everything the bot says through s's
+// Poster (a Poster writing to out). With echo, each line read is printed
+// after its prompt, so that a scripted session reads as a transcript.
 //
-// Work runs in this goroutine, one line at a time, so a transcript is
-// deterministic; Console must not run alongside Run.
-func (s *Server) Console(ctx context.Context, in io.Reader, out io.Writer, echo bool) error {
-	s.async = func(f func()) { f() }
+// s must be built with Config.Inline, so that work runs in this goroutine,
+// one line at a time, and a transcript is deterministic; Run must not run
+// alongside s.Run.
+func Run(ctx context.Context, s *bot.Server, in io.Reader, out io.Writer, echo bool) error {
 	fmt.Fprint(out, consoleHelp)
 	lines := make(chan string)
 	readErr := make(chan error, 1)
@@ -247,13 +255,13 @@ func (s *Server) Console(ctx context.Context, in io.Reader, out io.Writer, echo 
 		if line == "quit" || line == "exit" {
 			return nil
 		}
-		s.consoleLine(ctx, out, "you", line)
-		s.drain(ctx)
+		runLine(ctx, s, out, "you", line)
+		s.Drain(ctx)
 	}
 }
 
-// consoleLine runs one line typed by the user called name.
-func (s *Server) consoleLine(ctx context.Context, out io.Writer, name, line string) {
+// runLine runs one line typed by the user called name.
+func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line string) {
 	if rest, ok := strings.CutPrefix(line, "as "); ok {
 		who, what, found := strings.Cut(rest, ":")
 		if !found {
@@ -261,14 +269,14 @@ func (s *Server) consoleLine(ctx context.Context, out io.Writer, name, line stri
 			return
 		}
 		who = strings.TrimSpace(who)
-		if _, ok := ConsoleUserID(who); !ok {
+		if _, ok := UserID(who); !ok {
 			fmt.Fprintf(out, "console: no one is called %q here; the people are you, alice, bob and carol\n", who)
 			return
 		}
-		s.consoleLine(ctx, out, who, strings.TrimSpace(what))
+		runLine(ctx, s, out, who, strings.TrimSpace(what))
 		return
 	}
-	user, _ := ConsoleUserID(name)
+	user, _ := UserID(name)
 	fields := strings.Fields(line)
 	switch {
 	case len(fields) == 0:
@@ -279,13 +287,13 @@ func (s *Server) consoleLine(ctx context.Context, out io.Writer, name, line stri
 		id := ""
 		if len(fields) == 2 {
 			id = fields[1]
-		} else if id = s.latestPending(ctx); id == "" {
+		} else if id = latestPending(ctx, s.Store); id == "" {
 			fmt.Fprintln(out, "console: no ticket is waiting for approval")
 			return
 		}
 		reply := s.Vote(ctx, user, id, fields[0] == "approve")
 		if reply.Text != "" || len(reply.Blocks) > 0 {
-			s.Poster.Ephemeral(ctx, ConsoleChannel, user, reply.Message)
+			s.Poster.Ephemeral(ctx, Channel, user, reply.Message)
 		}
 	default:
 		// "/bytemark list", "bytemark list" and "list" are the same.
@@ -296,40 +304,20 @@ func (s *Server) consoleLine(ctx context.Context, out io.Writer, name, line stri
 			fmt.Fprintln(out, "console: type `/bytemark help`, `approve <ticket>`, or `help` for the console's own help")
 			return
 		}
-		reply := s.Command(ctx, Invocation{User: user, Channel: ConsoleChannel, Text: strings.TrimSpace(text), Origin: "console"})
+		reply := s.Command(ctx, bot.Invocation{User: user, Channel: Channel, Text: strings.TrimSpace(text), Origin: "console"})
 		if len(reply.Blocks) > 0 || reply.Text != "" {
 			if reply.InChannel {
-				s.Poster.Post(ctx, ConsoleChannel, "", reply.Message)
+				s.Poster.Post(ctx, Channel, "", reply.Message)
 			} else {
-				s.Poster.Ephemeral(ctx, ConsoleChannel, user, reply.Message)
+				s.Poster.Ephemeral(ctx, Channel, user, reply.Message)
 			}
 		}
 	}
 }
 
-// drain runs every job that is queued or due now, in this goroutine, until
-// none is left: the console's executor.
-func (s *Server) drain(ctx context.Context) {
-	const consumer = "console"
-	for range 1000 {
-		if _, err := s.Store.PromoteDue(ctx); err != nil {
-			s.Logger.Error("promoting delayed jobs", "err", err)
-		}
-		job, err := s.Store.Claim(ctx, consumer, 0)
-		if err != nil {
-			s.Logger.Error("claiming a job", "err", err)
-			return
-		}
-		if job == nil {
-			return
-		}
-		s.execute(ctx, consumer, job)
-	}
-}
-
 // latestPending returns the ID of the newest pending ticket, or "".
-func (s *Server) latestPending(ctx context.Context) string {
-	ts, err := s.Store.Pending(ctx)
+func latestPending(ctx context.Context, store *approvals.Store) string {
+	ts, err := store.Pending(ctx)
 	if err != nil || len(ts) == 0 {
 		return ""
 	}

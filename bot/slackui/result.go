@@ -1,4 +1,4 @@
-package bot
+package slackui
 
 import (
 	"errors"
@@ -11,12 +11,12 @@ import (
 	"github.com/bytebot/bytebot/commands"
 )
 
-// maxListed bounds how many servers or discs one message lists.
-const maxListed = 40
+// MaxListed bounds how many things (servers, discs, tickets) one message lists.
+const MaxListed = 40
 
-// resultMessage renders the result of running a for user, approved by
+// Result renders the result of running a for user, approved by
 // approvers if it needed approval.
-func resultMessage(a commands.Action, res commands.Result, user string, approvers []string) Message {
+func Result(a commands.Action, res commands.Result, user string, approvers []string) Message {
 	var b strings.Builder
 	summary := res.Summary
 	if summary == "" {
@@ -24,21 +24,21 @@ func resultMessage(a commands.Action, res commands.Result, user string, approver
 	}
 	fmt.Fprintf(&b, ":white_check_mark: %s", summary)
 	if user != "" {
-		fmt.Fprintf(&b, " (for %s", mention(user))
+		fmt.Fprintf(&b, " (for %s", Mention(user))
 		if len(approvers) > 0 {
-			fmt.Fprintf(&b, ", approved by %s", mentions(approvers))
+			fmt.Fprintf(&b, ", approved by %s", Mentions(approvers))
 		}
 		b.WriteString(")")
 	}
 	head := b.String()
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(head, 3000)), nil, nil)}
+	blocks := []slack.Block{slack.NewSectionBlock(Mrkdwn(Truncate(head, 3000)), nil, nil)}
 
 	var fields []*slack.TextBlockObject
 	if res.Server != nil {
 		fields = append(fields, serverFields(*res.Server)...)
 	}
 	for _, f := range res.Fields {
-		fields = append(fields, mrkdwn(truncate("*"+f.Label+"*\n"+f.Value, 2000)))
+		fields = append(fields, Mrkdwn(Truncate("*"+f.Label+"*\n"+f.Value, 2000)))
 	}
 	for len(fields) > 0 { // a section holds at most 10 fields
 		n := min(len(fields), 10)
@@ -46,12 +46,12 @@ func resultMessage(a commands.Action, res commands.Result, user string, approver
 		fields = fields[n:]
 	}
 	if len(res.Servers) > 0 {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(serverList(res.Servers), 3000)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(Truncate(serverList(res.Servers), 3000)), nil, nil))
 	}
 	if len(res.Discs) > 0 {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(discTable(res.Discs), 3000)), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(Truncate(discTable(res.Discs), 3000)), nil, nil))
 	}
-	return Message{Text: truncate(head, 3000), Blocks: blocks}
+	return Message{Text: Truncate(head, 3000), Blocks: blocks}
 }
 
 func serverFields(s bytemark.Server) []*slack.TextBlockObject {
@@ -71,22 +71,22 @@ func serverFields(s bytemark.Server) []*slack.TextBlockObject {
 		ips = append(ips, nic.IPs...)
 	}
 	fs := []*slack.TextBlockObject{
-		mrkdwn("*Server*\n" + code(name)),
-		mrkdwn("*Power*\n" + power),
-		mrkdwn(fmt.Sprintf("*Size*\n%s, %s", plural(s.Cores, "core"), mib(s.Memory))),
+		Mrkdwn("*Server*\n" + commands.Code(name)),
+		Mrkdwn("*Power*\n" + power),
+		Mrkdwn(fmt.Sprintf("*Size*\n%s, %s", Plural(s.Cores, "core"), commands.HumanSize(s.Memory))),
 	}
 	if s.ZoneName != "" {
-		fs = append(fs, mrkdwn("*Zone*\n"+esc(s.ZoneName)))
+		fs = append(fs, Mrkdwn("*Zone*\n"+commands.Escape(s.ZoneName)))
 	}
 	if len(ips) > 0 {
-		fs = append(fs, mrkdwn("*IP addresses*\n"+esc(truncate(strings.Join(ips, ", "), 1000))))
+		fs = append(fs, Mrkdwn("*IP addresses*\n"+commands.Escape(Truncate(strings.Join(ips, ", "), 1000))))
 	}
 	if len(s.Discs) > 0 {
 		var ds []string
 		for _, d := range s.Discs {
-			ds = append(ds, fmt.Sprintf("%s %s %s", esc(d.Label), mib(d.Size), esc(d.StorageGrade)))
+			ds = append(ds, fmt.Sprintf("%s %s %s", commands.Escape(d.Label), commands.HumanSize(d.Size), commands.Escape(d.StorageGrade)))
 		}
-		fs = append(fs, mrkdwn("*Discs*\n"+truncate(strings.Join(ds, "\n"), 1000)))
+		fs = append(fs, Mrkdwn("*Discs*\n"+Truncate(strings.Join(ds, "\n"), 1000)))
 	}
 	return fs
 }
@@ -94,8 +94,8 @@ func serverFields(s bytemark.Server) []*slack.TextBlockObject {
 func serverList(ss []bytemark.Server) string {
 	var b strings.Builder
 	for i, s := range ss {
-		if i == maxListed {
-			fmt.Fprintf(&b, "…and %d more", len(ss)-maxListed)
+		if i == MaxListed {
+			fmt.Fprintf(&b, "…and %d more", len(ss)-MaxListed)
 			break
 		}
 		power := ":red_circle: off"
@@ -106,7 +106,7 @@ func serverList(ss []bytemark.Server) string {
 		if name == "" {
 			name = s.Name
 		}
-		fmt.Fprintf(&b, "%s %s · %s, %s\n", power, code(name), plural(s.Cores, "core"), mib(s.Memory))
+		fmt.Fprintf(&b, "%s %s · %s, %s\n", power, commands.Code(name), Plural(s.Cores, "core"), commands.HumanSize(s.Memory))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }
@@ -114,19 +114,19 @@ func serverList(ss []bytemark.Server) string {
 func discTable(ds []bytemark.Disc) string {
 	var b strings.Builder
 	for i, d := range ds {
-		if i == maxListed {
-			fmt.Fprintf(&b, "…and %d more", len(ds)-maxListed)
+		if i == MaxListed {
+			fmt.Fprintf(&b, "…and %d more", len(ds)-MaxListed)
 			break
 		}
-		fmt.Fprintf(&b, "• %s: %s, %s\n", code(d.Label), mib(d.Size), esc(d.StorageGrade))
+		fmt.Fprintf(&b, "• %s: %s, %s\n", commands.Code(d.Label), commands.HumanSize(d.Size), commands.Escape(d.StorageGrade))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// errorText is what a person is told about err. Usage errors and the
+// ErrorText is what a person is told about err. Usage errors and the
 // Bytemark API's own refusals are specific; anything else is logged by the
 // caller and shown only as a reference.
-func errorText(err error, ref string) string {
+func ErrorText(err error, ref string) string {
 	var usage *commands.UsageError
 	if errors.As(err, &usage) {
 		return usage.Msg
@@ -137,7 +137,7 @@ func errorText(err error, ref string) string {
 		if pt.PowerOn {
 			state = "still on"
 		}
-		return fmt.Sprintf("%s did not finish: after %s the server %s is %s.", pt.Action, pt.Waited.Round(1e9), code(pt.Server), state)
+		return fmt.Sprintf("%s did not finish: after %s the server %s is %s.", pt.Action, pt.Waited.Round(1e9), commands.Code(pt.Server), state)
 	}
 	var api *bytemark.Error
 	if errors.As(err, &api) {
@@ -150,7 +150,7 @@ func errorText(err error, ref string) string {
 			return fmt.Sprintf("The Bytemark API failed (HTTP %d); try again in a while (ref %s).", api.StatusCode, ref)
 		case bytemark.IsBadRequest(err):
 			if api.Message != "" {
-				return "Bytemark refused the request: " + esc(truncate(api.Message, 300))
+				return "Bytemark refused the request: " + commands.Escape(Truncate(api.Message, 300))
 			}
 			return "Bytemark refused the request as invalid."
 		}

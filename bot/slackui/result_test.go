@@ -1,4 +1,4 @@
-package bot
+package slackui
 
 import (
 	"errors"
@@ -30,12 +30,12 @@ func TestErrorText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := errorText(tt.err, "r1")
+			got := ErrorText(tt.err, "r1")
 			if !strings.Contains(got, tt.want) {
-				t.Errorf("errorText(%v) = %q; want it to contain %q", tt.err, got, tt.want)
+				t.Errorf("ErrorText(%v) = %q; want it to contain %q", tt.err, got, tt.want)
 			}
 			if strings.Contains(got, "xoxb") || strings.Contains(got, "redis") {
-				t.Errorf("errorText(%v) = %q leaks the error", tt.err, got)
+				t.Errorf("ErrorText(%v) = %q leaks the error", tt.err, got)
 			}
 		})
 	}
