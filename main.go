@@ -229,7 +229,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("metrics shutdown", "err", err)
 	}
 	stopWork() // workers finish or hand back the jobs they hold
-	srv.Close()
+	srv.Shutdown(shutdownCtx)
 	return runErr
 }
 

@@ -276,7 +276,7 @@ func (s *Server) auditName(ctx context.Context, log *slog.Logger, a commands.Act
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
 	defer cancel()
-	id, err := s.cloud.Identify(ctx, server)
+	id, err := s.api.Identify(ctx, server)
 	switch {
 	case err == nil:
 		return id.Name.String(), nil
@@ -285,7 +285,7 @@ func (s *Server) auditName(ctx context.Context, log *slog.Logger, a commands.Act
 	case !bytemark.IsNotFound(err):
 		log.Warn("identifying the server of an audit query", "server", server, "err", err)
 	}
-	if n, err := s.cloud.ResolveName(ctx, server); err == nil {
+	if n, err := s.api.ResolveName(ctx, server); err == nil {
 		return n.Short().String(), nil
 	}
 	return server, nil
@@ -376,13 +376,15 @@ func (s *Server) vote(ctx context.Context, c click) Reply {
 		c.RequestID = newID(4)
 	}
 	log := s.Logger.With("req", c.RequestID, "user", c.User, "ticket", c.TicketID, "approve", c.Approve)
-	outcome, reply := s.vote1(ctx, log, c)
+	outcome, reply := s.castVote(ctx, log, c)
 	s.metrics.approvals.WithLabelValues(outcome).Inc()
 	log.Info("vote", "outcome", outcome)
 	return reply
 }
 
-func (s *Server) vote1(ctx context.Context, log *slog.Logger, c click) (string, Reply) {
+// castVote checks and records a click on a card and returns the outcome
+// (the metric label) and the answer for the clicker.
+func (s *Server) castVote(ctx context.Context, log *slog.Logger, c click) (string, Reply) {
 	if c.TicketID == "" {
 		return "refused", ephemeral("That button doesn't belong to any ticket.")
 	}
@@ -471,7 +473,7 @@ func (s *Server) updateCard(ctx context.Context, log *slog.Logger, id, note stri
 	if t.MessageTS == "" {
 		return
 	}
-	if err := s.poster.Update(ctx, t.MessageChannel, t.MessageTS, card(t, s.Now(), note)); err != nil {
+	if err := s.Poster.Update(ctx, t.MessageChannel, t.MessageTS, card(t, s.Now(), note)); err != nil {
 		log.Error("updating approval card", "ticket", id, "err", err)
 	}
 }
@@ -516,7 +518,7 @@ func (s *Server) reply(ctx context.Context, log *slog.Logger, t approvals.Ticket
 	if channel == "" {
 		channel = t.Channel
 	}
-	if _, err := s.poster.Post(ctx, channel, ts, slackui.Text(msg)); err != nil {
+	if _, err := s.Poster.Post(ctx, channel, ts, slackui.Text(msg)); err != nil {
 		log.Error("posting to ticket thread", "ticket", t.ID, "err", err, "message", msg)
 	}
 }

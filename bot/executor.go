@@ -22,8 +22,9 @@ const onceTTL = 7 * 24 * time.Hour
 // Run runs the executor until ctx is done: Config.Workers workers take jobs
 // from the queue and run them, and a sweeper expires due tickets (updating
 // their cards) and promotes delayed jobs. When ctx is done, workers finish
-// the job they are running (within Config.JobTimeout) and hand back any job
-// they hold but have not started; then Run returns nil.
+// the job they are running (within Config.JobTimeout, and within the time
+// Shutdown allows) and hand back any job they hold but have not started;
+// then Run returns nil.
 func (s *Server) Run(ctx context.Context) error {
 	if !s.begin() {
 		return nil
@@ -111,7 +112,7 @@ func (s *Server) execute(ctx context.Context, consumer string, job *approvals.Jo
 		}
 		return
 	}
-	jctx, cancel := background(ctx, s.Config.JobTimeout)
+	jctx, cancel := s.haltable(background(ctx, s.Config.JobTimeout))
 	defer cancel()
 	stop := s.heartbeat(jctx, log, job, consumer)
 	ex := &execution{s: s, log: log, job: job}
@@ -124,10 +125,21 @@ func (s *Server) execute(ctx context.Context, consumer string, job *approvals.Jo
 	}
 	start := time.Now()
 	outcome, failed := ex.run(jctx)
+	interrupted := errors.Is(jctx.Err(), context.Canceled) // only Shutdown cancels it
 	stop()
-	log.Info("job done", "outcome", outcome, "failed", failed, "took", time.Since(start).String())
 	fctx, fcancel := background(ctx, 10*time.Second)
 	defer fcancel()
+	if interrupted {
+		// Shutdown ran out of time and interrupted the job: hand it back,
+		// so that another process runs it again (as a retry, which checks
+		// what the interrupted attempt did).
+		log.Warn("job interrupted by shutdown; handed back", "outcome", outcome, "took", time.Since(start).String())
+		if err := s.Store.Release(fctx, job); err != nil {
+			log.Error("handing back job", "err", err)
+		}
+		return
+	}
+	log.Info("job done", "outcome", outcome, "failed", failed, "took", time.Since(start).String())
 	if err := s.Store.Finish(fctx, job, outcome, failed); err != nil {
 		log.Error("finishing job", "err", err)
 	}
@@ -220,9 +232,9 @@ func (e *execution) postMessage(ctx context.Context, channel, thread string, m s
 	if channel == "" {
 		channel = e.s.Config.Channel
 	}
-	ctx, cancel := reporting(ctx)
+	ctx, cancel := e.s.reporting(ctx)
 	defer cancel()
-	ts, err := e.s.poster.Post(ctx, channel, thread, m)
+	ts, err := e.s.Poster.Post(ctx, channel, thread, m)
 	if err != nil {
 		e.log.Error("posting result failed; the result was", "err", err, "channel", channel, "message", m.Text)
 	}
@@ -231,16 +243,16 @@ func (e *execution) postMessage(ctx context.Context, channel, thread string, m s
 
 // reporting returns the context for telling people how a job went: the
 // job's own may have run out (that may be the very news), and the news must
-// still get out.
-func reporting(ctx context.Context) (context.Context, context.CancelFunc) {
-	return background(ctx, 2*time.Minute)
+// still get out, unless the process is out of time to stop (Shutdown).
+func (s *Server) reporting(ctx context.Context) (context.Context, context.CancelFunc) {
+	return s.haltable(background(ctx, 2*time.Minute))
 }
 
 // ask reads the server, opens an approval ticket with what the approvers
 // will see and posts its card.
 func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread, reason string) (string, bool) {
 	s := e.s
-	srv, err := s.cloud.GetServer(ctx, a.Server())
+	srv, err := s.api.GetServer(ctx, a.Server())
 	if err != nil {
 		e.logErr("reading server for approval card", err)
 		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s: %s", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), e.cloudErrorText(a, err)))
@@ -274,7 +286,7 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", commands.Code(a.String()), e.ref()))
 		return "failed", true
 	}
-	ts, err := s.poster.Post(ctx, channel, thread, card(t, s.Now(), ""))
+	ts, err := s.Poster.Post(ctx, channel, thread, card(t, s.Now(), ""))
 	if err != nil {
 		e.logErr("posting approval card; cancelling the ticket", err, "ticket", t.ID)
 		if _, err := s.Store.Cancel(ctx, t.ID, t.RequestedBy); err != nil {
@@ -301,13 +313,13 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	}
 	if t.State != approvals.StateApproved || t.Command != e.job.Command {
 		e.log.Error("job for a ticket that is not approved", "state", t.State, "ticket_command", t.Command)
-		rctx, cancel := reporting(ctx)
+		rctx, cancel := e.s.reporting(ctx)
 		defer cancel()
 		e.s.reply(rctx, e.log, t, fmt.Sprintf(":x: Not running %s: the request is %s, not approved.", commands.Code(a.String()), t.State))
 		return "refused", true
 	}
 	finish := func(outcome, note, thread string, failed bool) (string, bool) {
-		rctx, cancel := reporting(ctx)
+		rctx, cancel := e.s.reporting(ctx)
 		defer cancel()
 		e.s.reply(rctx, e.log, t, thread)
 		e.s.updateCard(rctx, e.log, t.ID, note, true)
@@ -372,7 +384,7 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	if summary == "" {
 		summary = "Done."
 	}
-	rctx, cancel := reporting(ctx)
+	rctx, cancel := e.s.reporting(ctx)
 	defer cancel()
 	s.updateCard(rctx, e.log, t.ID, ":white_check_mark: "+summary, true)
 	return "done", false
@@ -391,7 +403,7 @@ type verdict struct {
 // retry, already as a would leave it. It also ends the job when the server
 // can't be read.
 func (e *execution) inspect(ctx context.Context, a commands.Action) (*bytemark.Server, *verdict) {
-	srv, err := e.s.cloud.GetServer(ctx, a.Server())
+	srv, err := e.s.api.GetServer(ctx, a.Server())
 	switch {
 	case bytemark.IsNotFound(err) && commands.PurgesServer(a):
 		if e.job.Retry {
@@ -498,7 +510,7 @@ func (e *execution) logErr(msg string, err error, args ...any) {
 // while another holds the lock, until ctx is done.
 func (e *execution) lockServer(ctx context.Context, a commands.Action) (func(), error) {
 	name := a.Server()
-	if n, err := e.s.cloud.ResolveName(ctx, name); err == nil {
+	if n, err := e.s.api.ResolveName(ctx, name); err == nil {
 		name = n.String()
 	}
 	// Keyed on the server's ID: every alias of it takes the same lock.

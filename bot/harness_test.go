@@ -37,7 +37,7 @@ const (
 // the bytemarktest fake behind a real bytemark.Client, and the Slack Web API
 // stand-in.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	s     *Server
 	h     http.Handler
 	slack *slackAPI
@@ -79,7 +79,7 @@ func withConfig(f func(*Config)) harnessOption {
 	return func(c *Config, _ *harnessOpts) { f(c) }
 }
 
-func newHarness(t *testing.T, opts ...harnessOption) *harness {
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	fake := bytemarktest.NewServer()

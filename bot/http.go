@@ -235,7 +235,7 @@ func (s *Server) interaction(ctx context.Context, ic slack.InteractionCallback, 
 		s.goAsync(func() {
 			ctx, cancel := background(ctx, time.Minute)
 			defer cancel()
-			if err := s.poster.Ephemeral(ctx, channel, c.User, reply.Message); err != nil {
+			if err := s.Poster.Ephemeral(ctx, channel, c.User, reply.Message); err != nil {
 				s.Logger.Error("telling a voter why their vote was refused", "req", reqID, "err", err)
 			}
 		})

@@ -52,12 +52,12 @@ func (e *execution) resolve(ctx context.Context) {
 	if err != nil || a.Server() == "" {
 		return
 	}
-	id, err := e.s.cloud.Identify(ctx, a.Server())
+	id, err := e.s.api.Identify(ctx, a.Server())
 	switch {
 	case err == nil:
 		e.setID(id)
 	case bytemark.IsNotFound(err):
-		if n, err := e.s.cloud.ResolveName(ctx, a.Server()); err == nil {
+		if n, err := e.s.api.ResolveName(ctx, a.Server()); err == nil {
 			e.job.Server = n.String()
 		}
 	default:
@@ -95,9 +95,9 @@ func (e *execution) refuseUnidentified(ctx context.Context, a commands.Action) (
 // call can't redirect them to another server.
 func (e *execution) cloudFor(a commands.Action) commands.Cloud {
 	if e.id.ID <= 0 || a.Server() == "" {
-		return e.s.cloud
+		return e.s.api
 	}
-	return &pinnedCloud{Cloud: e.s.cloud, target: a.Server(), id: e.id}
+	return &pinnedCloud{Cloud: e.s.api, target: a.Server(), id: e.id}
 }
 
 // pinnedCloud is a Cloud whose destroying calls on target go to id.

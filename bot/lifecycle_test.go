@@ -104,3 +104,39 @@ func TestJobTimeoutReported(t *testing.T) {
 	h.mustSlash(userAsker, chanOps, "restart web1")
 	h.waitPost(":x:", "restart web1")
 }
+
+// TestShutdownTimeoutInterruptsJob checks that Shutdown bounds the wait for
+// a running job (SHUTDOWN_TIMEOUT): when its time is up, the job is
+// interrupted and handed back, and another process takes it up as a retry.
+func TestShutdownTimeoutInterruptsJob(t *testing.T) {
+	h := newHarness(t, withoutExecutor())
+	h.fake.SetPowerdownDelay(time.Hour) // the restart waits for power off until stopped
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- h.s.Run(ctx) }()
+	h.mustSlash(userAsker, chanOps, "restart web2")
+	h.waitFor("the restart to begin", func() bool { return h.fake.Calls("POST", "signal") > 0 })
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer scancel()
+	stopped := make(chan struct{})
+	go func() { h.s.Shutdown(sctx); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(time.Minute):
+		t.Fatal("Shutdown did not interrupt the running job when its time was up")
+	}
+	if err := <-ran; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if n := len(h.slack.find("chat.postMessage", "restarted")); n != 0 {
+		t.Errorf("the interrupted restart reported success %d times", n)
+	}
+	again, err := h.store.Claim(context.Background(), "another-process", time.Second)
+	if err != nil || again == nil {
+		t.Fatalf("Claim after the shutdown = %v, %v; want the interrupted job back", again, err)
+	}
+	if !again.Retry || again.Command != "restart web2" {
+		t.Errorf("reclaimed job %q (retry %v); want the restart, as a retry", again.Command, again.Retry)
+	}
+}

@@ -35,7 +35,7 @@ func (s *Server) pingBytemark(ctx context.Context) error {
 		// wait for it, and a caller giving up must not spoil it.
 		s.goAsync(func() {
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			err := s.cloud.Ping(pctx)
+			err := s.api.Ping(pctx)
 			cancel()
 			c.mu.Lock()
 			c.checked, c.err, c.running = s.Now(), err, nil

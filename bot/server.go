@@ -139,8 +139,7 @@ type Server struct {
 	// replace it.
 	Now func() time.Time
 
-	cloud   Cloud  // Cloud, timed into the API latency histogram
-	poster  Poster // Poster
+	api     Cloud // Cloud, timed into the API latency histogram: what the bot calls
 	metrics *metrics
 	groups  *groupCache
 	locks   keyedMutex // one action per server in this process
@@ -149,6 +148,10 @@ type Server struct {
 	notes   finalNotes // the executor's last word on each card
 	team    teamGate   // the Slack workspace requests must come from
 	wg      sync.WaitGroup
+	// halted is done when Shutdown runs out of time: running jobs and
+	// their reports stop, and the jobs are handed back.
+	halted  context.Context
+	halt    context.CancelFunc
 	closeMu sync.Mutex // orders Run's start before Close's wait
 	closing bool
 	// async runs f after the current request has been answered (at once
@@ -177,9 +180,9 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 
 		claimBlock: time.Second,
 	}
+	s.halted, s.halt = context.WithCancel(context.Background())
 	s.team.id = s.Config.TeamID
-	s.cloud = &timedCloud{Cloud: cloud, observe: s.observeAPI}
-	s.poster = poster
+	s.api = &timedCloud{Cloud: cloud, observe: s.observeAPI}
 	if c, ok := poster.(prometheus.Collector); ok {
 		if err := s.metrics.registry.Register(c); err != nil {
 			logger.Warn("bot: poster metrics not registered", "err", err)
@@ -228,11 +231,38 @@ func (s *Server) MetricsHandler() http.Handler {
 
 // Close waits for the work the Server started in the background (card
 // updates, replies, and the executor once Run's context is done).
-func (s *Server) Close() {
+func (s *Server) Close() { s.Shutdown(context.Background()) }
+
+// Shutdown is Close within ctx: when ctx is done before the work is, the
+// jobs still running are interrupted (their contexts cancelled) and handed
+// back to the queue, where another process takes them up as retries; then
+// it waits for them to stop. main bounds it with SHUTDOWN_TIMEOUT.
+func (s *Server) Shutdown(ctx context.Context) {
 	s.closeMu.Lock()
 	s.closing = true
 	s.closeMu.Unlock()
-	s.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.Logger.Warn("bot: out of time to stop; interrupting running jobs")
+		s.halt()
+		<-done
+	}
+	s.halt()
+}
+
+// haltable makes ctx (and cancel) end also when Shutdown runs out of time.
+func (s *Server) haltable(ctx context.Context, cancel context.CancelFunc) (context.Context, context.CancelFunc) {
+	stop := context.AfterFunc(s.halted, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // begin counts a Run that Close must wait for. Run starts in a goroutine of
