@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
@@ -54,7 +55,7 @@ func newBenchSlash(tb testing.TB, text string) *benchSigned {
 	v.Set("user_id", userAsker)
 	v.Set("channel_id", chanOps)
 	v.Set("text", text)
-	s := &benchSigned{tb: tb, path: commandsPath, body: []byte(v.Encode())}
+	s := &benchSigned{tb: tb, path: bot.CommandsPath, body: []byte(v.Encode())}
 	s.sign()
 	return s
 }
@@ -78,8 +79,8 @@ func (s *benchSigned) next() *http.Request {
 
 // benchServer is a bot with no Redis, Bytemark API or Slack behind it:
 // enough for verification, help and rendering.
-func benchServer(b *testing.B) *Server {
-	s := New(Config{SigningSecret: testSecret}, nil, nil, nil, nil)
+func benchServer(b *testing.B) *bot.Server {
+	s := bot.New(bot.Config{SigningSecret: testSecret}, nil, nil, nil, nil)
 	b.Cleanup(s.Close)
 	return s
 }
@@ -102,8 +103,8 @@ func BenchmarkVerifySignature(b *testing.B) {
 	b.Run("middleware", func(b *testing.B) {
 		s := benchServer(b)
 		mux := http.NewServeMux()
-		mux.Handle("POST "+commandsPath, s.verified("commands", func(w http.ResponseWriter, r *http.Request, body []byte) {}))
-		h := s.logRequests(mux)
+		mux.Handle("POST "+bot.CommandsPath, s.Verified("commands", func(w http.ResponseWriter, r *http.Request, body []byte) {}))
+		h := s.LogRequests(mux)
 		req := newBenchSlash(b, "help")
 		b.SetBytes(int64(len(req.body)))
 		b.ReportAllocs()
@@ -153,7 +154,7 @@ func BenchmarkVerifySignature(b *testing.B) {
 func benchTicket(b *testing.B) (approvals.Ticket, time.Time) {
 	b.Helper()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	snap, err := takeSnapshot("web1", testServer(), "")
+	snap, err := bot.TakeSnapshot("web1", testServer(), "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func benchTicket(b *testing.B) (approvals.Ticket, time.Time) {
 		ID: "tk1", Command: "purge web1", RequestedBy: userAsker, Channel: chanOps, Snapshot: snap.String(),
 		Required: 2, State: approvals.StatePending, Approvers: []string{userAppr1},
 		CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute),
-		Meta: map[string]string{metaPower: "on", metaReason: "InstanceDown: web-1.example.com:9100 is down"},
+		Meta: map[string]string{bot.MetaPower: "on", bot.MetaReason: "InstanceDown: web-1.example.com:9100 is down"},
 	}, now
 }
 
@@ -198,12 +199,12 @@ func benchRender(b *testing.B, render func() slackui.Message) {
 func BenchmarkCard(b *testing.B) {
 	tk, now := benchTicket(b)
 	b.Run("pending", func(b *testing.B) {
-		benchRender(b, func() slackui.Message { return card(tk, now, "") })
+		benchRender(b, func() slackui.Message { return bot.Card(tk, now, "") })
 	})
 	approved := tk
 	approved.State, approved.Approvers = approvals.StateApproved, []string{userAppr1, userAppr2}
 	b.Run("approved", func(b *testing.B) {
-		benchRender(b, func() slackui.Message { return card(approved, now, "Purging web1…") })
+		benchRender(b, func() slackui.Message { return bot.Card(approved, now, "Purging web1…") })
 	})
 }
 
@@ -248,7 +249,7 @@ func BenchmarkCommandHelp(b *testing.B) {
 	ctx := context.Background()
 	for _, text := range []string{"help", "help disc add"} {
 		b.Run(text, func(b *testing.B) {
-			in := Invocation{User: userAsker, Channel: chanOps, Text: text, RequestID: "bench"}
+			in := bot.Invocation{User: userAsker, Channel: chanOps, Text: text, RequestID: "bench"}
 			b.ReportAllocs()
 			for b.Loop() {
 				if r := s.Command(ctx, in); r.Text == "" || r.InChannel {

@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bytemark"
 )
 
@@ -25,50 +26,50 @@ func testServer() *bytemark.Server {
 
 func TestSnapshot(t *testing.T) {
 	srv := testServer()
-	snap, err := takeSnapshot("web1", srv, "")
+	snap, err := bot.TakeSnapshot("web1", srv, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := discList(snap.Discs), "data 100 GiB archive, root 25 GiB sata"; got != want {
+	if got, want := bot.DiscList(snap.Discs), "data 100 GiB archive, root 25 GiB sata"; got != want {
 		t.Errorf("discs = %q; want %q (sorted)", got, want)
 	}
-	again, _ := takeSnapshot("web1", srv, "")
+	again, _ := bot.TakeSnapshot("web1", srv, "")
 	if snap.String() != again.String() {
 		t.Errorf("snapshot is not deterministic")
 	}
 	srv.PowerOn = false
-	off, _ := takeSnapshot("web1", srv, "")
+	off, _ := bot.TakeSnapshot("web1", srv, "")
 	if off.String() != snap.String() {
 		t.Errorf("power state changed the snapshot")
 	}
 	// A disc purged and added again, same label, size and grade, is not
 	// the disc the approvers saw.
 	srv.Discs[1].ID = 9
-	replaced, _ := takeSnapshot("web1", srv, "data")
-	was, _ := takeSnapshot("web1", testServer(), "data")
+	replaced, _ := bot.TakeSnapshot("web1", srv, "data")
+	was, _ := bot.TakeSnapshot("web1", testServer(), "data")
 	if replaced.String() == was.String() {
 		t.Errorf("a replaced disc did not change the disc snapshot")
 	}
-	if d := was.diff(replaced); !strings.Contains(d, "replaced") {
+	if d := was.Diff(replaced); !strings.Contains(d, "replaced") {
 		t.Errorf("diff = %q; want it to say the disc was replaced", d)
 	}
 	srv.Discs[1].ID = 8
 	srv.Discs[0].Size = 51200
-	grown, _ := takeSnapshot("web1", srv, "")
+	grown, _ := bot.TakeSnapshot("web1", srv, "")
 	if grown.String() == snap.String() {
 		t.Fatalf("a grown disc did not change the snapshot")
 	}
-	if d := snap.diff(grown); !strings.Contains(d, "root 50 GiB sata") {
+	if d := snap.Diff(grown); !strings.Contains(d, "root 50 GiB sata") {
 		t.Errorf("diff = %q; want it to show the new size", d)
 	}
-	one, err := takeSnapshot("web1", srv, "data")
+	one, err := bot.TakeSnapshot("web1", srv, "data")
 	if err != nil || len(one.Discs) != 1 || one.Discs[0].Label != "data" || len(one.IPs) != 0 {
 		t.Errorf("disc snapshot = %+v, %v; want only the data disc", one, err)
 	}
-	if _, err := takeSnapshot("web1", srv, "nope"); err != errNoDisc {
+	if _, err := bot.TakeSnapshot("web1", srv, "nope"); err != bot.ErrNoDisc {
 		t.Errorf("snapshot of a missing disc: err = %v; want errNoDisc", err)
 	}
-	back, ok := parseSnapshot(snap.String())
+	back, ok := bot.ParseSnapshot(snap.String())
 	if !ok || back.String() != snap.String() {
 		t.Errorf("parseSnapshot(String()) = %+v, %v", back, ok)
 	}
@@ -76,13 +77,13 @@ func TestSnapshot(t *testing.T) {
 
 func TestCard(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	snap, _ := takeSnapshot("web1", testServer(), "")
+	snap, _ := bot.TakeSnapshot("web1", testServer(), "")
 	tk := approvals.Ticket{
 		ID: "tk1", Command: "purge web1", RequestedBy: "UASKER", Channel: "C1", Snapshot: snap.String(),
 		Required: 2, State: approvals.StatePending, Approvers: []string{"UAPPR"},
-		CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute), Meta: map[string]string{metaPower: "on"},
+		CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute), Meta: map[string]string{bot.MetaPower: "on"},
 	}
-	m := card(tk, now, "")
+	m := bot.Card(tk, now, "")
 	js, err := json.Marshal(m.Blocks)
 	if err != nil {
 		t.Fatal(err)
@@ -100,17 +101,17 @@ func TestCard(t *testing.T) {
 	}
 
 	tk.State, tk.Approvers = approvals.StateApproved, []string{"UAPPR", "UAPPR2"}
-	js, _ = json.Marshal(card(tk, now, "done").Blocks)
+	js, _ = json.Marshal(bot.Card(tk, now, "done").Blocks)
 	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Approved by <@UAPPR>, <@UAPPR2>") || !strings.Contains(s, "done") {
 		t.Errorf("approved card:\n%s", s)
 	}
 	tk.State = approvals.StateExpired
-	js, _ = json.Marshal(card(tk, now.Add(time.Hour), "").Blocks)
+	js, _ = json.Marshal(bot.Card(tk, now.Add(time.Hour), "").Blocks)
 	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Expired") {
 		t.Errorf("expired card:\n%s", s)
 	}
 	tk.State, tk.DeniedBy = approvals.StateDenied, "UNO"
-	js, _ = json.Marshal(card(tk, now, "").Blocks)
+	js, _ = json.Marshal(bot.Card(tk, now, "").Blocks)
 	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Denied by <@UNO>") {
 		t.Errorf("denied card:\n%s", s)
 	}
@@ -127,13 +128,13 @@ func TestCardBlockLimits(t *testing.T) {
 		extra[fmt.Sprintf("2001:db8:ffff:ffff::%x", i)] = ""
 	}
 	srv.NetworkInterfaces = append(srv.NetworkInterfaces, bytemark.NetworkInterface{ExtraIPs: extra})
-	snap, _ := takeSnapshot("web1", srv, "")
+	snap, _ := bot.TakeSnapshot("web1", srv, "")
 	tk := approvals.Ticket{
 		ID: "tk1", Command: "purge web1", RequestedBy: "UASKER", Channel: "C1", Snapshot: snap.String(),
 		Required: 1, State: approvals.StatePending, ExpiresAt: now.Add(time.Minute),
-		Meta: map[string]string{metaReason: strings.Repeat("why ", 300)},
+		Meta: map[string]string{bot.MetaReason: strings.Repeat("why ", 300)},
 	}
-	m := card(tk, now, strings.Repeat("note ", 100))
+	m := bot.Card(tk, now, strings.Repeat("note ", 100))
 	js, _ := json.Marshal(m.Blocks)
 	var blocks []struct {
 		Type   string                  `json:"type"`

@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 )
@@ -211,7 +212,7 @@ func TestDenyAndExpiry(t *testing.T) {
 		}
 	})
 	t.Run("Expiry", func(t *testing.T) {
-		h := newHarness(t, withConfig(func(c *Config) { c.ApprovalTTL = time.Second }))
+		h := newHarness(t, withConfig(func(c *bot.Config) { c.ApprovalTTL = time.Second }))
 		h.mustSlash(userAsker, chanOps, "purge web1")
 		b := h.waitCard(1)
 		h.waitFor("the expired card", func() bool {
@@ -264,7 +265,7 @@ func TestRefusedClicks(t *testing.T) {
 
 // TestQuorumTwo checks that with two approvals required one is not enough.
 func TestQuorumTwo(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) { c.ApprovalsRequired = 2 }))
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.ApprovalsRequired = 2 }))
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
 	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
@@ -383,7 +384,7 @@ func TestReclaimedPurge(t *testing.T) {
 	if err != nil || job == nil {
 		t.Fatalf("Claim = %v, %v", job, err)
 	}
-	h.s.execute(ctx, "test", job)
+	h.s.Execute(ctx, "test", job)
 	b := h.waitCard(1)
 	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	job, err = h.store.Claim(ctx, "test", time.Second)
@@ -396,7 +397,7 @@ func TestReclaimedPurge(t *testing.T) {
 	}
 	h.store.Once(ctx, "exec:"+b.ticket, time.Hour)
 	job.Retry = true
-	h.s.execute(ctx, "test", job)
+	h.s.Execute(ctx, "test", job)
 	h.waitPost("already purged")
 	if n := h.purges("db1"); n != 1 {
 		t.Errorf("purge calls = %d; want only the first attempt's 1", n)
@@ -441,7 +442,7 @@ func TestSlowBytemarkWithExecutor(t *testing.T) {
 // TestAllowlists checks ALLOWED_USERS (with a user group) and
 // ALLOWED_CHANNELS.
 func TestAllowlists(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) {
+	h := newHarness(t, withConfig(func(c *bot.Config) {
 		c.AllowedUsers = []string{userAsker, "S0TEAM001"}
 		c.AllowedChannels = []string{chanOps}
 	}))
@@ -471,7 +472,7 @@ func TestAllowlists(t *testing.T) {
 
 // TestApproverGroup checks that approvers can be a user group.
 func TestApproverGroup(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) { c.Approvers = []string{"S0ADMINS1"} }))
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.Approvers = []string{"S0ADMINS1"} }))
 	h.slack.setGroup("S0ADMINS1", userAppr2)
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)

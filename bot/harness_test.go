@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
@@ -38,7 +39,7 @@ const (
 // stand-in.
 type harness struct {
 	t     testing.TB
-	s     *Server
+	s     *bot.Server
 	h     http.Handler
 	slack *slackAPI
 	fake  *bytemarktest.Server
@@ -46,37 +47,37 @@ type harness struct {
 	store *approvals.Store
 }
 
-type harnessOption func(*Config, *harnessOpts)
+type harnessOption func(*bot.Config, *harnessOpts)
 
 type harnessOpts struct {
 	noRun bool
-	cloud func(Cloud) Cloud     // wraps the Bytemark client, when set
-	now   func() time.Time      // the bot's clock, when set
-	rdb   redis.UniversalClient // the Store's Redis client, when set
+	cloud func(bot.Cloud) bot.Cloud // wraps the Bytemark client, when set
+	now   func() time.Time          // the bot's clock, when set
+	rdb   redis.UniversalClient     // the Store's Redis client, when set
 }
 
 // withNow gives the bot a clock of the test's own.
 func withNow(now func() time.Time) harnessOption {
-	return func(_ *Config, o *harnessOpts) { o.now = now }
+	return func(_ *bot.Config, o *harnessOpts) { o.now = now }
 }
 
 // withCloud puts wrap around the Bytemark client the bot uses.
-func withCloud(wrap func(Cloud) Cloud) harnessOption {
-	return func(_ *Config, o *harnessOpts) { o.cloud = wrap }
+func withCloud(wrap func(bot.Cloud) bot.Cloud) harnessOption {
+	return func(_ *bot.Config, o *harnessOpts) { o.cloud = wrap }
 }
 
 // withRedis gives the Store rdb instead of a plain client of the test Redis.
 func withRedis(rdb redis.UniversalClient) harnessOption {
-	return func(_ *Config, o *harnessOpts) { o.rdb = rdb }
+	return func(_ *bot.Config, o *harnessOpts) { o.rdb = rdb }
 }
 
 // withoutExecutor leaves the executor stopped, so queued jobs stay queued.
 func withoutExecutor() harnessOption {
-	return func(_ *Config, o *harnessOpts) { o.noRun = true }
+	return func(_ *bot.Config, o *harnessOpts) { o.noRun = true }
 }
 
-func withConfig(f func(*Config)) harnessOption {
-	return func(c *Config, _ *harnessOpts) { f(c) }
+func withConfig(f func(*bot.Config)) harnessOption {
+	return func(c *bot.Config, _ *harnessOpts) { f(c) }
 }
 
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
@@ -101,7 +102,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{
+	cfg := bot.Config{
 		SigningSecret:     testSecret,
 		TeamID:            testTeam,
 		Approvers:         []string{userAppr1, userAppr2},
@@ -124,12 +125,12 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		rdb = o.rdb
 	}
 	store := approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)})
-	var botCloud Cloud = cloud
+	var botCloud bot.Cloud = cloud
 	if o.cloud != nil {
 		botCloud = o.cloud(cloud)
 	}
-	s := New(cfg, botCloud, store, NewSlackPoster(api.client(), logger), logger)
-	s.claimBlock = 100 * time.Millisecond // stop quickly at the end of the test
+	s := bot.New(cfg, botCloud, store, bot.NewSlackPoster(api.client(), logger), logger)
+	s.SetClaimBlock(100 * time.Millisecond) // stop quickly at the end of the test
 	if o.now != nil {
 		s.Now = o.now
 	}
@@ -179,7 +180,7 @@ func (h *harness) slashBody(user, channel, text string) []byte {
 	v.Set("user_id", user)
 	v.Set("channel_id", channel)
 	v.Set("text", text)
-	v.Set("trigger_id", "13345224609.738474920."+newID(8))
+	v.Set("trigger_id", "13345224609.738474920."+bot.NewID(8))
 	return []byte(v.Encode())
 }
 

@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 // The webhook front door: what an unauthenticated sender can cost the bot
 // (issue 13, points 6 to 9).
@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/internal/redistest"
@@ -116,11 +117,11 @@ func (fd *frontDoor) send(t *testing.T, path string, body []byte, hdr map[string
 // delivery (bearer token) or a real signed Grafana delivery from being
 // accepted: no unauthenticated request takes a delivery slot.
 func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
 	fd := newFrontDoor(t, h)
 	now := strconv.FormatInt(time.Now().Unix(), 10)
 	for range 40 {
-		fd.dribble(t, pathGrafana, grafanaSignatureHeader+": "+strings.Repeat("ab", 32), grafanaTimestampHeader+": "+now)
+		fd.dribble(t, pathGrafana, bot.GrafanaSignatureHeader+": "+strings.Repeat("ab", 32), bot.GrafanaTimestampHeader+": "+now)
 	}
 	var refused []net.Conn
 	for range 10 {
@@ -135,12 +136,12 @@ func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
 	}
 	gf := readTestdata(t, "grafana.json")
 	code, body = fd.send(t, pathGrafana, gf, map[string]string{
-		grafanaSignatureHeader: grafanaSign(testHMACSecret, now, gf), grafanaTimestampHeader: now})
+		bot.GrafanaSignatureHeader: grafanaSign(testHMACSecret, now, gf), bot.GrafanaTimestampHeader: now})
 	if code != http.StatusOK {
 		t.Fatalf("signed Grafana delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
 	}
-	h.waitAudit(sourceAlertmanager, "done", 1)
-	h.waitAudit(sourceGrafana, "done", 1)
+	h.waitAudit(bot.SourceAlertmanager, "done", 1)
+	h.waitAudit(bot.SourceGrafana, "done", 1)
 	if h.resets("web1") != 1 || h.resets("web2") != 1 {
 		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
 	}
@@ -162,7 +163,7 @@ func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
 // pool of unverified reads is full, one more is refused at once while a
 // delivery with the bearer token is still accepted.
 func TestHookBodyDeadline(t *testing.T) {
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) {
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) {
 		c.GrafanaHMACSecret = testHMACSecret
 		c.BodyTimeout = 300 * time.Millisecond
 	})
@@ -172,7 +173,7 @@ func TestHookBodyDeadline(t *testing.T) {
 		name, path string
 		hdr        []string
 	}{
-		{"bogus Grafana signature", pathGrafana, []string{grafanaSignatureHeader + ": " + strings.Repeat("ab", 32), grafanaTimestampHeader + ": " + now}},
+		{"bogus Grafana signature", pathGrafana, []string{bot.GrafanaSignatureHeader + ": " + strings.Repeat("ab", 32), bot.GrafanaTimestampHeader + ": " + now}},
 		{"bearer token", pathAM, []string{"Authorization: Bearer " + testWebhookToken}},
 	} {
 		conn := fd.dribble(t, c.path, c.hdr...)
@@ -189,13 +190,13 @@ func TestHookBodyDeadline(t *testing.T) {
 		}
 	}
 
-	busy := hookHarness(t, RebootOn, func(c *RebootConfig) {
+	busy := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) {
 		c.GrafanaHMACSecret = testHMACSecret
 		c.MaxUnverified = 2
 	})
 	fd = newFrontDoor(t, busy)
 	for range 2 {
-		fd.dribble(t, pathGrafana, grafanaSignatureHeader+": "+strings.Repeat("ab", 32), grafanaTimestampHeader+": "+now)
+		fd.dribble(t, pathGrafana, bot.GrafanaSignatureHeader+": "+strings.Repeat("ab", 32), bot.GrafanaTimestampHeader+": "+now)
 	}
 	busy.waitFor("the 2 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 2 })
 	// The two may not have taken their places yet: the third is refused
@@ -203,7 +204,7 @@ func TestHookBodyDeadline(t *testing.T) {
 	gf := readTestdata(t, "grafana.json")
 	busy.waitFor("a third unverified delivery to be refused as busy", func() bool {
 		code, body := fd.send(t, pathGrafana, gf, map[string]string{
-			grafanaSignatureHeader: strings.Repeat("cd", 32), grafanaTimestampHeader: now})
+			bot.GrafanaSignatureHeader: strings.Repeat("cd", 32), bot.GrafanaTimestampHeader: now})
 		if code != http.StatusServiceUnavailable && code != http.StatusUnauthorized {
 			t.Fatalf("third unverified delivery = %d %s; want 503 (or 401 before the pool fills)", code, body)
 		}
@@ -222,14 +223,14 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 	body := readTestdata(t, "grafana.json")
 	send := func(h *harness) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, pathGrafana, bytes.NewReader(body))
-		r.Header.Set(grafanaSignatureHeader, grafanaSign(testHMACSecret, "", body))
+		r.Header.Set(bot.GrafanaSignatureHeader, grafanaSign(testHMACSecret, "", body))
 		w := httptest.NewRecorder()
 		h.h.ServeHTTP(w, r)
 		return w
 	}
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
 	w := send(h)
-	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), grafanaTimestampHeader) ||
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), bot.GrafanaTimestampHeader) ||
 		!strings.Contains(w.Body.String(), "GRAFANA_ALLOW_NO_TIMESTAMP") {
 		t.Errorf("signed without a timestamp = %d %s; want 401 naming the header and GRAFANA_ALLOW_NO_TIMESTAMP", w.Code, w.Body.String())
 	}
@@ -237,14 +238,14 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 		t.Errorf("%d Bytemark requests for a refused delivery; want none", n)
 	}
 
-	allow := hookHarness(t, RebootOn, func(c *RebootConfig) {
+	allow := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) {
 		c.GrafanaHMACSecret = testHMACSecret
 		c.GrafanaAllowNoTimestamp = true
 	})
 	if w := send(allow); w.Code != http.StatusOK {
 		t.Errorf("signed without a timestamp, allowed = %d %s; want 200", w.Code, w.Body.String())
 	}
-	allow.waitAudit(sourceGrafana, "done", 1)
+	allow.waitAudit(bot.SourceGrafana, "done", 1)
 }
 
 // amFlood is an Alertmanager delivery of n firing alerts for server, each
@@ -270,7 +271,7 @@ func amFlood(t *testing.T, server string, seq, n int) []byte {
 // `audit web2` still shows the purge after more decisions than the log
 // holds; and `audit` shows both kinds, newest first.
 func TestHookFloodKeepsAudit(t *testing.T) {
-	h := auditCappedHarness(t, 200, RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, Method: "reset"})
+	h := auditCappedHarness(t, 200, bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn, Method: "reset"})
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
 	if code := h.click(userAppr1, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
@@ -286,10 +287,10 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 		h.mustPost(pathAM, amFlood(t, "web1", seq, per))
 	}
 	// A redelivery: every alert deduplicated.
-	if a := h.mustPost(pathAM, amFlood(t, "web1", 0, per)); a.Decisions[decDeduped] != per {
+	if a := h.mustPost(pathAM, amFlood(t, "web1", 0, per)); a.Decisions[bot.DecDeduped] != per {
 		t.Fatalf("redelivery decisions = %v; want %d deduped", a.Decisions, per)
 	}
-	h.waitAudit(sourceAlertmanager, decCooldown, 150)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecCooldown, 150)
 
 	reply := h.mustSlash(userAsker, chanOps, "audit web2")
 	for _, want := range []string{"purge web2", "*requested*", "*approved*", "*done*"} {
@@ -297,10 +298,10 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 			t.Errorf("audit web2 after %d alerts lacks %q:\n%s", deliveries*per, want, reply.Text)
 		}
 	}
-	if got := h.auditOutcomes(sourceAlertmanager); count(got, decDeduped) != 0 {
-		t.Errorf("audit has %d deduped entries; want none (they are counted in metrics)", count(got, decDeduped))
+	if got := h.auditOutcomes(bot.SourceAlertmanager); count(got, bot.DecDeduped) != 0 {
+		t.Errorf("audit has %d deduped entries; want none (they are counted in metrics)", count(got, bot.DecDeduped))
 	}
-	if n := h.alertMetric(sourceAlertmanager, decDeduped); n != "100" {
+	if n := h.alertMetric(bot.SourceAlertmanager, bot.DecDeduped); n != "100" {
 		t.Errorf("deduped alerts counted = %s; want 100", n)
 	}
 	// Both kinds, newest first: the latest decisions come before the purge.
@@ -317,7 +318,7 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 			last = i
 		}
 	}
-	if last < 0 || es[0].Actor != sourceAlertmanager {
+	if last < 0 || es[0].Actor != bot.SourceAlertmanager {
 		t.Errorf("audit: newest by %q, purge at %d; want the webhook's newest first and the purge further down", es[0].Actor, last)
 	}
 }
@@ -326,7 +327,7 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 // decision, as the Server's registry has it ("" if absent).
 func (h *harness) alertMetric(source, decision string) string {
 	h.t.Helper()
-	mfs, err := h.s.metrics.registry.Gather()
+	mfs, err := h.s.MetricsRegistry().Gather()
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -375,7 +376,7 @@ func labelFloodDelivery(server string, seq int) []byte {
 // with labels), as a benchmark run: it must stay within a few times the
 // body's size (BENCHMARKS.md, "Memory per webhook delivery").
 func TestHookMaximalDeliveryMemory(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	seq := 0
 	res := testing.Benchmark(func(b *testing.B) {
 		bodies := make([][]byte, b.N)
@@ -403,15 +404,15 @@ func TestHookMaximalDeliveryMemory(t *testing.T) {
 
 // auditCappedHarness is the harness with reboot and a Store whose audit
 // streams are capped at about auditMax entries each.
-func auditCappedHarness(t *testing.T, auditMax int64, reboot RebootConfig) *harness {
+func auditCappedHarness(t *testing.T, auditMax int64, reboot bot.RebootConfig) *harness {
 	t.Helper()
 	base := newHarness(t, withoutExecutor())
 	cfg := base.s.Config
 	cfg.Reboot = reboot
 	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: auditMax})
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := New(cfg, base.cloud, store, NewSlackPoster(base.slack.client(), logger), logger)
-	s.claimBlock = 100 * time.Millisecond
+	s := bot.New(cfg, base.cloud, store, bot.NewSlackPoster(base.slack.client(), logger), logger)
+	s.SetClaimBlock(100 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/internal/redistest"
 )
@@ -34,10 +35,10 @@ const (
 
 // hookHarness is the harness with webhooks configured: mode, a reset
 // reboot (one API call, easy to count) and the given changes.
-func hookHarness(t *testing.T, mode string, change func(*RebootConfig)) *harness {
+func hookHarness(t *testing.T, mode string, change func(*bot.RebootConfig)) *harness {
 	t.Helper()
-	return newHarness(t, withConfig(func(c *Config) {
-		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: mode, Method: "reset"}
+	return newHarness(t, withConfig(func(c *bot.Config) {
+		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: mode, Method: "reset"}
 		if change != nil {
 			change(&c.Reboot)
 		}
@@ -45,9 +46,9 @@ func hookHarness(t *testing.T, mode string, change func(*RebootConfig)) *harness
 }
 
 // hookAnswerOf decodes a webhook answer.
-func hookAnswerOf(t testing.TB, w *httptest.ResponseRecorder) hookAnswer {
+func hookAnswerOf(t testing.TB, w *httptest.ResponseRecorder) bot.HookAnswer {
 	t.Helper()
-	var a hookAnswer
+	var a bot.HookAnswer
 	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
 		t.Fatalf("webhook answer is not JSON: %v: %q", err, w.Body.String())
 	}
@@ -66,7 +67,7 @@ func (h *harness) post(path string, body []byte) *httptest.ResponseRecorder {
 }
 
 // mustPost sends a webhook that must be accepted and returns its answer.
-func (h *harness) mustPost(path string, body []byte) hookAnswer {
+func (h *harness) mustPost(path string, body []byte) bot.HookAnswer {
 	h.t.Helper()
 	w := h.post(path, body)
 	if w.Code != http.StatusOK {
@@ -179,13 +180,13 @@ func (h *harness) waitAudit(actor, outcome string, want int) {
 // TestHookOneAlertOneReboot replays the real Alertmanager example: one
 // reboot, reported in the summary's thread, audited.
 func TestHookOneAlertOneReboot(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	start := time.Now()
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("webhook answered in %s", took)
 	}
-	if ans.Decisions[decReboot] != 1 || ans.Status != "accepted" {
+	if ans.Decisions[bot.DecReboot] != 1 || ans.Status != "accepted" {
 		t.Errorf("answer = %+v; want one reboot accepted", ans)
 	}
 	summary := h.waitPost("Alertmanager", "Rebooting", "web1.default.acme", "InstanceDown")
@@ -199,9 +200,9 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
-	h.waitAudit(sourceAlertmanager, "done", 1)
-	if got := h.auditOutcomes(sourceAlertmanager); count(got, decReboot) != 1 {
-		t.Errorf("audit outcomes = %v; want one %q", got, decReboot)
+	h.waitAudit(bot.SourceAlertmanager, "done", 1)
+	if got := h.auditOutcomes(bot.SourceAlertmanager); count(got, bot.DecReboot) != 1 {
+		t.Errorf("audit outcomes = %v; want one %q", got, bot.DecReboot)
 	}
 
 	// The resolve goes to the reboot's thread, and only there.
@@ -210,7 +211,7 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 	if got := resolved.Form.Get("thread_ts"); got != summary.TS {
 		t.Errorf("resolve posted in thread %q; want %q", got, summary.TS)
 	}
-	h.waitAudit(sourceAlertmanager, decResolved, 1)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecResolved, 1)
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls after the resolve = %d; want 1", n)
 	}
@@ -218,7 +219,7 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 
 // TestHookRepeatedDelivery sends the same delivery ten times at once.
 func TestHookRepeatedDelivery(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	body := readTestdata(t, "alertmanager.json")
 	var mu sync.Mutex
 	total := map[string]int{}
@@ -239,12 +240,12 @@ func TestHookRepeatedDelivery(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if total[decReboot] != 1 || total[decDeduped] != 9 {
+	if total[bot.DecReboot] != 1 || total[bot.DecDeduped] != 9 {
 		t.Errorf("decisions = %v; want 1 reboot and 9 deduped", total)
 	}
-	h.waitAudit(sourceAlertmanager, "done", 1)
+	h.waitAudit(bot.SourceAlertmanager, "done", 1)
 	// Repeats are counted, not audited (TestHookFloodKeepsAudit).
-	if n := h.alertMetric(sourceAlertmanager, decDeduped); n != "9" {
+	if n := h.alertMetric(bot.SourceAlertmanager, bot.DecDeduped); n != "9" {
 		t.Errorf("deduped alerts counted = %s; want 9", n)
 	}
 	if n := h.resets("web1"); n != 1 {
@@ -258,16 +259,16 @@ func TestHookRepeatedDelivery(t *testing.T) {
 // TestHookCooldown: a second alert for the server inside the cooldown does
 // nothing but say so.
 func TestHookCooldown(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	t0 := time.Now().Add(-time.Hour)
 	h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0}))
-	h.waitAudit(sourceAlertmanager, "done", 1)
+	h.waitAudit(bot.SourceAlertmanager, "done", 1)
 	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(5 * time.Minute)}))
-	if ans.Decisions[decCooldown] != 1 {
+	if ans.Decisions[bot.DecCooldown] != 1 {
 		t.Errorf("second alert decisions = %v; want cooldown", ans.Decisions)
 	}
 	h.waitPost("Not rebooting", "web1", "cooldown")
-	h.waitAudit(sourceAlertmanager, decCooldown, 1)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecCooldown, 1)
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
@@ -275,17 +276,17 @@ func TestHookCooldown(t *testing.T) {
 
 // TestHookDailyCap: the fourth reboot in a day becomes an approval card.
 func TestHookDailyCap(t *testing.T) {
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.Cooldown = time.Millisecond })
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.Cooldown = time.Millisecond })
 	t0 := time.Now().Add(-time.Hour)
 	for i := range 3 {
 		ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(time.Duration(i) * time.Minute)}))
-		if ans.Decisions[decReboot] != 1 {
+		if ans.Decisions[bot.DecReboot] != 1 {
 			t.Fatalf("alert %d decisions = %v; want a reboot", i+1, ans.Decisions)
 		}
-		h.waitAudit(sourceAlertmanager, "done", i+1)
+		h.waitAudit(bot.SourceAlertmanager, "done", i+1)
 	}
 	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(10 * time.Minute)}))
-	if ans.Decisions[decCapped] != 1 {
+	if ans.Decisions[bot.DecCapped] != 1 {
 		t.Fatalf("fourth alert decisions = %v; want capped", ans.Decisions)
 	}
 	card := h.waitCard(1)
@@ -315,14 +316,14 @@ func addServers(t *testing.T, h *harness, n int) []alert {
 
 // TestHookFleetBrake: 20 servers failing at once reboot none.
 func TestHookFleetBrake(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	as := addServers(t, h, 20)
 	ans := h.mustPost(pathAM, amDelivery(t, as...))
-	if ans.Decisions[decBrake] != 20 {
+	if ans.Decisions[bot.DecBrake] != 20 {
 		t.Errorf("decisions = %v; want 20 fleet-brake", ans.Decisions)
 	}
 	h.waitPost("fleet brake", "fleet01", "fleet20")
-	h.waitAudit(sourceAlertmanager, decBrake, 20)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecBrake, 20)
 	if n := h.totalResets(); n != 0 {
 		t.Errorf("reset calls = %d; want 0", n)
 	}
@@ -334,17 +335,17 @@ func TestHookFleetBrake(t *testing.T) {
 // TestHookFleetBrakeAcrossDeliveries: servers failing one delivery at a
 // time are rebooted until REBOOT_FLEET_MAX, then the brake holds.
 func TestHookFleetBrakeAcrossDeliveries(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	as := addServers(t, h, 8)
 	reboots := 0
 	for _, a := range as {
-		reboots += h.mustPost(pathAM, amDelivery(t, a)).Decisions[decReboot]
+		reboots += h.mustPost(pathAM, amDelivery(t, a)).Decisions[bot.DecReboot]
 	}
 	if reboots != 5 {
 		t.Errorf("reboots = %d; want 5 (REBOOT_FLEET_MAX)", reboots)
 	}
-	h.waitAudit(sourceAlertmanager, "done", 5)
-	h.waitAudit(sourceAlertmanager, decBrake, 3)
+	h.waitAudit(bot.SourceAlertmanager, "done", 5)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecBrake, 3)
 	if n := h.totalResets(); n != 5 {
 		t.Errorf("reset calls = %d; want 5", n)
 	}
@@ -352,16 +353,16 @@ func TestHookFleetBrakeAcrossDeliveries(t *testing.T) {
 
 // TestHookDryRun says what it would do and calls nothing.
 func TestHookDryRun(t *testing.T) {
-	h := hookHarness(t, RebootDryRun, nil)
+	h := hookHarness(t, bot.RebootDryRun, nil)
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if ans.Decisions[decDryRun] != 1 {
+	if ans.Decisions[bot.DecDryRun] != 1 {
 		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
 	}
 	h.waitPost("Dry run", "Would reboot", "web1")
-	h.waitAudit(sourceAlertmanager, decDryRun, 1)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecDryRun, 1)
 	// A repeat in dry-run is a cooldown in dry-run, not a real one.
 	ans = h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", time.Now()}))
-	if ans.Decisions[decDryRun] != 1 {
+	if ans.Decisions[bot.DecDryRun] != 1 {
 		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
 	}
 	h.waitPost("Dry run", "cooldown")
@@ -372,19 +373,19 @@ func TestHookDryRun(t *testing.T) {
 
 // TestHookOffAndApprove: off ignores (and audits); approve posts a card.
 func TestHookOffAndApprove(t *testing.T) {
-	h := hookHarness(t, RebootOff, nil)
+	h := hookHarness(t, bot.RebootOff, nil)
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if ans.Decisions[decIgnored] != 1 {
+	if ans.Decisions[bot.DecIgnored] != 1 {
 		t.Errorf("off: decisions = %v; want ignored", ans.Decisions)
 	}
-	h.waitAudit(sourceAlertmanager, decIgnored, 1)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecIgnored, 1)
 	if n := len(h.slack.Calls("")); n != 0 || len(h.fake.Requests()) != 0 {
 		t.Errorf("off: %d Slack calls, %d Bytemark requests; want none", n, len(h.fake.Requests()))
 	}
 
-	h = hookHarness(t, RebootApprove, nil)
+	h = hookHarness(t, bot.RebootApprove, nil)
 	ans = h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if ans.Decisions[decApproval] != 1 {
+	if ans.Decisions[bot.DecApproval] != 1 {
 		t.Errorf("approve: decisions = %v; want approval", ans.Decisions)
 	}
 	h.waitCard(1)
@@ -397,15 +398,15 @@ func TestHookOffAndApprove(t *testing.T) {
 // TestHookHoldCancelledByResolve: a resolve inside REBOOT_DELAY cancels;
 // an alert that doesn't resolve is rebooted when the hold ends.
 func TestHookHoldCancelledByResolve(t *testing.T) {
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.Delay = 500 * time.Millisecond })
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.Delay = 500 * time.Millisecond })
 	t0 := time.Now().Add(-time.Hour)
 	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0}, alert{"web2", "firing", t0}))
-	if ans.Decisions[decHeld] != 2 {
+	if ans.Decisions[bot.DecHeld] != 2 {
 		t.Fatalf("decisions = %v; want 2 held", ans.Decisions)
 	}
-	h.waitAudit(sourceAlertmanager, decHeld, 2) // the summary is out: monitoring resolves minutes later
+	h.waitAudit(bot.SourceAlertmanager, bot.DecHeld, 2) // the summary is out: monitoring resolves minutes later
 	ans = h.mustPost(pathAM, amDelivery(t, alert{"web1", "resolved", t0}))
-	if ans.Decisions[decCancelled] != 1 {
+	if ans.Decisions[bot.DecCancelled] != 1 {
 		t.Fatalf("resolve decisions = %v; want cancelled", ans.Decisions)
 	}
 	summary := h.waitPost("Alertmanager", "held for", "web1", "web2")
@@ -418,12 +419,12 @@ func TestHookHoldCancelledByResolve(t *testing.T) {
 	if got := result.Form.Get("thread_ts"); got != summary.TS {
 		t.Errorf("held reboot result in thread %q; want %q", got, summary.TS)
 	}
-	h.waitAudit(sourceAlertmanager, "done", 1)
+	h.waitAudit(bot.SourceAlertmanager, "done", 1)
 	if n, m := h.resets("web1"), h.resets("web2"); n != 0 || m != 1 {
 		t.Errorf("resets web1=%d web2=%d; want 0 and 1", n, m)
 	}
-	got := h.auditOutcomes(sourceAlertmanager)
-	for _, want := range []string{decHeld, decCancelled, decReboot, "done"} {
+	got := h.auditOutcomes(bot.SourceAlertmanager)
+	for _, want := range []string{bot.DecHeld, bot.DecCancelled, bot.DecReboot, "done"} {
 		if count(got, want) == 0 {
 			t.Errorf("audit outcomes %v lack %q", got, want)
 		}
@@ -433,7 +434,7 @@ func TestHookHoldCancelledByResolve(t *testing.T) {
 // TestHookGrafana replays Grafana's example with a bearer token and with
 // HMAC signatures.
 func TestHookGrafana(t *testing.T) {
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
 	body := readTestdata(t, "grafana.json")
 	sign := func(ts string, b []byte) string {
 		m := hmac.New(sha256.New, []byte(testHMACSecret))
@@ -458,33 +459,33 @@ func TestHookGrafana(t *testing.T) {
 		name string
 		hdr  map[string]string
 	}{
-		{"wrong signature", map[string]string{grafanaSignatureHeader: sign("", []byte("other"))}},
-		{"not hex", map[string]string{grafanaSignatureHeader: "sha256=zz"}},
-		{"stale timestamp", map[string]string{grafanaSignatureHeader: sign(stale, body), grafanaTimestampHeader: stale}},
-		{"timestamp not signed", map[string]string{grafanaSignatureHeader: sign("", body), grafanaTimestampHeader: now}},
+		{"wrong signature", map[string]string{bot.GrafanaSignatureHeader: sign("", []byte("other"))}},
+		{"not hex", map[string]string{bot.GrafanaSignatureHeader: "sha256=zz"}},
+		{"stale timestamp", map[string]string{bot.GrafanaSignatureHeader: sign(stale, body), bot.GrafanaTimestampHeader: stale}},
+		{"timestamp not signed", map[string]string{bot.GrafanaSignatureHeader: sign("", body), bot.GrafanaTimestampHeader: now}},
 		{"nothing", nil},
 	} {
 		if w := send(c.hdr, body); w.Code != http.StatusUnauthorized {
 			t.Errorf("%s: %d %s; want 401", c.name, w.Code, w.Body.String())
 		}
 	}
-	w := send(map[string]string{grafanaSignatureHeader: sign(now, body), grafanaTimestampHeader: now}, body)
+	w := send(map[string]string{bot.GrafanaSignatureHeader: sign(now, body), bot.GrafanaTimestampHeader: now}, body)
 	if w.Code != http.StatusOK {
 		t.Fatalf("signed with timestamp: %d %s; want 200", w.Code, w.Body.String())
 	}
 	ans := hookAnswerOf(t, w)
-	if ans.Decisions[decReboot] != 1 || ans.Decisions[decSkipped] != 1 {
+	if ans.Decisions[bot.DecReboot] != 1 || ans.Decisions[bot.DecSkipped] != 1 {
 		t.Errorf("decisions = %v; want one reboot and one skipped (no label)", ans.Decisions)
 	}
 	h.waitPost("Grafana", "Rebooting", "web1", "High memory usage", "no bytemark_server label")
-	h.waitAudit(sourceGrafana, "done", 1)
+	h.waitAudit(bot.SourceGrafana, "done", 1)
 	// The same delivery signed without a timestamp: refused (it could be
 	// replayed; TestHookGrafanaNeedsTimestamp). With the bearer token:
 	// deduplicated.
-	if w := send(map[string]string{grafanaSignatureHeader: sign("", body)}, body); w.Code != http.StatusUnauthorized {
+	if w := send(map[string]string{bot.GrafanaSignatureHeader: sign("", body)}, body); w.Code != http.StatusUnauthorized {
 		t.Errorf("signed without timestamp: %d %s; want 401", w.Code, w.Body.String())
 	}
-	if a := h.mustPost(pathGrafana, body); a.Decisions[decDeduped] != 1 {
+	if a := h.mustPost(pathGrafana, body); a.Decisions[bot.DecDeduped] != 1 {
 		t.Errorf("bearer: %+v; want deduped", a)
 	}
 	if n := h.resets("web1"); n != 1 {
@@ -499,13 +500,13 @@ func TestHookGrafana(t *testing.T) {
 // TestHookSkippedWithoutLabel: an alert without the label reboots nothing
 // and says why.
 func TestHookSkippedWithoutLabel(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager_nolabel.json"))
-	if ans.Decisions[decSkipped] != 1 || len(ans.Decisions) != 1 {
+	if ans.Decisions[bot.DecSkipped] != 1 || len(ans.Decisions) != 1 {
 		t.Errorf("decisions = %v; want skipped", ans.Decisions)
 	}
 	h.waitPost("Ignored", "InstanceDown", "no bytemark_server label")
-	h.waitAudit(sourceAlertmanager, decSkipped, 1)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecSkipped, 1)
 	if n := len(h.fake.Requests()); n != 0 {
 		t.Errorf("%d Bytemark requests; want none", n)
 	}
@@ -513,7 +514,7 @@ func TestHookSkippedWithoutLabel(t *testing.T) {
 
 // TestHookAuth: wrong or missing credentials get 401 and do nothing.
 func TestHookAuth(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	body := readTestdata(t, "alertmanager.json")
 	for _, c := range []struct{ name, path, auth string }{
 		{"wrong token", pathAM, "Bearer wrong-token"},
@@ -539,8 +540,8 @@ func TestHookAuth(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, pathAM, bytes.NewReader(body))
 	r.Header.Set("Authorization", "bearer "+testWebhookToken)
 	w := httptest.NewRecorder()
-	newHarness(t, withConfig(func(c *Config) {
-		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOff}
+	newHarness(t, withConfig(func(c *bot.Config) {
+		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOff}
 	})).h.ServeHTTP(w, r)
 	if w.Code != http.StatusOK {
 		t.Errorf("lowercase bearer: %d; want 200", w.Code)
@@ -553,7 +554,7 @@ func TestHookAuth(t *testing.T) {
 	if n := len(h.fake.Requests()); n != 0 {
 		t.Errorf("%d Bytemark requests; want none", n)
 	}
-	if got := h.auditOutcomes(sourceAlertmanager); len(got) != 0 {
+	if got := h.auditOutcomes(bot.SourceAlertmanager); len(got) != 0 {
 		t.Errorf("audit = %v; want nothing", got)
 	}
 
@@ -567,7 +568,7 @@ func TestHookAuth(t *testing.T) {
 
 // TestHookMalformed: junk gets 400 (or 413), never a 5xx or a panic.
 func TestHookMalformed(t *testing.T) {
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.MaxBodyBytes = 64 << 10 })
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.MaxBodyBytes = 64 << 10 })
 	for _, c := range []struct {
 		name string
 		body string
@@ -597,7 +598,7 @@ func TestHookMalformed(t *testing.T) {
 		`{"alerts":[{"labels":{"bytemark_server":"../../etc"},"status":"firing"}]}`,
 		`{"alerts":[{"labels":{"bytemark_server":"web1"},"status":"weird"}]}`,
 	} {
-		if w := h.post(pathAM, []byte(body)); w.Code != http.StatusOK || hookAnswerOf(t, w).Decisions[decSkipped] == 0 {
+		if w := h.post(pathAM, []byte(body)); w.Code != http.StatusOK || hookAnswerOf(t, w).Decisions[bot.DecSkipped] == 0 {
 			t.Errorf("%s: %d %s; want 200 with skipped alerts", body, w.Code, w.Body.String())
 		}
 	}
@@ -610,7 +611,7 @@ func TestHookMalformed(t *testing.T) {
 // refused at once with 503 and Retry-After (Alertmanager retries), and
 // nothing is decided for it; when a slot frees, deliveries are taken again.
 func TestHookBusy(t *testing.T) {
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) { c.MaxInFlight = 1 })
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.MaxInFlight = 1 })
 	// A delivery whose body arrives slowly holds the only slot. A malformed
 	// delivery is answered 400 while the slot is free and 503 once the slow
 	// one holds it (if a probe holds it when the slow one arrives, the slow
@@ -671,10 +672,10 @@ func TestHookBusy(t *testing.T) {
 		t.Fatalf("slow delivery: %d %s; want 200", slowW.Code, slowW.Body.String())
 	}
 	// The refused delivery, retried, is decided as new: it was not seen.
-	if a := h.mustPost(pathAM, refused); a.Decisions[decReboot] != 1 {
+	if a := h.mustPost(pathAM, refused); a.Decisions[bot.DecReboot] != 1 {
 		t.Errorf("retried delivery decisions = %v; want one reboot", a.Decisions)
 	}
-	h.waitAudit(sourceAlertmanager, "done", 2)
+	h.waitAudit(bot.SourceAlertmanager, "done", 2)
 	if h.resets("web1") != 1 || h.resets("web2") != 1 {
 		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
 	}
@@ -687,8 +688,8 @@ func TestHookRedisDown(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
 	good := newHarness(t, withoutExecutor())
-	s := New(Config{Channel: chanOps, Reboot: RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn}},
-		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), NewSlackPoster(good.slack.client(), logger), logger)
+	s := bot.New(bot.Config{Channel: chanOps, Reboot: bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn}},
+		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), bot.NewSlackPoster(good.slack.client(), logger), logger)
 	t.Cleanup(s.Close)
 	h := &harness{t: t, s: s, h: s.Handler()}
 	w := h.post(pathAM, readTestdata(t, "alertmanager.json"))
@@ -706,7 +707,7 @@ func TestHookLatency(t *testing.T) {
 	start := time.Now()
 	ans := h.mustPost(pathAM, body)
 	t.Logf("100 alerts answered in %s", time.Since(start))
-	if ans.Decisions[decReboot] != 100 {
+	if ans.Decisions[bot.DecReboot] != 100 {
 		t.Errorf("decisions = %v", ans.Decisions)
 	}
 }
@@ -732,8 +733,8 @@ func BenchmarkHookDelivery(b *testing.B) {
 // hundredAlerts returns a webhook harness (no executor; room for 100
 // servers) with its scripts loaded, and a delivery of 100 firing alerts.
 func hundredAlerts(tb testing.TB) (*harness, []byte) {
-	h := newHarness(tb, withoutExecutor(), withConfig(func(c *Config) {
-		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, FleetMax: 200}
+	h := newHarness(tb, withoutExecutor(), withConfig(func(c *bot.Config) {
+		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn, FleetMax: 200}
 	}))
 	t0 := time.Now().Add(-time.Hour)
 	var as []alert
@@ -748,7 +749,7 @@ func hundredAlerts(tb testing.TB) (*harness, []byte) {
 // from monitoring and must not ping anyone when echoed into Slack (the
 // summary, the approval card, the audit log).
 func TestHookMrkdwnInjection(t *testing.T) {
-	h := hookHarness(t, RebootApprove, nil)
+	h := hookHarness(t, bot.RebootApprove, nil)
 	var p map[string]any
 	if err := json.Unmarshal(amDelivery(t, alert{server: "web1", status: "firing", start: time.Now()}), &p); err != nil {
 		t.Fatal(err)
@@ -767,7 +768,7 @@ func TestHookMrkdwnInjection(t *testing.T) {
 	h.mustPost(pathAM, body)
 	h.waitCard(1)
 	h.waitPost("Alertmanager", "Ignored")
-	h.waitAudit(sourceAlertmanager, decSkipped, 1)
+	h.waitAudit(bot.SourceAlertmanager, bot.DecSkipped, 1)
 	pings := []string{"<!here>", "<!channel>", "<!everyone>", "<@UEVIL0001>", "<https://evil"}
 	for _, c := range h.slack.Calls("chat.postMessage") {
 		for _, s := range []string{c.Form.Get("text"), c.blocks()} {

@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"net/http"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 )
 
@@ -18,17 +19,17 @@ var webhookAliases = []string{"1001.default.acme", "1001", "web1.11.acme", "web1
 // alert naming the same server another way: the second is held by the
 // cooldown, whatever alias it uses.
 func TestHookAliasCooldown(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	t0 := time.Now().Add(-time.Hour)
 	h.mustPost(pathAM, amDelivery(t, alert{"web1.default.acme", "firing", t0}))
-	h.waitAudit(sourceAlertmanager, "done", 1)
+	h.waitAudit(bot.SourceAlertmanager, "done", 1)
 	for i, alias := range webhookAliases {
 		ans := h.mustPost(pathAM, amDelivery(t, alert{alias, "firing", t0.Add(time.Duration(i+1) * time.Minute)}))
-		if ans.Decisions[decCooldown] != 1 {
+		if ans.Decisions[bot.DecCooldown] != 1 {
 			t.Errorf("alert for %s: decisions = %v; want cooldown", alias, ans.Decisions)
 		}
 	}
-	h.waitAudit(sourceAlertmanager, decCooldown, len(webhookAliases))
+	h.waitAudit(bot.SourceAlertmanager, bot.DecCooldown, len(webhookAliases))
 	// Reported under the canonical name.
 	h.waitPost("Not rebooting", "`web1.default.acme`", "cooldown")
 	if n := h.totalResets(); n != 1 {
@@ -39,7 +40,7 @@ func TestHookAliasCooldown(t *testing.T) {
 // TestHookAliasDailyCapAndFleet: the daily cap counts a server's reboots
 // under every alias, and the fleet brake counts it as one server.
 func TestHookAliasDailyCapAndFleet(t *testing.T) {
-	h := hookHarness(t, RebootOn, func(c *RebootConfig) {
+	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) {
 		c.Cooldown = time.Millisecond
 		c.MaxPerDay = 2
 		c.FleetMax = 1
@@ -49,14 +50,14 @@ func TestHookAliasDailyCapAndFleet(t *testing.T) {
 	// one server) doesn't hold the second.
 	for i, name := range []string{"web1", "1001"} {
 		ans := h.mustPost(pathAM, amDelivery(t, alert{name, "firing", t0.Add(time.Duration(i) * time.Minute)}))
-		if ans.Decisions[decReboot] != 1 {
+		if ans.Decisions[bot.DecReboot] != 1 {
 			t.Fatalf("alert for %s: decisions = %v; want a reboot", name, ans.Decisions)
 		}
-		h.waitAudit(sourceAlertmanager, "done", i+1)
+		h.waitAudit(bot.SourceAlertmanager, "done", i+1)
 	}
 	// The third, by a third name, is over the cap of two.
 	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1.11.acme", "firing", t0.Add(10 * time.Minute)}))
-	if ans.Decisions[decCapped] != 1 {
+	if ans.Decisions[bot.DecCapped] != 1 {
 		t.Fatalf("third alert decisions = %v; want capped", ans.Decisions)
 	}
 	h.waitPost("approval card posted", "REBOOT_MAX_PER_DAY")
@@ -68,7 +69,7 @@ func TestHookAliasDailyCapAndFleet(t *testing.T) {
 // TestHookWrongSuffix: an alert naming a hostname with another suffix
 // reboots nothing; the job says why.
 func TestHookWrongSuffix(t *testing.T) {
-	h := hookHarness(t, RebootOn, nil)
+	h := hookHarness(t, bot.RebootOn, nil)
 	h.mustPost(pathAM, amDelivery(t, alert{"web1.default.acme.uk1.bigv.io", "firing", time.Now()}))
 	h.waitPost("Not running", "web1.default.acme.uk1.bigv.io", "`uk0.bigv.io`")
 	if n := h.writes(); n != 0 {

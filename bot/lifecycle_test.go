@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/bot"
 )
 
 // TestHandBack checks that a worker that is stopping hands back a job it
@@ -20,7 +22,7 @@ func TestHandBack(t *testing.T) {
 	}
 	stopped, cancel := context.WithCancel(context.Background())
 	cancel()
-	h.s.execute(stopped, "test-1", job)
+	h.s.Execute(stopped, "test-1", job)
 	if n := h.writes(); n != 0 {
 		t.Errorf("a stopping worker made %d writes", n)
 	}
@@ -63,8 +65,8 @@ func TestShutdownFinishesJob(t *testing.T) {
 func TestOneActionPerServer(t *testing.T) {
 	h := newHarness(t)
 	// A second replica sharing Redis, Bytemark and Slack.
-	other := New(h.s.Config, h.cloud, h.store, h.s.Poster, h.s.Logger)
-	other.claimBlock = h.s.claimBlock
+	other := bot.New(h.s.Config, h.cloud, h.store, h.s.Poster, h.s.Logger)
+	other.SetClaimBlock(h.s.ClaimBlock())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); other.Run(ctx) }()
@@ -99,7 +101,7 @@ func TestOneActionPerServer(t *testing.T) {
 // TestJobTimeoutReported checks that a job whose time runs out still tells
 // the channel: the news of a failure must not die with the job's context.
 func TestJobTimeoutReported(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) { c.JobTimeout = 700 * time.Millisecond }))
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.JobTimeout = 700 * time.Millisecond }))
 	h.fake.SetLatency(300 * time.Millisecond)
 	h.mustSlash(userAsker, chanOps, "restart web1")
 	h.waitPost(":x:", "restart web1")

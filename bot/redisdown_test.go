@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -42,8 +43,8 @@ func TestRedisHangs(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	api := newSlackAPI(t)
 	policy, _ := commands.ParsePolicy("")
-	s := New(Config{SigningSecret: testSecret, Approvers: []string{userAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
-		approvals.New(rdb, approvals.Options{}), NewSlackPoster(api.client(), nil), nil)
+	s := bot.New(bot.Config{SigningSecret: testSecret, Approvers: []string{userAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
+		approvals.New(rdb, approvals.Options{}), bot.NewSlackPoster(api.client(), nil), nil)
 	t.Cleanup(s.Close)
 	h := s.Handler()
 

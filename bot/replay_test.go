@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/internal/redistest"
 )
@@ -46,7 +47,7 @@ func (h *harness) marker() {
 // again), or typed again by the same person a moment later runs once; the
 // repeats are answered that it is already being handled.
 func TestSlashDeliveredTwiceRunsOnce(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
 	body := h.slashBody(userAsker, chanOps, "restart web1")
 	at := time.Now()
 	if _, r := h.send(signedRequestAt(t, testSecret, "/slack/commands", body, at), "restart web1"); !strings.Contains(r.Text, "Working on") {
@@ -86,7 +87,7 @@ func TestSlashDeliveredTwiceRunsOnce(t *testing.T) {
 // TestAskAgainAfterFailure: a change that failed may be asked for again at
 // once; only one that was queued and did not fail counts as asked.
 func TestAskAgainAfterFailure(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
 	h.mustSlash(userAsker, chanOps, "restart web9")
 	h.waitPost("failed", "can't find server")
 	if r := h.mustSlash(userAsker, chanOps, "restart web9"); !strings.Contains(r.Text, "Working on") {
@@ -98,7 +99,7 @@ func TestAskAgainAfterFailure(t *testing.T) {
 // once (votes are idempotent per voter in the vote's script): the purge it
 // approved runs once, and the replay is told the request was decided.
 func TestClickDeliveredTwiceVotesOnce(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
 	h.mustSlash(userAsker, chanOps, "purge web1")
 	b := h.waitCard(1)
 	body := h.clickPayload(userAppr1, chanOps, b, slackui.ActionApprove)
@@ -201,7 +202,7 @@ func (p *slowRedis) client(t *testing.T) *redis.Client {
 // when they do, the restart is not queued a second time.
 func TestAskAgainAfterUnavailableRunsOnce(t *testing.T) {
 	p := newSlowRedis(t)
-	h := newHarness(t, withRedis(p.client(t)), withConfig(func(c *Config) {
+	h := newHarness(t, withRedis(p.client(t)), withConfig(func(c *bot.Config) {
 		c.Workers = 1
 		c.RequestTimeout = 300 * time.Millisecond
 	}), withoutExecutor())

@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/bot"
 )
 
 // computeSignature is Slack's v0 request signature over ts and body.
@@ -63,7 +65,7 @@ func TestComputeSignature(t *testing.T) {
 // too old, or too big, are refused before anything is parsed or done.
 func TestVerifyRefuses(t *testing.T) {
 	const secret = "test-signing-secret"
-	s := New(Config{SigningSecret: secret}, nil, nil, nil, nil)
+	s := bot.New(bot.Config{SigningSecret: secret}, nil, nil, nil, nil)
 	h := s.Handler()
 	body := readTestdata(t, "slash_command.txt")
 	big := []byte("text=" + strings.Repeat("a", 70<<10))
@@ -122,7 +124,7 @@ func TestVerifyRefuses(t *testing.T) {
 
 // TestVerifyEmptySecret checks that a missing signing secret fails closed.
 func TestVerifyEmptySecret(t *testing.T) {
-	s := New(Config{}, nil, nil, nil, nil)
+	s := bot.New(bot.Config{}, nil, nil, nil, nil)
 	body := readTestdata(t, "slash_command.txt")
 	w := httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, signedRequest(t, "", "/slack/commands", body))
@@ -134,7 +136,7 @@ func TestVerifyEmptySecret(t *testing.T) {
 // TestSSLCheck checks that Slack's ssl_check ping gets a 200, signed or not.
 func TestSSLCheck(t *testing.T) {
 	const secret = "test-signing-secret"
-	s := New(Config{SigningSecret: secret}, nil, nil, nil, nil)
+	s := bot.New(bot.Config{SigningSecret: secret}, nil, nil, nil, nil)
 	body := readTestdata(t, "ssl_check.txt")
 	for _, r := range []*http.Request{
 		signedRequest(t, secret, "/slack/commands", body),

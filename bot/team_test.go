@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 )
 
@@ -47,7 +48,7 @@ func clickFromTeam(t *testing.T, body []byte, team string) []byte {
 // installed in several workspaces shares it) but from another workspace
 // is refused over HTTP and Socket Mode: nothing runs and no vote counts.
 func TestOtherTeamRefused(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) { c.Workers = 1 }))
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
 	ctx := context.Background()
 
 	body := fromTeam(t, h.slashBody(userAsker, chanOps, "restart web1"), otherTeam)
@@ -66,7 +67,7 @@ func TestOtherTeamRefused(t *testing.T) {
 	}
 
 	var a acks
-	h.s.socketEvent(ctx, socketmode.Event{
+	h.s.SocketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
 		Data:    slack.SlashCommand{Command: "/bytemark", Text: "stop web1", TeamID: otherTeam, UserID: userAsker, ChannelID: chanOps, TriggerID: "1.2.sock"},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-other-1"},
@@ -85,7 +86,7 @@ func TestOtherTeamRefused(t *testing.T) {
 	ic.ActionCallback.BlockActions[0].ActionID = slackui.ActionApprove
 	ic.ActionCallback.BlockActions[0].Value = b.ticket
 	ic.ActionCallback.BlockActions[0].BlockID = b.blockID
-	h.s.socketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeInteractive, Data: ic,
+	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeInteractive, Data: ic,
 		Request: &socketmode.Request{Type: "interactive", EnvelopeID: "env-other-2"}}, a.ack)
 	if _, ok := a.get("env-other-2"); !ok {
 		t.Error("socket mode click from another workspace not acknowledged")
@@ -109,13 +110,13 @@ func TestOtherTeamRefused(t *testing.T) {
 // its own people from others), and once it answers, the bot's own
 // workspace is served and others are refused.
 func TestLearnTeam(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *Config) { c.TeamID = "" }))
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.TeamID = "" }))
 	h.slack.mu.Lock()
 	h.slack.failWith["auth.test"] = "fatal_error"
 	h.slack.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h.s.LearnTeam(ctx, AuthTest(h.slack.client()))
+	h.s.LearnTeam(ctx, bot.AuthTest(h.slack.client()))
 	if r := h.mustSlash(userAsker, chanOps, "help"); !strings.Contains(r.Text, "hasn't confirmed its Slack workspace") {
 		t.Errorf("before the workspace is known: %q; want the bot's still starting", r.Text)
 	}

@@ -1,4 +1,4 @@
-package bot
+package bot_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
@@ -22,7 +23,7 @@ func withPolicy(t *testing.T, csv string) harnessOption {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return withConfig(func(c *Config) { c.Policy = p })
+	return withConfig(func(c *bot.Config) { c.Policy = p })
 }
 
 // TestRebootCycleCountsAsStop: with APPROVAL_ACTIONS=stop, typing
@@ -48,8 +49,8 @@ func TestRebootCycleCountsAsStop(t *testing.T) {
 	h.waitPost(":white_check_mark:", "web2", "rebooted by reset")
 
 	// Monitoring, rebooting by power cycle.
-	hk := newHarness(t, withPolicy(t, "stop"), withConfig(func(c *Config) {
-		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootOn, Method: commands.RebootCycle}
+	hk := newHarness(t, withPolicy(t, "stop"), withConfig(func(c *bot.Config) {
+		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn, Method: commands.RebootCycle}
 	}))
 	writes = hk.writes()
 	hk.mustPost(pathAM, amDelivery(t, alert{server: "web1", status: "firing", start: time.Now().Add(-time.Minute)}))
@@ -63,7 +64,7 @@ func TestRebootCycleCountsAsStop(t *testing.T) {
 // hostileCloud adds an address of its choosing to every server the API
 // returns, as a Bytemark API (or a proxy in front of it) could.
 type hostileCloud struct {
-	Cloud
+	bot.Cloud
 	mu sync.Mutex
 	ip string
 }
@@ -105,8 +106,8 @@ func (c *hostileCloud) ListServers(ctx context.Context, group string) ([]bytemar
 // none of them can ping the channel, mention someone or make a link.
 func TestOutsideTextIsEscaped(t *testing.T) {
 	hc := &hostileCloud{ip: "<!here>"}
-	h := newHarness(t, withCloud(func(c Cloud) Cloud { hc.Cloud = c; return hc }), withConfig(func(c *Config) {
-		c.Reboot = RebootConfig{WebhookToken: testWebhookToken, Mode: RebootApprove, Method: commands.RebootReset}
+	h := newHarness(t, withCloud(func(c bot.Cloud) bot.Cloud { hc.Cloud = c; return hc }), withConfig(func(c *bot.Config) {
+		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootApprove, Method: commands.RebootReset}
 	}))
 	if _, err := h.fake.AddServer("acme", "default", bytemark.Server{Name: "evil1", PowerOn: true, ZoneName: "york <!channel> & co",
 		Discs: []bytemark.Disc{
@@ -200,7 +201,7 @@ func (c *testClock) advance(d time.Duration) {
 // told why.
 func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 	clock := &testClock{now: time.Now()}
-	h := newHarness(t, withNow(clock.Now), withConfig(func(c *Config) { c.Approvers = []string{"S0ADMINS1"} }))
+	h := newHarness(t, withNow(clock.Now), withConfig(func(c *bot.Config) { c.Approvers = []string{"S0ADMINS1"} }))
 	h.slack.setGroup("S0ADMINS1", userAppr2)
 	h.mustSlash(userAsker, chanOps, "purge web1")
 	card1 := h.waitCard(1)
@@ -298,7 +299,7 @@ func TestReadyzAsksBytemarkAtMostEvery10s(t *testing.T) {
 // group in ALLOWED_USERS, and the refusal says why.
 func TestStaleGroupMembershipAllowlist(t *testing.T) {
 	clock := &testClock{now: time.Now()}
-	h := newHarness(t, withNow(clock.Now), withoutExecutor(), withConfig(func(c *Config) { c.AllowedUsers = []string{"S0TEAM001"} }))
+	h := newHarness(t, withNow(clock.Now), withoutExecutor(), withConfig(func(c *bot.Config) { c.AllowedUsers = []string{"S0TEAM001"} }))
 	h.slack.setGroup("S0TEAM001", "UTEAMMATE")
 	if body := h.mustSlash("UTEAMMATE", chanOps, "help"); strings.Contains(body.Text, "Sorry") {
 		t.Fatalf("help by a member = %q; want it answered", body.Text)

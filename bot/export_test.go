@@ -1,0 +1,85 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/bytebot/bytebot/approvals"
+)
+
+// Names the tests (package bot_test) use from inside the package.
+
+var Card = card
+
+const CommandsPath = commandsPath
+const DecApproval = decApproval
+const DecBrake = decBrake
+const DecCancelled = decCancelled
+const DecCapped = decCapped
+const DecCooldown = decCooldown
+const DecDeduped = decDeduped
+const DecDryRun = decDryRun
+const DecHeld = decHeld
+const DecIgnored = decIgnored
+const DecReboot = decReboot
+const DecResolved = decResolved
+const DecSkipped = decSkipped
+
+var DiscList = discList
+var ErrNoDisc = errNoDisc
+
+const GrafanaSignatureHeader = grafanaSignatureHeader
+const GrafanaTimestampHeader = grafanaTimestampHeader
+
+type HookAnswer = hookAnswer
+type ManifestDoc = manifest
+
+var NewID = newID
+var ParseSnapshot = parseSnapshot
+
+const SourceAlertmanager = sourceAlertmanager
+const SourceGrafana = sourceGrafana
+
+var TakeSnapshot = takeSnapshot
+
+const (
+	MetaPower  = metaPower
+	MetaReason = metaReason
+)
+
+// Diff is snapshot.diff.
+func (s snapshot) Diff(now snapshot) string { return s.diff(now) }
+
+// Execute is execute: runs one claimed job.
+func (s *Server) Execute(ctx context.Context, consumer string, job *approvals.Job) {
+	s.execute(ctx, consumer, job)
+}
+
+// SetClaimBlock sets how long a worker waits for a job before looking again.
+func (s *Server) SetClaimBlock(d time.Duration) { s.claimBlock = d }
+
+// ClaimBlock is how long a worker waits for a job before looking again.
+func (s *Server) ClaimBlock() time.Duration { return s.claimBlock }
+
+// MetricsRegistry is the registry served on /metrics.
+func (s *Server) MetricsRegistry() *prometheus.Registry { return s.metrics.registry }
+
+// SocketEvent is socketEvent.
+func (s *Server) SocketEvent(ctx context.Context, evt socketmode.Event, ack func(socketmode.Request, any)) {
+	s.socketEvent(ctx, evt, ack)
+}
+
+// Verified is verified.
+func (s *Server) Verified(route string, next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
+	return s.verified(route, next)
+}
+
+// LogRequests is logRequests.
+func (s *Server) LogRequests(next http.Handler) http.Handler { return s.logRequests(next) }
+
+// SetSleep replaces the poster's sleep between retries.
+func (p *SlackPoster) SetSleep(f func(context.Context, time.Duration) error) { p.sleep = f }
