@@ -74,7 +74,7 @@ type Config struct {
 
 	Workers         int           `env:"WORKERS, default=4"`
 	JobLease        time.Duration `env:"JOB_LEASE, default=2m"`
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"` // bounds the whole stop: requests in flight, then running jobs
 	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	LogFormat       string        `env:"LOG_FORMAT, default=json"`
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
@@ -162,17 +163,18 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("redis is not answering yet; the bot will keep trying", "err", err)
 	}
 	cancelLoad()
-	srv := bot.New(botConfig(cfg, policy), cloud, store, bot.NewSlackPoster(api, logger), logger)
+	srv := bot.New(botConfig(cfg, policy), cloud, store, slackapp.NewPoster(api, logger), logger)
+	app := slackapp.New(srv) // the Slack transport: HTTP routes and Socket Mode
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	if cfg.SlackTeamID == "" {
 		// Slack requests are refused until auth.test names the workspace.
-		srv.LearnTeam(workCtx, bot.AuthTest(api))
+		srv.LearnTeam(workCtx, slackapp.AuthTest(api))
 	}
 
 	httpSrv := &http.Server{
 		Addr:              cfg.ListenAddr,
-		Handler:           srv.Handler(),
+		Handler:           app.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -198,7 +200,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	errc := make(chan error, 4)
 	go func() { errc <- srv.Run(workCtx) }()
 	if cfg.SocketMode() {
-		go func() { errc <- srv.RunSocketMode(workCtx, socketmode.New(api)) }()
+		go func() { errc <- app.RunSocketMode(workCtx, socketmode.New(api)) }()
 	}
 	go func() {
 		if err := httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -349,7 +351,7 @@ func manifest(args []string, stdout io.Writer) error {
 	if *base == "" && !*socket {
 		return errors.New("--url https://HOST is required (or --socket-mode)")
 	}
-	b, err := bot.Manifest(*base, *socket)
+	b, err := slackapp.Manifest(*base, *socket)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
@@ -55,7 +56,7 @@ func newBenchSlash(tb testing.TB, text string) *benchSigned {
 	v.Set("user_id", userAsker)
 	v.Set("channel_id", chanOps)
 	v.Set("text", text)
-	s := &benchSigned{tb: tb, path: bot.CommandsPath, body: []byte(v.Encode())}
+	s := &benchSigned{tb: tb, path: slackapp.CommandsPath, body: []byte(v.Encode())}
 	s.sign()
 	return s
 }
@@ -103,8 +104,8 @@ func BenchmarkVerifySignature(b *testing.B) {
 	b.Run("middleware", func(b *testing.B) {
 		s := benchServer(b)
 		mux := http.NewServeMux()
-		mux.Handle("POST "+bot.CommandsPath, s.Verified("commands", func(w http.ResponseWriter, r *http.Request, body []byte) {}))
-		h := s.LogRequests(mux)
+		mux.Handle("POST "+slackapp.CommandsPath, slackapp.New(s).Verified("commands", func(w http.ResponseWriter, r *http.Request, body []byte) {}))
+		h := slackapp.New(s).LogRequests(mux)
 		req := newBenchSlash(b, "help")
 		b.SetBytes(int64(len(req.body)))
 		b.ReportAllocs()
@@ -135,7 +136,7 @@ func BenchmarkVerifySignature(b *testing.B) {
 		}
 	})
 	b.Run("handler-help", func(b *testing.B) {
-		h := benchServer(b).Handler()
+		h := slackapp.New(benchServer(b)).Handler()
 		req := newBenchSlash(b, "help")
 		b.SetBytes(int64(len(req.body)))
 		b.ReportAllocs()

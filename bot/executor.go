@@ -87,7 +87,7 @@ func (s *Server) sweep(ctx context.Context) {
 			s.metrics.approvals.WithLabelValues("expired").Inc()
 			log := s.Logger.With("ticket", t.ID)
 			log.Info("ticket expired", "command", t.Command)
-			s.goAsync(func() {
+			s.Go(func() {
 				ctx, cancel := background(ctx, 2*time.Minute)
 				defer cancel()
 				s.updateCard(ctx, log, t.ID, "", false)
@@ -102,7 +102,7 @@ func (s *Server) sweep(ctx context.Context) {
 // execute runs one claimed job and acknowledges it, or hands it back if
 // the executor is shutting down before it started.
 func (s *Server) execute(ctx context.Context, consumer string, job *approvals.Job) {
-	log := s.Logger.With("job", job.ID, "req", job.Meta[metaReq], "command", job.Command,
+	log := s.Logger.With("job", job.ID, "req", jobMetaOf(job).Req, "command", job.Command,
 		"ticket", job.TicketID, "attempt", job.Attempt, "retry", job.Retry)
 	if ctx.Err() != nil {
 		hctx, cancel := background(ctx, 5*time.Second)
@@ -184,7 +184,7 @@ type execution struct {
 
 // ref is what a person quotes to find this job in the logs.
 func (e *execution) ref() string {
-	if r := e.job.Meta[metaReq]; r != "" {
+	if r := jobMetaOf(e.job).Req; r != "" {
 		return r
 	}
 	return e.job.ID
@@ -210,12 +210,12 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 	switch {
 	case e.job.TicketID != "":
 		outcome, failed = e.runTicket(ctx, a)
-	case e.job.Meta[metaPhase] == phaseHeld:
+	case jobMetaOf(e.job).Phase == phaseHeld:
 		// A reboot held by REBOOT_DELAY (hooks.go) decides again now.
 		outcome, failed = e.runHeld(ctx, a)
-	case e.job.Meta[metaPhase] == phaseAsk || e.s.Config.Policy.NeedsApproval(a):
+	case jobMetaOf(e.job).Phase == phaseAsk || e.s.Config.Policy.NeedsApproval(a):
 		// Whatever needs approval runs only with an approved ticket.
-		outcome, failed = e.ask(ctx, a, e.job.Channel, e.job.ThreadTS, e.job.Meta[metaReason])
+		outcome, failed = e.ask(ctx, a, e.job.Channel, e.job.ThreadTS, jobMetaOf(e.job).Reason)
 	default:
 		outcome, failed = e.runPlain(ctx, a)
 	}
@@ -267,10 +267,7 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 	if srv.PowerOn {
 		power = "on"
 	}
-	meta := map[string]string{metaPower: power, metaReq: e.job.Meta[metaReq]}
-	if reason != "" {
-		meta[metaReason] = reason
-	}
+	meta := jobMeta{Power: power, Req: jobMetaOf(e.job).Req, Reason: reason}
 	t, err := s.Store.Submit(ctx, approvals.Request{
 		Command:     a.String(),
 		RequestedBy: e.job.RequestedBy,
@@ -279,7 +276,7 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 		Server:      a.Server(),
 		Required:    s.Config.ApprovalsRequired,
 		TTL:         s.Config.ApprovalTTL,
-		Meta:        meta,
+		Meta:        meta.encode(nil),
 	})
 	if err != nil {
 		e.logErr("opening ticket", err)
@@ -390,64 +387,6 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	return "done", false
 }
 
-// A verdict is how a job ends when it ends before running its action.
-type verdict struct {
-	outcome string // for the queue's record and the audit log
-	note    string // for the approval card
-	msg     string // for the channel
-	failed  bool
-}
-
-// inspect reads a's server and says whether the job must end without
-// running: the server or disc is gone (already purged, on a retry), or, on a
-// retry, already as a would leave it. It also ends the job when the server
-// can't be read.
-func (e *execution) inspect(ctx context.Context, a commands.Action) (*bytemark.Server, *verdict) {
-	srv, err := e.s.api.GetServer(ctx, a.Server())
-	switch {
-	case bytemark.IsNotFound(err) && commands.PurgesServer(a):
-		if e.job.Retry {
-			return nil, &verdict{"already done", ":white_check_mark: Already purged.",
-				fmt.Sprintf(":white_check_mark: %s is already purged; nothing more to do.", commands.Code(a.Server())), false}
-		}
-		return nil, &verdict{"gone", ":grey_question: Not run: the server no longer exists.",
-			fmt.Sprintf(":grey_question: %s no longer exists, so there is nothing to purge.", commands.Code(a.Server())), true}
-	case err != nil:
-		e.logErr("reading the server before running", err)
-		return nil, &verdict{"failed", ":x: Not run: the server couldn't be read.",
-			fmt.Sprintf(":x: Not running %s: %s", commands.Code(a.String()), e.cloudErrorText(a, err)), true}
-	}
-	if done, msg := commands.AlreadyDone(a, srv); done && e.job.Retry {
-		return nil, &verdict{"already done", ":white_check_mark: " + msg, ":white_check_mark: " + msg + " Nothing more to do.", false}
-	}
-	if _, err := takeSnapshot(a.Server(), srv, commands.DiscOf(a)); errors.Is(err, errNoDisc) {
-		if e.job.Retry {
-			return nil, &verdict{"already done", ":white_check_mark: Disc already purged.",
-				fmt.Sprintf(":white_check_mark: %s no longer has disc %s; nothing more to do.", commands.Code(a.Server()), commands.Code(commands.DiscOf(a))), false}
-		}
-		return nil, &verdict{"gone", ":grey_question: Not run: the disc no longer exists.",
-			fmt.Sprintf(":grey_question: %s no longer has disc %s, so there is nothing to purge.", commands.Code(a.Server()), commands.Code(commands.DiscOf(a))), true}
-	}
-	return srv, nil
-}
-
-// claim records, once and for all, that a's run under key is starting. It
-// ends the job if an earlier attempt already started it: that attempt was
-// interrupted, and an action is never sent twice.
-func (e *execution) claim(ctx context.Context, a commands.Action, key string) *verdict {
-	ok, err := e.s.Store.Once(ctx, key, onceTTL)
-	if err != nil {
-		e.logErr("marking the action as started", err)
-		return &verdict{"failed", ":x: Not run: the bot couldn't record that it was starting.",
-			fmt.Sprintf(":x: Not running %s (ref %s). Try again.", commands.Code(a.String()), e.ref()), true}
-	}
-	if !ok {
-		return &verdict{"interrupted", ":warning: An earlier attempt was interrupted; not repeated.",
-			fmt.Sprintf(":warning: An earlier attempt to run %s was interrupted. It is not repeated automatically: check %s and ask again if needed.", commands.Code(a.String()), commands.Code(a.Server())), true}
-	}
-	return nil
-}
-
 // runPlain runs an action that needs no approval.
 func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bool) {
 	ch, thread := e.job.Channel, e.job.ThreadTS
@@ -503,44 +442,4 @@ func (e *execution) cloudErrorText(a commands.Action, err error) string {
 
 func (e *execution) logErr(msg string, err error, args ...any) {
 	e.log.Error(msg, append([]any{"err", err}, args...)...)
-}
-
-// lockServer makes sure no other action runs on a's server, in this
-// process or any other, until the returned function is called. It waits
-// while another holds the lock, until ctx is done.
-func (e *execution) lockServer(ctx context.Context, a commands.Action) (func(), error) {
-	name := a.Server()
-	if n, err := e.s.api.ResolveName(ctx, name); err == nil {
-		name = n.String()
-	}
-	// Keyed on the server's ID: every alias of it takes the same lock.
-	key := serverKey(e.id, name)
-	unlock := e.s.locks.lock(key)
-	// The action's own time limit bounds how long the lock is needed; the
-	// minute covers the reads before it starts. A holder that dies keeps
-	// the server locked no longer than that for other jobs; its own job,
-	// retried, re-enters the lock at once (a job's lease lets only one
-	// live worker hold it at a time).
-	release, err := e.s.redisLock(ctx, "server:"+key, "job:"+e.job.ID, commands.Timeout(a)+time.Minute)
-	if err != nil {
-		unlock()
-		return nil, err
-	}
-	return func() {
-		release()
-		unlock()
-	}, nil
-}
-
-// mayChange reports whether job may change a server when it runs: it is not
-// a read, nor the preparation of an approval card.
-func mayChange(job *approvals.Job) bool {
-	if job.TicketID != "" {
-		return true
-	}
-	if job.Meta[metaPhase] == phaseAsk {
-		return false
-	}
-	a, err := commands.Parse(job.Command)
-	return err == nil && !commands.ReadOnly(a)
 }

@@ -2,11 +2,9 @@ package bot
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/bytebot/bytebot/approvals"
 )
@@ -15,7 +13,6 @@ import (
 
 var Card = card
 
-const CommandsPath = commandsPath
 const DecApproval = decApproval
 const DecBrake = decBrake
 const DecCancelled = decCancelled
@@ -36,7 +33,6 @@ const GrafanaSignatureHeader = grafanaSignatureHeader
 const GrafanaTimestampHeader = grafanaTimestampHeader
 
 type HookAnswer = hookAnswer
-type ManifestDoc = manifest
 
 var NewID = newID
 var ParseSnapshot = parseSnapshot
@@ -67,19 +63,3 @@ func (s *Server) ClaimBlock() time.Duration { return s.claimBlock }
 
 // MetricsRegistry is the registry served on /metrics.
 func (s *Server) MetricsRegistry() *prometheus.Registry { return s.metrics.registry }
-
-// SocketEvent is socketEvent.
-func (s *Server) SocketEvent(ctx context.Context, evt socketmode.Event, ack func(socketmode.Request, any)) {
-	s.socketEvent(ctx, evt, ack)
-}
-
-// Verified is verified.
-func (s *Server) Verified(route string, next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
-	return s.verified(route, next)
-}
-
-// LogRequests is logRequests.
-func (s *Server) LogRequests(next http.Handler) http.Handler { return s.logRequests(next) }
-
-// SetSleep replaces the poster's sleep between retries.
-func (p *SlackPoster) SetSleep(f func(context.Context, time.Duration) error) { p.sleep = f }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
@@ -129,12 +130,12 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if o.cloud != nil {
 		botCloud = o.cloud(cloud)
 	}
-	s := bot.New(cfg, botCloud, store, bot.NewSlackPoster(api.client(), logger), logger)
+	s := bot.New(cfg, botCloud, store, slackapp.NewPoster(api.client(), logger), logger)
 	s.SetClaimBlock(100 * time.Millisecond) // stop quickly at the end of the test
 	if o.now != nil {
 		s.Now = o.now
 	}
-	h := &harness{t: t, s: s, h: s.Handler(), slack: api, fake: fake, cloud: cloud, store: store}
+	h := &harness{t: t, s: s, h: slackapp.New(s).Handler(), slack: api, fake: fake, cloud: cloud, store: store}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	if o.noRun {

@@ -66,15 +66,6 @@ const (
 // hookBudget bounds the work done while the sender waits.
 const hookBudget = 5 * time.Second
 
-// Meta of jobs held by REBOOT_DELAY; phaseHeld makes the executor call
-// runHeld when the hold ends.
-const (
-	phaseHeld      = "held"
-	metaSource     = "source"
-	metaOccurrence = "occurrence"
-	metaFleet      = "fleet" // distinct new servers in the delivery
-)
-
 // Decisions about an alert: the audit outcome and the metric label.
 const (
 	decDeduped     = "deduped"
@@ -94,9 +85,10 @@ const (
 	decError       = "error"
 )
 
-// registerHooks registers the monitoring webhook routes.
-func (s *Server) registerHooks(mux *http.ServeMux) {
-	h := s.hooks()
+// RegisterHooks registers the monitoring webhook routes on mux (the Slack
+// transport serves them with its own).
+func (s *Server) RegisterHooks(mux *http.ServeMux) {
+	h := s.hooks
 	mux.HandleFunc("POST /hooks/alertmanager", func(w http.ResponseWriter, r *http.Request) {
 		h.serve(w, r, sourceAlertmanager)
 	})
@@ -117,29 +109,17 @@ type hooks struct {
 	slots, unverified chan struct{}
 }
 
-func (s *Server) hooks() *hooks {
+// newHooks builds the webhook handling of s, once, when s is made; its
+// alert counter is registered in s's registry.
+func newHooks(s *Server) *hooks {
 	cfg := s.Config.Reboot.withDefaults()
-	return &hooks{s: s, cfg: cfg, alerts: s.hookMetrics(),
-		slots: make(chan struct{}, cfg.MaxInFlight), unverified: make(chan struct{}, cfg.MaxUnverified)}
-}
-
-// hookMetrics returns the alert counter, registered once in the Server's
-// registry.
-func (s *Server) hookMetrics() *prometheus.CounterVec {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+	alerts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bytebot_webhook_alerts_total",
 		Help: "Alerts received by the monitoring webhooks, by source and decision.",
 	}, []string{"source", "decision"})
-	if err := s.metrics.registry.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if old, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return old
-			}
-		}
-		s.Logger.Warn("bot: webhook metrics not registered", "err", err)
-	}
-	return c
+	s.metrics.registry.MustRegister(alerts)
+	return &hooks{s: s, cfg: cfg, alerts: alerts,
+		slots: make(chan struct{}, cfg.MaxInFlight), unverified: make(chan struct{}, cfg.MaxUnverified)}
 }
 
 // hookAnswer is the JSON body of a webhook's answer.
@@ -340,7 +320,7 @@ func (h *hooks) decode(r *http.Request, log *slog.Logger, source, reqID string, 
 		ans.Decisions[decSkipped]++
 		h.alerts.WithLabelValues(source, decSkipped).Inc()
 	}
-	h.s.goAsync(func() {
+	h.s.Go(func() {
 		ctx, cancel := background(r.Context(), 3*time.Minute)
 		defer cancel()
 		dl.report(ctx)

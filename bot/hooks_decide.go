@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -277,8 +276,9 @@ func (dl *delivery) identify(ctx context.Context) {
 func (dl *delivery) hold(ctx context.Context, r *result, fleet int) error {
 	cfg := dl.h.cfg
 	job := dl.job(r, "")
-	job.Meta[metaPhase] = phaseHeld
-	job.Meta[metaFleet] = strconv.Itoa(fleet)
+	m := jobMetaOf(&job)
+	m.Phase, m.Fleet = phaseHeld, fleet
+	job.Meta = m.encode(job.Meta)
 	if _, err := dl.h.s.Store.Schedule(ctx, "hooks:hold:"+r.occ, job, dl.now.Add(cfg.Delay)); err != nil {
 		return err
 	}
@@ -298,12 +298,12 @@ func (dl *delivery) job(r *result, thread string) approvals.Job {
 		ThreadTS:    thread,
 		Origin:      dl.source,
 		Server:      r.server,
-		Meta: map[string]string{
-			metaReq:        dl.reqID,
-			metaReason:     alertReason(dl.source, r.alert),
-			metaSource:     dl.source,
-			metaOccurrence: r.occ,
-		},
+		Meta: jobMeta{
+			Req:        dl.reqID,
+			Reason:     alertReason(dl.source, r.alert),
+			Source:     dl.source,
+			Occurrence: r.occ,
+		}.encode(nil),
 	}
 }
 
@@ -411,8 +411,9 @@ func (dl *delivery) act(ctx context.Context, r *result) error {
 		}
 		job := dl.job(r, "")
 		job.ID = jobID("card", r.occ)
-		job.Meta[metaPhase] = phaseAsk
-		job.Meta[metaReason] = alertReason(dl.source, r.alert) + "; " + r.reason
+		m := jobMetaOf(&job)
+		m.Phase, m.Reason = phaseAsk, alertReason(dl.source, r.alert)+"; "+r.reason
+		job.Meta = m.encode(job.Meta)
 		_, err := h.s.Store.Enqueue(ctx, job)
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/internal/redistest"
@@ -411,7 +412,7 @@ func auditCappedHarness(t *testing.T, auditMax int64, reboot bot.RebootConfig) *
 	cfg.Reboot = reboot
 	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: auditMax})
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := bot.New(cfg, base.cloud, store, bot.NewSlackPoster(base.slack.client(), logger), logger)
+	s := bot.New(cfg, base.cloud, store, slackapp.NewPoster(base.slack.client(), logger), logger)
 	s.SetClaimBlock(100 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -426,5 +427,5 @@ func auditCappedHarness(t *testing.T, auditMax int64, reboot bot.RebootConfig) *
 		<-done
 		s.Close()
 	})
-	return &harness{t: t, s: s, h: s.Handler(), slack: base.slack, fake: base.fake, cloud: base.cloud, store: store}
+	return &harness{t: t, s: s, h: slackapp.New(s).Handler(), slack: base.slack, fake: base.fake, cloud: base.cloud, store: store}
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -259,14 +258,14 @@ func threadFinder(s *Server, source string) func(ctx context.Context, server, oc
 // guards and the mode as they are now, reported in the thread of the
 // delivery that held it.
 func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, bool) {
-	h := e.s.hooks()
-	m := e.job.Meta
-	source, occ := cmpOr(m[metaSource], e.job.Origin), m[metaOccurrence]
+	h := e.s.hooks
+	m := jobMetaOf(e.job)
+	source, occ := cmpOr(m.Source, e.job.Origin), m.Occurrence
 	thread := threadFinder(e.s, source)(ctx, e.job.Server, occ)
 	e.job.ThreadTS = thread
 	alert := commands.Alert{Server: a.Server(), Name: "", Key: occ}
 	r := &result{alert: alert, server: a.Server(), key: serverKey(e.id, a.Server()), occ: occ}
-	fleet, _ := strconv.Atoi(m[metaFleet])
+	fleet := m.Fleet
 	var err error
 	switch h.cfg.Mode {
 	case RebootOff:
@@ -304,7 +303,7 @@ func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, boo
 		Detail: auditDetail(r.reason, "", occ, thread)})
 	switch {
 	case r.card:
-		return e.ask(ctx, a, e.job.Channel, "", m[metaReason]+"; "+r.reason)
+		return e.ask(ctx, a, e.job.Channel, "", m.Reason+"; "+r.reason)
 	case r.decision == decReboot:
 		return e.runPlain(ctx, a)
 	case r.decision == decIgnored:

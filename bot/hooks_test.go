@@ -22,6 +22,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/internal/redistest"
 )
@@ -689,9 +690,9 @@ func TestHookRedisDown(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	good := newHarness(t, withoutExecutor())
 	s := bot.New(bot.Config{Channel: chanOps, Reboot: bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn}},
-		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), bot.NewSlackPoster(good.slack.client(), logger), logger)
+		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), slackapp.NewPoster(good.slack.client(), logger), logger)
 	t.Cleanup(s.Close)
-	h := &harness{t: t, s: s, h: s.Handler()}
+	h := &harness{t: t, s: s, h: slackapp.New(s).Handler()}
 	w := h.post(pathAM, readTestdata(t, "alertmanager.json"))
 	if w.Code != http.StatusServiceUnavailable {
 		t.Errorf("Redis down: %d %s; want 503", w.Code, w.Body.String())

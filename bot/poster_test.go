@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 )
 
@@ -13,7 +13,7 @@ import (
 // Retry-After and the message is posted once Slack lets it through.
 func TestSlackPosterRetriesRateLimited(t *testing.T) {
 	api := newSlackAPI(t)
-	p := bot.NewSlackPoster(api.client(), nil)
+	p := slackapp.NewPoster(api.client(), nil)
 	api.rateLimit("chat.postMessage", 2)
 	start := time.Now()
 	ts, err := p.Post(context.Background(), "C1", "", slackui.Message{Text: "hello"})
@@ -42,8 +42,8 @@ func TestSlackPosterRetriesRateLimited(t *testing.T) {
 // Slack means (channel_not_found) are not retried.
 func TestSlackPosterGivesUp(t *testing.T) {
 	api := newSlackAPI(t)
-	p := bot.NewSlackPoster(api.client(), nil)
-	p.SetSleep(func(context.Context, time.Duration) error { return nil })
+	p := slackapp.NewPoster(api.client(), nil)
+	p.Sleep = func(context.Context, time.Duration) error { return nil }
 	api.rateLimit("chat.update", 100)
 	if err := p.Update(context.Background(), "C1", "1.2", slackui.Message{Text: "x"}); err == nil {
 		t.Errorf("Update with Slack always rate limiting = nil error; want one")

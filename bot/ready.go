@@ -33,7 +33,7 @@ func (s *Server) pingBytemark(ctx context.Context) error {
 		c.running = running
 		// The check outlives the request that started it: the others
 		// wait for it, and a caller giving up must not spoil it.
-		s.goAsync(func() {
+		s.Go(func() {
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			err := s.api.Ping(pctx)
 			cancel()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
 )
@@ -44,9 +45,9 @@ func TestRedisHangs(t *testing.T) {
 	api := newSlackAPI(t)
 	policy, _ := commands.ParsePolicy("")
 	s := bot.New(bot.Config{SigningSecret: testSecret, Approvers: []string{userAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
-		approvals.New(rdb, approvals.Options{}), bot.NewSlackPoster(api.client(), nil), nil)
+		approvals.New(rdb, approvals.Options{}), slackapp.NewPoster(api.client(), nil), nil)
 	t.Cleanup(s.Close)
-	h := s.Handler()
+	h := slackapp.New(s).Handler()
 
 	for _, text := range []string{"list", "purge web1", "approvals", "cancel abc", "audit"} {
 		v := url.Values{"command": {"/bytemark"}, "text": {text}, "user_id": {userAsker}, "channel_id": {chanOps}}

@@ -141,6 +141,7 @@ type Server struct {
 
 	api     Cloud // Cloud, timed into the API latency histogram: what the bot calls
 	metrics *metrics
+	hooks   *hooks // the monitoring webhooks (hooks.go)
 	groups  *groupCache
 	locks   keyedMutex // one action per server in this process
 	ready   readyCache // the last Bytemark check of /readyz
@@ -188,6 +189,7 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 			logger.Warn("bot: poster metrics not registered", "err", err)
 		}
 	}
+	s.hooks = newHooks(s)
 	s.groups = newGroupCache(s.Config.GroupCacheTTL, s.Config.GroupMaxAge, poster)
 	s.async = func(f func()) {
 		if s.Config.Inline {
@@ -201,24 +203,6 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 		}()
 	}
 	return s
-}
-
-// Handler returns the public HTTP routes: Slack's, the monitoring
-// webhooks', health and readiness. Metrics are not among them (a 404):
-// MetricsHandler serves them on a listener of their own (METRICS_ADDR).
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	s.routes(mux)
-	return s.logRequests(mux)
-}
-
-// routes registers every route on mux.
-func (s *Server) routes(mux *http.ServeMux) {
-	mux.Handle("POST "+commandsPath, s.verified("commands", s.handleCommands))
-	mux.Handle("POST "+interactionsPath, s.verified("interactions", s.handleInteractions))
-	mux.HandleFunc("GET /healthz", s.handleHealthz)
-	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	s.registerHooks(mux)
 }
 
 // MetricsHandler serves GET /metrics (Prometheus), for the metrics
@@ -289,9 +273,6 @@ func (s *Server) quick(ctx context.Context, f func(ctx context.Context) error) e
 	defer cancel()
 	return f(ctx)
 }
-
-// go runs f in the background, after the current request.
-func (s *Server) goAsync(f func()) { s.async(f) }
 
 // background returns a context for work that outlives the request that
 // started it: it keeps ctx's values, not its cancellation.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 )
 
 // computeSignature is Slack's v0 request signature over ts and body.
@@ -66,7 +67,7 @@ func TestComputeSignature(t *testing.T) {
 func TestVerifyRefuses(t *testing.T) {
 	const secret = "test-signing-secret"
 	s := bot.New(bot.Config{SigningSecret: secret}, nil, nil, nil, nil)
-	h := s.Handler()
+	h := slackapp.New(s).Handler()
 	body := readTestdata(t, "slash_command.txt")
 	big := []byte("text=" + strings.Repeat("a", 70<<10))
 
@@ -127,7 +128,7 @@ func TestVerifyEmptySecret(t *testing.T) {
 	s := bot.New(bot.Config{}, nil, nil, nil, nil)
 	body := readTestdata(t, "slash_command.txt")
 	w := httptest.NewRecorder()
-	s.Handler().ServeHTTP(w, signedRequest(t, "", "/slack/commands", body))
+	slackapp.New(s).Handler().ServeHTTP(w, signedRequest(t, "", "/slack/commands", body))
 	if got, want := w.Code, http.StatusUnauthorized; got != want {
 		t.Errorf("status = %d; want %d", got, want)
 	}
@@ -143,7 +144,7 @@ func TestSSLCheck(t *testing.T) {
 		httptest.NewRequest(http.MethodPost, "/slack/commands", bytes.NewReader(body)),
 	} {
 		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, r)
+		slackapp.New(s).Handler().ServeHTTP(w, r)
 		if got, want := w.Code, http.StatusOK; got != want {
 			t.Errorf("ssl_check status = %d; want %d", got, want)
 		}

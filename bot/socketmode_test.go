@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 )
 
@@ -44,7 +45,7 @@ func TestSocketMode(t *testing.T) {
 	var a acks
 	ctx := context.Background()
 
-	h.s.SocketEvent(ctx, socketmode.Event{
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
 		Data:    slack.SlashCommand{Command: "/bytemark", Text: "help", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-1"},
@@ -58,7 +59,7 @@ func TestSocketMode(t *testing.T) {
 		t.Errorf("ack payload = %s; want the ephemeral help", js)
 	}
 
-	h.s.SocketEvent(ctx, socketmode.Event{
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
 		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-2"},
@@ -76,7 +77,7 @@ func TestSocketMode(t *testing.T) {
 	ic.ActionCallback.BlockActions[0].ActionID = slackui.ActionApprove
 	ic.ActionCallback.BlockActions[0].Value = b.ticket
 	ic.ActionCallback.BlockActions[0].BlockID = b.blockID
-	h.s.SocketEvent(ctx, socketmode.Event{
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeInteractive,
 		Data:    ic,
 		Request: &socketmode.Request{Type: "interactive", EnvelopeID: "env-3"},
@@ -87,8 +88,8 @@ func TestSocketMode(t *testing.T) {
 	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
 
 	// Connection events need no acknowledgement and must not crash.
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeConnecting}, a.ack)
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &socketmode.Request{EnvelopeID: "env-4"}}, a.ack)
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeConnecting}, a.ack)
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &socketmode.Request{EnvelopeID: "env-4"}}, a.ack)
 	if _, ok := a.get("env-4"); !ok {
 		t.Error("events_api envelope not acknowledged")
 	}
@@ -101,10 +102,10 @@ func TestSocketModeRedelivery(t *testing.T) {
 	var a acks
 	ctx := context.Background()
 	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps}
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup"}}, a.ack)
 	h.waitCard(1)
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup", RetryAttempt: 1}}, a.ack)
 	if p, ok := a.get("env-dup"); !ok {
 		t.Error("redelivery not acknowledged")
@@ -115,7 +116,7 @@ func TestSocketModeRedelivery(t *testing.T) {
 	// within repeatWindow is answered that it is already being done) still
 	// gets a card: the first one was not lost.
 	cmd.UserID = userOther
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-new"}}, a.ack)
 	h.waitCard(2)
 	if got := len(h.cards()); got != 2 {
@@ -131,9 +132,9 @@ func TestSocketModeSameTriggerTwice(t *testing.T) {
 	var a acks
 	ctx := context.Background()
 	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps, TriggerID: "1337.42.abc"}
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-a"}}, a.ack)
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-b"}}, a.ack)
 	p, _ := a.get("env-b")
 	if js, _ := json.Marshal(p); !strings.Contains(string(js), "already being handled") {
@@ -141,7 +142,7 @@ func TestSocketModeSameTriggerTwice(t *testing.T) {
 	}
 	// Someone else's purge of web2 comes after it in the queue: once its
 	// card is posted, a second card for web1 would have been too.
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
 		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web2", TeamID: testTeam, UserID: userOther, ChannelID: chanOps, TriggerID: "1337.43.def"},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-c"}}, a.ack)
 	h.waitFor("the card for web2", func() bool { return len(h.slack.find("chat.postMessage", "purge web2")) == 1 })

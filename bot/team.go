@@ -5,8 +5,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"github.com/slack-go/slack"
 )
 
 // The Slack workspace the bot serves. A Slack app installed in several
@@ -33,24 +31,24 @@ const (
 	msgTeamUnknown = "The bot is still starting (it hasn't confirmed its Slack workspace yet); try again in a moment."
 )
 
-// errOtherTeam and errTeamUnknown say why a request was refused.
+// ErrOtherTeam and ErrTeamUnknown say why a request was refused.
 var (
-	errOtherTeam   = errors.New("request from another Slack workspace")
-	errTeamUnknown = errors.New("the bot's Slack workspace is not known yet")
+	ErrOtherTeam   = errors.New("request from another Slack workspace")
+	ErrTeamUnknown = errors.New("the bot's Slack workspace is not known yet")
 )
 
-// checkTeam reports whether a Slack request from team may be served: nil,
-// errOtherTeam or errTeamUnknown. A refusal is logged at WARN.
-func (s *Server) checkTeam(team, route, user string) error {
+// CheckTeam reports whether a Slack request from team may be served: nil,
+// ErrOtherTeam or ErrTeamUnknown. A refusal is logged at WARN.
+func (s *Server) CheckTeam(team, route, user string) error {
 	s.team.mu.RLock()
 	id, learning := s.team.id, s.team.learning
 	s.team.mu.RUnlock()
 	var err error
 	switch {
 	case id != "" && team != id:
-		err = errOtherTeam
+		err = ErrOtherTeam
 	case id == "" && learning:
-		err = errTeamUnknown
+		err = ErrTeamUnknown
 	default:
 		return nil
 	}
@@ -58,9 +56,9 @@ func (s *Server) checkTeam(team, route, user string) error {
 	return err
 }
 
-// teamRefusal is the answer to a person whose request checkTeam refused.
-func teamRefusal(err error) Reply {
-	if errors.Is(err, errTeamUnknown) {
+// TeamRefusal is the answer to a person whose request CheckTeam refused.
+func TeamRefusal(err error) Reply {
+	if errors.Is(err, ErrTeamUnknown) {
 		return ephemeral(msgTeamUnknown)
 	}
 	return ephemeral(msgOtherTeam)
@@ -71,17 +69,6 @@ func (s *Server) TeamID() string {
 	s.team.mu.RLock()
 	defer s.team.mu.RUnlock()
 	return s.team.id
-}
-
-// AuthTest returns a function for LearnTeam that asks api's auth.test.
-func AuthTest(api *slack.Client) func(context.Context) (string, error) {
-	return func(ctx context.Context) (string, error) {
-		r, err := api.AuthTestContext(ctx)
-		if err != nil {
-			return "", err
-		}
-		return r.TeamID, nil
-	}
 }
 
 // LearnTeam learns the bot's workspace from authTest (Slack's auth.test,

@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 )
 
@@ -67,7 +68,7 @@ func TestOtherTeamRefused(t *testing.T) {
 	}
 
 	var a acks
-	h.s.SocketEvent(ctx, socketmode.Event{
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
 		Data:    slack.SlashCommand{Command: "/bytemark", Text: "stop web1", TeamID: otherTeam, UserID: userAsker, ChannelID: chanOps, TriggerID: "1.2.sock"},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-other-1"},
@@ -86,7 +87,7 @@ func TestOtherTeamRefused(t *testing.T) {
 	ic.ActionCallback.BlockActions[0].ActionID = slackui.ActionApprove
 	ic.ActionCallback.BlockActions[0].Value = b.ticket
 	ic.ActionCallback.BlockActions[0].BlockID = b.blockID
-	h.s.SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeInteractive, Data: ic,
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeInteractive, Data: ic,
 		Request: &socketmode.Request{Type: "interactive", EnvelopeID: "env-other-2"}}, a.ack)
 	if _, ok := a.get("env-other-2"); !ok {
 		t.Error("socket mode click from another workspace not acknowledged")
@@ -116,7 +117,7 @@ func TestLearnTeam(t *testing.T) {
 	h.slack.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h.s.LearnTeam(ctx, bot.AuthTest(h.slack.client()))
+	h.s.LearnTeam(ctx, slackapp.AuthTest(h.slack.client()))
 	if r := h.mustSlash(userAsker, chanOps, "help"); !strings.Contains(r.Text, "hasn't confirmed its Slack workspace") {
 		t.Errorf("before the workspace is known: %q; want the bot's still starting", r.Text)
 	}

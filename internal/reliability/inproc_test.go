@@ -14,6 +14,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
@@ -104,10 +105,10 @@ func newInproc(t testing.TB, o inprocOpts) *inproc {
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
-	poster := bot.NewSlackPoster(slack.New(inBot, slack.OptionAPIURL(api.URL()),
+	poster := slackapp.NewPoster(slack.New(inBot, slack.OptionAPIURL(api.URL()),
 		slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second})), logger)
 	s := bot.New(cfg, cloud, store, poster, logger)
-	ip := &inproc{t: t, s: s, h: s.Handler(), slack: api, fake: fake, store: store, logs: logs}
+	ip := &inproc{t: t, s: s, h: slackapp.New(s).Handler(), slack: api, fake: fake, store: store, logs: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	if o.executor {

@@ -1,4 +1,4 @@
-package bot_test
+package slackapp
 
 import (
 	"encoding/json"
@@ -16,11 +16,11 @@ import (
 // URL in it reaches a Slack handler (which refuses the unsigned request
 // with 401, rather than 404 or 405).
 func TestManifest(t *testing.T) {
-	b, err := bot.Manifest("https://bot.example.com/", false)
+	b, err := Manifest("https://bot.example.com/", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m bot.ManifestDoc
+	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatalf("manifest is not JSON: %v\n%s", err, b)
 	}
@@ -39,7 +39,7 @@ func TestManifest(t *testing.T) {
 	if !m.Settings.Interactivity.IsEnabled || m.Settings.SocketModeEnabled {
 		t.Errorf("settings = %+v; want interactivity on, socket mode off", m.Settings)
 	}
-	h := bot.New(bot.Config{SigningSecret: "s"}, nil, nil, nil, nil).Handler()
+	h := New(bot.New(bot.Config{SigningSecret: "s"}, nil, nil, nil, nil)).Handler()
 	for _, raw := range []string{cmd.URL, m.Settings.Interactivity.RequestURL} {
 		u, err := url.Parse(raw)
 		if err != nil || u.Host != "bot.example.com" || u.Scheme != "https" {
@@ -53,20 +53,20 @@ func TestManifest(t *testing.T) {
 		}
 	}
 
-	b, err = bot.Manifest("", true)
+	b, err = Manifest("", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(b), "http") {
 		t.Errorf("socket mode manifest has URLs:\n%s", b)
 	}
-	var sm bot.ManifestDoc
+	var sm manifest
 	json.Unmarshal(b, &sm)
 	if !sm.Settings.SocketModeEnabled || !sm.Settings.Interactivity.IsEnabled {
 		t.Errorf("socket mode settings = %+v", sm.Settings)
 	}
 	for _, bad := range []string{"", "bot.example.com", "ftp://x", "https://x/?a=b", "http://bot.example.com", "https://u:p@x"} {
-		_, err := bot.Manifest(bad, false)
+		_, err := Manifest(bad, false)
 		if err == nil {
 			t.Errorf("Manifest(%q) = nil error; want one", bad)
 			continue
@@ -75,7 +75,7 @@ func TestManifest(t *testing.T) {
 			t.Errorf("Manifest(%q) error %q carries an internal prefix", bad, err)
 		}
 	}
-	if _, err := bot.Manifest("http://bot.example.com", false); err == nil || !strings.Contains(err.Error(), "https") {
+	if _, err := Manifest("http://bot.example.com", false); err == nil || !strings.Contains(err.Error(), "https") {
 		t.Errorf("Manifest(http://…) error = %v; want one that asks for https", err)
 	}
 }
@@ -83,7 +83,7 @@ func TestManifest(t *testing.T) {
 // TestManifestReadable checks that the manifest a person pastes into Slack
 // reads as typed: no \u003c for the usage hint's <server>.
 func TestManifestReadable(t *testing.T) {
-	b, err := bot.Manifest("https://bot.example.com", false)
+	b, err := Manifest("https://bot.example.com", false)
 	if err != nil {
 		t.Fatal(err)
 	}

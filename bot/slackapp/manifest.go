@@ -1,4 +1,4 @@
-package bot
+package slackapp
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 
 // Paths of the Slack routes that Handler serves.
 const (
-	commandsPath     = "/slack/commands"
-	interactionsPath = "/slack/interactions"
+	CommandsPath     = "/slack/commands"
+	InteractionsPath = "/slack/interactions"
 )
 
 // The Slack app manifest's shape (https://docs.slack.dev/reference/app-manifest),
@@ -114,8 +114,8 @@ func Manifest(baseURL string, socketMode bool) ([]byte, error) {
 			return nil, fmt.Errorf("%q: Slack only calls https:// URLs; serve the bot behind TLS (or use --socket-mode)", baseURL)
 		}
 		base := strings.TrimSuffix(u.String(), "/")
-		m.Features.SlashCommands[0].URL = base + commandsPath
-		m.Settings.Interactivity.RequestURL = base + interactionsPath
+		m.Features.SlashCommands[0].URL = base + CommandsPath
+		m.Settings.Interactivity.RequestURL = base + InteractionsPath
 	}
 	// Readable JSON: the usage hint's <server> stays as typed, not \u003c.
 	var buf bytes.Buffer

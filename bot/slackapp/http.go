@@ -1,4 +1,4 @@
-package bot
+package slackapp
 
 import (
 	"bytes"
@@ -9,31 +9,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // slackBudget is how long a Slack request may take to answer, leaving
 // margin under Slack's three seconds.
 const slackBudget = 2500 * time.Millisecond
-
-type ctxKey int
-
-const requestIDKey ctxKey = iota
-
-// requestID returns the ID logRequests gave the request.
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey).(string)
-	if id == "" {
-		id = newID(4)
-	}
-	return id
-}
 
 // statusWriter remembers the status code written.
 type statusWriter struct {
@@ -61,15 +48,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // deadlines of webhook bodies).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logRequests gives each request an ID (echoed in X-Request-Id) and logs
+// LogRequests gives each request an ID (echoed in X-Request-Id) and logs
 // it. It never reads the body or logs headers, which carry secrets.
-func (s *Server) logRequests(next http.Handler) http.Handler {
+func (a *App) LogRequests(next http.Handler) http.Handler {
+	s := a.s
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newID(4)
+		id := bot.NewRequestID()
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		next.ServeHTTP(sw, r.WithContext(bot.WithRequestID(r.Context(), id)))
 		level := slog.LevelInfo
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			level = slog.LevelDebug
@@ -79,19 +67,20 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// verified wraps a Slack route: it reads the body (at most
+// Verified wraps a Slack route: it reads the body (at most
 // Config.MaxBodyBytes, else 413), checks Slack's signature and timestamp
 // over the raw bytes (else 401) and only then calls next with the body.
 // Slack's ssl_check pings get an empty 200 and nothing else.
-func (s *Server) verified(route string, next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
+func (a *App) Verified(route string, next func(w http.ResponseWriter, r *http.Request, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		code := s.verify(w, r, next)
-		s.metrics.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+		code := a.verify(w, r, next)
+		a.s.CountRequest(route, code)
 	})
 }
 
-func (s *Server) verify(w http.ResponseWriter, r *http.Request, next func(w http.ResponseWriter, r *http.Request, body []byte)) int {
-	log := s.Logger.With("req", requestID(r), "path", r.URL.Path)
+func (a *App) verify(w http.ResponseWriter, r *http.Request, next func(w http.ResponseWriter, r *http.Request, body []byte)) int {
+	s := a.s
+	log := s.Logger.With("req", bot.RequestID(r.Context()), "path", r.URL.Path)
 	if r.ContentLength > s.Config.MaxBodyBytes {
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return http.StatusRequestEntityTooLarge
@@ -147,24 +136,25 @@ func isSSLCheck(body []byte) bool {
 // handleCommands handles the "POST /slack/commands" route: a slash command.
 // The answer is always a 200 within Slack's three seconds; slow work is
 // queued and its result posted to the channel.
-func (s *Server) handleCommands(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (a *App) handleCommands(w http.ResponseWriter, r *http.Request, _ []byte) {
+	s := a.s
 	sc, err := slack.SlashCommandParse(r)
 	if err != nil {
-		writeReply(w, ephemeral("Sorry, I couldn't read that command."))
+		writeReply(w, bot.Reply{Message: slackui.Text("Sorry, I couldn't read that command.")})
 		return
 	}
-	if err := s.checkTeam(sc.TeamID, "commands", sc.UserID); err != nil {
-		writeReply(w, teamRefusal(err))
+	if err := s.CheckTeam(sc.TeamID, "commands", sc.UserID); err != nil {
+		writeReply(w, bot.TeamRefusal(err))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
 	defer cancel()
-	reply := s.Command(ctx, Invocation{
+	reply := s.Command(ctx, bot.Invocation{
 		User:        sc.UserID,
 		Channel:     sc.ChannelID,
 		Text:        sc.Text,
 		ResponseURL: sc.ResponseURL,
-		RequestID:   requestID(r),
+		RequestID:   bot.RequestID(r.Context()),
 		Key:         slackRequestKey(sc.TriggerID, r.Header.Get("X-Slack-Signature")),
 	})
 	writeReply(w, reply)
@@ -184,14 +174,14 @@ func slackRequestKey(triggerID, signature string) string {
 // handleInteractions handles the "POST /slack/interactions" route: clicks on
 // approval cards. The vote is one Redis round trip; the card update and any
 // private explanation for the clicker follow after the 200.
-func (s *Server) handleInteractions(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (a *App) handleInteractions(w http.ResponseWriter, r *http.Request, _ []byte) {
 	ic, err := slack.InteractionCallbackParse(r)
 	if err != nil {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
-	switch err := s.checkTeam(ic.Team.ID, "interactions", ic.User.ID); {
-	case errors.Is(err, errOtherTeam):
+	switch err := a.s.CheckTeam(ic.Team.ID, "interactions", ic.User.ID); {
+	case errors.Is(err, bot.ErrOtherTeam):
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	case err != nil:
@@ -200,12 +190,13 @@ func (s *Server) handleInteractions(w http.ResponseWriter, r *http.Request, _ []
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
 	defer cancel()
-	s.interaction(ctx, ic, requestID(r))
+	a.interaction(ctx, ic, bot.RequestID(r.Context()))
 	w.WriteHeader(http.StatusOK)
 }
 
 // interaction handles a Slack interaction from any transport.
-func (s *Server) interaction(ctx context.Context, ic slack.InteractionCallback, reqID string) {
+func (a *App) interaction(ctx context.Context, ic slack.InteractionCallback, reqID string) {
+	s := a.s
 	if ic.Type != slack.InteractionTypeBlockActions {
 		return
 	}
@@ -217,7 +208,7 @@ func (s *Server) interaction(ctx context.Context, ic slack.InteractionCallback, 
 		if act == nil || act.ActionID != slackui.ActionApprove && act.ActionID != slackui.ActionDeny {
 			continue
 		}
-		c := click{
+		c := bot.Click{
 			User:      ic.User.ID,
 			TicketID:  act.Value,
 			Approve:   act.ActionID == slackui.ActionApprove,
@@ -228,12 +219,12 @@ func (s *Server) interaction(ctx context.Context, ic slack.InteractionCallback, 
 		if c.Channel == "" || !strings.HasPrefix(act.BlockID, slackui.BlockPrefix) {
 			c.Channel, c.Bound = "?", "" // refuse: the click can't be placed
 		}
-		reply := s.vote(ctx, c)
+		reply := s.Click(ctx, c)
 		if reply.Text == "" {
 			continue
 		}
-		s.goAsync(func() {
-			ctx, cancel := background(ctx, time.Minute)
+		s.Go(func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
 			if err := s.Poster.Ephemeral(ctx, channel, c.User, reply.Message); err != nil {
 				s.Logger.Error("telling a voter why their vote was refused", "req", reqID, "err", err)
@@ -249,7 +240,7 @@ type replyJSON struct {
 	Blocks       []slack.Block `json:"blocks,omitempty"`
 }
 
-func replyBody(r Reply) replyJSON {
+func replyBody(r bot.Reply) replyJSON {
 	rt := slack.ResponseTypeEphemeral
 	if r.InChannel {
 		rt = slack.ResponseTypeInChannel
@@ -257,37 +248,21 @@ func replyBody(r Reply) replyJSON {
 	return replyJSON{ResponseType: rt, Text: r.Text, Blocks: r.Blocks}
 }
 
-func writeReply(w http.ResponseWriter, r Reply) {
+func writeReply(w http.ResponseWriter, r bot.Reply) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(replyBody(r))
 }
 
 // handleHealthz handles the "GET /healthz" route: the process is alive.
-func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+func handleHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, "ok\n")
 }
 
 // handleReadyz handles the "GET /readyz" route: Redis answers and the
 // Bytemark login works (as last checked, at most Config.ReadyEvery ago).
-func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	type check struct {
-		name string
-		err  error
-	}
-	results := make(chan check, 2)
-	go func() { results <- check{"redis", s.quick(ctx, s.Store.Ping)} }()
-	go func() { results <- check{"bytemark", s.pingBytemark(ctx)} }()
-	var failed []string
-	for range 2 {
-		c := <-results
-		if c.err != nil {
-			s.Logger.Warn("not ready", "req", requestID(r), "check", c.name, "err", c.err)
-			failed = append(failed, c.name)
-		}
-	}
+func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	failed := a.s.Ready(r.Context(), bot.RequestID(r.Context()))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if len(failed) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)

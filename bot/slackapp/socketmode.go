@@ -1,4 +1,4 @@
-package bot
+package slackapp
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/bytebot/bytebot/bot"
 )
 
 // RunSocketMode serves Slack over Socket Mode until ctx is done: slash
@@ -15,7 +17,8 @@ import (
 // (a command's immediate reply is the acknowledgement's payload). No public
 // URL is needed and requests need no signature check: the socket is
 // authenticated with the app-level token.
-func (s *Server) RunSocketMode(ctx context.Context, client *socketmode.Client) error {
+func (a *App) RunSocketMode(ctx context.Context, client *socketmode.Client) error {
+	s := a.s
 	errc := make(chan error, 1)
 	go func() { errc <- client.RunContext(ctx) }()
 	ack := func(req socketmode.Request, payload any) {
@@ -44,13 +47,15 @@ func (s *Server) RunSocketMode(ctx context.Context, client *socketmode.Client) e
 			}
 			// Each event in its own goroutine, so that one slow answer
 			// never delays another's acknowledgement.
-			s.goAsync(func() { s.socketEvent(ctx, evt, ack) })
+			s.Go(func() { a.SocketEvent(ctx, evt, ack) })
 		}
 	}
 }
 
-// socketEvent dispatches one Socket Mode event and acknowledges it.
-func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func(socketmode.Request, any)) {
+// SocketEvent dispatches one Socket Mode event and acknowledges it with
+// ack (RunSocketMode's loop calls it for each event).
+func (a *App) SocketEvent(ctx context.Context, evt socketmode.Event, ack func(socketmode.Request, any)) {
+	s := a.s
 	log := s.Logger.With("socket_event", string(evt.Type))
 	switch evt.Type {
 	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
@@ -66,7 +71,7 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 	if evt.Request == nil {
 		return
 	}
-	reqID := newID(4)
+	reqID := bot.NewRequestID()
 	rctx, cancel := context.WithTimeout(ctx, slackBudget)
 	defer cancel()
 	// Slack redelivers an envelope it thinks was not acknowledged; a command
@@ -91,20 +96,20 @@ func (s *Server) socketEvent(ctx context.Context, evt socketmode.Event, ack func
 			ack(*evt.Request, nil)
 			return
 		}
-		if err := s.checkTeam(sc.TeamID, "socket_commands", sc.UserID); err != nil {
-			ack(*evt.Request, replyBody(teamRefusal(err)))
+		if err := s.CheckTeam(sc.TeamID, "socket_commands", sc.UserID); err != nil {
+			ack(*evt.Request, replyBody(bot.TeamRefusal(err)))
 			return
 		}
 		key := "slack:envelope:" + evt.Request.EnvelopeID
 		if sc.TriggerID != "" {
 			key = slackRequestKey(sc.TriggerID, "")
 		}
-		reply := s.Command(rctx, Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL, RequestID: reqID, Key: key})
+		reply := s.Command(rctx, bot.Invocation{User: sc.UserID, Channel: sc.ChannelID, Text: sc.Text, ResponseURL: sc.ResponseURL, RequestID: reqID, Key: key})
 		ack(*evt.Request, replyBody(reply))
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)
-		if ok && s.checkTeam(ic.Team.ID, "socket_interactions", ic.User.ID) == nil {
-			s.interaction(rctx, ic, reqID)
+		if ok && s.CheckTeam(ic.Team.ID, "socket_interactions", ic.User.ID) == nil {
+			a.interaction(rctx, ic, reqID)
 		}
 		ack(*evt.Request, nil)
 	default:
