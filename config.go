@@ -14,6 +14,8 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/commands/policy"
 	"github.com/bytebot/bytebot/internal/redisconn"
 )
@@ -256,8 +258,8 @@ func (c *Config) check() []string {
 			p = append(p, fmt.Sprintf("%s: %q is not one of %s", key, val, strings.Join(allowed, ", ")))
 		}
 	}
-	oneOf("AUTO_REBOOT", c.AutoReboot, "on", "approve", "dry-run", "off")
-	oneOf("REBOOT_METHOD", c.RebootMethod, "reset", "cycle", "graceful")
+	oneOf("AUTO_REBOOT", c.AutoReboot, bot.RebootModes...)
+	oneOf("REBOOT_METHOD", c.RebootMethod, commands.RebootMethods...)
 	oneOf("LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("LOG_FORMAT", c.LogFormat, "json", "text")
 	if c.RebootLabel == "" {

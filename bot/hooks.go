@@ -10,9 +10,12 @@ package bot
 // fleet brake, and the job or delayed job. Then the answer goes back (2xx,
 // or 503 when Redis failed so that Alertmanager retries), and in the
 // background one summary message per delivery is posted to the channel,
-// the automatic reboots are queued in its thread, and every decision is
-// written to the audit log with the summary's ts, which is how a later
-// resolve finds the thread to post in.
+// the automatic reboots are queued in its thread, every decision is written
+// to the audit log, and each alert occurrence's thread is kept in Redis
+// (approvals.Store.SetThreads), which is how a later resolve, or the end
+// of a hold, finds the thread to post in. The files: hooks.go (the
+// handler: routes, credentials, body), hooks_decide.go (the guards),
+// hooks_report.go (summary, audit, held reboots), hooks_config.go.
 //
 // Flapping protection, in order, for a firing alert:
 //

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ const (
 	// RebootOff accepts alerts and ignores them.
 	RebootOff = "off"
 )
+
+// RebootModes are the AUTO_REBOOT modes, for validating configuration.
+var RebootModes = []string{RebootOn, RebootApprove, RebootDryRun, RebootOff}
 
 // RebootConfig is how monitoring webhooks turn alerts into reboots. Zero
 // values take the documented defaults.
@@ -85,17 +89,13 @@ type RebootConfig struct {
 
 func (c RebootConfig) withDefaults() RebootConfig {
 	c.Mode = strings.ToLower(strings.TrimSpace(c.Mode))
-	switch c.Mode {
-	case RebootOn, RebootApprove, RebootDryRun, RebootOff:
-	default:
+	if !slices.Contains(RebootModes, c.Mode) {
 		c.Mode = RebootApprove
 	}
 	if c.Label == "" {
 		c.Label = "bytemark_server"
 	}
-	switch c.Method {
-	case commands.RebootGraceful, commands.RebootReset, commands.RebootCycle:
-	default:
+	if !slices.Contains(commands.RebootMethods, c.Method) {
 		c.Method = commands.RebootGraceful
 	}
 	def := func(d *time.Duration, v time.Duration) {

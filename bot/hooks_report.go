@@ -27,7 +27,6 @@ func (dl *delivery) report(ctx context.Context) {
 	// Resolves (and holds cancelled by one) go to the thread of the alert's
 	// earlier report.
 	threads := map[string][]*result{}
-	threadOf := threadFinder(s, dl.source)
 	var lines []string
 	var braked []*result
 	for _, r := range dl.results {
@@ -36,7 +35,7 @@ func (dl *delivery) report(ctx context.Context) {
 			// Not posted: monitoring retries (503), and each retry would
 			// post again while Redis is down. Logged and counted instead.
 		case r.decision == decResolved || r.decision == decCancelled:
-			if t := threadOf(ctx, r.server, r.occ); t != "" {
+			if t := h.threadOf(ctx, r.occ); t != "" {
 				r.thread = t
 				threads[t] = append(threads[t], r)
 			} else if r.decision == decCancelled {
@@ -99,6 +98,7 @@ func (dl *delivery) report(ctx context.Context) {
 		}
 	}
 	entries := make([]approvals.Entry, 0, len(dl.results))
+	reported := map[string]string{} // occurrence → thread
 	for _, r := range dl.results {
 		// Repeats are counted (bytebot_webhook_alerts_total), not audited:
 		// a flood of them would only push older decisions out.
@@ -107,6 +107,9 @@ func (dl *delivery) report(ctx context.Context) {
 		}
 		if r.thread == "" && r.decision != decDeduped && r.decision != decIgnored {
 			r.thread = ts
+		}
+		if r.thread != "" {
+			reported[r.occ] = r.thread
 		}
 		outcome := r.decision
 		reason := r.reason
@@ -117,6 +120,9 @@ func (dl *delivery) report(ctx context.Context) {
 		a.Target = r.server
 		entries = append(entries, approvals.Entry{Time: s.Now(), Actor: dl.source, Action: a.String(), Server: r.server,
 			Outcome: outcome, Detail: auditDetail(reason, r.alert.Name, r.occ, r.thread)})
+	}
+	if err := s.Store.SetThreads(ctx, reported, threadTTL); err != nil {
+		dl.log.Error("recording the threads of alerts", "err", err, "alerts", len(reported))
 	}
 	if err := s.Store.AuditDecisions(ctx, entries...); err != nil {
 		dl.log.Error("writing audit entries", "err", err, "entries", len(entries))
@@ -225,33 +231,18 @@ func auditDetail(reason, name, occ, thread string) string {
 	return fmt.Sprintf("%s (alert %s; key=%s; thread=%s)", slackui.Truncate(reason, 300), slackui.Truncate(cmpOr(name, "?"), 80), occ, thread)
 }
 
-// threadFinder returns a function that finds the thread an occurrence was
-// reported in, from the audit log, with a cache per server.
-func threadFinder(s *Server, source string) func(ctx context.Context, server, occ string) string {
-	cache := map[string][]approvals.Entry{}
-	return func(ctx context.Context, server, occ string) string {
-		es, ok := cache[server]
-		if !ok {
-			var err error
-			es, err = s.Store.AuditLog(ctx, server, 50)
-			if err != nil {
-				s.Logger.Warn("reading the audit log for a thread", "err", err)
-			}
-			cache[server] = es
-		}
-		needle := "; key=" + occ + "; thread="
-		for _, e := range es {
-			if e.Actor != source {
-				continue
-			}
-			if _, rest, ok := strings.Cut(e.Detail, needle); ok {
-				if t := strings.TrimSuffix(rest, ")"); t != "" {
-					return t
-				}
-			}
-		}
-		return ""
+// threadTTL is how long the thread of an alert occurrence is remembered
+// for its resolve: far longer than an alert stays firing.
+const threadTTL = 30 * 24 * time.Hour
+
+// threadOf returns the thread the alert occurrence occ was reported in,
+// or "" (none, or Redis can't say: then it is reported in the channel).
+func (h *hooks) threadOf(ctx context.Context, occ string) string {
+	t, err := h.s.Store.Thread(ctx, occ)
+	if err != nil {
+		h.s.Logger.Warn("reading the thread of an alert", "err", err)
 	}
+	return t
 }
 
 // runHeld decides a job held by REBOOT_DELAY once its hold is over: the
@@ -261,7 +252,7 @@ func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, boo
 	h := e.s.hooks
 	m := jobMetaOf(e.job)
 	source, occ := cmpOr(m.Source, e.job.Origin), m.Occurrence
-	thread := threadFinder(e.s, source)(ctx, e.job.Server, occ)
+	thread := h.threadOf(ctx, occ)
 	e.job.ThreadTS = thread
 	alert := commands.Alert{Server: a.Server(), Name: "", Key: occ}
 	r := &result{alert: alert, server: a.Server(), key: serverKey(e.id, a.Server()), occ: occ}

@@ -6,8 +6,8 @@ import (
 	"github.com/bytebot/bytebot/bot/slackui"
 )
 
-// Poster is how the bot talks to chat. *SlackPoster implements it for Slack;
-// the console adapter implements it for a terminal.
+// Poster is how the bot talks to chat. *slackapp.Poster implements it for
+// Slack, *console.Poster for a terminal.
 type Poster interface {
 	// Post posts m to channel, in the thread of threadTS when it is not
 	// empty, and returns the new message's timestamp (its ID in Slack).

@@ -1,9 +1,12 @@
-// Package bot is where bytebot meets its users: the Slack HTTP handlers and
-// Socket Mode client, Block Kit approval cards, and the executor that takes
-// work from the approvals queue, runs it against Bytemark and posts the
-// result. Its core (Command, Vote, Run) is transport-independent, so the
-// HTTP handlers, Socket Mode, the console and the monitoring webhooks all
-// drive the same code.
+// Package bot is bytebot's core: commands and votes in (Command, Vote,
+// Click, Submit), the executor that takes work from the approvals queue,
+// runs it against Bytemark under per-server locks and posts the result, and
+// the snapshots approvers are shown. It is transport-independent: the edges
+// that meet the outside world are subpackages that import it and that it
+// never imports (bot/slackapp: Slack over HTTP and Socket Mode;
+// bot/console: a terminal). It says things in Slack's terms through the
+// leaf package bot/slackui. The monitoring webhooks (hooks*.go) are still
+// here, next to move to an edge of their own.
 package bot
 
 import (
@@ -127,8 +130,8 @@ func (c Config) withDefaults() Config {
 }
 
 // Server is the bot. Create it with New; its exported fields are its
-// dependencies and must not change once Handler, Run or RunSocketMode has
-// been called.
+// dependencies and must not change once it serves (an edge's handler, Run
+// or Drain).
 type Server struct {
 	Config Config
 	Cloud  Cloud

@@ -37,6 +37,9 @@ const (
 	RebootCycle = "cycle"
 )
 
+// RebootMethods are the reboot methods, for validating configuration.
+var RebootMethods = []string{RebootReset, RebootCycle, RebootGraceful}
+
 // DefaultGrade is the storage grade of a new disc when none is given.
 const DefaultGrade = "sata"
 
