@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/commands"
 )
 
 func lookupMap(m map[string]string) func(string) (string, bool) {
@@ -249,6 +252,44 @@ func TestPolicySettingsChecked(t *testing.T) {
 	} {
 		if !strings.Contains(ce.Long(), want) {
 			t.Errorf("error lacks %q:\n%s", want, ce.Long())
+		}
+	}
+}
+
+// TestConfigDefaultsAgree: a setting's default is the same whether it
+// comes from the environment's defaults (config.go) or from the bot's own
+// (bot.New with the field unset), so that the two can't drift apart.
+func TestConfigDefaultsAgree(t *testing.T) {
+	cfg, err := loadConfig(context.Background(), lookupMap(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, err := commands.ParsePolicy(cfg.ApprovalActions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromEnv := botConfig(cfg, policy)
+	own := bot.New(bot.Config{}, nil, nil, nil, nil).Config
+	reboot := bot.RebootConfig{}.WithDefaults()
+	for _, c := range []struct {
+		name          string
+		fromEnv, bots any
+	}{
+		{"APPROVALS_REQUIRED", fromEnv.ApprovalsRequired, own.ApprovalsRequired},
+		{"APPROVAL_TTL", fromEnv.ApprovalTTL, own.ApprovalTTL},
+		{"USERGROUP_MAX_AGE", fromEnv.GroupMaxAge, own.GroupMaxAge},
+		{"WORKERS", fromEnv.Workers, own.Workers},
+		{"AUTO_REBOOT", fromEnv.Reboot.Mode, reboot.Mode},
+		{"REBOOT_LABEL", fromEnv.Reboot.Label, reboot.Label},
+		{"REBOOT_METHOD", fromEnv.Reboot.Method, reboot.Method},
+		{"REBOOT_COOLDOWN", fromEnv.Reboot.Cooldown, reboot.Cooldown},
+		{"REBOOT_MAX_PER_DAY", fromEnv.Reboot.MaxPerDay, reboot.MaxPerDay},
+		{"REBOOT_DELAY", fromEnv.Reboot.Delay, reboot.Delay},
+		{"REBOOT_FLEET_MAX", fromEnv.Reboot.FleetMax, reboot.FleetMax},
+		{"REBOOT_FLEET_WINDOW", fromEnv.Reboot.FleetWindow, reboot.FleetWindow},
+	} {
+		if c.fromEnv != c.bots {
+			t.Errorf("%s: the environment's default is %v, the bot's %v", c.name, c.fromEnv, c.bots)
 		}
 	}
 }

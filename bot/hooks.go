@@ -115,7 +115,7 @@ type hooks struct {
 // newHooks builds the webhook handling of s, once, when s is made; its
 // alert counter is registered in s's registry.
 func newHooks(s *Server) *hooks {
-	cfg := s.Config.Reboot.withDefaults()
+	cfg := s.Config.Reboot.WithDefaults()
 	alerts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bytebot_webhook_alerts_total",
 		Help: "Alerts received by the monitoring webhooks, by source and decision.",

@@ -87,7 +87,8 @@ type RebootConfig struct {
 	BodyTimeout time.Duration
 }
 
-func (c RebootConfig) withDefaults() RebootConfig {
+// WithDefaults returns c with the documented defaults in its zero fields.
+func (c RebootConfig) WithDefaults() RebootConfig {
 	c.Mode = strings.ToLower(strings.TrimSpace(c.Mode))
 	if !slices.Contains(RebootModes, c.Mode) {
 		c.Mode = RebootApprove
