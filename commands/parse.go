@@ -165,15 +165,15 @@ var table = []command{
 		examples: []string{"resize web1 cores 4 memory 8G", "resize web1 memory 16G restart"},
 		build:    buildResize},
 	{name: "rename", args: []arg{argServer, {name: "new-name", noun: "the new name"}}, kind: writes, timeout: writeTimeout,
-		summary: "Rename a server, in its group.",
-		detail:  "The new name is the server's own name alone (letters, digits and hyphens, at least 3); one already taken in the group is refused.",
+		summary:  "Rename a server, in its group.",
+		detail:   "The new name is the server's own name alone (letters, digits and hyphens, at least 3); one already taken in the group is refused.",
 		examples: []string{"rename web1 www1"},
 		build: func(a []string) (Action, error) {
 			return Rename{Target: serverArg(a[0]), NewName: strings.ToLower(a[1])}, nil
 		}},
 	{name: "move", args: []arg{argServer, {name: "group", noun: "a group (`group` or `group.account`)"}}, kind: writes, timeout: powerTimeout,
-		summary: "Move a server to another group. A running server is shut down cleanly, moved and started again.",
-		detail:  "A group is `name` or `name.account`. Bytemark moves servers only between groups it lets this account use, on the same private VLAN.",
+		summary:  "Move a server to another group. A running server is shut down cleanly, moved and started again.",
+		detail:   "A group is `name` or `name.account`. Bytemark moves servers only between groups it lets this account use, on the same private VLAN.",
 		examples: []string{"move web1 staging", "move web1 staging.acme"},
 		build: func(a []string) (Action, error) {
 			return Move{Target: serverArg(a[0]), Group: strings.ToLower(a[1])}, nil
@@ -196,8 +196,8 @@ var table = []command{
 			return Reimage{Target: serverArg(a[0]), Distribution: strings.ToLower(a[1])}, nil
 		}},
 	{name: "rescue", args: []arg{argServer}, kind: writes, timeout: powerTimeout,
-		summary: "Restart a server into the rescue system, to repair its discs.",
-		detail:  "A running server is shut down cleanly first. Its discs are untouched; `restart` boots its own system again.",
+		summary:  "Restart a server into the rescue system, to repair its discs.",
+		detail:   "A running server is shut down cleanly first. Its discs are untouched; `restart` boots its own system again.",
 		examples: []string{"rescue web1"},
 		build:    func(a []string) (Action, error) { return Rescue{Target: serverArg(a[0])}, nil }},
 	{name: "images", kind: reads, timeout: readTimeout,
