@@ -251,4 +251,3 @@ func (h *harness) reimages() int {
 	}
 	return n
 }
-

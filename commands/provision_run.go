@@ -391,7 +391,9 @@ func groupErr(group string, err error) error {
 		if group == "" {
 			group = "(the default group)"
 		}
-		return &UsageError{Msg: fmt.Sprintf("There is no group %s (or this bot's Bytemark account can't see it). Groups look like `default` or `default.acme`.", quote(group)), err: err}
+		// Not wrapping err: it is a 404, which callers would take for an
+		// unknown server.
+		return &UsageError{Msg: fmt.Sprintf("There is no group %s (or this bot's Bytemark account can't see it). Groups look like `default` or `default.acme`.", quote(group))}
 	}
 	return err
 }
