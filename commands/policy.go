@@ -43,9 +43,10 @@ var effects = map[string][]string{
 	"reboot " + RebootGraceful: {"restart"},
 	// The server commands: those that take a running server down and
 	// bring it up again amount to a restart too (shutdown, then start).
+	// Not reimage: it always needs approval, by its own name, and its
+	// restart adds no gate (a rule for restarts would only refuse it).
 	"resize restart": {"restart"},
 	"move":           {"restart"},
-	"reimage":        {"restart"},
 	"rescue":         {"restart"},
 }
 
