@@ -556,7 +556,7 @@ func mayChange(job *approvals.Job) bool {
 // readOnly reports whether a only reads.
 func readOnly(a commands.Action) bool {
 	switch a.Name() {
-	case "list", "show", "discs", "help", "approvals", "audit":
+	case "list", "show", "discs", "help", "approvals", "audit", "images":
 		return true
 	}
 	return false

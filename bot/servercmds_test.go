@@ -58,3 +58,15 @@ func TestServerCommandsThroughSlack(t *testing.T) {
 		t.Errorf("bad input made %d writes: %q", got-writes, w)
 	}
 }
+
+// TestImagesIsARead: `images` only reads, so asking twice runs twice (a
+// change asked again at once is held back as a repeat).
+func TestImagesIsARead(t *testing.T) {
+	h := newHarness(t)
+	for range 2 {
+		if body := h.mustSlash(userAsker, chanOps, "images"); strings.Contains(body.Text, "a moment ago") {
+			t.Fatalf("images asked again = %q; want it run", body.Text)
+		}
+	}
+	h.waitFor("two lists of images", func() bool { return len(h.slack.find("chat.postMessage", "7 images")) == 2 })
+}
