@@ -314,7 +314,7 @@ func TestHelpText(t *testing.T) {
 		want  []string
 		not   []string
 	}{
-		{"", []string{"*Bytemark commands*", "`/bytemark restart &lt;server&gt;`", "`/bytemark disc add &lt;server&gt; &lt;label&gt; &lt;size&gt; [sata|archive|ssd]`", "Purges always need approval"}, nil},
+		{"", []string{"*Bytemark commands*", "`/bytemark restart &lt;server&gt;`", "`/bytemark disc add &lt;server&gt; &lt;label&gt; &lt;size&gt; [sata|archive|ssd]`", "Purges and reimages always need approval"}, nil},
 		{"disc", []string{"*Disc commands*", "disc add", "disc resize", "disc purge"}, []string{"restart"}},
 		{"RESTART", []string{"`/bytemark restart &lt;server&gt;`\nShut a server down cleanly", "For example: `/bytemark restart web1`"}, []string{"purge"}},
 		{"disc  add", []string{"a bare number is GiB", "can't be device names"}, nil},

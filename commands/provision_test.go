@@ -235,3 +235,36 @@ func password(t *testing.T, private string) string {
 	}
 	return pw
 }
+
+// TestReimageHungServer: a server that ignores the ACPI power button is
+// powered off at the deadline, then reimaged.
+func TestReimageHungServer(t *testing.T) {
+	fake := bytemarktest.NewServer()
+	t.Cleanup(fake.Close)
+	c, err := bytemark.NewClient(&http.Client{Timeout: 30 * time.Second}, bytemark.Options{
+		APIURL: fake.URL(), AuthURL: fake.URL(), APIKey: bytemarktest.APIKey, Account: "acme",
+		PowerTimeout: 50 * time.Millisecond, PollInterval: time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.HangOnPowerdown("acme", "default", "web1", true)
+	res, err := run(t, c, "reimage web1 noble")
+	if err != nil || !strings.Contains(res.Summary, "web1.default.acme reimaged with noble (powered off when it didn't shut down in time)") {
+		t.Fatalf("reimage of a hung server = %q, %v (calls %q)", res.Summary, err, res.Calls)
+	}
+	var order []string
+	for _, w := range writes(fake) {
+		switch {
+		case strings.Contains(w, `"powerdown"`):
+			order = append(order, "powerdown")
+		case strings.Contains(w, `"power_on":false`):
+			order = append(order, "power off")
+		case strings.HasSuffix(strings.Fields(w)[1], "/reimage"):
+			order = append(order, "reimage")
+		}
+	}
+	if got, want := strings.Join(order, " → "), "powerdown → power off → reimage"; got != want {
+		t.Errorf("reimage of a hung server did %s; want %s", got, want)
+	}
+}
