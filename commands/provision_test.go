@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,5 +267,46 @@ func TestReimageHungServer(t *testing.T) {
 	}
 	if got, want := strings.Join(order, " → "), "powerdown → power off → reimage"; got != want {
 		t.Errorf("reimage of a hung server did %s; want %s", got, want)
+	}
+}
+
+// TestCreateWaitsUntilUp: a server still building is polled, and the
+// answer comes when it is up, with its addresses and how to log in.
+func TestCreateWaitsUntilUp(t *testing.T) {
+	fake, c := newClient(t)
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	fake.SetNow(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	})
+	// Each request moves the fake's clock on 20 seconds; building takes 60.
+	fake.OnRequest(func(string, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(20 * time.Second)
+	})
+	fake.SetBuildDelay(time.Minute)
+	res, err := run(t, c, "create new1 image bookworm")
+	if err != nil || !strings.Contains(res.Summary, "new1.default.acme is up with bookworm") {
+		t.Fatalf("create = %q, %v (calls %q)", res.Summary, err, res.Calls)
+	}
+	polls := 0
+	for _, call := range res.Calls {
+		if call == "GET server new1.default.acme" {
+			polls++
+		}
+	}
+	if polls < 2 {
+		t.Errorf("create read the new server %d times; want it polled until up (calls %q)", polls, res.Calls)
+	}
+	s, _ := fake.Server("acme", "default", "new1")
+	var fields string
+	for _, f := range res.Fields {
+		fields += f.Label + ": " + f.Value + "\n"
+	}
+	if len(s.NetworkInterfaces) == 0 || !strings.Contains(fields, s.NetworkInterfaces[0].IPs[0]) || !strings.Contains(fields, "ssh root@") {
+		t.Errorf("create fields = %q; want the addresses and how to log in", fields)
 	}
 }
