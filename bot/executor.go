@@ -367,6 +367,7 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 		return finish("failed", ":x: Failed: "+e.cloudErrorText(a, err), ":x: "+code(a.String())+" failed: "+e.cloudErrorText(a, err), true)
 	}
 	e.postMessage(ctx, t.MessageChannel, t.MessageTS, resultMessage(a, res, t.RequestedBy, t.Approvers))
+	e.private(ctx, t.Channel, t.RequestedBy, res)
 	summary := res.Summary
 	if summary == "" {
 		summary = "Done."
@@ -474,7 +475,27 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 		return "failed", true
 	}
 	e.postMessage(ctx, ch, thread, resultMessage(a, res, e.job.RequestedBy, nil))
+	e.private(ctx, ch, e.job.RequestedBy, res)
 	return "done", false
+}
+
+// private gives the requester a result's Private text (a new root
+// password) as an ephemeral message in channel, and nowhere else: not the
+// channel, the log or Redis. If Slack won't take it, the channel is told
+// only that it wasn't delivered.
+func (e *execution) private(ctx context.Context, channel, user string, res commands.Result) {
+	if res.Private == "" {
+		return
+	}
+	if channel == "" {
+		channel = e.s.Config.Channel
+	}
+	rctx, cancel := reporting(ctx)
+	defer cancel()
+	if err := e.s.poster.Ephemeral(rctx, channel, user, text(res.Private)); err != nil {
+		e.log.Error("delivering a private result (root password) failed; it is not kept", "err", err, "user", user)
+		e.post(ctx, channel, "", fmt.Sprintf(":warning: I couldn't send %s the new root password privately, and it isn't kept anywhere: reset it from the server's console.", mention(user)))
+	}
 }
 
 // cloudErrorText explains err from running a, for people.
@@ -535,7 +556,7 @@ func mayChange(job *approvals.Job) bool {
 // readOnly reports whether a only reads.
 func readOnly(a commands.Action) bool {
 	switch a.Name() {
-	case "list", "show", "discs", "help", "approvals", "audit":
+	case "list", "show", "discs", "help", "approvals", "audit", "images":
 		return true
 	}
 	return false
