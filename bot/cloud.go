@@ -202,3 +202,59 @@ func (c *timedCloud) IdentifyAll(ctx context.Context, names []string) (map[strin
 	c.observe("identify_all", start, err)
 	return v, errs
 }
+
+// UpdateServer implements Cloud.
+func (c *timedCloud) UpdateServer(ctx context.Context, name string, u bytemark.ServerUpdate) (*bytemark.Server, error) {
+	start := time.Now()
+	v, err := c.Cloud.UpdateServer(ctx, name, u)
+	c.observe("update_server", start, err)
+	return v, err
+}
+
+// MoveServer implements Cloud.
+func (c *timedCloud) MoveServer(ctx context.Context, name, group string) (*bytemark.Server, error) {
+	start := time.Now()
+	v, err := c.Cloud.MoveServer(ctx, name, group)
+	c.observe("move_server", start, err)
+	return v, err
+}
+
+// GetGroup implements Cloud.
+func (c *timedCloud) GetGroup(ctx context.Context, group string) (*bytemark.Group, error) {
+	start := time.Now()
+	v, err := c.Cloud.GetGroup(ctx, group)
+	c.observe("get_group", start, err)
+	return v, err
+}
+
+// CreateServer implements Cloud.
+func (c *timedCloud) CreateServer(ctx context.Context, name string, spec bytemark.ServerSpec) (*bytemark.Server, error) {
+	start := time.Now()
+	v, err := c.Cloud.CreateServer(ctx, name, spec)
+	c.observe("create_server", start, err)
+	return v, err
+}
+
+// ReimageServer implements Cloud.
+func (c *timedCloud) ReimageServer(ctx context.Context, name string, img bytemark.ImageInstall) error {
+	start := time.Now()
+	err := c.Cloud.ReimageServer(ctx, name, img)
+	c.observe("reimage_server", start, err)
+	return err
+}
+
+// RescueServer implements Cloud.
+func (c *timedCloud) RescueServer(ctx context.Context, name string) error {
+	start := time.Now()
+	err := c.Cloud.RescueServer(ctx, name)
+	c.observe("rescue_server", start, err)
+	return err
+}
+
+// CachedDefinitions implements Cloud.
+func (c *timedCloud) CachedDefinitions(ctx context.Context, maxAge time.Duration) (*bytemark.Definitions, error) {
+	start := time.Now()
+	v, err := c.Cloud.CachedDefinitions(ctx, maxAge)
+	c.observe("definitions", start, err)
+	return v, err
+}

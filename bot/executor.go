@@ -377,6 +377,7 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 		return finish("failed", ":x: Failed: "+e.cloudErrorText(a, err), ":x: "+commands.Code(a.String())+" failed: "+e.cloudErrorText(a, err), true)
 	}
 	e.postMessage(ctx, t.MessageChannel, t.MessageTS, slackui.Result(a, res, t.RequestedBy, t.Approvers))
+	e.private(ctx, t.Channel, t.RequestedBy, res)
 	summary := res.Summary
 	if summary == "" {
 		summary = "Done."
@@ -426,7 +427,27 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 		return "failed", true
 	}
 	e.postMessage(ctx, ch, thread, slackui.Result(a, res, e.job.RequestedBy, nil))
+	e.private(ctx, ch, e.job.RequestedBy, res)
 	return "done", false
+}
+
+// private gives the requester a result's Private text (a new root
+// password) as an ephemeral message in channel, and nowhere else: not the
+// channel, the log or Redis. If Slack won't take it, the channel is told
+// only that it wasn't delivered.
+func (e *execution) private(ctx context.Context, channel, user string, res commands.Result) {
+	if res.Private == "" {
+		return
+	}
+	if channel == "" {
+		channel = e.s.Config.Channel
+	}
+	rctx, cancel := e.s.reporting(ctx)
+	defer cancel()
+	if err := e.s.Poster.Ephemeral(rctx, channel, user, slackui.Text(res.Private)); err != nil {
+		e.log.Error("delivering a private result (root password) failed; it is not kept", "err", err, "user", user)
+		e.post(ctx, channel, "", fmt.Sprintf(":warning: I couldn't send %s the new root password privately, and it isn't kept anywhere: reset it from the server's console.", slackui.Mention(user)))
+	}
 }
 
 // cloudErrorText explains err from running a, for people.

@@ -14,7 +14,7 @@ import (
 // lock.
 func ReadOnly(a Action) bool {
 	switch a.Name() {
-	case "list", "show", "discs", "help", "approvals", "audit":
+	case "list", "show", "discs", "help", "approvals", "audit", "images":
 		return true
 	}
 	return false

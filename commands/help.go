@@ -44,7 +44,7 @@ func HelpText(topic string) string {
 	}
 	b.WriteString(serverNames + " Sizes look like `25G`, `512M` or `1T`; a bare number is GiB.")
 	if topic == "" {
-		b.WriteString(" Purges always need approval; other actions may too, as configured.")
+		b.WriteString(" Purges and reimages always need approval; other actions may too, as configured.")
 	}
 	return b.String()
 }

@@ -50,6 +50,7 @@ type arg struct {
 	name     string // in the usage line: <name> or [name]
 	noun     string // in messages: "a server name"
 	optional bool
+	repeat   bool // may be given more than once: shown with "…"
 }
 
 var (
@@ -58,6 +59,8 @@ var (
 	argSize   = arg{name: "size", noun: "a size"}
 	argGrade  = arg{name: "sata|archive|ssd", noun: "a storage grade", optional: true}
 	argMethod = arg{name: "graceful|reset|cycle", noun: "a reboot method", optional: true}
+	argNewSrv = arg{name: "server", noun: "the new server's name"}
+	argImage  = arg{name: "distribution", noun: "an image (`/bytemark images` lists them)"}
 )
 
 // A command is one entry in the table that both parses and documents the
@@ -71,6 +74,9 @@ type command struct {
 	kind     kind
 	timeout  time.Duration // for running it against Bytemark
 	build    func(args []string) (Action, error)
+	// options: after the required arguments come keyword options
+	// ("cores 4 memory 8G"), which build parses.
+	options bool
 }
 
 const (
@@ -151,6 +157,52 @@ var table = []command{
 	{name: "disc purge", args: []arg{argServer, argLabel}, kind: writes, timeout: writeTimeout,
 		summary: "Destroy a disc and its data for good. Always needs approval.", examples: []string{"disc purge web1 data"},
 		build: func(a []string) (Action, error) { return DiscPurge{Target: serverArg(a[0]), Label: a[1]}, nil }},
+	{name: "resize", args: []arg{argServer, {name: "cores &lt;n&gt;", optional: true}, {name: "memory &lt;size&gt;", optional: true}, {name: "restart", optional: true}},
+		kind: writes, timeout: powerTimeout, options: true,
+		summary: "Change a server's cores, memory or both.",
+		detail: "Memory is `512M` or whole GiB (a bare number is GiB). A running server gets the new size when it next starts; " +
+			"if Bytemark won't change it while it runs, add `restart`: the server is shut down cleanly, resized and started again, in one go.",
+		examples: []string{"resize web1 cores 4 memory 8G", "resize web1 memory 16G restart"},
+		build:    buildResize},
+	{name: "rename", args: []arg{argServer, {name: "new-name", noun: "the new name"}}, kind: writes, timeout: writeTimeout,
+		summary:  "Rename a server, in its group.",
+		detail:   "The new name is the server's own name alone (letters, digits and hyphens, at least 3); one already taken in the group is refused.",
+		examples: []string{"rename web1 www1"},
+		build: func(a []string) (Action, error) {
+			return Rename{Target: serverArg(a[0]), NewName: strings.ToLower(a[1])}, nil
+		}},
+	{name: "move", args: []arg{argServer, {name: "group", noun: "a group (`group` or `group.account`)"}}, kind: writes, timeout: powerTimeout,
+		summary:  "Move a server to another group. A running server is shut down cleanly, moved and started again.",
+		detail:   "A group is `name` or `name.account`. Bytemark moves servers only between groups it lets this account use, on the same private VLAN.",
+		examples: []string{"move web1 staging", "move web1 staging.acme"},
+		build: func(a []string) (Action, error) {
+			return Move{Target: serverArg(a[0]), Group: strings.ToLower(a[1])}, nil
+		}},
+	{name: "create", args: []arg{argNewSrv, {name: "cores &lt;n&gt;", optional: true}, {name: "memory &lt;size&gt;", optional: true},
+		{name: "disc &lt;size&gt;[:&lt;grade&gt;]", optional: true, repeat: true}, {name: "image &lt;distribution&gt;|no-image", optional: true}, {name: "stopped", optional: true}},
+		kind: writes, timeout: powerTimeout, options: true,
+		summary: "Create a server (1 core, 1G memory and one 25G sata disc unless you say otherwise).",
+		detail: "The name may carry its group: `new1.staging`. Give `disc` once per disc (grades `sata`, `archive`, `ssd`). " +
+			"The image is `" + DefaultImage + "` unless you name one (`/bytemark images` lists them) or say `no-image`; `stopped` leaves it off. " +
+			"The answer comes when the server is up, with its addresses; the root password is sent to you alone, once.",
+		examples: []string{"create new1", "create new1.staging cores 2 memory 4G disc 50G:ssd image bookworm"},
+		build:    buildCreate},
+	{name: "reimage", args: []arg{argServer, argImage}, kind: writes, timeout: powerTimeout,
+		summary: "Install a fresh system on a server's first disc, destroying its data. Always needs approval.",
+		detail: "The server is shut down cleanly (and powered off if it doesn't go off in time), reimaged and started. " +
+			"The new root password is sent to the requester alone, once. `/bytemark images` lists the images.",
+		examples: []string{"reimage web1 bookworm"},
+		build: func(a []string) (Action, error) {
+			return Reimage{Target: serverArg(a[0]), Distribution: strings.ToLower(a[1])}, nil
+		}},
+	{name: "rescue", args: []arg{argServer}, kind: writes, timeout: powerTimeout,
+		summary:  "Restart a server into the rescue system, to repair its discs.",
+		detail:   "A running server is shut down cleanly first. Its discs are untouched; `restart` boots its own system again.",
+		examples: []string{"rescue web1"},
+		build:    func(a []string) (Action, error) { return Rescue{Target: serverArg(a[0])}, nil }},
+	{name: "images", kind: reads, timeout: readTimeout,
+		summary: "List the images (operating systems) servers can be created or reimaged with.", examples: []string{"images"},
+		build: func([]string) (Action, error) { return Images{}, nil }},
 	{name: "approvals", summary: "List the approval requests waiting for a decision.", examples: []string{"approvals"},
 		build: func([]string) (Action, error) { return Approvals{}, nil }},
 	{name: "cancel", args: []arg{{name: "ticket", noun: "a ticket ID"}},
@@ -210,6 +262,9 @@ func (c *command) usage() string {
 	for _, a := range c.args {
 		if a.optional {
 			fmt.Fprintf(&b, " [%s]", a.name)
+			if a.repeat {
+				b.WriteString("…")
+			}
 		} else {
 			// Escaped: in Slack mrkdwn <...> is a link or mention.
 			fmt.Fprintf(&b, " &lt;%s&gt;", a.name)
@@ -278,6 +333,10 @@ func Parse(text string) (Action, error) {
 		if len(args) > 2 {
 			return nil, c.usageError(fmt.Sprintf("Too many arguments: `help` takes a command, and %s is extra.", quote(strings.Join(args[2:], " "))))
 		}
+	} else if c.options {
+		if err := c.checkRequired(args); err != nil {
+			return nil, c.usageError(err.Error())
+		}
 	} else {
 		if err := c.checkArgs(args); err != nil {
 			return nil, c.usageError(err.Error())
@@ -311,6 +370,17 @@ func (c *command) checkArgs(args []string) error {
 	}
 	if len(args) > len(c.args) {
 		return problemf("Too many arguments: `%s` takes %s, and %s is extra.", c.name, c.takes(), quote(strings.Join(args[len(c.args):], " ")))
+	}
+	return nil
+}
+
+// checkRequired checks that the required arguments of a command with
+// options are there.
+func (c *command) checkRequired(args []string) error {
+	for i, a := range c.args {
+		if !a.optional && i >= len(args) {
+			return problemf("`%s` needs %s, e.g. `/bytemark %s`.", c.name, a.noun, c.examples[0])
+		}
 	}
 	return nil
 }

@@ -67,6 +67,46 @@ func TestParse(t *testing.T) {
 		{name: "audit", in: "audit", want: Audit{}},
 		{name: "audit server", in: "audit Web1", want: Audit{Target: "web1"}},
 
+		// The server commands.
+		{name: "resize", in: "resize web1 cores 4", want: Resize{Target: "web1", Cores: 4}},
+		{name: "resize both", in: "Resize WEB1 MEMORY 8g cores 2", want: Resize{Target: "web1", Cores: 2, MemoryMiB: 8192}},
+		{name: "resize restart", in: "resize web1 memory 512M restart", want: Resize{Target: "web1", MemoryMiB: 512, Restart: true}},
+		{name: "rename", in: "rename web1 WWW1", want: Rename{Target: "web1", NewName: "www1"}},
+		{name: "move", in: "move web1 Staging.acme", want: Move{Target: "web1", Group: "staging.acme"}},
+		{name: "create defaults", in: "create new1", want: Create{Target: "new1", Cores: 1, MemoryMiB: 1024, Discs: [8]NewDisc{{25600, "sata"}}, Distribution: "symbiosis"}},
+		{name: "create all", in: "create new1.staging cores 2 memory 4G disc 50G:SSD disc 1T:archive image Bookworm stopped",
+			want: Create{Target: "new1.staging", Cores: 2, MemoryMiB: 4096, Discs: [8]NewDisc{{51200, "ssd"}, {1 << 20, "archive"}}, Distribution: "bookworm", Stopped: true}},
+		{name: "create no-image", in: "create new1 disc 10", want: Create{Target: "new1", Cores: 1, MemoryMiB: 1024, Discs: [8]NewDisc{{10240, "sata"}}, Distribution: "symbiosis"}},
+		{name: "create no image", in: "create new1 no-image", want: Create{Target: "new1", Cores: 1, MemoryMiB: 1024, Discs: [8]NewDisc{{25600, "sata"}}}},
+		{name: "reimage", in: "reimage web1 Bookworm", want: Reimage{Target: "web1", Distribution: "bookworm"}},
+		{name: "rescue", in: "rescue web1", want: Rescue{Target: "web1"}},
+		{name: "images", in: "images", want: Images{}},
+		{name: "resize nothing", in: "resize web1", wantErr: "`resize` needs `cores &lt;n&gt;`, `memory &lt;size&gt;` or both"},
+		{name: "resize 0 cores", in: "resize web1 cores 0", wantErr: "A server needs at least 1 core, not `0`."},
+		{name: "resize memory 0", in: "resize web1 memory 0", wantErr: "`0M` is less memory than a server can have; the least is 512M."},
+		{name: "resize odd memory", in: "resize web1 memory 1536M", wantErr: "use 512M or whole GiB"},
+		{name: "resize twice", in: "resize web1 cores 2 cores 4", wantErr: "`cores` is given twice"},
+		{name: "resize no value", in: "resize web1 cores", wantErr: "`cores` needs a value after it, e.g. `cores 2`."},
+		{name: "resize typo", in: "resize web1 core 2", wantErr: "Did you mean `cores`?"},
+		{name: "resize bad cores", in: "resize web1 cores two", wantErr: "`two` isn't a number of cores"},
+		{name: "resize many cores", in: "resize web1 cores 9999", wantErr: "more than a server can have"},
+		{name: "rename short", in: "rename web1 ab", wantErr: "too short for a server's name"},
+		{name: "rename dotted", in: "rename web1 www1.staging", wantErr: "can't be a server's name: it has the character `.`"},
+		{name: "rename digits", in: "rename web1 1002", wantErr: "reads as a server's ID"},
+		{name: "move bad group", in: "move web1 a.b.c", wantErr: "it has too many parts"},
+		{name: "move no group", in: "move web1", wantErr: "`move` needs a group"},
+		{name: "create hostname", in: "create new1.default.acme.uk0.bigv.io", wantErr: "has too many parts for a new server"},
+		{name: "create 0 cores", in: "create new1 cores 0", wantErr: "at least 1 core"},
+		{name: "create memory 0", in: "create new1 memory 0", wantErr: "less memory than a server can have"},
+		{name: "create disc 0", in: "create new1 disc 0", wantErr: "smaller than the smallest disc"},
+		{name: "create bad grade", in: "create new1 disc 10G:fast", wantErr: "`fast` isn't a storage grade"},
+		{name: "create nine discs", in: "create new1" + strings.Repeat(" disc 1G", 9), wantErr: "at most 8 discs"},
+		{name: "create both images", in: "create new1 image bookworm no-image", wantErr: "not both"},
+		{name: "create bad image", in: "create new1 image ../x", wantErr: "isn't the name of an image"},
+		{name: "create no name", in: "create", wantErr: "`create` needs the new server's name"},
+		{name: "reimage no image", in: "reimage web1", wantErr: "`reimage` needs an image"},
+		{name: "images extra", in: "images all", wantErr: "Too many arguments"},
+
 		// Common mistakes, with the exact message.
 		{name: "missing server", in: "restart",
 			wantErr: "=`restart` needs a server name, e.g. `/bytemark restart web1`." + usageRestart},
@@ -156,6 +196,9 @@ func TestParseHostile(t *testing.T) {
 		"list ../..", "audit ;", "help ../x", "show `rm`", "show <@U123|x>", "show &amp;",
 		strings.Repeat("A", 2048), strings.Repeat("restart web1 ", 40), "show " + strings.Repeat("a.", 130) + "a",
 		"\xff\xfe", "show web1\xff",
+		"resize web1", "resize web1 cores -1", "resize web1 cores 1e3", "resize web1 memory 0", "resize web1 cores 99999999999999999999",
+		"rename web1 ../x", "rename web1 <!here>", "move web1 ../..", "move web1 <@U1>", "create *", "create new1 disc", "create new1 disc 1G:<x>",
+		"create new1 image", "create new1 image `x`", "create new1 cores", "reimage web1 ../../x", "reimage web1 <!channel>", "rescue *", "images x",
 	}
 	for _, in := range inputs {
 		got, err := Parse(in)
@@ -194,6 +237,15 @@ var allActions = []Action{
 	DiscResize{Target: "web1", Label: "vda", SizeMiB: 1 << 20},
 	DiscPurge{Target: "web1", Label: "data"},
 	Approvals{}, Cancel{Ticket: "T-8k2_M4"}, Audit{}, Audit{Target: "web1.default.acme"},
+	Resize{Target: "web1", Cores: 4}, Resize{Target: "web1.default.acme", MemoryMiB: 512},
+	Resize{Target: "web1", Cores: 2, MemoryMiB: 8192, Restart: true},
+	Rename{Target: "web1", NewName: "www1"}, Rename{Target: "web1.default.acme", NewName: "web-01"},
+	Move{Target: "web1", Group: "staging"}, Move{Target: "web1.default.acme", Group: "staging.acme"},
+	Create{Target: "new1", Cores: 1, MemoryMiB: 1024, Discs: [8]NewDisc{{25600, "sata"}}, Distribution: "symbiosis"},
+	Create{Target: "new1.staging.acme", Cores: 4, MemoryMiB: 512, Discs: [8]NewDisc{{51200, "ssd"}, {1 << 20, "archive"}}, Stopped: true},
+	Create{Target: "new-2.staging", Cores: 2, MemoryMiB: 4096, Discs: [8]NewDisc{{1536, "sata"}}, Distribution: "bookworm", Stopped: true},
+	Reimage{Target: "web1", Distribution: "bookworm"}, Reimage{Target: "db1.default.acme", Distribution: "ubuntu-24.04"},
+	Rescue{Target: "web1"}, Images{},
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -262,7 +314,7 @@ func TestHelpText(t *testing.T) {
 		want  []string
 		not   []string
 	}{
-		{"", []string{"*Bytemark commands*", "`/bytemark restart &lt;server&gt;`", "`/bytemark disc add &lt;server&gt; &lt;label&gt; &lt;size&gt; [sata|archive|ssd]`", "Purges always need approval"}, nil},
+		{"", []string{"*Bytemark commands*", "`/bytemark restart &lt;server&gt;`", "`/bytemark disc add &lt;server&gt; &lt;label&gt; &lt;size&gt; [sata|archive|ssd]`", "Purges and reimages always need approval"}, nil},
 		{"disc", []string{"*Disc commands*", "disc add", "disc resize", "disc purge"}, []string{"restart"}},
 		{"RESTART", []string{"`/bytemark restart &lt;server&gt;`\nShut a server down cleanly", "For example: `/bytemark restart web1`"}, []string{"purge"}},
 		{"disc  add", []string{"a bare number is GiB", "can't be device names"}, nil},
@@ -411,7 +463,7 @@ func TestPolicy(t *testing.T) {
 
 func TestDestructive(t *testing.T) {
 	for _, a := range allActions {
-		want := a.Name() == "purge" || a.Name() == "disc purge"
+		want := a.Name() == "purge" || a.Name() == "disc purge" || a.Name() == "reimage"
 		if got := a.Destructive(); got != want {
 			t.Errorf("%q.Destructive() = %v; want %v", a, got, want)
 		}

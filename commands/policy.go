@@ -41,6 +41,13 @@ var effects = map[string][]string{
 	"reboot " + RebootCycle:    {"stop", "start"}, // pulls the plug, then starts
 	"reboot " + RebootReset:    {"reset"},
 	"reboot " + RebootGraceful: {"restart"},
+	// The server commands: those that take a running server down and
+	// bring it up again amount to a restart too (shutdown, then start).
+	// Not reimage: it always needs approval, by its own name, and its
+	// restart adds no gate (a rule for restarts would only refuse it).
+	"resize restart": {"restart"},
+	"move":           {"restart"},
+	"rescue":         {"restart"},
 }
 
 // Effects returns what a does, as command names: its own name first, then
@@ -50,6 +57,9 @@ func Effects(a Action) []string {
 	key := a.Name()
 	if r, ok := a.(Reboot); ok {
 		key += " " + cmp.Or(r.Method, RebootGraceful)
+	}
+	if r, ok := a.(Resize); ok && r.Restart {
+		key += " restart"
 	}
 	return append([]string{a.Name()}, effects[key]...)
 }

@@ -3,6 +3,7 @@ package commands
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestApprovalFollowsEffects: approval rules match what an action does, not
@@ -84,5 +85,54 @@ func TestEscapeAndCode(t *testing.T) {
 	}
 	if got, want := Code("a`b\n<!here>"), "`a'b &lt;!here&gt;`"; got != want {
 		t.Errorf("Code = %q; want %q", got, want)
+	}
+}
+
+// TestServerCommandEffects: the server commands that take a running
+// server down and up again amount to a restart too; all of them may be
+// listed in APPROVAL_ACTIONS, images may not, and reimage always needs
+// approval.
+func TestServerCommandEffects(t *testing.T) {
+	for text, want := range map[string][]string{
+		"resize web1 cores 2":         {"resize"},
+		"resize web1 cores 2 restart": {"resize", "restart"},
+		"rename web1 www1":            {"rename"},
+		"move web1 staging":           {"move", "restart"},
+		"create new1":                 {"create"},
+		"reimage web1 bookworm":       {"reimage"},
+		"rescue web1":                 {"rescue", "restart"},
+		"images":                      {"images"},
+	} {
+		a, err := Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Effects(a); !slices.Equal(got, want) {
+			t.Errorf("Effects(%q) = %q; want %q", text, got, want)
+		}
+	}
+	p, err := ParsePolicy("resize,rename,move,create,rescue")
+	if err != nil {
+		t.Fatalf("ParsePolicy = %v", err)
+	}
+	for _, text := range []string{"resize web1 cores 2", "rename web1 www1", "move web1 staging", "create new1", "rescue web1"} {
+		if a, _ := Parse(text); !p.NeedsApproval(a) {
+			t.Errorf("%q doesn't need approval with all the server commands listed", text)
+		}
+	}
+	none, _ := ParsePolicy("none")
+	if a, _ := Parse("reimage web1 bookworm"); !none.NeedsApproval(a) || !Irreversible("reimage") {
+		t.Errorf("reimage doesn't always need approval, or isn't irreversible")
+	}
+	if a, _ := Parse("create new1"); none.NeedsApproval(a) {
+		t.Errorf("create needs approval with APPROVAL_ACTIONS=none")
+	}
+	if _, err := ParsePolicy("images"); err == nil {
+		t.Errorf("ParsePolicy(images) = nil; want a refusal (it changes nothing)")
+	}
+	for name, want := range map[string]time.Duration{"resize": powerTimeout, "move": powerTimeout, "create": powerTimeout, "reimage": powerTimeout, "rescue": powerTimeout, "rename": writeTimeout, "images": readTimeout} {
+		if a, err := Parse(HelpExamples(name)[0]); err != nil || Timeout(a) != want {
+			t.Errorf("Timeout(%s) = %v, %v; want %v", name, Timeout(a), err, want)
+		}
 	}
 }

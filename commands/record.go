@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/bytebot/bytebot/bytemark"
 )
@@ -113,4 +115,68 @@ func (r *recorder) PurgeDisc(ctx context.Context, server, label string) error {
 	err := r.c.PurgeDisc(ctx, server, label)
 	r.note(err, "DELETE purge disc %s %s", server, label)
 	return err
+}
+
+func (r *recorder) UpdateServer(ctx context.Context, name string, u bytemark.ServerUpdate) (*bytemark.Server, error) {
+	s, err := r.c.UpdateServer(ctx, name, u)
+	var what []string
+	if u.Cores != nil {
+		what = append(what, fmt.Sprintf("cores %d", *u.Cores))
+	}
+	if u.MemoryMiB != nil {
+		what = append(what, "memory "+FormatSize(*u.MemoryMiB))
+	}
+	if u.Name != nil {
+		what = append(what, "name "+*u.Name)
+	}
+	if u.GroupID != nil {
+		what = append(what, fmt.Sprintf("group_id %d", *u.GroupID))
+	}
+	r.note(err, "PUT server %s %s", name, strings.Join(what, " "))
+	return s, err
+}
+
+func (r *recorder) MoveServer(ctx context.Context, name, group string) (*bytemark.Server, error) {
+	s, err := r.c.MoveServer(ctx, name, group)
+	r.note(err, "PUT move %s to group %s", name, group)
+	return s, err
+}
+
+func (r *recorder) GetGroup(ctx context.Context, group string) (*bytemark.Group, error) {
+	g, err := r.c.GetGroup(ctx, group)
+	if group == "" {
+		group = "(default group)"
+	}
+	r.note(err, "GET group %s", group)
+	return g, err
+}
+
+// CreateServer passes the call on; the note leaves the root password out.
+func (r *recorder) CreateServer(ctx context.Context, name string, spec bytemark.ServerSpec) (*bytemark.Server, error) {
+	s, err := r.c.CreateServer(ctx, name, spec)
+	image := "no image"
+	if spec.Image != nil {
+		image = "image " + spec.Image.Distribution
+	}
+	r.note(err, "POST vm_create %s (%s)", name, image)
+	return s, err
+}
+
+// ReimageServer passes the call on; the note leaves the root password out.
+func (r *recorder) ReimageServer(ctx context.Context, name string, img bytemark.ImageInstall) error {
+	err := r.c.ReimageServer(ctx, name, img)
+	r.note(err, "POST reimage %s with %s", name, img.Distribution)
+	return err
+}
+
+func (r *recorder) RescueServer(ctx context.Context, name string) error {
+	err := r.c.RescueServer(ctx, name)
+	r.note(err, "PUT start %s in rescue (after a shutdown if it was on)", name)
+	return err
+}
+
+func (r *recorder) CachedDefinitions(ctx context.Context, maxAge time.Duration) (*bytemark.Definitions, error) {
+	d, err := r.c.CachedDefinitions(ctx, maxAge)
+	r.note(err, "GET definitions (cached)")
+	return d, err
 }

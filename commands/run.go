@@ -33,6 +33,15 @@ type Cloud interface {
 	AddDisc(ctx context.Context, server string, d bytemark.DiscSpec) (*bytemark.Disc, error)
 	ResizeDisc(ctx context.Context, server, label string, sizeMiB int) (*bytemark.Disc, error)
 	PurgeDisc(ctx context.Context, server, label string) error
+	// The server commands (resize, rename, move, create, reimage, rescue,
+	// images).
+	UpdateServer(ctx context.Context, name string, u bytemark.ServerUpdate) (*bytemark.Server, error)
+	MoveServer(ctx context.Context, name, group string) (*bytemark.Server, error)
+	GetGroup(ctx context.Context, group string) (*bytemark.Group, error)
+	CreateServer(ctx context.Context, name string, spec bytemark.ServerSpec) (*bytemark.Server, error)
+	ReimageServer(ctx context.Context, name string, img bytemark.ImageInstall) error
+	RescueServer(ctx context.Context, name string) error
+	CachedDefinitions(ctx context.Context, maxAge time.Duration) (*bytemark.Definitions, error)
 }
 
 // A Runnable is an action that runs against Bytemark. Call it through Run,
@@ -58,6 +67,11 @@ type Result struct {
 	// Calls are the Bytemark API calls made, one line each, e.g.
 	// "PUT start web1"; a failed call ends in " (failed)".
 	Calls []string
+	// Private is for the requester's eyes only, once: the root password of
+	// a server just created or reimaged, with how to use it. It is never
+	// part of Summary, Fields or an error; deliver it privately (an
+	// ephemeral message to the requester) and never log or store it.
+	Private string
 }
 
 // A Field is a label and a value to show with a result.

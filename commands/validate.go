@@ -21,6 +21,10 @@ var validate = sync.OnceValue(func() *validator.Validate {
 		"disclabel": newLabelProblem,
 		"discref":   labelProblem,
 		"ticket":    ticketProblem,
+		// The server commands (provision.go).
+		"newserver":    newServerProblem,
+		"servername":   serverNameProblem,
+		"distribution": distributionProblem,
 	} {
 		fn := func(fl validator.FieldLevel) bool { return problem(fl.Field().String()) == "" }
 		if err := v.RegisterValidation(tag, fn, true); err != nil {
@@ -68,13 +72,34 @@ func check(a Action) error {
 		if err != nil {
 			return fmt.Errorf("commands: validating %T: %w", a, err)
 		}
+		if c, ok := a.(checker); ok {
+			if p := c.problem(); p != "" {
+				return problem(p)
+			}
+		}
 		return nil
 	}
 	fe := fes[0]
 	s := fmt.Sprint(fe.Value())
 	switch fe.StructField() {
 	case "Target":
+		if fe.Tag() == "newserver" {
+			return problem(newServerProblem(s))
+		}
 		return problem(canonicalServerProblem(s))
+	case "NewName":
+		return problem(serverNameProblem(s))
+	case "Distribution":
+		return problem(distributionProblem(s))
+	case "Cores":
+		n, _ := fe.Value().(int)
+		if n < 1 {
+			return problemf("A server needs at least 1 core, not %d.", n)
+		}
+		return problemf("%d cores is more than a server can have (the most is %d).", n, MaxCores)
+	case "MemoryMiB":
+		n, _ := fe.Value().(int)
+		return problem(memoryProblem(n))
 	case "Group":
 		return problem(canonicalGroupProblem(s))
 	case "Label":

@@ -155,7 +155,7 @@ func TestSentinelFailover(t *testing.T) {
 	default:
 		t.Fatalf("ticket after the failover = %v; want pending or approved\n%s", tk, dump())
 	}
-	slack.waitPost(t, "web1 purged")
+	slack.waitPost(t, "web1.default.acme purged")
 	slack.waitPost(t, "web2.default.acme reset")
 	waitFor(t, 20*time.Second, "an empty work queue", func() bool {
 		p, err := rdb.XPending(ctx, "{rel9}:queue", "executors").Result()
@@ -164,8 +164,8 @@ func TestSentinelFailover(t *testing.T) {
 	if n := purges(fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want exactly 1\n%s", n, dump())
 	}
-	if n := posts(slack, "web1 purged"); n != 1 {
-		t.Errorf("'web1 purged' posts = %d; want 1", n)
+	if n := posts(slack, "web1.default.acme purged"); n != 1 {
+		t.Errorf("'web1.default.acme purged' posts = %d; want 1", n)
 	}
 	if n := writesTo(fake, "web2"); n != 1 {
 		t.Errorf("writes to web2 = %d; want 1 (the reset, once)", n)
@@ -257,7 +257,7 @@ func TestClusterNodeRestartAndSlotMove(t *testing.T) {
 	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
-	slack.waitPost(t, "web1 purged")
+	slack.waitPost(t, "web1.default.acme purged")
 	if n := purges(fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want exactly 1\n%s", n, dump())
 	}

@@ -1,0 +1,255 @@
+package bot_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bytebot/bytebot/bot/slackapp"
+	"github.com/bytebot/bytebot/bot/slackui"
+	"github.com/bytebot/bytebot/internal/redistest"
+)
+
+// lockedBuffer is a log destination that tests can read while the bot
+// writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// redisRecorder is a go-redis hook that keeps the text of every command
+// sent to Redis.
+type redisRecorder struct {
+	mu   sync.Mutex
+	cmds []string
+}
+
+func (r *redisRecorder) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *redisRecorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.note(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *redisRecorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			r.note(c)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (r *redisRecorder) note(cmd redis.Cmder) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cmds = append(r.cmds, fmt.Sprint(cmd.Args()...))
+}
+
+func (r *redisRecorder) all() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.cmds, "\n")
+}
+
+var _ redis.Hook = (*redisRecorder)(nil)
+
+// privateHarness is the harness with its log captured and every command
+// it sends to Redis recorded.
+func privateHarness(t *testing.T, opts ...harnessOption) (*harness, *lockedBuffer, *redisRecorder) {
+	t.Helper()
+	rdb := redistest.Client(t)
+	rec := &redisRecorder{}
+	rdb.AddHook(rec)
+	h := newHarness(t, append(opts, withRedis(rdb), withoutExecutor())...)
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// Nothing runs yet: the executor starts below, with the captured log.
+	h.s.Logger = logger
+	h.s.Poster = slackapp.NewPoster(h.slack.client(), logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := h.s.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("bot log:\n%s", logs.String())
+		}
+	})
+	return h, logs, rec
+}
+
+// rootPassword returns the password in the one private message that the
+// requester got, and checks that it was ephemeral, to the requester, in
+// the channel.
+func rootPassword(t *testing.T, h *harness, server string) string {
+	t.Helper()
+	var found []slackCall
+	h.waitFor("the private root password of "+server, func() bool {
+		found = h.slack.find("chat.postEphemeral", "Root password of `"+server+"`")
+		return len(found) > 0
+	})
+	if len(found) != 1 {
+		t.Fatalf("%d private messages with the root password of %s; want 1", len(found), server)
+	}
+	c := found[0]
+	if c.Form.Get("user") != userAsker || c.Form.Get("channel") != chanOps {
+		t.Errorf("root password sent to user %q in %q; want %q in %q", c.Form.Get("user"), c.Form.Get("channel"), userAsker, chanOps)
+	}
+	_, rest, _ := strings.Cut(c.Form.Get("text"), "`: `")
+	pw, _, _ := strings.Cut(rest, "`")
+	if len(pw) < 16 {
+		t.Fatalf("private message %q has no root password", c.Form.Get("text"))
+	}
+	return pw
+}
+
+// assertOnlyPrivate checks that pw is in the one private message to the
+// requester and nowhere else: no other Slack call, no log line, no
+// command sent to Redis and no key or value under test prefixes.
+func assertOnlyPrivate(t *testing.T, h *harness, logs *lockedBuffer, rec *redisRecorder, pw string) {
+	t.Helper()
+	n := 0
+	for _, c := range h.slack.Calls("") {
+		all := c.Form.Encode() + c.blocks()
+		if !strings.Contains(all, pw) {
+			continue
+		}
+		n++
+		if c.Method != "chat.postEphemeral" || c.Form.Get("user") != userAsker {
+			t.Errorf("the root password is in Slack call %s to channel %q user %q", c.Method, c.Form.Get("channel"), c.Form.Get("user"))
+		}
+	}
+	if n != 1 {
+		t.Errorf("the root password is in %d Slack calls; want 1 (the private message)", n)
+	}
+	if strings.Contains(logs.String(), pw) {
+		t.Errorf("the root password is in the log")
+	}
+	if strings.Contains(rec.all(), pw) {
+		t.Errorf("the root password was sent to Redis")
+	}
+	// Every key and value under test prefixes (this test's among them).
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	iter := rdb.Scan(ctx, 0, "test:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		if strings.Contains(key, pw) {
+			t.Errorf("Redis key %q holds the root password", key)
+		}
+		var v any
+		switch rdb.Type(ctx, key).Val() {
+		case "string":
+			v = rdb.Get(ctx, key).Val()
+		case "hash":
+			v = rdb.HGetAll(ctx, key).Val()
+		case "list":
+			v = rdb.LRange(ctx, key, 0, -1).Val()
+		case "set":
+			v = rdb.SMembers(ctx, key).Val()
+		case "zset":
+			v = rdb.ZRangeWithScores(ctx, key, 0, -1).Val()
+		case "stream":
+			v = rdb.XRange(ctx, key, "-", "+").Val()
+		}
+		if strings.Contains(fmt.Sprint(v), pw) {
+			t.Errorf("Redis key %q's value holds the root password", key)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCreatePasswordIsPrivate: after `create new1`, the server's root
+// password reaches the requester alone, privately, once; the channel gets
+// the server's name, addresses and how to log in.
+func TestCreatePasswordIsPrivate(t *testing.T) {
+	h, logs, rec := privateHarness(t)
+	h.mustSlash(userAsker, chanOps, "create new1")
+	post := h.waitPost("new1.default.acme is up with symbiosis")
+	pw := rootPassword(t, h, "new1.default.acme")
+	srv, ok := h.fake.Server("acme", "default", "new1")
+	if !ok || !srv.PowerOn || len(srv.NetworkInterfaces) == 0 {
+		t.Fatalf("new1 = %+v, %v; want it created and on", srv, ok)
+	}
+	all := post.Form.Get("text") + post.blocks()
+	for _, want := range []string{srv.NetworkInterfaces[0].IPs[0], "ssh root@", "sent privately"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("result lacks %q:\n%s", want, all)
+		}
+	}
+	assertOnlyPrivate(t, h, logs, rec, pw)
+}
+
+// TestReimageApprovedPasswordIsPrivate: `reimage` needs approval whatever
+// the policy says; nothing is written before it; after the approval it
+// runs once, and the new root password reaches the requester alone.
+func TestReimageApprovedPasswordIsPrivate(t *testing.T) {
+	h, logs, rec := privateHarness(t, withPolicy(t, "none"))
+	body := h.mustSlash(userAsker, chanOps, "reimage web2 bookworm")
+	if !strings.Contains(body.Text, "needs approval") {
+		t.Errorf("reimage reply = %q; want it to need approval", body.Text)
+	}
+	b := h.waitCard(1)
+	card := h.slack.find("chat.postMessage", b.ticket)[0].blocks()
+	for _, want := range []string{"reimage web2.default.acme bookworm", "root", "25 GiB"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("card lacks %q:\n%s", want, card)
+		}
+	}
+	if n := h.reimages(); n != 0 {
+		t.Fatalf("reimage calls before approval = %d; want 0", n)
+	}
+	if code := h.click(userAppr1, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
+		t.Fatalf("approve click = %d", code)
+	}
+	h.waitPost("web2.default.acme reimaged with bookworm")
+	pw := rootPassword(t, h, "web2.default.acme")
+	if n := h.reimages(); n != 1 {
+		t.Errorf("reimage calls after approval = %d; want 1", n)
+	}
+	if srv, _ := h.fake.Server("acme", "default", "web2"); srv.LastImagedWith != "bookworm" {
+		t.Errorf("web2 imaged with %q; want bookworm", srv.LastImagedWith)
+	}
+	assertOnlyPrivate(t, h, logs, rec, pw)
+}
+
+// reimages counts the reimage calls the fake received.
+func (h *harness) reimages() int {
+	n := 0
+	for _, r := range h.fake.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/reimage") {
+			n++
+		}
+	}
+	return n
+}
