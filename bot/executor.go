@@ -60,7 +60,7 @@ func (s *Server) work(ctx context.Context, consumer string) {
 				return
 			}
 			log.Error("claiming a job", "err", err)
-			sleepCtx(ctx, time.Second)
+			Sleep(ctx, time.Second)
 			continue
 		}
 		if job != nil {

@@ -28,14 +28,15 @@ func (s *Server) redisLock(ctx context.Context, key, owner string, ttl time.Dura
 				}
 			}, nil
 		}
-		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+		if err := Sleep(ctx, 200*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// sleepCtx waits for d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx is done (then it returns ctx's error):
+// the executor's and the edges' pauses between attempts.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
 
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 )
 
@@ -53,7 +54,7 @@ func NewPoster(api *slack.Client, logger *slog.Logger) *Poster {
 		}, []string{"method", "error"}),
 		MaxAttempts: 5,
 		MaxWait:     2 * time.Minute,
-		Sleep:       sleepCtx,
+		Sleep:       bot.Sleep,
 	}
 }
 
@@ -195,15 +196,4 @@ func errorLabel(err error) string {
 		return "network"
 	}
 	return "other"
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
