@@ -54,9 +54,9 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 	ip := newInproc(t, inprocOpts{executor: true})
 	// A real ticket, for the clicks.
 	ip.slash(userAsker, chanOps, "purge web1")
-	c := ip.slack.waitCard(t, 1)
+	c := ip.slack.WaitCard(t, 1)
 	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
-		tk, err := ip.store.Get(t.Context(), c.ticket)
+		tk, err := ip.store.Get(t.Context(), c.Ticket)
 		return err == nil && tk.MessageTS != ""
 	}, ip.dump)
 	before := len(ip.fake.Requests())
@@ -144,13 +144,13 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 		abuseCase{"/slack/interactions view_submission", signedAt("/slack/interactions",
 			[]byte(url.Values{"payload": {`{"type":"view_submission","user":{"id":"UAPPROVE1"}}`}}.Encode()), now), ok},
 		abuseCase{"/slack/interactions forged ticket", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{ticket: "aaaaaaaaaa", blockID: c.blockID, ts: c.ts}, "approve"), now), ok},
+			clickBody(userAppr1, chanOps, card{Ticket: "aaaaaaaaaa", BlockID: c.BlockID, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions ticket ID with script chars", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{ticket: "x'; return redis.call('FLUSHALL') --", blockID: c.blockID, ts: c.ts}, "approve"), now), ok},
+			clickBody(userAppr1, chanOps, card{Ticket: "x'; return redis.call('FLUSHALL') --", BlockID: c.BlockID, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions ticket of another channel", signedAt("/slack/interactions",
 			clickBody(userAppr1, chanOther, c, "approve"), now), ok},
 		abuseCase{"/slack/interactions no block_id", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{ticket: c.ticket, ts: c.ts}, "approve"), now), ok},
+			clickBody(userAppr1, chanOps, card{Ticket: c.Ticket, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions unknown action", signedAt("/slack/interactions",
 			clickBody(userAppr1, chanOps, c, "approve_all"), now), ok},
 		abuseCase{"/slack/commands ssl_check unsigned", func(*inproc) *http.Request {

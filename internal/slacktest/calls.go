@@ -199,22 +199,18 @@ func buttons(blocksJSON string) []Button {
 		Type     string `json:"type"`
 		BlockID  string `json:"block_id"`
 		Elements []struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-			Style    string `json:"style"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
+			Type     string          `json:"type"`
+			ActionID string          `json:"action_id"`
+			Value    string          `json:"value"`
+			Style    string          `json:"style"`
+			Text     json.RawMessage `json:"text"` // an object in a button, a string in a context block
 		} `json:"elements"`
 		Accessory *struct {
-			Type     string `json:"type"`
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-			Style    string `json:"style"`
-			Text     struct {
-				Text string `json:"text"`
-			} `json:"text"`
+			Type     string          `json:"type"`
+			ActionID string          `json:"action_id"`
+			Value    string          `json:"value"`
+			Style    string          `json:"style"`
+			Text     json.RawMessage `json:"text"` // an object in a button, a string in a context block
 		} `json:"accessory"`
 	}
 	if json.Unmarshal([]byte(blocksJSON), &blocks) != nil {
@@ -224,14 +220,23 @@ func buttons(blocksJSON string) []Button {
 	for _, b := range blocks {
 		for _, e := range b.Elements {
 			if e.Type == "button" {
-				bs = append(bs, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: e.Text.Text, Style: e.Style})
+				bs = append(bs, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: textOf(e.Text), Style: e.Style})
 			}
 		}
 		if e := b.Accessory; e != nil && e.Type == "button" {
-			bs = append(bs, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: e.Text.Text, Style: e.Style})
+			bs = append(bs, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: textOf(e.Text), Style: e.Style})
 		}
 	}
 	return bs
+}
+
+// textOf is the text of a text object.
+func textOf(raw json.RawMessage) string {
+	var t struct {
+		Text string `json:"text"`
+	}
+	json.Unmarshal(raw, &t)
+	return t.Text
 }
 
 // Card is an approval card: a message with an Approve button. It is what

@@ -133,7 +133,8 @@ func TestAPIAnswersLikeSlack(t *testing.T) {
 	deny := slack.NewButtonBlockElement("deny", "TK1", slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false))
 	ch, ts, err := c.PostMessageContext(ctx, "C1",
 		slack.MsgOptionText("Approval needed: purge db1 (requested by <@U0REQ>, ticket TK1)", false),
-		slack.MsgOptionBlocks(slack.NewActionBlock("approval:C1", approve, deny)))
+		slack.MsgOptionBlocks(slack.NewContextBlock("who", slack.NewTextBlockObject(slack.MarkdownType, "asked by <@U0REQ>", false, false)),
+			slack.NewActionBlock("approval:C1", approve, deny)))
 	if err != nil || ch != "C1" || ts == "" {
 		t.Fatalf("postMessage: %q %q %v", ch, ts, err)
 	}
