@@ -18,6 +18,7 @@ func TestAuthorization(t *testing.T) {
 	ip := newInproc(t, inprocOpts{executor: true, cfg: func(c *bot.Config) {
 		c.AllowedUsers = []string{userAsker, userAppr1, userAppr2, userOther}
 		c.AllowedChannels = []string{chanOps, chanOther}
+		c.Workers = 1 // for settled
 	}})
 	before := len(ip.fake.Requests())
 
@@ -34,9 +35,8 @@ func TestAuthorization(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // anything queued would have run by now
-	if n := len(ip.fake.Requests()) - before; n != 0 {
-		t.Errorf("refused commands made %d Bytemark calls; want none", n)
+	if calls := ip.settled(t, before); len(calls) != 0 {
+		t.Errorf("refused commands made Bytemark calls %v; want none", calls)
 	}
 
 	// A ticket, then clicks that must be refused.
@@ -68,9 +68,8 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
-	if n := len(ip.fake.Requests()) - before; n != 0 {
-		t.Errorf("refused clicks made %d Bytemark calls; want none", n)
+	if calls := ip.settled(t, before); len(calls) != 0 {
+		t.Errorf("refused clicks made Bytemark calls %v; want none", calls)
 	}
 	tk, err := ip.store.Get(t.Context(), c.Ticket)
 	if err != nil {
@@ -104,7 +103,7 @@ func TestAuthorization(t *testing.T) {
 // must be refused like any click from another channel.
 func TestClickBoundToTicketChannel(t *testing.T) {
 	t.Parallel()
-	ip := newInproc(t, inprocOpts{executor: true})
+	ip := newInproc(t, inprocOpts{executor: true, cfg: oneWorker})
 	ip.slash(userAsker, chanOps, "purge web1")
 	c := ip.slack.WaitCard(t, 1)
 	moved := card{Ticket: c.Ticket, BlockID: "approval:" + chanOther, TS: c.TS}
@@ -112,7 +111,7 @@ func TestClickBoundToTicketChannel(t *testing.T) {
 		t.Fatalf("click = %d", code)
 	}
 	ip.ephemeralTo(userAppr1, "another channel")
-	time.Sleep(300 * time.Millisecond)
+	ip.settled(t, 0) // a purge wrongly approved would have run by now
 	tk, err := ip.store.Get(t.Context(), c.Ticket)
 	if err != nil {
 		t.Fatal(err)
