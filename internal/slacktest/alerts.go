@@ -118,6 +118,7 @@ func Alertmanager(alerts ...Alert) AlertmanagerMessage {
 
 // JSON is the delivery's body.
 func (m AlertmanagerMessage) JSON() []byte {
+	m.Alerts = append([]Alert(nil), m.Alerts...)
 	for i := range m.Alerts { // Alertmanager sends no Grafana fields
 		a := &m.Alerts[i]
 		a.SilenceURL, a.DashboardURL, a.PanelURL, a.Values, a.ValueString = "", nil, nil, nil, nil
@@ -154,6 +155,7 @@ func Grafana(alerts ...Alert) GrafanaMessage {
 	}
 	firing := 0
 	empty := ""
+	alerts = append([]Alert(nil), alerts...)
 	for i := range alerts {
 		a := &alerts[i]
 		if a.Status == "firing" {

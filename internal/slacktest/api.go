@@ -197,7 +197,8 @@ func (a *API) SetGroup(id string, users ...string) {
 }
 
 // OnCall calls f with every call as it is answered (also with Discard).
-// f must be quick and safe for concurrent use.
+// f must be quick, safe for concurrent use, and must not call the API
+// (it runs under the API's lock).
 func (a *API) OnCall(f func(Call)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slack-go/slack"
 )
 
 // Call is one call the bot made to the stand-in: a Web API method, or a
@@ -33,6 +35,13 @@ func (c Call) Text() string { return unescapeJSON(c.Form.Get("text")) }
 // BlocksJSON returns the call's blocks as JSON text ("" if none), with the
 // HTML-safe escapes of < > & undone so that tests can look for "<@U1>".
 func (c Call) BlocksJSON() string { return unescapeJSON(c.Form.Get("blocks")) }
+
+// Blocks decodes the call's blocks (Block Kit) with slack-go.
+func (c Call) Blocks() slack.Blocks {
+	var b slack.Blocks
+	json.Unmarshal([]byte(c.Form.Get("blocks")), &b)
+	return b
+}
 
 // Content is what a person would see: text and blocks.
 func (c Call) Content() string { return c.Text() + "\n" + c.BlocksJSON() }

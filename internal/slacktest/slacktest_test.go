@@ -183,6 +183,9 @@ func TestAPIAnswersLikeSlack(t *testing.T) {
 	if counts["chat.postMessage"] != 2 || counts["chat.update"] != 1 || counts["chat.delete"] != 1 || counts["usergroups.users.list"] != 2 {
 		t.Errorf("counts = %v", counts)
 	}
+	if bl := api.Calls("chat.postMessage")[0].Blocks(); len(bl.BlockSet) != 2 || bl.BlockSet[1].BlockType() != slack.MBTAction {
+		t.Errorf("blocks = %+v", bl)
+	}
 	if bs := api.Calls("chat.postMessage")[0].Buttons(); len(bs) != 2 || bs[1].ActionID != "deny" {
 		t.Errorf("buttons = %+v", bs)
 	}
