@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // TestBotConfigCarriesUsergroupMaxAge guards the wiring of USERGROUP_MAX_AGE.
@@ -56,17 +56,13 @@ func (s *syncBuffer) String() string {
 func TestServeMetricsApartAndNoCredentialsLogged(t *testing.T) {
 	fake := bytemarktest.NewServer()
 	defer fake.Close()
-	slackAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"ok":true,"team_id":"T0001","user_id":"UBOT","team":"t","user":"bot","url":"https://t.slack.com/"}`)
-	}))
-	defer slackAPI.Close()
+	slackAPI := slacktest.New(t, slacktest.Options{Token: "xoxb-BOTTOKEN"})
 	env := map[string]string{
 		"LISTEN_ADDR":          "127.0.0.1:0",
 		"METRICS_ADDR":         "127.0.0.1:0",
 		"SLACK_SIGNING_SECRET": "SIGNINGSECRET",
 		"SLACK_BOT_TOKEN":      "xoxb-BOTTOKEN",
-		"SLACK_API_URL":        slackAPI.URL + "/",
+		"SLACK_API_URL":        slackAPI.URL(),
 		"BYTEMARK_API_URL":     fake.URL(),
 		"BYTEMARK_AUTH_URL":    fake.URL(),
 		"BYTEMARK_USERNAME":    bytemarktest.Username,

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // A request is one request of a load run, ready to sign and send.
@@ -163,7 +165,9 @@ func sendOne(ctx context.Context, client *rawClient, cfg runConfig, l load, i in
 		hs = append(hs, header{"Authorization", "Bearer " + rq.Bearer})
 	}
 	if l.Sign {
-		hs = append(hs, slackHeaders(cfg.Secret, rq.Body, time.Now())...)
+		for k, v := range slacktest.SignedHeaders(cfg.Secret, rq.Body, time.Now()) {
+			hs = append(hs, header{k, v[0]})
+		}
 	}
 	if ctx.Err() != nil {
 		return sample{Latency: -1, Err: "not sent"}

@@ -250,7 +250,7 @@ func (h *run1) approveStep(ctx context.Context) error {
 		// No cards to click: the floor gets made-up tickets.
 		ts := make([]ticket, want)
 		for i := range ts {
-			ts[i] = ticket{ID: fmt.Sprintf("T%06d", i), BlockID: "approval:" + channelID, Channel: channelID, TS: fmt.Sprintf("1700000000.%06d", i)}
+			ts[i] = ticket{Ticket: fmt.Sprintf("T%06d", i), BlockID: "approval:" + channelID, Channel: channelID, TS: fmt.Sprintf("1700000000.%06d", i)}
 		}
 		_, err := h.step(ctx, "approve click", h.o.ClickRate, clickLoad(ts), ts)
 		return err

@@ -1,172 +1,67 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-	"mime"
-	"net"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
-// slackStub stands in for the Slack Web API on loopback: it answers every
-// method at once with {"ok":true,...}, counts the calls, and, when asked,
-// collects the approval cards posted (their Approve buttons) so that the
-// harness can click them.
+// slackStub is internal/slacktest's Web API stand-in in its lean mode (it
+// keeps no calls, only counts them), plus what the harness needs of it:
+// the approval cards posted while collecting (to click their Approve
+// buttons), the first few ephemeral texts, and whether the bot has gone
+// quiet.
 type slackStub struct {
-	srv *http.Server
-	url string // base URL, ending in /api/
+	*slacktest.API
+	url string // SLACK_API_URL
 
-	calls   atomic.Int64 // all calls
-	posts   atomic.Int64 // chat.postMessage
-	updates atomic.Int64 // chat.update
-	seq     atomic.Int64
-	last    atomic.Int64 // unix nanos of the last call
-
-	collect atomic.Bool
-	mu      sync.Mutex
-	methods map[string]int
-	cards   []ticket
-	// ephemerals keeps the first few ephemeral texts (refusals, errors).
-	ephemerals []string
+	mu         sync.Mutex
+	collect    bool
+	cards      []ticket
+	ephemerals []string // the first few ephemeral texts (refusals, errors)
 }
 
 func startSlackStub() (*slackStub, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s := &slackStub{methods: map[string]int{}}
-	s.url = "http://" + ln.Addr().String() + "/api/"
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-	go s.srv.Serve(ln)
+	api := slacktest.Start(slacktest.Options{Token: "*", TeamID: teamID, TeamDomain: "loadtest", BotUserID: "U0BOT",
+		BotID: "B0LOAD", AppID: appID, Discard: true})
+	s := &slackStub{API: api, url: api.URL()}
+	api.OnCall(s.saw)
 	return s, nil
 }
 
-func (s *slackStub) Close() { s.srv.Close() }
-
-// ServeHTTP answers one Web API call like Slack does (200 with a JSON body
-// whose "ok" is true).
-func (s *slackStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	method := strings.TrimPrefix(r.URL.Path, "/api/")
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	s.calls.Add(1)
-	s.last.Store(time.Now().UnixNano())
-	s.mu.Lock()
-	s.methods[method]++
-	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	switch method {
+// saw collects what the harness keeps of call c.
+func (s *slackStub) saw(c slacktest.Call) {
+	switch c.Method {
 	case "chat.postMessage":
-		s.posts.Add(1)
-		ts := s.ts()
-		ch := field(r, body, "channel")
-		if s.collect.Load() {
-			if t, ok := cardTicket(field(r, body, "blocks"), field(r, body, "text")); ok {
-				t.Channel, t.TS = ch, ts
-				s.mu.Lock()
-				s.cards = append(s.cards, t)
-				s.mu.Unlock()
-			}
+		s.mu.Lock()
+		collect := s.collect
+		s.mu.Unlock()
+		if !collect {
+			return
 		}
-		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q,"message":{"type":"message","ts":%q}}`, ch, ts, ts)
-	case "chat.update":
-		s.updates.Add(1)
-		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q,"text":""}`, field(r, body, "channel"), field(r, body, "ts"))
+		if t, ok := slacktest.CardOf(c); ok {
+			s.mu.Lock()
+			s.cards = append(s.cards, t)
+			s.mu.Unlock()
+		}
 	case "chat.postEphemeral":
-		text := field(r, body, "text")
 		s.mu.Lock()
 		if len(s.ephemerals) < 5 {
-			s.ephemerals = append(s.ephemerals, text)
+			s.ephemerals = append(s.ephemerals, c.Form.Get("text"))
 		}
 		s.mu.Unlock()
-		fmt.Fprintf(w, `{"ok":true,"message_ts":%q}`, s.ts())
-	case "usergroups.users.list":
-		fmt.Fprint(w, `{"ok":true,"users":[]}`)
-	case "auth.test":
-		fmt.Fprint(w, `{"ok":true,"url":"https://loadtest.slack.com/","team":"loadtest","user":"bytebot","team_id":"`+teamID+`","user_id":"U0BOT","bot_id":"B0LOAD"}`)
-	default:
-		fmt.Fprint(w, `{"ok":true}`)
 	}
-}
-
-// ts returns a message timestamp unique to this stand-in.
-func (s *slackStub) ts() string {
-	n := s.seq.Add(1)
-	return fmt.Sprintf("%d.%06d", 1700000000+n/1000000, n%1000000)
-}
-
-// field returns a field of a Web API call's form or JSON body.
-func field(r *http.Request, body []byte, name string) string {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "application/json" {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(body, &m) != nil {
-			return ""
-		}
-		raw := m[name]
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		return string(raw)
-	}
-	if r.Method == http.MethodGet {
-		return r.URL.Query().Get(name)
-	}
-	v, _ := url.ParseQuery(string(body))
-	return v.Get(name)
-}
-
-// cardTicket finds the Approve button in a message's blocks (JSON): its
-// value is the ticket ID and its block ID binds it to a channel.
-func cardTicket(blocks, text string) (ticket, bool) {
-	if !strings.Contains(blocks, `"approve"`) {
-		return ticket{}, false
-	}
-	var bs []struct {
-		Type     string `json:"type"`
-		BlockID  string `json:"block_id"`
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	if json.Unmarshal([]byte(blocks), &bs) != nil {
-		return ticket{}, false
-	}
-	for _, b := range bs {
-		if b.Type != "actions" {
-			continue
-		}
-		for _, e := range b.Elements {
-			if e.ActionID == "approve" && e.Value != "" {
-				t := ticket{ID: e.Value, BlockID: b.BlockID}
-				// The fallback text names the requester as a mention.
-				if i := strings.Index(text, "<@"); i >= 0 {
-					if j := strings.IndexByte(text[i:], '>'); j > 0 {
-						t.Requester = text[i+2 : i+j]
-					}
-				}
-				return t, true
-			}
-		}
-	}
-	return ticket{}, false
 }
 
 // startCollecting forgets the cards collected so far and collects new ones.
 func (s *slackStub) startCollecting() {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.cards = nil
-	s.mu.Unlock()
-	s.collect.Store(true)
+	s.collect = true
 }
 
 // collected returns the cards collected so far whose requester's ID
@@ -184,15 +79,7 @@ func (s *slackStub) collected(user string) []ticket {
 }
 
 // methodCounts returns how often each method was called.
-func (s *slackStub) methodCounts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := make(map[string]int, len(s.methods))
-	for k, v := range s.methods {
-		m[k] = v
-	}
-	return m
-}
+func (s *slackStub) methodCounts() map[string]int { return s.Counts() }
 
 // quiet waits until no call has arrived for idle (the bot's executor has
 // drained its queue), or until timeout. It returns how long after since
@@ -201,7 +88,7 @@ func (s *slackStub) methodCounts() map[string]int {
 func (s *slackStub) quiet(since time.Time, idle, timeout time.Duration) (time.Duration, bool) {
 	start := time.Now()
 	for {
-		last := time.Unix(0, s.last.Load())
+		last := s.LastCall()
 		if time.Since(last) >= idle {
 			return max(0, last.Sub(since)), true
 		}

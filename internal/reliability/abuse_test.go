@@ -51,12 +51,12 @@ func hookRequest(path, auth, ct string, body []byte) *http.Request {
 // API. (The fuzz targets in fuzz_test.go cover the parsers further.)
 func TestAbuseEveryEndpoint(t *testing.T) {
 	t.Parallel()
-	ip := newInproc(t, inprocOpts{executor: true})
+	ip := newInproc(t, inprocOpts{executor: true, cfg: oneWorker})
 	// A real ticket, for the clicks.
 	ip.slash(userAsker, chanOps, "purge web1")
-	c := ip.slack.waitCard(t, 1)
+	c := ip.slack.WaitCard(t, 1)
 	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
-		tk, err := ip.store.Get(t.Context(), c.ticket)
+		tk, err := ip.store.Get(t.Context(), c.Ticket)
 		return err == nil && tk.MessageTS != ""
 	}, ip.dump)
 	before := len(ip.fake.Requests())
@@ -144,13 +144,13 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 		abuseCase{"/slack/interactions view_submission", signedAt("/slack/interactions",
 			[]byte(url.Values{"payload": {`{"type":"view_submission","user":{"id":"UAPPROVE1"}}`}}.Encode()), now), ok},
 		abuseCase{"/slack/interactions forged ticket", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{ticket: "aaaaaaaaaa", blockID: c.blockID, ts: c.ts}, "approve"), now), ok},
+			clickBody(userAppr1, chanOps, card{Ticket: "aaaaaaaaaa", BlockID: c.BlockID, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions ticket ID with script chars", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{ticket: "x'; return redis.call('FLUSHALL') --", blockID: c.blockID, ts: c.ts}, "approve"), now), ok},
+			clickBody(userAppr1, chanOps, card{Ticket: "x'; return redis.call('FLUSHALL') --", BlockID: c.BlockID, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions ticket of another channel", signedAt("/slack/interactions",
 			clickBody(userAppr1, chanOther, c, "approve"), now), ok},
 		abuseCase{"/slack/interactions no block_id", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{ticket: c.ticket, ts: c.ts}, "approve"), now), ok},
+			clickBody(userAppr1, chanOps, card{Ticket: c.Ticket, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions unknown action", signedAt("/slack/interactions",
 			clickBody(userAppr1, chanOps, c, "approve_all"), now), ok},
 		abuseCase{"/slack/commands ssl_check unsigned", func(*inproc) *http.Request {
@@ -227,13 +227,8 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // anything wrongly queued would have run by now
-	if n := len(ip.fake.Requests()) - before; n != 0 {
-		var calls []string
-		for _, r := range ip.fake.Requests()[before:] {
-			calls = append(calls, r.Method+" "+r.Path)
-		}
-		t.Errorf("abusive requests made %d Bytemark calls: %v", n, calls)
+	if calls := ip.settled(t, before); len(calls) != 0 { // anything wrongly queued has run by now
+		t.Errorf("abusive requests made %d Bytemark calls: %v", len(calls), calls)
 	}
 	if n := purges(ip.fake.Server, "web2") + purges(ip.fake.Server, "web1"); n != 0 {
 		t.Errorf("purges = %d", n)

@@ -18,6 +18,7 @@ func TestAuthorization(t *testing.T) {
 	ip := newInproc(t, inprocOpts{executor: true, cfg: func(c *bot.Config) {
 		c.AllowedUsers = []string{userAsker, userAppr1, userAppr2, userOther}
 		c.AllowedChannels = []string{chanOps, chanOther}
+		c.Workers = 1 // for settled
 	}})
 	before := len(ip.fake.Requests())
 
@@ -34,16 +35,15 @@ func TestAuthorization(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // anything queued would have run by now
-	if n := len(ip.fake.Requests()) - before; n != 0 {
-		t.Errorf("refused commands made %d Bytemark calls; want none", n)
+	if calls := ip.settled(t, before); len(calls) != 0 {
+		t.Errorf("refused commands made Bytemark calls %v; want none", calls)
 	}
 
 	// A ticket, then clicks that must be refused.
 	ip.slash(userAsker, chanOps, "purge web1")
-	c := ip.slack.waitCard(t, 1)
+	c := ip.slack.WaitCard(t, 1)
 	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
-		tk, err := ip.store.Get(t.Context(), c.ticket)
+		tk, err := ip.store.Get(t.Context(), c.Ticket)
 		return err == nil && tk.MessageTS != ""
 	}, ip.dump)
 	before = len(ip.fake.Requests())
@@ -57,7 +57,7 @@ func TestAuthorization(t *testing.T) {
 		{"outside ALLOWED_USERS", "UOUTSIDE1", chanOps, c, "aren't one of the approvers"},
 		{"self-approval", userAsker, chanOps, c, "someone else has to"},
 		{"from another channel", userAppr1, chanOther, c, "belongs to another channel"},
-		{"forged ticket", userAppr1, chanOps, card{ticket: "zzzzzzzzzz", blockID: c.blockID, ts: c.ts}, "no longer exists"},
+		{"forged ticket", userAppr1, chanOps, card{Ticket: "zzzzzzzzzz", BlockID: c.BlockID, TS: c.TS}, "no longer exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if code := ip.click(tc.user, tc.channel, tc.c, "approve"); code != http.StatusOK {
@@ -68,11 +68,10 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
-	if n := len(ip.fake.Requests()) - before; n != 0 {
-		t.Errorf("refused clicks made %d Bytemark calls; want none", n)
+	if calls := ip.settled(t, before); len(calls) != 0 {
+		t.Errorf("refused clicks made Bytemark calls %v; want none", calls)
 	}
-	tk, err := ip.store.Get(t.Context(), c.ticket)
+	tk, err := ip.store.Get(t.Context(), c.Ticket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,14 +83,14 @@ func TestAuthorization(t *testing.T) {
 	}
 
 	// A refused user cannot cancel someone else's ticket either.
-	if _, text := ip.slash(userOther, chanOps, "cancel "+c.ticket); !strings.Contains(text, "Only the person who asked") {
+	if _, text := ip.slash(userOther, chanOps, "cancel "+c.Ticket); !strings.Contains(text, "Only the person who asked") {
 		t.Errorf("cancel by another user = %q; want a refusal", text)
 	}
 	// And the rightful approver still can approve.
 	if code := ip.click(userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	ip.slack.waitPost(t, "web1.default.acme purged")
+	ip.slack.WaitPost(t, "web1.default.acme purged")
 	if n := purges(ip.fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want 1", n)
 	}
@@ -104,16 +103,16 @@ func TestAuthorization(t *testing.T) {
 // must be refused like any click from another channel.
 func TestClickBoundToTicketChannel(t *testing.T) {
 	t.Parallel()
-	ip := newInproc(t, inprocOpts{executor: true})
+	ip := newInproc(t, inprocOpts{executor: true, cfg: oneWorker})
 	ip.slash(userAsker, chanOps, "purge web1")
-	c := ip.slack.waitCard(t, 1)
-	moved := card{ticket: c.ticket, blockID: "approval:" + chanOther, ts: c.ts}
+	c := ip.slack.WaitCard(t, 1)
+	moved := card{Ticket: c.Ticket, BlockID: "approval:" + chanOther, TS: c.TS}
 	if code := ip.click(userAppr1, chanOther, moved, "approve"); code != http.StatusOK {
 		t.Fatalf("click = %d", code)
 	}
 	ip.ephemeralTo(userAppr1, "another channel")
-	time.Sleep(300 * time.Millisecond)
-	tk, err := ip.store.Get(t.Context(), c.ticket)
+	ip.settled(t, 0) // a purge wrongly approved would have run by now
+	tk, err := ip.store.Get(t.Context(), c.Ticket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func TestAlertFloodOneReboot(t *testing.T) {
 
 	// The one reboot happens (after the summary, in its thread) and no other.
 	waitFor(t, 40*time.Second, "the reboot of web1", func() bool { return signals(fake.Server, "web1") >= 1 }, dump)
-	slack.waitPost(t, "web1.default.acme rebooted by reset")
+	slack.WaitPost(t, "web1.default.acme rebooted by reset")
 	rdb := rds.client()
 	defer rdb.Close()
 	waitFor(t, 10*time.Second, "an empty work queue and no reboot scheduled", func() bool {

@@ -128,11 +128,11 @@ func TestAlertFloodKeepsAudit(t *testing.T) {
 	if code, body := bot.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK {
 		t.Fatalf("purge web2 = %d %s", code, body)
 	}
-	c := slack.waitCard(t, 1)
+	c := slack.WaitCard(t, 1)
 	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
-	slack.waitPost(t, "purged")
+	slack.WaitPost(t, "purged")
 
 	const deliveries, perDelivery = 10, 1000
 	start := time.Now()

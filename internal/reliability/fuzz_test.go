@@ -74,7 +74,7 @@ func FuzzSlashCommand(f *testing.F) {
 }
 
 func FuzzInteraction(f *testing.F) {
-	c := card{ticket: "abcdefghij", blockID: "approval:" + chanOps, ts: "1700000000.000001"}
+	c := card{Ticket: "abcdefghij", BlockID: "approval:" + chanOps, TS: "1700000000.000001"}
 	for _, b := range [][]byte{
 		clickBody(userAppr1, chanOps, c, "approve"),
 		clickBody(userAsker, chanOps, c, "deny"),

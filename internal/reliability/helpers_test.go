@@ -1,26 +1,20 @@
 package reliability
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // Slack and chat IDs used throughout.
@@ -66,41 +60,40 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool,
 	}
 }
 
-// sign returns Slack's v0 signature of body at ts.
-func sign(secret string, ts int64, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%d:", ts)
-	mac.Write(body)
-	return "v0=" + hex.EncodeToString(mac.Sum(nil))
+// The Slack side is internal/slacktest's: the Web API stand-in, signing
+// and the payloads. These names keep the scenarios short.
+type (
+	slackAPI  = slacktest.API
+	slackCall = slacktest.Call
+	card      = slacktest.Card
+)
+
+// newSlackAPI is a Slack Web API stand-in expecting the bot token token.
+func newSlackAPI(t testing.TB, token string) *slackAPI {
+	return slacktest.New(t, slacktest.Options{Token: token, TeamID: slackTeam})
 }
 
-// signedRequest is a Slack request to path signed with secret at time at.
+// sign returns Slack's v0 signature of body at ts.
+func sign(secret string, ts int64, body []byte) string { return slacktest.Signature(secret, ts, body) }
+
+// signedRequest is a Slack request to base+path signed with secret at time at.
 func signedRequest(base, secret, path string, body []byte, at time.Time) *http.Request {
-	r, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(body))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(at.Unix(), 10))
-	r.Header.Set("X-Slack-Signature", sign(secret, at.Unix(), body))
-	return r
+	return slacktest.SignedRequest(secret, base+path, body, at)
 }
+
+// trunc shortens s to n bytes, for messages.
+var trunc = slacktest.Truncate
 
 // slackTeam is the bot's workspace: the team_id of slashBody and clickBody
 // requests, and what the Slack stand-in's auth.test answers.
-const slackTeam = "T0001"
+const slackTeam = slacktest.DefaultTeam
 
-// slashBody is a slash command from user in channel, built on the payload
-// Slack documents.
-func slashBody(user, channel, text string) []byte {
-	v, _ := url.ParseQuery("token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&team_domain=example&enterprise_id=E0001&enterprise_name=Globular%20Construct%20Inc&channel_id=C2147483705&channel_name=test&user_id=U2147483697&user_name=Steve&command=/bytemark&text=94070&response_url=https://hooks.slack.com/commands/1234/5678&trigger_id=13345224609.738474920.8088930838d88f008e0&api_app_id=A123456")
-	v.Set("user_id", user)
-	v.Set("channel_id", channel)
-	v.Set("text", text)
-	// Slack makes a trigger_id for each command typed.
-	v.Set("trigger_id", fmt.Sprintf("13345224609.738474920.%016x", rand.Uint64()))
-	return []byte(v.Encode())
-}
+// slashBody is a slash command from user in channel, with a trigger_id of
+// its own.
+func slashBody(user, channel, text string) []byte { return slacktest.SlashBody(user, channel, text) }
 
 // blockActionsJSON is Slack's block_actions example, as the bot's own tests
-// use it.
+// use it (a fuzz seed).
 const blockActionsJSON = `{"type":"block_actions","team":{"id":"T9TK3CUKW","domain":"example"},"user":{"id":"UA8RXUSPL","username":"jtorrance","team_id":"T9TK3CUKW"},
  "api_app_id":"AABA1ABCD","token":"9s8d9as89d8as9d8as989",
  "container":{"type":"message","message_ts":"1548261231.000200","channel_id":"CBR2V3XEX","is_ephemeral":false},
@@ -114,22 +107,7 @@ const blockActionsJSON = `{"type":"block_actions","team":{"id":"T9TK3CUKW","doma
 // clickBody is a block_actions payload: user clicks action ("approve" or
 // "deny") on card c, in channel.
 func clickBody(user, channel string, c card, action string) []byte {
-	var p map[string]any
-	if err := json.Unmarshal([]byte(blockActionsJSON), &p); err != nil {
-		panic(err)
-	}
-	p["user"].(map[string]any)["id"] = user
-	p["user"].(map[string]any)["team_id"] = slackTeam
-	p["team"].(map[string]any)["id"] = slackTeam
-	p["container"].(map[string]any)["channel_id"] = channel
-	p["container"].(map[string]any)["message_ts"] = c.ts
-	p["channel"].(map[string]any)["id"] = channel
-	act := p["actions"].([]any)[0].(map[string]any)
-	act["action_id"] = action
-	act["value"] = c.ticket
-	act["block_id"] = c.blockID
-	js, _ := json.Marshal(p)
-	return []byte(url.Values{"payload": {string(js)}}.Encode())
+	return slacktest.ClickBody(user, channel, c, action)
 }
 
 // slashReply is the JSON body of a slash command's answer.
@@ -142,41 +120,17 @@ type slashReply struct {
 // alertBody is an Alertmanager delivery (version 4) of n firing alerts for
 // server, told apart by seq (their fingerprints and start times differ).
 func alertBody(server string, seq, n int) []byte {
-	type alert struct {
-		Status       string            `json:"status"`
-		Labels       map[string]string `json:"labels"`
-		Annotations  map[string]string `json:"annotations"`
-		StartsAt     string            `json:"startsAt"`
-		EndsAt       string            `json:"endsAt"`
-		GeneratorURL string            `json:"generatorURL"`
-		Fingerprint  string            `json:"fingerprint"`
-	}
 	start := time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC)
-	alerts := make([]alert, n)
+	alerts := make([]slacktest.Alert, n)
 	for i := range alerts {
 		k := seq*n + i
-		alerts[i] = alert{
-			Status: "firing",
-			Labels: map[string]string{"alertname": "InstanceDown", "instance": fmt.Sprintf("%s:%d", server, 9100+k%1000),
-				"job": "node", "severity": "critical", "bytemark_server": server},
-			Annotations:  map[string]string{"summary": server + " is down"},
-			StartsAt:     start.Add(time.Duration(k) * time.Second).Format(time.RFC3339),
-			EndsAt:       "0001-01-01T00:00:00Z",
-			GeneratorURL: "http://prometheus.example.com:9090/graph?g0.expr=up+%3D%3D+0",
-			Fingerprint:  fmt.Sprintf("%016x", 0x695977d59c520000+k),
-		}
+		a := slacktest.Firing("bytemark_server", server, start.Add(time.Duration(k)*time.Second))
+		a.Labels["instance"] = fmt.Sprintf("%s:%d", server, 9100+k%1000)
+		a.Annotations = map[string]string{"summary": server + " is down"}
+		a.Fingerprint = fmt.Sprintf("%016x", 0x695977d59c520000+k)
+		alerts[i] = a
 	}
-	b, _ := json.Marshal(map[string]any{
-		"receiver": "bytemark-bot", "status": "firing", "alerts": alerts,
-		"notification_reason": "first notification",
-		"groupLabels":         map[string]string{"alertname": "InstanceDown"},
-		"commonLabels":        map[string]string{"alertname": "InstanceDown"},
-		"commonAnnotations":   map[string]string{},
-		"routeLabels":         map[string]string{},
-		"externalURL":         "http://alertmanager.example.com:9093",
-		"version":             "4", "groupKey": `{}:{alertname="InstanceDown"}`, "truncatedAlerts": 0,
-	})
-	return b
+	return slacktest.Alertmanager(alerts...).JSON()
 }
 
 // fakeAPI is the bytemarktest fake served by the test process, behind a

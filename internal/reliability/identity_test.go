@@ -20,13 +20,13 @@ func TestAliasesShareGuards(t *testing.T) {
 	rds := startRedis(t, "")
 	const secret, token = "reliability-signing-secret", "reliability-webhook-token"
 	bot := startBot(t, "bot", botEnv(slack, fake, rds, "relid:", "REBOOT_COOLDOWN=15m"))
-	dump := func() string { return bot.logText() + "\n" + slack.dump() }
+	dump := func() string { return bot.logText() + "\n" + slack.Dump() }
 
 	// The cooldown.
 	if code, body := bot.hook(token, alertBody("web1.default.acme", 0, 1)); code != http.StatusOK {
 		t.Fatalf("first delivery = %d %s", code, body)
 	}
-	slack.waitPost(t, "web1.default.acme rebooted by reset")
+	slack.WaitPost(t, "web1.default.acme rebooted by reset")
 	for seq, alias := range []string{"1001.default.acme", "1001", "web1.11.acme", "web1.default.acme.uk0.bigv.io"} {
 		code, body := bot.hook(token, alertBody(alias, seq+1, 1))
 		var ans struct{ Decisions map[string]int }
@@ -34,7 +34,7 @@ func TestAliasesShareGuards(t *testing.T) {
 			t.Errorf("delivery for %s = %d %s; want it held by the cooldown", alias, code, body)
 		}
 	}
-	slack.waitPost(t, "Not rebooting `web1.default.acme`", "cooldown")
+	slack.WaitPost(t, "Not rebooting `web1.default.acme`", "cooldown")
 	if n := signals(fake.Server, "web1") + signals(fake.Server, "1001"); n != 1 {
 		t.Errorf("reboots of web1 = %d; want 1", n)
 	}
@@ -49,10 +49,10 @@ func TestAliasesShareGuards(t *testing.T) {
 		}
 	}
 	waitFor(t, 40*time.Second, "both restarts to end", func() bool {
-		return len(slack.find("chat.postMessage", "restarted"))+len(slack.find("chat.postMessage", ":x:", "restart")) == 2
+		return len(slack.Find("chat.postMessage", "restarted"))+len(slack.Find("chat.postMessage", ":x:", "restart")) == 2
 	}, dump)
-	if n := len(slack.find("chat.postMessage", "web1.default.acme restarted")); n != 2 {
-		t.Errorf("%d restarts of web1.default.acme reported; want 2:\n%s", n, slack.dump())
+	if n := len(slack.Find("chat.postMessage", "web1.default.acme restarted")); n != 2 {
+		t.Errorf("%d restarts of web1.default.acme reported; want 2:\n%s", n, slack.Dump())
 	}
 	var steps []string
 	for _, r := range fake.Requests() {

@@ -148,7 +148,7 @@ func (ip *inproc) click(user, channel string, c card, action string) int {
 }
 
 func (ip *inproc) dump() string {
-	return ip.slack.dump() + "\n--- logs\n" + ip.logs.String()
+	return ip.slack.Dump() + "\n--- logs\n" + ip.logs.String()
 }
 
 // ephemeralTo waits for a private message to user with every substring.
@@ -156,7 +156,7 @@ func (ip *inproc) ephemeralTo(user string, substrings ...string) slackCall {
 	ip.t.Helper()
 	var found slackCall
 	waitFor(ip.t, 10*time.Second, "a private message to "+user+" with "+strings.Join(substrings, ", "), func() bool {
-		for _, c := range ip.slack.find("chat.postEphemeral", substrings...) {
+		for _, c := range ip.slack.Find("chat.postEphemeral", substrings...) {
 			if c.Form.Get("user") == user {
 				found = c
 				return true

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 var binDir string
@@ -187,7 +189,7 @@ type botProc struct {
 func botEnv(slack *slackAPI, fake *fakeAPI, rds *redisProc, prefix string, extra ...string) map[string]string {
 	env := map[string]string{
 		"SLACK_SIGNING_SECRET": "reliability-signing-secret",
-		"SLACK_BOT_TOKEN":      slack.token,
+		"SLACK_BOT_TOKEN":      slack.Token(),
 		"SLACK_API_URL":        slack.URL(),
 		"SLACK_CHANNEL":        chanOps,
 		"BYTEMARK_API_URL":     fake.URL(),
@@ -316,8 +318,5 @@ func (b *botProc) click(secret, user, channel string, c card, action string) (in
 
 // hook sends an Alertmanager delivery with the bearer token.
 func (b *botProc) hook(token string, body []byte) (int, []byte) {
-	r, _ := http.NewRequest(http.MethodPost, b.url+"/hooks/alertmanager", strings.NewReader(string(body)))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Authorization", "Bearer "+token)
-	return do(r)
+	return do(slacktest.HookRequest(b.url+"/hooks/alertmanager", token, body))
 }

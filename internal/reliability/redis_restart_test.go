@@ -20,13 +20,13 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	rds := startRedis(t, "")
 	const secret, token = "reliability-signing-secret", "reliability-webhook-token"
 	bot := startBot(t, "bot", botEnv(slack, fake, rds, "rel1:"))
-	dump := func() string { return slack.dump() + "\n--- bot\n" + bot.logText() }
+	dump := func() string { return slack.Dump() + "\n--- bot\n" + bot.logText() }
 
 	// Mid-flow: a purge waits for approval.
 	if code, body := bot.slash(secret, userAsker, chanOps, "purge web1"); code != http.StatusOK {
 		t.Fatalf("purge web1 = %d %s", code, body)
 	}
-	c := slack.waitCard(t, 1)
+	c := slack.WaitCard(t, 1)
 
 	rds.kill9()
 
@@ -53,7 +53,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 		t.Errorf("click while Redis is down = %d; want 200", code)
 	}
 	waitFor(t, 10*time.Second, "a private 'temporarily unavailable' to the voter", func() bool {
-		for _, e := range slack.find("chat.postEphemeral", "temporarily unavailable") {
+		for _, e := range slack.Find("chat.postEphemeral", "temporarily unavailable") {
 			if e.Form.Get("user") == userAppr1 {
 				return true
 			}
@@ -81,13 +81,13 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	waitFor(t, 20*time.Second, "/readyz to pass again", func() bool { return bot.get("/readyz") == http.StatusOK }, dump)
 	// The pending ticket survived.
 	code, body := bot.slash(secret, userAsker, chanOps, "approvals")
-	if code != http.StatusOK || !strings.Contains(string(body), c.ticket) {
-		t.Errorf("approvals after the restart = %d %s; want ticket %s listed", code, body, c.ticket)
+	if code != http.StatusOK || !strings.Contains(string(body), c.Ticket) {
+		t.Errorf("approvals after the restart = %d %s; want ticket %s listed", code, body, c.Ticket)
 	}
 	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve after the restart = %d", code)
 	}
-	slack.waitPost(t, "web1.default.acme purged")
+	slack.WaitPost(t, "web1.default.acme purged")
 	if n := purges(fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want 1", n)
 	}

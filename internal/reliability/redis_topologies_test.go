@@ -26,7 +26,7 @@ func slashOK(b *botProc, text string) (bool, []byte) {
 
 // posts counts the chat.postMessage calls with every substring.
 func posts(s *slackAPI, substrings ...string) int {
-	return len(s.find("chat.postMessage", substrings...))
+	return len(s.Find("chat.postMessage", substrings...))
 }
 
 // writesTo counts the requests to the fake that could change server.
@@ -54,7 +54,7 @@ func TestSentinelFailover(t *testing.T) {
 	fake := newFakeAPI(t)
 	const secret = "reliability-signing-secret"
 	bot := startBot(t, "bot", botEnv(slack, fake, nil, "rel9:", "REDIS_URL="+set.URL(), "APPROVALS_REQUIRED=2"))
-	dump := func() string { return slack.dump() + "\n--- bot\n" + bot.logText() }
+	dump := func() string { return slack.Dump() + "\n--- bot\n" + bot.logText() }
 	rdb := redistest.Open(t, set.URL()) // a client as the bot's, to look
 	ctx := context.Background()
 	ticket := func(id string) map[string]string {
@@ -68,12 +68,12 @@ func TestSentinelFailover(t *testing.T) {
 	if ok, body := slashOK(bot, "purge web1"); !ok {
 		t.Fatalf("purge web1: %s", body)
 	}
-	c := slack.waitCard(t, 1)
+	c := slack.WaitCard(t, 1)
 	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
 	waitFor(t, 20*time.Second, "the first approval", func() bool {
-		return strings.Contains(ticket(c.ticket)["approvers"], userAppr1)
+		return strings.Contains(ticket(c.Ticket)["approvers"], userAppr1)
 	}, dump)
 	// A reset running: its request reached Bytemark, its answer is held.
 	fake.holdAnswers(func(r *http.Request) bool {
@@ -90,7 +90,7 @@ func TestSentinelFailover(t *testing.T) {
 	replica := set.Replica.Client()
 	defer replica.Close()
 	waitFor(t, 20*time.Second, "the replica to have the first approval", func() bool {
-		v, _ := replica.HGet(ctx, "{rel9}:ticket:"+c.ticket, "approvers").Result()
+		v, _ := replica.HGet(ctx, "{rel9}:ticket:"+c.Ticket, "approvers").Result()
 		return strings.Contains(v, userAppr1)
 	}, dump)
 
@@ -128,7 +128,7 @@ func TestSentinelFailover(t *testing.T) {
 	// The ticket is there, with the acknowledged approval; the vote in
 	// flight either counted (the ticket is approved) or was refused with
 	// "temporarily unavailable" to the voter, and is made again.
-	tk := ticket(c.ticket)
+	tk := ticket(c.Ticket)
 	switch tk["state"] {
 	case "approved":
 	case "pending":
@@ -137,7 +137,7 @@ func TestSentinelFailover(t *testing.T) {
 		}
 		// The voter was told the vote did not land.
 		waitFor(t, 10*time.Second, "a private 'temporarily unavailable' to the voter in flight", func() bool {
-			for _, e := range slack.find("chat.postEphemeral", "temporarily unavailable") {
+			for _, e := range slack.Find("chat.postEphemeral", "temporarily unavailable") {
 				if e.Form.Get("user") == userAppr2 {
 					return true
 				}
@@ -145,8 +145,8 @@ func TestSentinelFailover(t *testing.T) {
 			return false
 		}, dump)
 		for _, u := range slack.Calls("chat.update") {
-			if strings.Contains(u.content(), "Approved by") {
-				t.Errorf("a card said approved, but the ticket is pending after the failover:\n%s", u.content())
+			if strings.Contains(u.Content(), "Approved by") {
+				t.Errorf("a card said approved, but the ticket is pending after the failover:\n%s", u.Content())
 			}
 		}
 		if code, _ := bot.click(secret, userAppr2, chanOps, c, "approve"); code != http.StatusOK {
@@ -155,8 +155,8 @@ func TestSentinelFailover(t *testing.T) {
 	default:
 		t.Fatalf("ticket after the failover = %v; want pending or approved\n%s", tk, dump())
 	}
-	slack.waitPost(t, "web1.default.acme purged")
-	slack.waitPost(t, "web2.default.acme reset")
+	slack.WaitPost(t, "web1.default.acme purged")
+	slack.WaitPost(t, "web2.default.acme reset")
 	waitFor(t, 20*time.Second, "an empty work queue", func() bool {
 		p, err := rdb.XPending(ctx, "{rel9}:queue", "executors").Result()
 		return err == nil && p.Count == 0
@@ -193,7 +193,7 @@ func TestClusterNodeRestartAndSlotMove(t *testing.T) {
 	fake := newFakeAPI(t)
 	const secret, token = "reliability-signing-secret", "reliability-webhook-token"
 	bot := startBot(t, "bot", botEnv(slack, fake, nil, "rel10:", "REDIS_URL="+cl.URL()))
-	dump := func() string { return slack.dump() + "\n--- bot\n" + bot.logText() }
+	dump := func() string { return slack.Dump() + "\n--- bot\n" + bot.logText() }
 
 	// A webhook reboots web2 once; the repeat is held by the cooldown.
 	if code, body := bot.hook(token, alertBody("web2", 0, 1)); code != http.StatusOK {
@@ -205,7 +205,7 @@ func TestClusterNodeRestartAndSlotMove(t *testing.T) {
 	if ok, body := slashOK(bot, "purge web1"); !ok {
 		t.Fatalf("purge web1: %s", body)
 	}
-	c := slack.waitCard(t, 1)
+	c := slack.WaitCard(t, 1)
 
 	// The node with the bot's keys dies and comes back.
 	home := cl.NodeFor(t, "{rel10}:queue")
@@ -219,7 +219,7 @@ func TestClusterNodeRestartAndSlotMove(t *testing.T) {
 	cl.WaitOK(t)
 	waitFor(t, 30*time.Second, "the bot to answer after the node restart", func() bool {
 		ok, body := slashOK(bot, "approvals")
-		return ok && strings.Contains(string(body), c.ticket)
+		return ok && strings.Contains(string(body), c.Ticket)
 	}, dump)
 	t.Logf("node restart: bot answering again %s after the node was started", time.Since(killed).Round(10*time.Millisecond))
 
@@ -257,7 +257,7 @@ func TestClusterNodeRestartAndSlotMove(t *testing.T) {
 	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
-	slack.waitPost(t, "web1.default.acme purged")
+	slack.WaitPost(t, "web1.default.acme purged")
 	if n := purges(fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want exactly 1\n%s", n, dump())
 	}

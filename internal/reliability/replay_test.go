@@ -53,7 +53,7 @@ func TestReplayedRestartRunsOnce(t *testing.T) {
 	const prefix = "relreplay:"
 	a := startBot(t, "bot-a", botEnv(slack, fake, rds, prefix))
 	b := startBot(t, "bot-b", botEnv(slack, fake, rds, prefix, "SLACK_TEAM_ID="+slackTeam))
-	dump := func() string { return slack.dump() + "\n--- bot-a\n" + a.logText() + "\n--- bot-b\n" + b.logText() }
+	dump := func() string { return slack.Dump() + "\n--- bot-a\n" + a.logText() + "\n--- bot-b\n" + b.logText() }
 
 	body := slashBody(userAsker, chanOps, "restart web1")
 	at := time.Now().Add(-4 * time.Minute) // inside the window, near its end
@@ -81,12 +81,12 @@ func TestReplayedRestartRunsOnce(t *testing.T) {
 	if code, ans := a.slash(secret, userAppr2, chanOps, "restart db1"); code != http.StatusOK || !strings.Contains(string(ans), "Working on") {
 		t.Fatalf("marker restart db1 = %d %s", code, ans)
 	}
-	slack.waitPost(t, "db1.default.acme restarted")
+	slack.WaitPost(t, "db1.default.acme restarted")
 	drained(t, rds, prefix, dump)
 	if n := signals(fake.Server, "web1"); n != 1 {
 		t.Errorf("web1 got %d power signals; want 1 (one restart)\n%s", n, dump())
 	}
-	if n := len(slack.find("chat.postMessage", "web1.default.acme restarted")); n != 1 {
+	if n := len(slack.Find("chat.postMessage", "web1.default.acme restarted")); n != 1 {
 		t.Errorf("restart results posted = %d; want 1", n)
 	}
 }
@@ -104,7 +104,7 @@ func TestOtherWorkspaceRefused(t *testing.T) {
 	const secret = "reliability-signing-secret"
 	const prefix = "relteam:"
 	a := startBot(t, "bot-a", botEnv(slack, fake, rds, prefix))
-	dump := func() string { return slack.dump() + "\n--- bot-a\n" + a.logText() }
+	dump := func() string { return slack.Dump() + "\n--- bot-a\n" + a.logText() }
 
 	v, _ := url.ParseQuery(string(slashBody(userAsker, chanOps, "restart web1")))
 	v.Set("team_id", evilTeam)
@@ -117,7 +117,7 @@ func TestOtherWorkspaceRefused(t *testing.T) {
 	if code, ans := a.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK {
 		t.Fatalf("purge web2 = %d %s", code, ans)
 	}
-	c := slack.waitCard(t, 1)
+	c := slack.WaitCard(t, 1)
 	cv, _ := url.ParseQuery(string(clickBody(userAppr1, chanOps, c, "approve")))
 	var p map[string]any
 	json.Unmarshal([]byte(cv.Get("payload")), &p)
@@ -132,7 +132,7 @@ func TestOtherWorkspaceRefused(t *testing.T) {
 	if code, ans := a.slash(secret, userAppr2, chanOps, "restart db1"); code != http.StatusOK || !strings.Contains(string(ans), "Working on") {
 		t.Fatalf("marker restart db1 = %d %s", code, ans)
 	}
-	slack.waitPost(t, "db1.default.acme restarted")
+	slack.WaitPost(t, "db1.default.acme restarted")
 	drained(t, rds, prefix, dump)
 	if n := signals(fake.Server, "web1"); n != 0 {
 		t.Errorf("web1 got %d power signals; want none\n%s", n, dump())
@@ -140,7 +140,7 @@ func TestOtherWorkspaceRefused(t *testing.T) {
 	if n := purges(fake.Server, "web2"); n != 0 {
 		t.Errorf("web2 purged %d times; want none\n%s", n, dump())
 	}
-	if n := len(slack.find("chat.update", "Approved")); n != 0 {
+	if n := len(slack.Find("chat.update", "Approved")); n != 0 {
 		t.Errorf("the card was updated as approved %d times; want none", n)
 	}
 	warned := 0

@@ -19,13 +19,13 @@ func TestTwoReplicasHundredApprovesOnePurge(t *testing.T) {
 	const secret = "reliability-signing-secret"
 	a := startBot(t, "bot-a", botEnv(slack, fake, rds, "rel3:"))
 	b := startBot(t, "bot-b", botEnv(slack, fake, rds, "rel3:"))
-	dump := func() string { return slack.dump() + "\n--- bot-a\n" + a.logText() + "\n--- bot-b\n" + b.logText() }
+	dump := func() string { return slack.Dump() + "\n--- bot-a\n" + a.logText() + "\n--- bot-b\n" + b.logText() }
 
 	code, body := a.slash(secret, userAsker, chanOps, "purge web2")
 	if code != http.StatusOK || !strings.Contains(string(body), "needs approval") {
 		t.Fatalf("purge web2 = %d %s", code, body)
 	}
-	c := slack.waitCard(t, 1)
+	c := slack.WaitCard(t, 1)
 
 	// 100 clicks at once, alternating replicas and approvers.
 	var wg sync.WaitGroup
@@ -47,7 +47,7 @@ func TestTwoReplicasHundredApprovesOnePurge(t *testing.T) {
 			t.Errorf("click %d = %d; want 200", i, code)
 		}
 	}
-	slack.waitPost(t, "purged")
+	slack.WaitPost(t, "purged")
 	// Let any straggler run: the queue must be empty, with nothing pending
 	// on any consumer, and a second purge would have been posted by now.
 	rdb := rds.client()
@@ -59,8 +59,8 @@ func TestTwoReplicasHundredApprovesOnePurge(t *testing.T) {
 	if n := purges(fake.Server, "web2"); n != 1 {
 		t.Fatalf("purge calls = %d; want exactly 1\n%s", n, dump())
 	}
-	if n := len(slack.find("chat.postMessage", "purged")); n != 1 {
-		t.Errorf("purge results posted = %d; want 1\n%s", n, slack.dump())
+	if n := len(slack.Find("chat.postMessage", "purged")); n != 1 {
+		t.Errorf("purge results posted = %d; want 1\n%s", n, slack.Dump())
 	}
 	// The ticket records the decision once; everyone else was told why.
 	var audit []map[string]any

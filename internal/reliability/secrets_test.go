@@ -1,12 +1,8 @@
 package reliability
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // Distinctive values of every secret the bot is given.
@@ -46,7 +43,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	env2 := botEnv(slack, fake, rds, "rel8b:", "BYTEMARK_API_KEY="+secAPIKey, "SLACK_SIGNING_SECRET="+secSigning,
 		"WEBHOOK_TOKEN="+secWebhook, "GRAFANA_HMAC_SECRET="+secGrafana, "LOG_LEVEL=debug", "LOG_FORMAT=text")
 	b := startBot(t, "bot-apikey", env2)
-	dump := func() string { return slack.dump() + "\n--- a\n" + a.logText() + "\n--- b\n" + b.logText() }
+	dump := func() string { return slack.Dump() + "\n--- a\n" + a.logText() + "\n--- b\n" + b.logText() }
 
 	var answers []string // every HTTP answer the bots gave
 	record := func(what string, code int, body []byte) {
@@ -63,7 +60,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// Reads, a power action, an error from Bytemark, a usage error.
 	slash(a, userAsker, "list")
 	slash(a, userAsker, "show web2")
-	slack.waitPost(t, "web2.default.acme is on")
+	slack.WaitPost(t, "web2.default.acme is on")
 	fake.FailNext("GET", "/virtual_machines/db1", http.StatusInternalServerError, 1)
 	slash(a, userAsker, "show db1")
 	slash(a, userAsker, "disc resize web1 root 1PB")
@@ -71,20 +68,20 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// The session expires mid-run: the bot logs in again.
 	fake.ExpireSessions()
 	slash(a, userAsker, "reset web1")
-	slack.waitPost(t, "web1.default.acme reset")
+	slack.WaitPost(t, "web1.default.acme reset")
 	// A purge, approved.
 	slash(a, userAsker, "purge web2")
-	c := slack.waitCard(t, 1)
+	c := slack.WaitCard(t, 1)
 	code, body := a.click(secSigning, userAppr1, chanOps, c, "approve")
 	record("approve", code, body)
-	slack.waitPost(t, "web2.default.acme purged")
+	slack.WaitPost(t, "web2.default.acme purged")
 	// Refusals: a bad signature, a self-approval, a wrong webhook token.
 	code, body = do(signedRequest(a.url, secSigning+"x", "/slack/commands", slashBody(userAsker, chanOps, "list"), time.Now()))
 	record("bad signature", code, body)
 	code, body = a.hook("WRONG-"+secWebhook, alertBody("web1", 0, 1))
 	record("wrong webhook token", code, body)
 	slash(a, userAsker, "delete stage1.staging")
-	c2 := slack.waitCard(t, 2)
+	c2 := slack.WaitCard(t, 2)
 	code, body = a.click(secSigning, userAsker, chanOps, c2, "approve")
 	record("self-approval", code, body)
 	// A webhook reboot.
@@ -117,21 +114,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	slash(b, userAsker, "list")
 	slash(b, userAsker, "restart web1")
 	gbody := readFile(t, repoRoot(t)+"/bot/testdata/grafana.json")
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secGrafana))
-	mac.Write([]byte(ts + ":"))
-	mac.Write(gbody)
-	req, _ := http.NewRequest(http.MethodPost, b.url+"/hooks/grafana", strings.NewReader(string(gbody)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Grafana-Alerting-Signature", hex.EncodeToString(mac.Sum(nil)))
-	req.Header.Set("X-Grafana-Alerting-Timestamp", ts)
-	code, body = do(req)
+	code, body = do(slacktest.GrafanaRequest(b.url+"/hooks/grafana", secGrafana, gbody, time.Now()))
 	record("grafana", code, body)
-	req, _ = http.NewRequest(http.MethodPost, b.url+"/hooks/grafana", strings.NewReader(string(gbody)))
+	req, _ := http.NewRequest(http.MethodPost, b.url+"/hooks/grafana", strings.NewReader(string(gbody)))
 	req.Header.Set("X-Grafana-Alerting-Signature", strings.Repeat("ab", 32))
 	code, body = do(req)
 	record("grafana bad hmac", code, body)
-	slack.waitPost(t, "web1.default.acme restarted")
+	slack.WaitPost(t, "web1.default.acme restarted")
 	code, body = b.slash(secSigning, userAsker, chanOps, "metrics")
 	record("metrics (usage)", code, body)
 

@@ -67,12 +67,12 @@ func sigkillMidPurge(t *testing.T, hold func(r *http.Request) bool, want string)
 	const secret = "reliability-signing-secret"
 	env := botEnv(slack, fake, rds, "rel2:")
 	a := startBot(t, "bot-a", env)
-	dump := func() string { return slack.dump() + "\n--- bot-a\n" + a.logText() }
+	dump := func() string { return slack.Dump() + "\n--- bot-a\n" + a.logText() }
 
 	if code, body := a.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK {
 		t.Fatalf("purge web2 = %d %s", code, body)
 	}
-	c := slack.waitCard(t, 1)
+	c := slack.WaitCard(t, 1)
 	// The request acts at Bytemark, but its answer is held: the job is
 	// mid-flight when the worker dies.
 	fake.holdAnswers(hold)
@@ -94,14 +94,14 @@ func sigkillMidPurge(t *testing.T, hold func(r *http.Request) bool, want string)
 	}
 	b := startBot(t, "bot-b", env)
 	dump = func() string {
-		return slack.dump() + "\n--- bot-a\n" + a.logText() + "\n--- bot-b\n" + b.logText()
+		return slack.Dump() + "\n--- bot-a\n" + a.logText() + "\n--- bot-b\n" + b.logText()
 	}
 
 	// Finished or reported, in the card's thread, within 30 seconds.
 	final := func() []slackCall {
 		var out []slackCall
 		for _, m := range slack.Calls("chat.postMessage") {
-			if m.Form.Get("thread_ts") == c.ts && strings.Contains(m.content(), "web2") {
+			if m.Form.Get("thread_ts") == c.TS && strings.Contains(m.Content(), "web2") {
 				out = append(out, m)
 			}
 		}
@@ -120,7 +120,7 @@ func sigkillMidPurge(t *testing.T, hold func(r *http.Request) bool, want string)
 		t.Errorf("purge calls = %d; want at most 1 (a destructive action is never sent twice)\n%s", n, dump())
 	}
 	t.Logf("purge sent before the kill: %d; in all: %d; report: %s", sentBefore, n, final()[0].Form.Get("text"))
-	if msg := final()[0].content(); want != "" && !strings.Contains(msg, want) {
+	if msg := final()[0].Content(); want != "" && !strings.Contains(msg, want) {
 		t.Errorf("report = %q; want it to say %q", msg, want)
 	}
 }

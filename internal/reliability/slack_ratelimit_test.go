@@ -12,9 +12,9 @@ import (
 func TestSlackRateLimited(t *testing.T) {
 	t.Parallel()
 	ip := newInproc(t, inprocOpts{executor: true})
-	ip.slack.rateLimit("chat.postMessage", 2, 1)
+	ip.slack.RateLimit("chat.postMessage", 2, time.Second)
 	ip.slash(userAsker, chanOps, "reset web1")
-	m := ip.slack.waitPost(t, "web1.default.acme reset")
+	m := ip.slack.WaitPost(t, "web1.default.acme reset")
 	limited := ip.slack.Calls("chat.postMessage (429)")
 	if len(limited) != 2 {
 		t.Fatalf("429s answered = %d; want 2\n%s", len(limited), ip.dump())
@@ -26,7 +26,7 @@ func TestSlackRateLimited(t *testing.T) {
 	if gap := m.At.Sub(limited[1].At); gap < time.Second {
 		t.Errorf("posted %s after the second 429; Retry-After: 1 asks for at least 1s", gap)
 	}
-	if n := len(ip.slack.find("chat.postMessage", "web1.default.acme reset")); n != 1 {
+	if n := len(ip.slack.Find("chat.postMessage", "web1.default.acme reset")); n != 1 {
 		t.Errorf("result posted %d times; want once", n)
 	}
 	if n := signals(ip.fake.Server, "web1"); n != 1 {
@@ -35,15 +35,15 @@ func TestSlackRateLimited(t *testing.T) {
 
 	// The card of an approved purge is updated despite 429s on chat.update.
 	ip.slash(userAsker, chanOps, "purge web2")
-	c := ip.slack.waitCard(t, 1)
-	ip.slack.rateLimit("chat.update", 2, 1)
+	c := ip.slack.WaitCard(t, 1)
+	ip.slack.RateLimit("chat.update", 2, time.Second)
 	if code := ip.click(userAppr1, chanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
-	ip.slack.waitPost(t, "web2.default.acme purged")
+	ip.slack.WaitPost(t, "web2.default.acme purged")
 	waitFor(t, 15*time.Second, "the card's final update", func() bool {
 		for _, u := range ip.slack.Calls("chat.update") {
-			if u.Form.Get("ts") == c.ts && strings.Contains(u.content(), "gone for good") {
+			if u.Form.Get("ts") == c.TS && strings.Contains(u.Content(), "gone for good") {
 				return true
 			}
 		}
