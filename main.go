@@ -108,9 +108,16 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	logger.Info("bytebot starting", "version", version, "commit", commit)
-	pol, err := loadPolicy(cfg) // not yet used by the bot: checked at start so that a bad file fails it
+	pol, err := loadPolicy(cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.PolicyFile != "" {
+		// The request path still decides with the environment's settings.
+		// A file that serve accepted but didn't enforce would let a team
+		// believe rules protect them that don't: refuse it until it does.
+		return errors.New("POLICY_FILE: serve does not enforce policy files yet (use `bytebot policy check|explain|test` to write one); " +
+			"unset POLICY_FILE and use APPROVERS, APPROVAL_ACTIONS, ALLOWED_USERS, ALLOWED_CHANNELS and PROTECTED_SERVERS")
 	}
 	logger.Info("policy loaded", "source", pol.Source, "rules", len(pol.Rules), "sha256", pol.Hash)
 
@@ -241,6 +248,7 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		AllowedUsers:      cfg.AllowedUsers,
 		AllowedChannels:   cfg.AllowedChannels,
 		Approvers:         cfg.Approvers,
+		Protected:         cfg.ProtectedServers,
 		ApprovalsRequired: cfg.ApprovalsRequired,
 		ApprovalTTL:       cfg.ApprovalTTL,
 		GroupMaxAge:       cfg.UsergroupMaxAge,

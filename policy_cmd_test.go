@@ -189,3 +189,20 @@ func TestServeRefusesBadPolicy(t *testing.T) {
 		t.Errorf("error lacks %q:\n%s", want, ce.Long())
 	}
 }
+
+// TestServeRefusesPolicyFileUntilEnforced: serve doesn't decide with a
+// policy file yet, so it refuses to start with one rather than let a team
+// believe its rules hold; the offline tools take it.
+func TestServeRefusesPolicyFileUntilEnforced(t *testing.T) {
+	env := validEnv()
+	delete(env, "APPROVERS")
+	env["POLICY_FILE"] = "examples/policy.yaml"
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"serve"}, lookupMap(env), strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "serve does not enforce policy files yet") {
+		t.Fatalf("serve with POLICY_FILE = %v; want a refusal saying it isn't enforced", err)
+	}
+	if _, err := runPolicy(t, "check", "examples/policy.yaml"); err != nil {
+		t.Errorf("policy check examples/policy.yaml = %v", err)
+	}
+}

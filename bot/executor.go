@@ -207,6 +207,16 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 		// Shown, asked and audited by its canonical name.
 		a = commands.WithServer(a, e.id.Name.String())
 	}
+	if glob := e.s.protects(a); glob != "" {
+		// Checked when the action is asked for and again when an
+		// approved ticket runs: both pass through here.
+		e.log.Warn("refused: protected server", "server", a.Server(), "glob", glob)
+		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(
+			":no_entry: Not running %s (for %s): %s is protected by PROTECTED_SERVERS (%s), so it is never deleted, purged or reimaged. To allow it, take it out of PROTECTED_SERVERS.",
+			commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), commands.Code(a.Server()), commands.Code(glob)))
+		e.s.metrics.executions.WithLabelValues(a.Name(), "protected").Inc()
+		return "refused: protected", true
+	}
 	switch {
 	case e.job.TicketID != "":
 		outcome, failed = e.runTicket(ctx, a)

@@ -91,6 +91,9 @@ type Config struct {
 	// before checking again (default 10s), so that asking /readyz often
 	// can't load the Bytemark account.
 	ReadyEvery time.Duration
+	// Protected are globs over canonical server names (PROTECTED_SERVERS)
+	// of servers that are never deleted, purged or reimaged, whoever asks.
+	Protected []string
 	// Reboot configures the monitoring webhooks (see hooks.go).
 	Reboot RebootConfig
 	// Inline runs the work that follows a request's answer (card updates,

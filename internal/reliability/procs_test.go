@@ -143,7 +143,7 @@ func startRedis(t testing.TB, password string) *redisProc {
 func (r *redisProc) start() {
 	r.t.Helper()
 	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
-		"--appendonly", "yes", "--save", "", "--loglevel", "warning"}
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--loglevel", "warning"}
 	if r.password != "" {
 		args = append(args, "--requirepass", r.password)
 	}

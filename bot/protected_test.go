@@ -1,0 +1,40 @@
+package bot_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bytebot/bytebot/bot"
+)
+
+// TestProtectedServers: a server that PROTECTED_SERVERS names is never
+// deleted, purged or reimaged, by any of its names, and the refusal says
+// which setting protects it; other actions on it, and other servers, are
+// untouched by the setting.
+func TestProtectedServers(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *bot.Config) { c.Protected = []string{"web2.default.*"} }))
+	for _, c := range []struct{ typed, shown string }{
+		{"purge web2", "purge web2.default.acme"},
+		{"delete web2.default.acme.uk0.bigv.io", "delete web2.default.acme"},
+		{"disc purge web2 root", "disc purge web2.default.acme root"},
+		{"reimage web2 symbiosis", "reimage web2.default.acme symbiosis"},
+	} {
+		h.mustSlash(userAsker, chanOps, c.typed)
+		m := h.waitPost("Not running `"+c.shown+"`", "protected by PROTECTED_SERVERS (`web2.default.*`)")
+		if strings.Contains(m.Form.Get("text"), "<@") && !strings.Contains(m.Form.Get("text"), userAsker) {
+			t.Errorf("refusal of %q names someone else: %q", c.typed, m.Form.Get("text"))
+		}
+	}
+	if len(h.cards()) != 0 {
+		t.Errorf("an approval card was posted for a protected server:\n%s", h.slack.dump())
+	}
+	if n := h.writes(); n != 0 {
+		t.Errorf("%d Bytemark writes after refusals; want none", n)
+	}
+	// Not destructive: runs.
+	h.mustSlash(userAsker, chanOps, "restart web2")
+	h.waitPost("web2.default.acme restarted")
+	// Another server: asks as before.
+	h.mustSlash(userAsker, chanOps, "purge web1")
+	h.waitCard(1)
+}
