@@ -2,6 +2,7 @@ package commands
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -111,11 +112,11 @@ func TestServerCommandEffects(t *testing.T) {
 			t.Errorf("Effects(%q) = %q; want %q", text, got, want)
 		}
 	}
-	p, err := ParsePolicy("resize,rename,move,create,rescue")
+	p, err := ParsePolicy("resize,rename,move,rescue")
 	if err != nil {
 		t.Fatalf("ParsePolicy = %v", err)
 	}
-	for _, text := range []string{"resize web1 cores 2", "rename web1 www1", "move web1 staging", "create new1", "rescue web1"} {
+	for _, text := range []string{"resize web1 cores 2", "rename web1 www1", "move web1 staging", "rescue web1"} {
 		if a, _ := Parse(text); !p.NeedsApproval(a) {
 			t.Errorf("%q doesn't need approval with all the server commands listed", text)
 		}
@@ -134,5 +135,14 @@ func TestServerCommandEffects(t *testing.T) {
 		if a, err := Parse(HelpExamples(name)[0]); err != nil || Timeout(a) != want {
 			t.Errorf("Timeout(%s) = %v, %v; want %v", name, Timeout(a), err, want)
 		}
+	}
+}
+
+// TestParsePolicyRefusesCreate: create can't wait for approval yet, so
+// listing it fails the start with the reason, not every create later.
+func TestParsePolicyRefusesCreate(t *testing.T) {
+	_, err := ParsePolicy("delete,create")
+	if err == nil || !strings.Contains(err.Error(), `"create" can't wait for approval yet`) {
+		t.Errorf(`ParsePolicy("delete,create") = %v; want a refusal that says why`, err)
 	}
 }
