@@ -67,7 +67,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // nothing should arrive; give it a chance to
 	if n := len(h.slack.Calls("chat.postMessage")); n != 0 {
-		t.Errorf("usage errors posted %d messages; want none\n%s", n, h.slack.dump())
+		t.Errorf("usage errors posted %d messages; want none\n%s", n, h.slack.Dump())
 	}
 	if n := len(h.fake.Requests()); n != 0 {
 		t.Errorf("usage errors made %d Bytemark requests; want none", n)
@@ -88,8 +88,8 @@ func TestPurgeApproval(t *testing.T) {
 		t.Errorf("purge reply = %q; want it to mention approval", body.Text)
 	}
 	b := h.waitCard(1)
-	cardPost := h.slack.find("chat.postMessage", b.ticket)[0]
-	cardText := cardPost.blocks()
+	cardPost := h.slack.Find("chat.postMessage", b.Ticket)[0]
+	cardText := cardPost.BlocksJSON()
 	for _, want := range []string{"web1.default.acme", "root", "25 GiB", "sata", "<@" + userAsker + ">", "0 of 1", "Approve", "Deny", "confirm", "<!date^"} {
 		if !strings.Contains(cardText, want) {
 			t.Errorf("card lacks %q:\n%s", want, cardText)
@@ -100,8 +100,8 @@ func TestPurgeApproval(t *testing.T) {
 			t.Errorf("card lacks IP %s:\n%s", ip, cardText)
 		}
 	}
-	if b.channel != chanOps || b.blockID != slackui.BlockPrefix+chanOps {
-		t.Errorf("card posted to %q with block %q; want %q", b.channel, b.blockID, chanOps)
+	if b.Channel != chanOps || b.BlockID != slackui.BlockPrefix+chanOps {
+		t.Errorf("card posted to %q with block %q; want %q", b.Channel, b.BlockID, chanOps)
 	}
 	if n := h.purges("web1"); n != 0 {
 		t.Fatalf("purge calls before approval = %d; want 0", n)
@@ -138,7 +138,7 @@ func TestPurgeApproval(t *testing.T) {
 	// The outcome is posted in the card's thread.
 	h.waitFor("the result in the card's thread", func() bool {
 		for _, c := range h.slack.Calls("chat.postMessage") {
-			if c.Form.Get("thread_ts") == b.ts && strings.Contains(c.Form.Get("text"), ":white_check_mark:") {
+			if c.Form.Get("thread_ts") == b.TS && strings.Contains(c.Form.Get("text"), ":white_check_mark:") {
 				return true
 			}
 		}
@@ -153,7 +153,7 @@ func TestPurgeApproval(t *testing.T) {
 	// The card says who approved and has no buttons any more.
 	h.waitFor("the card updated with the approver and without buttons", func() bool {
 		for _, c := range h.slack.Calls("chat.update") {
-			if c.Form.Get("ts") == b.ts && strings.Contains(c.blocks(), "Approved by <@"+userAppr1+">") && !strings.Contains(c.blocks(), `"actions"`) {
+			if c.Form.Get("ts") == b.TS && strings.Contains(c.BlocksJSON(), "Approved by <@"+userAppr1+">") && !strings.Contains(c.BlocksJSON(), `"actions"`) {
 				return true
 			}
 		}
@@ -180,7 +180,7 @@ func TestPurgeApproval(t *testing.T) {
 		}
 		var outcomes []string
 		for _, e := range es {
-			if e.Ticket == b.ticket {
+			if e.Ticket == b.Ticket {
 				outcomes = append(outcomes, e.Actor+":"+e.Outcome)
 			}
 		}
@@ -200,12 +200,12 @@ func TestDenyAndExpiry(t *testing.T) {
 			t.Fatalf("deny = %d", code)
 		}
 		h.waitFor("the denied card", func() bool {
-			return len(h.slack.find("chat.update", "Denied by <@"+userAppr1+">")) > 0
+			return len(h.slack.Find("chat.update", "Denied by <@"+userAppr1+">")) > 0
 		})
 		h.waitPost("Denied by", "Nothing was done")
 		h.click(userAppr2, chanOps, b, slackui.ActionApprove)
 		h.waitFor("the refusal of a late approval", func() bool {
-			return len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
+			return len(h.slack.Find("chat.postEphemeral", "already been decided")) > 0
 		})
 		if n := h.purges("web1"); n != 0 {
 			t.Errorf("purge calls after deny = %d; want 0", n)
@@ -217,7 +217,7 @@ func TestDenyAndExpiry(t *testing.T) {
 		b := h.waitCard(1)
 		h.waitFor("the expired card", func() bool {
 			for _, c := range h.slack.Calls("chat.update") {
-				if c.Form.Get("ts") == b.ts && strings.Contains(c.blocks(), "Expired") && !strings.Contains(c.blocks(), `"actions"`) {
+				if c.Form.Get("ts") == b.TS && strings.Contains(c.BlocksJSON(), "Expired") && !strings.Contains(c.BlocksJSON(), `"actions"`) {
 					return true
 				}
 			}
@@ -225,7 +225,7 @@ func TestDenyAndExpiry(t *testing.T) {
 		})
 		h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 		h.waitFor("the refusal of a late approval", func() bool {
-			return len(h.slack.find("chat.postEphemeral", "expired")) > 0 || len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
+			return len(h.slack.Find("chat.postEphemeral", "expired")) > 0 || len(h.slack.Find("chat.postEphemeral", "already been decided")) > 0
 		})
 		if n := h.purges("web1"); n != 0 {
 			t.Errorf("purge calls after expiry = %d; want 0", n)
@@ -242,13 +242,13 @@ func TestRefusedClicks(t *testing.T) {
 
 	h.click(userOther, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the refusal of a non-approver", func() bool {
-		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
+		return len(h.slack.Find("chat.postEphemeral", "aren't one of the approvers")) > 0
 	})
 	h.click(userAppr1, chanOther, b, slackui.ActionApprove)
 	h.waitFor("the refusal of a click from another channel", func() bool {
-		return len(h.slack.find("chat.postEphemeral", "another channel")) > 0
+		return len(h.slack.Find("chat.postEphemeral", "another channel")) > 0
 	})
-	t2, err := h.store.Get(context.Background(), b.ticket)
+	t2, err := h.store.Get(context.Background(), b.Ticket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestQuorumTwo(t *testing.T) {
 	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the card showing one approval", func() bool {
 		for _, c := range h.slack.Calls("chat.update") {
-			if strings.Contains(c.blocks(), "1 of 2") && strings.Contains(c.blocks(), `"actions"`) {
+			if strings.Contains(c.BlocksJSON(), "1 of 2") && strings.Contains(c.BlocksJSON(), `"actions"`) {
 				return true
 			}
 		}
@@ -292,31 +292,31 @@ func TestCancel(t *testing.T) {
 	h.mustSlash(userAsker, chanOps, "purge web1")
 	b := h.waitCard(1)
 
-	body := h.mustSlash(userOther, chanOps, "cancel "+b.ticket)
+	body := h.mustSlash(userOther, chanOps, "cancel "+b.Ticket)
 	if !strings.Contains(body.Text, "Only the person who asked") {
 		t.Errorf("cancel by someone else = %q", body.Text)
 	}
 	body = h.mustSlash(userAsker, chanOps, "approvals")
-	if !strings.Contains(body.Text, b.ticket) {
-		t.Errorf("approvals = %q; want it to list %s", body.Text, b.ticket)
+	if !strings.Contains(body.Text, b.Ticket) {
+		t.Errorf("approvals = %q; want it to list %s", body.Text, b.Ticket)
 	}
-	body = h.mustSlash(userAsker, chanOps, "cancel "+b.ticket)
+	body = h.mustSlash(userAsker, chanOps, "cancel "+b.Ticket)
 	if !strings.Contains(body.Text, "Cancelled") {
 		t.Errorf("cancel by the requester = %q", body.Text)
 	}
 	h.waitFor("the cancelled card", func() bool {
-		return len(h.slack.find("chat.update", "Cancelled by")) > 0
+		return len(h.slack.Find("chat.update", "Cancelled by")) > 0
 	})
 	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the refusal of an approval after cancel", func() bool {
-		return len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
+		return len(h.slack.Find("chat.postEphemeral", "already been decided")) > 0
 	})
 	if n := h.purges("web1"); n != 0 {
 		t.Errorf("purge calls after cancel = %d; want 0", n)
 	}
 	body = h.mustSlash(userAsker, chanOps, "approvals")
-	if strings.Contains(body.Text, b.ticket) {
-		t.Errorf("approvals after cancel = %q; still lists %s", body.Text, b.ticket)
+	if strings.Contains(body.Text, b.Ticket) {
+		t.Errorf("approvals after cancel = %q; still lists %s", body.Text, b.Ticket)
 	}
 	body = h.mustSlash(userAsker, chanOps, "audit web1")
 	if !strings.Contains(body.Text, "cancelled") {
@@ -336,10 +336,10 @@ func TestSnapshotMismatch(t *testing.T) {
 	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitPost("changed", "Asking again")
 	b2 := h.waitCard(2)
-	if b2.ticket == b.ticket {
-		t.Errorf("re-asked with the same ticket %s", b.ticket)
+	if b2.Ticket == b.Ticket {
+		t.Errorf("re-asked with the same ticket %s", b.Ticket)
 	}
-	if card := h.slack.find("chat.postMessage", b2.ticket)[0].blocks(); !strings.Contains(card, "extra") {
+	if card := h.slack.Find("chat.postMessage", b2.Ticket)[0].BlocksJSON(); !strings.Contains(card, "extra") {
 		t.Errorf("new card doesn't show the new disc:\n%s", card)
 	}
 	if n := h.purges("web1"); n != 0 {
@@ -388,14 +388,14 @@ func TestReclaimedPurge(t *testing.T) {
 	b := h.waitCard(1)
 	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	job, err = h.store.Claim(ctx, "test", time.Second)
-	if err != nil || job == nil || job.TicketID != b.ticket {
+	if err != nil || job == nil || job.TicketID != b.Ticket {
 		t.Fatalf("Claim = %+v, %v; want the approved job", job, err)
 	}
 	// A first attempt purged the server and died before reporting.
 	if err := h.cloud.PurgeServer(ctx, "db1"); err != nil {
 		t.Fatal(err)
 	}
-	h.store.Once(ctx, "exec:"+b.ticket, time.Hour)
+	h.store.Once(ctx, "exec:"+b.Ticket, time.Hour)
 	job.Retry = true
 	h.s.Execute(ctx, "test", job)
 	h.waitPost("already purged")
@@ -446,7 +446,7 @@ func TestAllowlists(t *testing.T) {
 		c.AllowedUsers = []string{userAsker, "S0TEAM001"}
 		c.AllowedChannels = []string{chanOps}
 	}))
-	h.slack.setGroup("S0TEAM001", "UTEAMMATE")
+	h.slack.SetGroup("S0TEAM001", "UTEAMMATE")
 
 	body := h.mustSlash(userOther, chanOps, "list")
 	if body.ResponseType != "ephemeral" || !strings.Contains(body.Text, "aren't allowed") {
@@ -465,7 +465,7 @@ func TestAllowlists(t *testing.T) {
 		t.Errorf("usergroups.users.list called %d times; want 1 (cached)", n)
 	}
 	h.waitPost("web1")
-	if n := len(h.slack.find("chat.postMessage", "web1")); n > 2 {
+	if n := len(h.slack.Find("chat.postMessage", "web1")); n > 2 {
 		t.Errorf("refused commands ran: %d list results", n)
 	}
 }
@@ -473,12 +473,12 @@ func TestAllowlists(t *testing.T) {
 // TestApproverGroup checks that approvers can be a user group.
 func TestApproverGroup(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *bot.Config) { c.Approvers = []string{"S0ADMINS1"} }))
-	h.slack.setGroup("S0ADMINS1", userAppr2)
+	h.slack.SetGroup("S0ADMINS1", userAppr2)
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
 	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the refusal of a non-member", func() bool {
-		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
+		return len(h.slack.Find("chat.postEphemeral", "aren't one of the approvers")) > 0
 	})
 	h.click(userAppr2, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the purge", func() bool { return h.purges("web2") == 1 })
@@ -488,7 +488,7 @@ func TestApproverGroup(t *testing.T) {
 // answers 429 first.
 func TestRateLimitedResult(t *testing.T) {
 	h := newHarness(t)
-	h.slack.rateLimit("chat.postMessage", 1)
+	h.slack.RateLimit("chat.postMessage", 1, time.Second)
 	h.mustSlash(userAsker, chanOps, "list")
 	h.waitPost("web1", "web2")
 	calls := h.slack.Calls("")

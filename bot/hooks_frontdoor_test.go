@@ -412,7 +412,7 @@ func auditCappedHarness(t *testing.T, auditMax int64, reboot bot.RebootConfig) *
 	cfg.Reboot = reboot
 	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: auditMax})
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := bot.New(cfg, base.cloud, store, slackapp.NewPoster(base.slack.client(), logger), logger)
+	s := bot.New(cfg, base.cloud, store, slackapp.NewPoster(base.slack.Client(), logger), logger)
 	s.SetClaimBlock(100 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

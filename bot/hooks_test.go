@@ -196,7 +196,7 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 	}
 	result := h.waitPost(":white_check_mark:", "web1", "reset")
 	if got := result.Form.Get("thread_ts"); got != summary.TS {
-		t.Errorf("reboot result in thread %q; want the summary's %q\n%s", got, summary.TS, h.slack.dump())
+		t.Errorf("reboot result in thread %q; want the summary's %q\n%s", got, summary.TS, h.slack.Dump())
 	}
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
@@ -252,8 +252,8 @@ func TestHookRepeatedDelivery(t *testing.T) {
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
-	if n := len(h.slack.find("chat.postMessage", "Alertmanager")); n != 1 {
-		t.Errorf("%d summaries; want 1\n%s", n, h.slack.dump())
+	if n := len(h.slack.Find("chat.postMessage", "Alertmanager")); n != 1 {
+		t.Errorf("%d summaries; want 1\n%s", n, h.slack.Dump())
 	}
 }
 
@@ -291,8 +291,8 @@ func TestHookDailyCap(t *testing.T) {
 		t.Fatalf("fourth alert decisions = %v; want capped", ans.Decisions)
 	}
 	card := h.waitCard(1)
-	if c := h.slack.find("chat.postMessage", card.ticket)[0]; !strings.Contains(c.blocks(), "REBOOT_MAX_PER_DAY") {
-		t.Errorf("card doesn't say why:\n%s", c.blocks())
+	if c := h.slack.Find("chat.postMessage", card.Ticket)[0]; !strings.Contains(c.BlocksJSON(), "REBOOT_MAX_PER_DAY") {
+		t.Errorf("card doesn't say why:\n%s", c.BlocksJSON())
 	}
 	h.waitPost("approval card posted", "REBOOT_MAX_PER_DAY")
 	if n := h.resets("web1"); n != 3 {
@@ -329,7 +329,7 @@ func TestHookFleetBrake(t *testing.T) {
 		t.Errorf("reset calls = %d; want 0", n)
 	}
 	if n := len(h.slack.Calls("chat.postMessage")); n != 1 {
-		t.Errorf("%d messages for one delivery; want 1\n%s", n, h.slack.dump())
+		t.Errorf("%d messages for one delivery; want 1\n%s", n, h.slack.Dump())
 	}
 }
 
@@ -690,7 +690,7 @@ func TestHookRedisDown(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	good := newHarness(t, withoutExecutor())
 	s := bot.New(bot.Config{Channel: chanOps, Reboot: bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn}},
-		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), slackapp.NewPoster(good.slack.client(), logger), logger)
+		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), slackapp.NewPoster(good.slack.Client(), logger), logger)
 	t.Cleanup(s.Close)
 	h := &harness{t: t, s: s, h: slackapp.New(s).Handler()}
 	w := h.post(pathAM, readTestdata(t, "alertmanager.json"))
@@ -772,7 +772,7 @@ func TestHookMrkdwnInjection(t *testing.T) {
 	h.waitAudit(bot.SourceAlertmanager, bot.DecSkipped, 1)
 	pings := []string{"<!here>", "<!channel>", "<!everyone>", "<@UEVIL0001>", "<https://evil"}
 	for _, c := range h.slack.Calls("chat.postMessage") {
-		for _, s := range []string{c.Form.Get("text"), c.blocks()} {
+		for _, s := range []string{c.Form.Get("text"), c.BlocksJSON()} {
 			for _, ping := range pings {
 				if strings.Contains(s, ping) {
 					t.Errorf("Slack message carries %q from the alert:\n%s", ping, s)
@@ -780,8 +780,8 @@ func TestHookMrkdwnInjection(t *testing.T) {
 			}
 		}
 	}
-	if len(h.slack.find("chat.postMessage", "&lt;!channel&gt;")) == 0 {
-		t.Errorf("the alert's summary is not shown, escaped:\n%s", h.slack.dump())
+	if len(h.slack.Find("chat.postMessage", "&lt;!channel&gt;")) == 0 {
+		t.Errorf("the alert's summary is not shown, escaped:\n%s", h.slack.Dump())
 	}
 	reply := h.mustSlash(userAsker, chanOps, "audit")
 	for _, ping := range pings {

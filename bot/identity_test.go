@@ -89,8 +89,8 @@ func TestWrongSuffixRefused(t *testing.T) {
 	if strings.Contains(m.Form.Get("text"), " is on") {
 		t.Errorf("web1 shown: %q", m.Form.Get("text"))
 	}
-	if len(h.cards()) != 0 {
-		t.Errorf("an approval card was posted:\n%s", h.slack.dump())
+	if len(h.slack.Cards()) != 0 {
+		t.Errorf("an approval card was posted:\n%s", h.slack.Dump())
 	}
 	// The API's own suffix is a name of web1.
 	h.mustSlash(userAsker, chanOps, "show web1.default.acme.uk0.bigv.io")

@@ -17,6 +17,7 @@ import (
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // TestRedisHangs checks that when Redis accepts connections but never
@@ -42,10 +43,10 @@ func TestRedisHangs(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: 2 * time.Second,
 		ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
-	api := newSlackAPI(t)
+	api := slacktest.New(t, slacktest.Options{TeamID: testTeam})
 	policy, _ := commands.ParsePolicy("")
 	s := bot.New(bot.Config{SigningSecret: testSecret, Approvers: []string{userAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
-		approvals.New(rdb, approvals.Options{}), slackapp.NewPoster(api.client(), nil), nil)
+		approvals.New(rdb, approvals.Options{}), slackapp.NewPoster(api.Client(), nil), nil)
 	t.Cleanup(s.Close)
 	h := slackapp.New(s).Handler()
 
@@ -53,7 +54,7 @@ func TestRedisHangs(t *testing.T) {
 		v := url.Values{"command": {"/bytemark"}, "text": {text}, "user_id": {userAsker}, "channel_id": {chanOps}}
 		start := time.Now()
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, signedRequest(t, testSecret, "/slack/commands", []byte(v.Encode())))
+		h.ServeHTTP(w, signer.Request("/slack/commands", []byte(v.Encode())))
 		took := time.Since(start)
 		var body slashReply
 		json.Unmarshal(w.Body.Bytes(), &body)
@@ -67,12 +68,12 @@ func TestRedisHangs(t *testing.T) {
 
 	h2 := &harness{t: t, s: s, h: h, slack: api}
 	start := time.Now()
-	code := h2.click(userAppr1, chanOps, cardButton{ticket: "abc", blockID: slackui.BlockPrefix + chanOps, ts: "1.2"}, slackui.ActionApprove)
+	code := h2.click(userAppr1, chanOps, slacktest.Card{Ticket: "abc", BlockID: slackui.BlockPrefix + chanOps, TS: "1.2"}, slackui.ActionApprove)
 	if took := time.Since(start); code != http.StatusOK || took > time.Second {
 		t.Errorf("click with Redis hanging = %d in %s; want 200 in about RequestTimeout (300ms)", code, took)
 	}
 	h2.waitFor("the clicker told to try again", func() bool {
-		return len(api.find("chat.postEphemeral", "temporarily unavailable")) > 0
+		return len(api.Find("chat.postEphemeral", "temporarily unavailable")) > 0
 	})
 	if n := len(api.Calls("chat.postMessage")) + len(api.Calls("chat.update")); n != 0 {
 		t.Errorf("Slack got %d posts or updates; want none", n)
