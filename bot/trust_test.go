@@ -53,7 +53,7 @@ func TestRebootCycleCountsAsStop(t *testing.T) {
 		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn, Method: commands.RebootCycle}
 	}))
 	writes = hk.writes()
-	hk.mustPost(pathAM, amDelivery(t, alert{server: "web1", status: "firing", start: time.Now().Add(-time.Minute)}))
+	hk.mustPost(pathAM, amDelivery(firing("web1", time.Now().Add(-time.Minute))))
 	hk.waitCard(1)
 	hk.waitPost("APPROVAL_ACTIONS includes stop")
 	if got := hk.writes(); got != writes {
@@ -131,7 +131,7 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 
 	// An alert whose name and summary would ping the channel.
 	var d map[string]any
-	if err := json.Unmarshal(amDelivery(t, alert{server: "evil1", status: "firing", start: time.Now().Add(-time.Minute)}), &d); err != nil {
+	if err := json.Unmarshal(amDelivery(firing("evil1", time.Now().Add(-time.Minute))), &d); err != nil {
 		t.Fatal(err)
 	}
 	a := d["alerts"].([]any)[0].(map[string]any)
