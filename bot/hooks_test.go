@@ -143,11 +143,9 @@ func (h *harness) waitAudit(actor, outcome string, want int) {
 // reboot, reported in the summary's thread, audited.
 func TestHookOneAlertOneReboot(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, nil)
-	start := time.Now()
+	// How long the answer takes is BenchmarkHookDelivery's, not budgeted
+	// here (a wall-clock budget flakes on a loaded machine).
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("webhook answered in %s", took)
-	}
 	if ans.Decisions[bot.DecReboot] != 1 || ans.Status != "accepted" {
 		t.Errorf("answer = %+v; want one reboot accepted", ans)
 	}
@@ -659,9 +657,7 @@ func TestHookRedisDown(t *testing.T) {
 // loaded machine).
 func TestHookLatency(t *testing.T) {
 	h, body := hundredAlerts(t)
-	start := time.Now()
 	ans := h.mustPost(pathAM, body)
-	t.Logf("100 alerts answered in %s", time.Since(start))
 	if ans.Decisions[bot.DecReboot] != 100 {
 		t.Errorf("decisions = %v", ans.Decisions)
 	}

@@ -2,11 +2,12 @@ package bot_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,26 +22,40 @@ import (
 )
 
 // TestRedisHangs checks that when Redis accepts connections but never
-// answers, Slack still gets its 200 in time, with a "try again" message,
-// and nothing else happens. The client stops at context deadlines, as
-// main builds it.
+// answers, Slack still gets its 200, with a "try again" message, and
+// nothing else happens. The client has no read timeout of its own and
+// stops at context deadlines (as main builds it), so only the bot's
+// RequestTimeout can end the wait: an answer at all shows it does. How
+// long it takes is not budgeted here (a loaded machine makes that flaky).
 func TestRedisHangs(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	var conns []net.Conn
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
 			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
 		}
 	}()
-	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: 2 * time.Second,
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: -1, WriteTimeout: -1,
 		ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
 	api := slacktest.New(t, slacktest.Options{TeamID: testTeam})
@@ -50,31 +65,39 @@ func TestRedisHangs(t *testing.T) {
 	t.Cleanup(s.Close)
 	h := slackapp.New(s).Handler()
 
-	for _, text := range []string{"list", "purge web1", "approvals", "cancel abc", "audit"} {
-		v := url.Values{"command": {"/bytemark"}, "text": {text}, "user_id": {userAsker}, "channel_id": {chanOps}}
-		start := time.Now()
+	// serve serves r, failing the test if no answer comes: only a wait
+	// that nothing bounds would take slacktest.WaitTimeout.
+	serve := func(what string, r *http.Request) *httptest.ResponseRecorder {
+		t.Helper()
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, signer.Request("/slack/commands", []byte(v.Encode())))
-		took := time.Since(start)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.ServeHTTP(w, r)
+		}()
+		select {
+		case <-done:
+		case <-time.After(slacktest.WaitTimeout):
+			t.Fatalf("%s with Redis hanging: no answer after %s; want one after about RequestTimeout (300ms)", what, slacktest.WaitTimeout)
+		}
+		return w
+	}
+
+	for _, text := range []string{"list", "purge web1", "approvals", "cancel abc", "audit"} {
+		w := serve(fmt.Sprintf("%q", text), signer.Request("/slack/commands", slacktest.SlashBody(userAsker, chanOps, text)))
 		var body slashReply
 		json.Unmarshal(w.Body.Bytes(), &body)
 		if w.Code != http.StatusOK || body.ResponseType != "ephemeral" || !strings.Contains(body.Text, "temporarily unavailable") {
 			t.Errorf("%q with Redis hanging = %d %+v; want 200 and an ephemeral 'temporarily unavailable'", text, w.Code, body)
 		}
-		if took > time.Second {
-			t.Errorf("%q with Redis hanging answered in %s; want about RequestTimeout (300ms)", text, took)
-		}
 	}
 
-	h2 := &harness{t: t, s: s, h: h, slack: api}
-	start := time.Now()
-	code := h2.click(userAppr1, chanOps, slacktest.Card{Ticket: "abc", BlockID: slackui.BlockPrefix + chanOps, TS: "1.2"}, slackui.ActionApprove)
-	if took := time.Since(start); code != http.StatusOK || took > time.Second {
-		t.Errorf("click with Redis hanging = %d in %s; want 200 in about RequestTimeout (300ms)", code, took)
+	card := slacktest.Card{Ticket: "abc", BlockID: slackui.BlockPrefix + chanOps, TS: "1.2"}
+	w := serve("a click", signer.Request("/slack/interactions", slacktest.ClickBody(userAppr1, chanOps, card, slackui.ActionApprove)))
+	if w.Code != http.StatusOK {
+		t.Errorf("click with Redis hanging = %d; want 200", w.Code)
 	}
-	h2.waitFor("the clicker told to try again", func() bool {
-		return len(api.Find("chat.postEphemeral", "temporarily unavailable")) > 0
-	})
+	api.WaitEphemeral(t, userAppr1, "temporarily unavailable")
 	if n := len(api.Calls("chat.postMessage")) + len(api.Calls("chat.update")); n != 0 {
 		t.Errorf("Slack got %d posts or updates; want none", n)
 	}

@@ -1,7 +1,8 @@
-package bot_test
+package slackapp_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,12 +12,20 @@ import (
 )
 
 // TestSlackPosterRetriesRateLimited checks that a 429 is retried after
-// Retry-After and the message is posted once Slack lets it through.
+// Retry-After and the message is posted once Slack lets it through. The
+// poster's pause is the test's: it records what it was asked to wait.
 func TestSlackPosterRetriesRateLimited(t *testing.T) {
-	api := slacktest.New(t, slacktest.Options{TeamID: testTeam})
+	api := slacktest.New(t, slacktest.Options{})
 	p := slackapp.NewPoster(api.Client(), nil)
-	api.RateLimit("chat.postMessage", 2, time.Second)
-	start := time.Now()
+	var mu sync.Mutex
+	var slept []time.Duration
+	p.Sleep = func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		slept = append(slept, d)
+		return ctx.Err()
+	}
+	api.RateLimit("chat.postMessage", 2, 3*time.Second)
 	ts, err := p.Post(context.Background(), "C1", "", slackui.Message{Text: "hello"})
 	if err != nil {
 		t.Fatalf("Post: %v\n%s", err, api.Dump())
@@ -30,19 +39,26 @@ func TestSlackPosterRetriesRateLimited(t *testing.T) {
 	if got, want := len(api.Calls("chat.postMessage")), 1; got != want {
 		t.Errorf("successful posts = %d; want %d", got, want)
 	}
-	if took := time.Since(start); took < 2*time.Second {
-		t.Errorf("Post took %s; want at least 2s (two Retry-After: 1)", took)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(slept) != 2 {
+		t.Fatalf("the poster paused %d times (%v); want twice, once after each 429", len(slept), slept)
+	}
+	for i, d := range slept {
+		if d < 3*time.Second {
+			t.Errorf("pause %d after a 429 = %s; want at least Retry-After (3s)", i+1, d)
+		}
 	}
 	calls := api.Calls("")
-	if gap := calls[1].At.Sub(calls[0].At); gap < time.Second {
-		t.Errorf("retried after %s; want at least Retry-After (1s)", gap)
+	if calls[0].Method != "chat.postMessage (429)" || calls[1].Method != "chat.postMessage (429)" || calls[2].Method != "chat.postMessage" {
+		t.Errorf("calls = %s; want two 429s, then the post", api.Dump())
 	}
 }
 
 // TestSlackPosterGivesUp checks that retries are bounded and that errors
 // Slack means (channel_not_found) are not retried.
 func TestSlackPosterGivesUp(t *testing.T) {
-	api := slacktest.New(t, slacktest.Options{TeamID: testTeam})
+	api := slacktest.New(t, slacktest.Options{})
 	p := slackapp.NewPoster(api.Client(), nil)
 	p.Sleep = func(context.Context, time.Duration) error { return nil }
 	api.RateLimit("chat.update", 100, time.Second)
