@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -21,12 +22,48 @@ import (
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
+// deadlines records, for every Redis command, how long its context had
+// left when it was sent (-1 for no deadline).
+type deadlines struct {
+	mu   sync.Mutex
+	left map[string][]time.Duration // command → time left, per call
+}
+
+func (d *deadlines) note(ctx context.Context, cmds ...redis.Cmder) {
+	left := time.Duration(-1)
+	if dl, ok := ctx.Deadline(); ok {
+		left = time.Until(dl)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range cmds {
+		d.left[c.Name()] = append(d.left[c.Name()], left)
+	}
+}
+
+func (d *deadlines) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (d *deadlines) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		d.note(ctx, cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (d *deadlines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		d.note(ctx, cmds...)
+		return next(ctx, cmds)
+	}
+}
+
 // TestRedisHangs checks that when Redis accepts connections but never
 // answers, Slack still gets its 200, with a "try again" message, and
 // nothing else happens. The client has no read timeout of its own and
-// stops at context deadlines (as main builds it), so only the bot's
-// RequestTimeout can end the wait: an answer at all shows it does. How
-// long it takes is not budgeted here (a loaded machine makes that flaky).
+// stops at context deadlines (as main builds it); every command the
+// answer waits for carries the bot's RequestTimeout (300ms), not
+// Slack's whole budget. How long an answer takes is not budgeted here
+// (a loaded machine makes that flaky).
 func TestRedisHangs(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,6 +95,8 @@ func TestRedisHangs(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: -1, WriteTimeout: -1,
 		ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
+	dl := &deadlines{left: map[string][]time.Duration{}}
+	rdb.AddHook(dl)
 	api := slacktest.New(t, slacktest.Options{TeamID: testTeam})
 	policy, _ := commands.ParsePolicy("")
 	s := bot.New(bot.Config{SigningSecret: testSecret, Approvers: []string{userAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
@@ -98,6 +137,18 @@ func TestRedisHangs(t *testing.T) {
 		t.Errorf("click with Redis hanging = %d; want 200", w.Code)
 	}
 	api.WaitEphemeral(t, userAppr1, "temporarily unavailable")
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	if len(dl.left) == 0 {
+		t.Errorf("no Redis command was sent; want the answers to have tried")
+	}
+	for cmd, lefts := range dl.left {
+		for _, left := range lefts {
+			if left < 0 || left > 300*time.Millisecond {
+				t.Errorf("Redis %s sent with %v left to its deadline (-1: none); want at most RequestTimeout (300ms)", cmd, left)
+			}
+		}
+	}
 	if n := len(api.Calls("chat.postMessage")) + len(api.Calls("chat.update")); n != 0 {
 		t.Errorf("Slack got %d posts or updates; want none", n)
 	}
