@@ -207,10 +207,19 @@ func (h *harness) click(user, channel string, c slacktest.Card, action string) i
 	return w.Code
 }
 
-// waitCard waits for the n-th (1-based) approval card.
+// waitCard waits for the n-th (1-based) approval card, and for its
+// ticket to record where the card is (as a person's click comes after
+// that: a click before it votes but cannot update the card).
 func (h *harness) waitCard(n int) slacktest.Card {
 	h.t.Helper()
-	return h.slack.WaitCard(h.t, n)
+	c := h.slack.WaitCard(h.t, n)
+	if h.store != nil {
+		h.waitFor("the ticket to record its card", func() bool {
+			tk, err := h.store.Get(context.Background(), c.Ticket)
+			return err == nil && tk.MessageTS == c.TS
+		})
+	}
+	return c
 }
 
 // waitFor waits until cond holds, or fails the test with the Slack calls
