@@ -11,6 +11,7 @@ import (
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 func testServer() *bytemark.Server {
@@ -88,7 +89,7 @@ func TestCard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := unescapeJSON(string(js))
+	s := slacktest.UnescapeJSON(string(js))
 	for _, want := range []string{"web1.default.acme.uk0.bigv.io", "root", "25 GiB", "sata", "data", "100 GiB", "archive",
 		"192.0.2.10", "2001:db8::1", "<@UASKER>", "1 of 2", "Approved so far by <@UAPPR>", `"action_id":"approve"`,
 		`"action_id":"deny"`, `"value":"tk1"`, `"block_id":"approval:C1"`, `"confirm"`, "in 15m0s", "*Power*\\non"} {
@@ -102,17 +103,17 @@ func TestCard(t *testing.T) {
 
 	tk.State, tk.Approvers = approvals.StateApproved, []string{"UAPPR", "UAPPR2"}
 	js, _ = json.Marshal(bot.Card(tk, now, "done").Blocks)
-	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Approved by <@UAPPR>, <@UAPPR2>") || !strings.Contains(s, "done") {
+	if s := slacktest.UnescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Approved by <@UAPPR>, <@UAPPR2>") || !strings.Contains(s, "done") {
 		t.Errorf("approved card:\n%s", s)
 	}
 	tk.State = approvals.StateExpired
 	js, _ = json.Marshal(bot.Card(tk, now.Add(time.Hour), "").Blocks)
-	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Expired") {
+	if s := slacktest.UnescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Expired") {
 		t.Errorf("expired card:\n%s", s)
 	}
 	tk.State, tk.DeniedBy = approvals.StateDenied, "UNO"
 	js, _ = json.Marshal(bot.Card(tk, now, "").Blocks)
-	if s := unescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Denied by <@UNO>") {
+	if s := slacktest.UnescapeJSON(string(js)); strings.Contains(s, `"actions"`) || !strings.Contains(s, "Denied by <@UNO>") {
 		t.Errorf("denied card:\n%s", s)
 	}
 }

@@ -29,9 +29,6 @@ const DecSkipped = decSkipped
 var DiscList = discList
 var ErrNoDisc = errNoDisc
 
-const GrafanaSignatureHeader = grafanaSignatureHeader
-const GrafanaTimestampHeader = grafanaTimestampHeader
-
 type HookAnswer = hookAnswer
 
 var NewID = newID

@@ -6,7 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +17,11 @@ import (
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackapp"
-	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/internal/redistest"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 const (
@@ -42,7 +43,7 @@ type harness struct {
 	t     testing.TB
 	s     *bot.Server
 	h     http.Handler
-	slack *slackAPI
+	slack *slacktest.API
 	fake  *bytemarktest.Server
 	cloud *bytemark.Client
 	store *approvals.Store
@@ -98,7 +99,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := newSlackAPI(t)
+	api := slacktest.New(t, slacktest.Options{TeamID: testTeam})
 	policy, err := commands.ParsePolicy("delete")
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +131,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if o.cloud != nil {
 		botCloud = o.cloud(cloud)
 	}
-	s := bot.New(cfg, botCloud, store, slackapp.NewPoster(api.client(), logger), logger)
+	s := bot.New(cfg, botCloud, store, slackapp.NewPoster(api.Client(), logger), logger)
 	s.SetClaimBlock(100 * time.Millisecond) // stop quickly at the end of the test
 	if o.now != nil {
 		s.Now = o.now
@@ -156,8 +157,6 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	return h
 }
 
-// slash sends a signed slash command and returns the response and its
-// decoded JSON body.
 // slashReply is the JSON body of a slash command's answer.
 type slashReply struct {
 	ResponseType string          `json:"response_type"`
@@ -165,24 +164,14 @@ type slashReply struct {
 	Blocks       json.RawMessage `json:"blocks"`
 }
 
+// signer signs requests as Slack does with the app's signing secret.
+var signer = slacktest.Signer{Secret: testSecret}
+
+// slash sends a signed slash command and returns the response and its
+// decoded JSON body.
 func (h *harness) slash(user, channel, text string) (*httptest.ResponseRecorder, slashReply) {
 	h.t.Helper()
-	return h.send(signedRequest(h.t, testSecret, "/slack/commands", h.slashBody(user, channel, text)), text)
-}
-
-// slashBody is the body of a slash command, with a trigger_id of its own
-// as Slack makes one for each command typed.
-func (h *harness) slashBody(user, channel, text string) []byte {
-	h.t.Helper()
-	v, err := url.ParseQuery(string(readTestdata(h.t, "slash_command.txt")))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	v.Set("user_id", user)
-	v.Set("channel_id", channel)
-	v.Set("text", text)
-	v.Set("trigger_id", "13345224609.738474920."+bot.NewID(8))
-	return []byte(v.Encode())
+	return h.send(signer.Request("/slack/commands", slacktest.SlashBody(user, channel, text)), text)
 }
 
 // send serves a slash command request and returns the response and its
@@ -210,106 +199,49 @@ func (h *harness) mustSlash(user, channel, text string) slashReply {
 	return body
 }
 
-// clickPayload is a block_actions payload for a click on a card's button.
-func (h *harness) clickPayload(user, channel string, b cardButton, action string) []byte {
-	h.t.Helper()
-	var p map[string]any
-	if err := json.Unmarshal(readTestdata(h.t, "block_actions.json"), &p); err != nil {
-		h.t.Fatal(err)
-	}
-	p["user"].(map[string]any)["id"] = user
-	p["user"].(map[string]any)["team_id"] = testTeam
-	p["team"].(map[string]any)["id"] = testTeam
-	p["container"].(map[string]any)["channel_id"] = channel
-	p["container"].(map[string]any)["message_ts"] = b.ts
-	p["channel"].(map[string]any)["id"] = channel
-	act := p["actions"].([]any)[0].(map[string]any)
-	act["action_id"] = action
-	act["value"] = b.ticket
-	act["block_id"] = b.blockID
-	js, err := json.Marshal(p)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return []byte(url.Values{"payload": {string(js)}}.Encode())
-}
-
 // click clicks a card's button and returns the status code.
-func (h *harness) click(user, channel string, b cardButton, action string) int {
+func (h *harness) click(user, channel string, c slacktest.Card, action string) int {
 	h.t.Helper()
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, signedRequest(h.t, testSecret, "/slack/interactions", h.clickPayload(user, channel, b, action)))
+	h.h.ServeHTTP(w, signer.Request("/slack/interactions", slacktest.ClickBody(user, channel, c, action)))
 	return w.Code
 }
 
-// cardButton is what a click needs from a card.
-type cardButton struct {
-	ticket, blockID, ts, channel string
-}
-
-// buttons returns the approve button of a posted card, if it has one.
-func buttons(c slackCall) (cardButton, bool) {
-	var blocks []struct {
-		Type     string `json:"type"`
-		BlockID  string `json:"block_id"`
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal([]byte(c.blocks()), &blocks); err != nil {
-		return cardButton{}, false
-	}
-	for _, b := range blocks {
-		if b.Type != "actions" {
-			continue
-		}
-		for _, e := range b.Elements {
-			if e.ActionID == slackui.ActionApprove {
-				return cardButton{ticket: e.Value, blockID: b.BlockID, ts: c.TS, channel: c.Form.Get("channel")}, true
-			}
-		}
-	}
-	return cardButton{}, false
-}
-
-// cards returns the approval cards posted so far, oldest first.
-func (h *harness) cards() []cardButton {
-	var cs []cardButton
-	for _, c := range h.slack.Calls("chat.postMessage") {
-		if b, ok := buttons(c); ok {
-			cs = append(cs, b)
-		}
-	}
-	return cs
-}
-
-// waitCard waits for the n-th (1-based) approval card.
-func (h *harness) waitCard(n int) cardButton {
+// waitCard waits for the n-th (1-based) approval card, and for its
+// ticket to record where the card is (as a person's click comes after
+// that: a click before it votes but cannot update the card).
+func (h *harness) waitCard(n int) slacktest.Card {
 	h.t.Helper()
-	h.waitFor("approval card", func() bool { return len(h.cards()) >= n })
-	return h.cards()[n-1]
+	c := h.slack.WaitCard(h.t, n)
+	if h.store != nil {
+		h.waitFor("the ticket to record its card", func() bool {
+			tk, err := h.store.Get(context.Background(), c.Ticket)
+			return err == nil && tk.MessageTS == c.TS
+		})
+	}
+	return c
 }
 
-// waitFor polls cond until it holds, or fails the test after 30 seconds.
+// waitFor waits until cond holds, or fails the test with the Slack calls
+// so far.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s; Slack calls:\n%s", what, h.slack.dump())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	h.slack.Wait(h.t, what, cond)
 }
 
 // waitPost waits for a chat.postMessage containing every substring.
-func (h *harness) waitPost(substrings ...string) slackCall {
+func (h *harness) waitPost(substrings ...string) slacktest.Call {
 	h.t.Helper()
-	h.waitFor("a post with "+strings.Join(substrings, ", "), func() bool {
-		return len(h.slack.find("chat.postMessage", substrings...)) > 0
-	})
-	return h.slack.find("chat.postMessage", substrings...)[0]
+	return h.slack.WaitPost(h.t, substrings...)
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // purges counts the purge calls the fake received for server.

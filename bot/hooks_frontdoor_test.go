@@ -7,9 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,17 +25,8 @@ import (
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/internal/redistest"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
-
-// grafanaSign is Grafana's signature of body at ts ("" for none).
-func grafanaSign(secret, ts string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	if ts != "" {
-		m.Write([]byte(ts + ":"))
-	}
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
-}
 
 // frontDoor serves h's handler on a real listener (so that read deadlines
 // apply) and counts the requests that reached the handler.
@@ -122,7 +110,7 @@ func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
 	fd := newFrontDoor(t, h)
 	now := strconv.FormatInt(time.Now().Unix(), 10)
 	for range 40 {
-		fd.dribble(t, pathGrafana, bot.GrafanaSignatureHeader+": "+strings.Repeat("ab", 32), bot.GrafanaTimestampHeader+": "+now)
+		fd.dribble(t, pathGrafana, slacktest.GrafanaSignatureHeader+": "+strings.Repeat("ab", 32), slacktest.GrafanaTimestampHeader+": "+now)
 	}
 	var refused []net.Conn
 	for range 10 {
@@ -130,14 +118,14 @@ func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
 	}
 	h.waitFor("the 50 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 50 })
 
-	code, body := fd.send(t, pathAM, amDelivery(t, alert{server: "web2", status: "firing", start: time.Now()}),
+	code, body := fd.send(t, pathAM, amDelivery(firing("web2", time.Now())),
 		map[string]string{"Authorization": "Bearer " + testWebhookToken})
 	if code != http.StatusOK {
 		t.Fatalf("Alertmanager delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
 	}
 	gf := readTestdata(t, "grafana.json")
 	code, body = fd.send(t, pathGrafana, gf, map[string]string{
-		bot.GrafanaSignatureHeader: grafanaSign(testHMACSecret, now, gf), bot.GrafanaTimestampHeader: now})
+		slacktest.GrafanaSignatureHeader: slacktest.GrafanaSignature(testHMACSecret, now, gf), slacktest.GrafanaTimestampHeader: now})
 	if code != http.StatusOK {
 		t.Fatalf("signed Grafana delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
 	}
@@ -174,7 +162,7 @@ func TestHookBodyDeadline(t *testing.T) {
 		name, path string
 		hdr        []string
 	}{
-		{"bogus Grafana signature", pathGrafana, []string{bot.GrafanaSignatureHeader + ": " + strings.Repeat("ab", 32), bot.GrafanaTimestampHeader + ": " + now}},
+		{"bogus Grafana signature", pathGrafana, []string{slacktest.GrafanaSignatureHeader + ": " + strings.Repeat("ab", 32), slacktest.GrafanaTimestampHeader + ": " + now}},
 		{"bearer token", pathAM, []string{"Authorization: Bearer " + testWebhookToken}},
 	} {
 		conn := fd.dribble(t, c.path, c.hdr...)
@@ -197,7 +185,7 @@ func TestHookBodyDeadline(t *testing.T) {
 	})
 	fd = newFrontDoor(t, busy)
 	for range 2 {
-		fd.dribble(t, pathGrafana, bot.GrafanaSignatureHeader+": "+strings.Repeat("ab", 32), bot.GrafanaTimestampHeader+": "+now)
+		fd.dribble(t, pathGrafana, slacktest.GrafanaSignatureHeader+": "+strings.Repeat("ab", 32), slacktest.GrafanaTimestampHeader+": "+now)
 	}
 	busy.waitFor("the 2 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 2 })
 	// The two may not have taken their places yet: the third is refused
@@ -205,13 +193,13 @@ func TestHookBodyDeadline(t *testing.T) {
 	gf := readTestdata(t, "grafana.json")
 	busy.waitFor("a third unverified delivery to be refused as busy", func() bool {
 		code, body := fd.send(t, pathGrafana, gf, map[string]string{
-			bot.GrafanaSignatureHeader: strings.Repeat("cd", 32), bot.GrafanaTimestampHeader: now})
+			slacktest.GrafanaSignatureHeader: strings.Repeat("cd", 32), slacktest.GrafanaTimestampHeader: now})
 		if code != http.StatusServiceUnavailable && code != http.StatusUnauthorized {
 			t.Fatalf("third unverified delivery = %d %s; want 503 (or 401 before the pool fills)", code, body)
 		}
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "busy")
 	})
-	if code, body := fd.send(t, pathAM, amDelivery(t, alert{server: "web2", status: "firing", start: time.Now()}),
+	if code, body := fd.send(t, pathAM, amDelivery(firing("web2", time.Now())),
 		map[string]string{"Authorization": "Bearer " + testWebhookToken}); code != http.StatusOK {
 		t.Fatalf("bearer delivery with the unverified pool full = %d %s; want 200", code, body)
 	}
@@ -224,14 +212,14 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 	body := readTestdata(t, "grafana.json")
 	send := func(h *harness) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, pathGrafana, bytes.NewReader(body))
-		r.Header.Set(bot.GrafanaSignatureHeader, grafanaSign(testHMACSecret, "", body))
+		r.Header.Set(slacktest.GrafanaSignatureHeader, slacktest.GrafanaSignature(testHMACSecret, "", body))
 		w := httptest.NewRecorder()
 		h.h.ServeHTTP(w, r)
 		return w
 	}
 	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
 	w := send(h)
-	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), bot.GrafanaTimestampHeader) ||
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), slacktest.GrafanaTimestampHeader) ||
 		!strings.Contains(w.Body.String(), "GRAFANA_ALLOW_NO_TIMESTAMP") {
 		t.Errorf("signed without a timestamp = %d %s; want 401 naming the header and GRAFANA_ALLOW_NO_TIMESTAMP", w.Code, w.Body.String())
 	}
@@ -253,17 +241,13 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 // its own occurrence (told apart by seq).
 func amFlood(t *testing.T, server string, seq, n int) []byte {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString(`{"version":"4","status":"firing","alerts":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"InstanceDown","bytemark_server":%q},"fingerprint":"%08x%08x","startsAt":"2025-01-15T10:00:00Z"}`,
-			server, seq, i)
+	start := time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC)
+	as := make([]slacktest.Alert, n)
+	for i := range as {
+		as[i] = firing(server, start)
+		as[i].Fingerprint = fmt.Sprintf("%08x%08x", seq, i)
 	}
-	b.WriteString(`]}`)
-	return []byte(b.String())
+	return amDelivery(as...)
 }
 
 // TestHookFloodKeepsAudit: a flood of alerts doesn't push what people did
@@ -412,7 +396,7 @@ func auditCappedHarness(t *testing.T, auditMax int64, reboot bot.RebootConfig) *
 	cfg.Reboot = reboot
 	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: auditMax})
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := bot.New(cfg, base.cloud, store, slackapp.NewPoster(base.slack.client(), logger), logger)
+	s := bot.New(cfg, base.cloud, store, slackapp.NewPoster(base.slack.Client(), logger), logger)
 	s.SetClaimBlock(100 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -3,9 +3,6 @@ package bot_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +22,7 @@ import (
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/internal/redistest"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 const (
@@ -59,11 +57,8 @@ func hookAnswerOf(t testing.TB, w *httptest.ResponseRecorder) bot.HookAnswer {
 // post sends a webhook with the bearer token.
 func (h *harness) post(path string, body []byte) *httptest.ResponseRecorder {
 	h.t.Helper()
-	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Authorization", "Bearer "+testWebhookToken)
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, r)
+	h.h.ServeHTTP(w, slacktest.HookRequest(path, testWebhookToken, body))
 	return w
 }
 
@@ -77,48 +72,14 @@ func (h *harness) mustPost(path string, body []byte) bot.HookAnswer {
 	return hookAnswerOf(h.t, w)
 }
 
-// alert describes one alert of a delivery built from the real example.
-type alert struct {
-	server, status string
-	start          time.Time
+// firing is a firing InstanceDown alert for server, named by the
+// bytemark_server label (REBOOT_LABEL's default), started at start.
+func firing(server string, start time.Time) slacktest.Alert {
+	return slacktest.Firing("bytemark_server", server, start)
 }
 
-// amDelivery returns the real Alertmanager example with its alert replaced
-// by the given ones (each with its own fingerprint, per server).
-func amDelivery(t testing.TB, alerts ...alert) []byte {
-	t.Helper()
-	var p map[string]any
-	if err := json.Unmarshal(readTestdata(t, "alertmanager.json"), &p); err != nil {
-		t.Fatal(err)
-	}
-	tmpl := p["alerts"].([]any)[0].(map[string]any)
-	var out []any
-	status := "resolved"
-	for _, a := range alerts {
-		b, _ := json.Marshal(tmpl)
-		var m map[string]any
-		json.Unmarshal(b, &m)
-		labels := m["labels"].(map[string]any)
-		labels["bytemark_server"] = a.server
-		sum := sha256.Sum256([]byte(a.server))
-		m["fingerprint"] = hex.EncodeToString(sum[:8])
-		m["status"] = a.status
-		if a.status == "firing" {
-			status = "firing"
-		} else {
-			m["endsAt"] = a.start.Add(10 * time.Minute).Format(time.RFC3339)
-		}
-		m["startsAt"] = a.start.UTC().Format(time.RFC3339)
-		out = append(out, m)
-	}
-	p["alerts"] = out
-	p["status"] = status
-	b, err := json.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// amDelivery is an Alertmanager delivery of alerts.
+func amDelivery(alerts ...slacktest.Alert) []byte { return slacktest.Alertmanager(alerts...).JSON() }
 
 // resets counts the reset signals the fake received for server.
 func (h *harness) resets(server string) int {
@@ -182,11 +143,9 @@ func (h *harness) waitAudit(actor, outcome string, want int) {
 // reboot, reported in the summary's thread, audited.
 func TestHookOneAlertOneReboot(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, nil)
-	start := time.Now()
+	// How long the answer takes is BenchmarkHookDelivery's, not budgeted
+	// here (a wall-clock budget flakes on a loaded machine).
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if took := time.Since(start); took > time.Second {
-		t.Errorf("webhook answered in %s", took)
-	}
 	if ans.Decisions[bot.DecReboot] != 1 || ans.Status != "accepted" {
 		t.Errorf("answer = %+v; want one reboot accepted", ans)
 	}
@@ -196,7 +155,7 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 	}
 	result := h.waitPost(":white_check_mark:", "web1", "reset")
 	if got := result.Form.Get("thread_ts"); got != summary.TS {
-		t.Errorf("reboot result in thread %q; want the summary's %q\n%s", got, summary.TS, h.slack.dump())
+		t.Errorf("reboot result in thread %q; want the summary's %q\n%s", got, summary.TS, h.slack.Dump())
 	}
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
@@ -252,8 +211,8 @@ func TestHookRepeatedDelivery(t *testing.T) {
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
-	if n := len(h.slack.find("chat.postMessage", "Alertmanager")); n != 1 {
-		t.Errorf("%d summaries; want 1\n%s", n, h.slack.dump())
+	if n := len(h.slack.Find("chat.postMessage", "Alertmanager")); n != 1 {
+		t.Errorf("%d summaries; want 1\n%s", n, h.slack.Dump())
 	}
 }
 
@@ -262,9 +221,9 @@ func TestHookRepeatedDelivery(t *testing.T) {
 func TestHookCooldown(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, nil)
 	t0 := time.Now().Add(-time.Hour)
-	h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0}))
+	h.mustPost(pathAM, amDelivery(firing("web1", t0)))
 	h.waitAudit(bot.SourceAlertmanager, "done", 1)
-	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(5 * time.Minute)}))
+	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(5*time.Minute))))
 	if ans.Decisions[bot.DecCooldown] != 1 {
 		t.Errorf("second alert decisions = %v; want cooldown", ans.Decisions)
 	}
@@ -280,19 +239,19 @@ func TestHookDailyCap(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.Cooldown = time.Millisecond })
 	t0 := time.Now().Add(-time.Hour)
 	for i := range 3 {
-		ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(time.Duration(i) * time.Minute)}))
+		ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(time.Duration(i)*time.Minute))))
 		if ans.Decisions[bot.DecReboot] != 1 {
 			t.Fatalf("alert %d decisions = %v; want a reboot", i+1, ans.Decisions)
 		}
 		h.waitAudit(bot.SourceAlertmanager, "done", i+1)
 	}
-	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0.Add(10 * time.Minute)}))
+	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(10*time.Minute))))
 	if ans.Decisions[bot.DecCapped] != 1 {
 		t.Fatalf("fourth alert decisions = %v; want capped", ans.Decisions)
 	}
 	card := h.waitCard(1)
-	if c := h.slack.find("chat.postMessage", card.ticket)[0]; !strings.Contains(c.blocks(), "REBOOT_MAX_PER_DAY") {
-		t.Errorf("card doesn't say why:\n%s", c.blocks())
+	if c := h.slack.Find("chat.postMessage", card.Ticket)[0]; !strings.Contains(c.BlocksJSON(), "REBOOT_MAX_PER_DAY") {
+		t.Errorf("card doesn't say why:\n%s", c.BlocksJSON())
 	}
 	h.waitPost("approval card posted", "REBOOT_MAX_PER_DAY")
 	if n := h.resets("web1"); n != 3 {
@@ -301,16 +260,16 @@ func TestHookDailyCap(t *testing.T) {
 }
 
 // addServers adds n servers fleet01… to the fake's default group.
-func addServers(t *testing.T, h *harness, n int) []alert {
+func addServers(t *testing.T, h *harness, n int) []slacktest.Alert {
 	t.Helper()
 	t0 := time.Now().Add(-time.Hour)
-	var as []alert
+	var as []slacktest.Alert
 	for i := range n {
 		name := fmt.Sprintf("fleet%02d", i+1)
 		if _, err := h.fake.AddServer("acme", "default", bytemark.Server{Name: name, PowerOn: true}); err != nil {
 			t.Fatal(err)
 		}
-		as = append(as, alert{name, "firing", t0})
+		as = append(as, firing(name, t0))
 	}
 	return as
 }
@@ -319,7 +278,7 @@ func addServers(t *testing.T, h *harness, n int) []alert {
 func TestHookFleetBrake(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, nil)
 	as := addServers(t, h, 20)
-	ans := h.mustPost(pathAM, amDelivery(t, as...))
+	ans := h.mustPost(pathAM, amDelivery(as...))
 	if ans.Decisions[bot.DecBrake] != 20 {
 		t.Errorf("decisions = %v; want 20 fleet-brake", ans.Decisions)
 	}
@@ -329,7 +288,7 @@ func TestHookFleetBrake(t *testing.T) {
 		t.Errorf("reset calls = %d; want 0", n)
 	}
 	if n := len(h.slack.Calls("chat.postMessage")); n != 1 {
-		t.Errorf("%d messages for one delivery; want 1\n%s", n, h.slack.dump())
+		t.Errorf("%d messages for one delivery; want 1\n%s", n, h.slack.Dump())
 	}
 }
 
@@ -340,7 +299,7 @@ func TestHookFleetBrakeAcrossDeliveries(t *testing.T) {
 	as := addServers(t, h, 8)
 	reboots := 0
 	for _, a := range as {
-		reboots += h.mustPost(pathAM, amDelivery(t, a)).Decisions[bot.DecReboot]
+		reboots += h.mustPost(pathAM, amDelivery(a)).Decisions[bot.DecReboot]
 	}
 	if reboots != 5 {
 		t.Errorf("reboots = %d; want 5 (REBOOT_FLEET_MAX)", reboots)
@@ -362,7 +321,7 @@ func TestHookDryRun(t *testing.T) {
 	h.waitPost("Dry run", "Would reboot", "web1")
 	h.waitAudit(bot.SourceAlertmanager, bot.DecDryRun, 1)
 	// A repeat in dry-run is a cooldown in dry-run, not a real one.
-	ans = h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", time.Now()}))
+	ans = h.mustPost(pathAM, amDelivery(firing("web1", time.Now())))
 	if ans.Decisions[bot.DecDryRun] != 1 {
 		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
 	}
@@ -401,12 +360,12 @@ func TestHookOffAndApprove(t *testing.T) {
 func TestHookHoldCancelledByResolve(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.Delay = 500 * time.Millisecond })
 	t0 := time.Now().Add(-time.Hour)
-	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1", "firing", t0}, alert{"web2", "firing", t0}))
+	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0), firing("web2", t0)))
 	if ans.Decisions[bot.DecHeld] != 2 {
 		t.Fatalf("decisions = %v; want 2 held", ans.Decisions)
 	}
 	h.waitAudit(bot.SourceAlertmanager, bot.DecHeld, 2) // the summary is out: monitoring resolves minutes later
-	ans = h.mustPost(pathAM, amDelivery(t, alert{"web1", "resolved", t0}))
+	ans = h.mustPost(pathAM, amDelivery(firing("web1", t0).Resolved(t0.Add(10*time.Minute))))
 	if ans.Decisions[bot.DecCancelled] != 1 {
 		t.Fatalf("resolve decisions = %v; want cancelled", ans.Decisions)
 	}
@@ -437,14 +396,7 @@ func TestHookHoldCancelledByResolve(t *testing.T) {
 func TestHookGrafana(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
 	body := readTestdata(t, "grafana.json")
-	sign := func(ts string, b []byte) string {
-		m := hmac.New(sha256.New, []byte(testHMACSecret))
-		if ts != "" {
-			m.Write([]byte(ts + ":"))
-		}
-		m.Write(b)
-		return hex.EncodeToString(m.Sum(nil))
-	}
+	sign := func(ts string, b []byte) string { return slacktest.GrafanaSignature(testHMACSecret, ts, b) }
 	send := func(hdr map[string]string, b []byte) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, pathGrafana, bytes.NewReader(b))
 		for k, v := range hdr {
@@ -460,17 +412,17 @@ func TestHookGrafana(t *testing.T) {
 		name string
 		hdr  map[string]string
 	}{
-		{"wrong signature", map[string]string{bot.GrafanaSignatureHeader: sign("", []byte("other"))}},
-		{"not hex", map[string]string{bot.GrafanaSignatureHeader: "sha256=zz"}},
-		{"stale timestamp", map[string]string{bot.GrafanaSignatureHeader: sign(stale, body), bot.GrafanaTimestampHeader: stale}},
-		{"timestamp not signed", map[string]string{bot.GrafanaSignatureHeader: sign("", body), bot.GrafanaTimestampHeader: now}},
+		{"wrong signature", map[string]string{slacktest.GrafanaSignatureHeader: sign("", []byte("other"))}},
+		{"not hex", map[string]string{slacktest.GrafanaSignatureHeader: "sha256=zz"}},
+		{"stale timestamp", map[string]string{slacktest.GrafanaSignatureHeader: sign(stale, body), slacktest.GrafanaTimestampHeader: stale}},
+		{"timestamp not signed", map[string]string{slacktest.GrafanaSignatureHeader: sign("", body), slacktest.GrafanaTimestampHeader: now}},
 		{"nothing", nil},
 	} {
 		if w := send(c.hdr, body); w.Code != http.StatusUnauthorized {
 			t.Errorf("%s: %d %s; want 401", c.name, w.Code, w.Body.String())
 		}
 	}
-	w := send(map[string]string{bot.GrafanaSignatureHeader: sign(now, body), bot.GrafanaTimestampHeader: now}, body)
+	w := send(map[string]string{slacktest.GrafanaSignatureHeader: sign(now, body), slacktest.GrafanaTimestampHeader: now}, body)
 	if w.Code != http.StatusOK {
 		t.Fatalf("signed with timestamp: %d %s; want 200", w.Code, w.Body.String())
 	}
@@ -483,7 +435,7 @@ func TestHookGrafana(t *testing.T) {
 	// The same delivery signed without a timestamp: refused (it could be
 	// replayed; TestHookGrafanaNeedsTimestamp). With the bearer token:
 	// deduplicated.
-	if w := send(map[string]string{bot.GrafanaSignatureHeader: sign("", body)}, body); w.Code != http.StatusUnauthorized {
+	if w := send(map[string]string{slacktest.GrafanaSignatureHeader: sign("", body)}, body); w.Code != http.StatusUnauthorized {
 		t.Errorf("signed without timestamp: %d %s; want 401", w.Code, w.Body.String())
 	}
 	if a := h.mustPost(pathGrafana, body); a.Decisions[bot.DecDeduped] != 1 {
@@ -660,11 +612,11 @@ func TestHookBusy(t *testing.T) {
 		t.Errorf("busy answer = %+v; want a busy error", a)
 	}
 	// A real delivery refused while busy decides nothing.
-	refused := amDelivery(t, alert{server: "web2", status: "firing", start: time.Now()})
+	refused := amDelivery(firing("web2", time.Now()))
 	if w := h.post(pathAM, refused); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("delivery while busy: %d %s; want 503", w.Code, w.Body.String())
 	}
-	if _, err := pw.Write(amDelivery(t, alert{server: "web1", status: "firing", start: time.Now()})); err != nil {
+	if _, err := pw.Write(amDelivery(firing("web1", time.Now()))); err != nil {
 		t.Fatal(err)
 	}
 	pw.Close()
@@ -690,7 +642,7 @@ func TestHookRedisDown(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	good := newHarness(t, withoutExecutor())
 	s := bot.New(bot.Config{Channel: chanOps, Reboot: bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn}},
-		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), slackapp.NewPoster(good.slack.client(), logger), logger)
+		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), slackapp.NewPoster(good.slack.Client(), logger), logger)
 	t.Cleanup(s.Close)
 	h := &harness{t: t, s: s, h: slackapp.New(s).Handler()}
 	w := h.post(pathAM, readTestdata(t, "alertmanager.json"))
@@ -705,9 +657,7 @@ func TestHookRedisDown(t *testing.T) {
 // loaded machine).
 func TestHookLatency(t *testing.T) {
 	h, body := hundredAlerts(t)
-	start := time.Now()
 	ans := h.mustPost(pathAM, body)
-	t.Logf("100 alerts answered in %s", time.Since(start))
 	if ans.Decisions[bot.DecReboot] != 100 {
 		t.Errorf("decisions = %v", ans.Decisions)
 	}
@@ -721,11 +671,11 @@ func BenchmarkHookDelivery(b *testing.B) {
 	t0 := time.Now().Add(-time.Hour)
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		var as []alert
+		var as []slacktest.Alert
 		for j := range 100 {
-			as = append(as, alert{fmt.Sprintf("srv%03d", j), "firing", t0.Add(time.Duration(i+1) * time.Second)})
+			as = append(as, firing(fmt.Sprintf("srv%03d", j), t0.Add(time.Duration(i+1)*time.Second)))
 		}
-		body := amDelivery(b, as...)
+		body := amDelivery(as...)
 		b.StartTimer()
 		h.mustPost(pathAM, body)
 	}
@@ -738,12 +688,12 @@ func hundredAlerts(tb testing.TB) (*harness, []byte) {
 		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn, FleetMax: 200}
 	}))
 	t0 := time.Now().Add(-time.Hour)
-	var as []alert
+	var as []slacktest.Alert
 	for i := range 100 {
-		as = append(as, alert{fmt.Sprintf("srv%03d", i), "firing", t0})
+		as = append(as, firing(fmt.Sprintf("srv%03d", i), t0))
 	}
-	h.mustPost(pathAM, amDelivery(tb, alert{"warmup", "firing", t0})) // scripts loaded
-	return h, amDelivery(tb, as...)
+	h.mustPost(pathAM, amDelivery(firing("warmup", t0))) // scripts loaded
+	return h, amDelivery(as...)
 }
 
 // TestHookMrkdwnInjection: alert names, summaries and label values come
@@ -752,7 +702,7 @@ func hundredAlerts(tb testing.TB) (*harness, []byte) {
 func TestHookMrkdwnInjection(t *testing.T) {
 	h := hookHarness(t, bot.RebootApprove, nil)
 	var p map[string]any
-	if err := json.Unmarshal(amDelivery(t, alert{server: "web1", status: "firing", start: time.Now()}), &p); err != nil {
+	if err := json.Unmarshal(amDelivery(firing("web1", time.Now())), &p); err != nil {
 		t.Fatal(err)
 	}
 	a := p["alerts"].([]any)[0].(map[string]any)
@@ -772,7 +722,7 @@ func TestHookMrkdwnInjection(t *testing.T) {
 	h.waitAudit(bot.SourceAlertmanager, bot.DecSkipped, 1)
 	pings := []string{"<!here>", "<!channel>", "<!everyone>", "<@UEVIL0001>", "<https://evil"}
 	for _, c := range h.slack.Calls("chat.postMessage") {
-		for _, s := range []string{c.Form.Get("text"), c.blocks()} {
+		for _, s := range []string{c.Form.Get("text"), c.BlocksJSON()} {
 			for _, ping := range pings {
 				if strings.Contains(s, ping) {
 					t.Errorf("Slack message carries %q from the alert:\n%s", ping, s)
@@ -780,8 +730,8 @@ func TestHookMrkdwnInjection(t *testing.T) {
 			}
 		}
 	}
-	if len(h.slack.find("chat.postMessage", "&lt;!channel&gt;")) == 0 {
-		t.Errorf("the alert's summary is not shown, escaped:\n%s", h.slack.dump())
+	if len(h.slack.Find("chat.postMessage", "&lt;!channel&gt;")) == 0 {
+		t.Errorf("the alert's summary is not shown, escaped:\n%s", h.slack.Dump())
 	}
 	reply := h.mustSlash(userAsker, chanOps, "audit")
 	for _, ping := range pings {

@@ -21,10 +21,10 @@ var webhookAliases = []string{"1001.default.acme", "1001", "web1.11.acme", "web1
 func TestHookAliasCooldown(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, nil)
 	t0 := time.Now().Add(-time.Hour)
-	h.mustPost(pathAM, amDelivery(t, alert{"web1.default.acme", "firing", t0}))
+	h.mustPost(pathAM, amDelivery(firing("web1.default.acme", t0)))
 	h.waitAudit(bot.SourceAlertmanager, "done", 1)
 	for i, alias := range webhookAliases {
-		ans := h.mustPost(pathAM, amDelivery(t, alert{alias, "firing", t0.Add(time.Duration(i+1) * time.Minute)}))
+		ans := h.mustPost(pathAM, amDelivery(firing(alias, t0.Add(time.Duration(i+1)*time.Minute))))
 		if ans.Decisions[bot.DecCooldown] != 1 {
 			t.Errorf("alert for %s: decisions = %v; want cooldown", alias, ans.Decisions)
 		}
@@ -49,14 +49,14 @@ func TestHookAliasDailyCapAndFleet(t *testing.T) {
 	// Two reboots by two names: one server, so the fleet brake (at most
 	// one server) doesn't hold the second.
 	for i, name := range []string{"web1", "1001"} {
-		ans := h.mustPost(pathAM, amDelivery(t, alert{name, "firing", t0.Add(time.Duration(i) * time.Minute)}))
+		ans := h.mustPost(pathAM, amDelivery(firing(name, t0.Add(time.Duration(i)*time.Minute))))
 		if ans.Decisions[bot.DecReboot] != 1 {
 			t.Fatalf("alert for %s: decisions = %v; want a reboot", name, ans.Decisions)
 		}
 		h.waitAudit(bot.SourceAlertmanager, "done", i+1)
 	}
 	// The third, by a third name, is over the cap of two.
-	ans := h.mustPost(pathAM, amDelivery(t, alert{"web1.11.acme", "firing", t0.Add(10 * time.Minute)}))
+	ans := h.mustPost(pathAM, amDelivery(firing("web1.11.acme", t0.Add(10*time.Minute))))
 	if ans.Decisions[bot.DecCapped] != 1 {
 		t.Fatalf("third alert decisions = %v; want capped", ans.Decisions)
 	}
@@ -70,7 +70,7 @@ func TestHookAliasDailyCapAndFleet(t *testing.T) {
 // reboots nothing; the job says why.
 func TestHookWrongSuffix(t *testing.T) {
 	h := hookHarness(t, bot.RebootOn, nil)
-	h.mustPost(pathAM, amDelivery(t, alert{"web1.default.acme.uk1.bigv.io", "firing", time.Now()}))
+	h.mustPost(pathAM, amDelivery(firing("web1.default.acme.uk1.bigv.io", time.Now())))
 	h.waitPost("Not running", "web1.default.acme.uk1.bigv.io", "`uk0.bigv.io`")
 	if n := h.writes(); n != 0 {
 		t.Errorf("%d Bytemark writes; want none", n)
@@ -89,8 +89,8 @@ func TestWrongSuffixRefused(t *testing.T) {
 	if strings.Contains(m.Form.Get("text"), " is on") {
 		t.Errorf("web1 shown: %q", m.Form.Get("text"))
 	}
-	if len(h.cards()) != 0 {
-		t.Errorf("an approval card was posted:\n%s", h.slack.dump())
+	if len(h.slack.Cards()) != 0 {
+		t.Errorf("an approval card was posted:\n%s", h.slack.Dump())
 	}
 	// The API's own suffix is a name of web1.
 	h.mustSlash(userAsker, chanOps, "show web1.default.acme.uk0.bigv.io")

@@ -54,8 +54,8 @@ func TestShutdownFinishesJob(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("Run did not return after its context ended")
 	}
-	if len(h.slack.find("chat.postMessage", "restarted")) == 0 {
-		t.Errorf("the running restart did not finish and report before Run returned:\n%s", h.slack.dump())
+	if len(h.slack.Find("chat.postMessage", "restarted")) == 0 {
+		t.Errorf("the running restart did not finish and report before Run returned:\n%s", h.slack.Dump())
 	}
 }
 
@@ -77,7 +77,7 @@ func TestOneActionPerServer(t *testing.T) {
 	// that it is already being done.
 	h.mustSlash(userAsker, chanOps, "restart web2")
 	h.mustSlash(userOther, chanOps, "restart web2")
-	h.waitFor("both restarts", func() bool { return len(h.slack.find("chat.postMessage", "restarted")) == 2 })
+	h.waitFor("both restarts", func() bool { return len(h.slack.Find("chat.postMessage", "restarted")) == 2 })
 
 	// The writes to web2 must be signal, start, signal, start: the second
 	// restart began only after the first one ended.
@@ -131,7 +131,7 @@ func TestShutdownTimeoutInterruptsJob(t *testing.T) {
 	if err := <-ran; err != nil {
 		t.Errorf("Run = %v", err)
 	}
-	if n := len(h.slack.find("chat.postMessage", "restarted")); n != 0 {
+	if n := len(h.slack.Find("chat.postMessage", "restarted")); n != 0 {
 		t.Errorf("the interrupted restart reported success %d times", n)
 	}
 	again, err := h.store.Claim(context.Background(), "another-process", time.Second)

@@ -15,6 +15,7 @@ import (
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/internal/redistest"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // lockedBuffer is a log destination that tests can read while the bot
@@ -87,7 +88,7 @@ func privateHarness(t *testing.T, opts ...harnessOption) (*harness, *lockedBuffe
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// Nothing runs yet: the executor starts below, with the captured log.
 	h.s.Logger = logger
-	h.s.Poster = slackapp.NewPoster(h.slack.client(), logger)
+	h.s.Poster = slackapp.NewPoster(h.slack.Client(), logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -111,9 +112,9 @@ func privateHarness(t *testing.T, opts ...harnessOption) (*harness, *lockedBuffe
 // the channel.
 func rootPassword(t *testing.T, h *harness, server string) string {
 	t.Helper()
-	var found []slackCall
+	var found []slacktest.Call
 	h.waitFor("the private root password of "+server, func() bool {
-		found = h.slack.find("chat.postEphemeral", "Root password of `"+server+"`")
+		found = h.slack.Find("chat.postEphemeral", "Root password of `"+server+"`")
 		return len(found) > 0
 	})
 	if len(found) != 1 {
@@ -138,7 +139,7 @@ func assertOnlyPrivate(t *testing.T, h *harness, logs *lockedBuffer, rec *redisR
 	t.Helper()
 	n := 0
 	for _, c := range h.slack.Calls("") {
-		all := c.Form.Encode() + c.blocks()
+		all := c.Form.Encode() + c.BlocksJSON()
 		if !strings.Contains(all, pw) {
 			continue
 		}
@@ -201,7 +202,7 @@ func TestCreatePasswordIsPrivate(t *testing.T) {
 	if !ok || !srv.PowerOn || len(srv.NetworkInterfaces) == 0 {
 		t.Fatalf("new1 = %+v, %v; want it created and on", srv, ok)
 	}
-	all := post.Form.Get("text") + post.blocks()
+	all := post.Form.Get("text") + post.BlocksJSON()
 	for _, want := range []string{srv.NetworkInterfaces[0].IPs[0], "ssh root@", "sent privately"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("result lacks %q:\n%s", want, all)
@@ -220,7 +221,7 @@ func TestReimageApprovedPasswordIsPrivate(t *testing.T) {
 		t.Errorf("reimage reply = %q; want it to need approval", body.Text)
 	}
 	b := h.waitCard(1)
-	card := h.slack.find("chat.postMessage", b.ticket)[0].blocks()
+	card := h.slack.Find("chat.postMessage", b.Ticket)[0].BlocksJSON()
 	for _, want := range []string{"reimage web2.default.acme bookworm", "root", "25 GiB"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("card lacks %q:\n%s", want, card)

@@ -17,6 +17,7 @@ import (
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/internal/redistest"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // signals counts the power-off signals the fake received for server: one
@@ -48,18 +49,18 @@ func (h *harness) marker() {
 // repeats are answered that it is already being handled.
 func TestSlashDeliveredTwiceRunsOnce(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
-	body := h.slashBody(userAsker, chanOps, "restart web1")
+	body := slacktest.SlashBody(userAsker, chanOps, "restart web1")
 	at := time.Now()
-	if _, r := h.send(signedRequestAt(t, testSecret, "/slack/commands", body, at), "restart web1"); !strings.Contains(r.Text, "Working on") {
+	if _, r := h.send(slacktest.SignedRequest(testSecret, "/slack/commands", body, at), "restart web1"); !strings.Contains(r.Text, "Working on") {
 		t.Fatalf("first delivery answered %q; want Working on", r.Text)
 	}
 	// The attacker's (or a proxy's) exact replay: same bytes, same signature.
-	w, r := h.send(signedRequestAt(t, testSecret, "/slack/commands", body, at), "restart web1")
+	w, r := h.send(slacktest.SignedRequest(testSecret, "/slack/commands", body, at), "restart web1")
 	if w.Code != http.StatusOK || r.ResponseType != "ephemeral" || !strings.Contains(r.Text, "already being handled") {
 		t.Errorf("exact replay = %d %+v; want 200 and an ephemeral 'already being handled'", w.Code, r)
 	}
 	// Slack's retry: the same body, signed again, with X-Slack-Retry-Num.
-	retry := signedRequestAt(t, testSecret, "/slack/commands", body, at.Add(2*time.Second))
+	retry := slacktest.SignedRequest(testSecret, "/slack/commands", body, at.Add(2*time.Second))
 	retry.Header.Set("X-Slack-Retry-Num", "1")
 	retry.Header.Set("X-Slack-Retry-Reason", "http_timeout")
 	if _, r := h.send(retry, "restart web1"); !strings.Contains(r.Text, "already being handled") {
@@ -77,9 +78,9 @@ func TestSlashDeliveredTwiceRunsOnce(t *testing.T) {
 	}
 	h.marker()
 	if n := h.signals("web1"); n != 1 {
-		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.slack.dump())
+		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.slack.Dump())
 	}
-	if n := len(h.slack.find("chat.postMessage", "web1.default.acme restarted")); n != 1 {
+	if n := len(h.slack.Find("chat.postMessage", "web1.default.acme restarted")); n != 1 {
 		t.Errorf("%d results for web1; want 1", n)
 	}
 }
@@ -90,6 +91,8 @@ func TestAskAgainAfterFailure(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
 	h.mustSlash(userAsker, chanOps, "restart web9")
 	h.waitPost("failed", "can't find server")
+	// The job's record says it failed (the result is posted just before).
+	h.waitAudit(userAsker, "failed", 1)
 	if r := h.mustSlash(userAsker, chanOps, "restart web9"); !strings.Contains(r.Text, "Working on") {
 		t.Errorf("asking again after a failure answered %q; want Working on", r.Text)
 	}
@@ -102,17 +105,17 @@ func TestClickDeliveredTwiceVotesOnce(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
 	h.mustSlash(userAsker, chanOps, "purge web1")
 	b := h.waitCard(1)
-	body := h.clickPayload(userAppr1, chanOps, b, slackui.ActionApprove)
+	body := slacktest.ClickBody(userAppr1, chanOps, b, slackui.ActionApprove)
 	at := time.Now()
 	for range 2 {
 		w := httptest.NewRecorder()
-		h.h.ServeHTTP(w, signedRequestAt(t, testSecret, "/slack/interactions", body, at))
+		h.h.ServeHTTP(w, slacktest.SignedRequest(testSecret, "/slack/interactions", body, at))
 		if w.Code != http.StatusOK {
 			t.Fatalf("click = %d; want 200", w.Code)
 		}
 	}
 	h.waitFor("the replayed click told it was decided", func() bool {
-		return len(h.slack.find("chat.postEphemeral", "already been decided")) > 0
+		return len(h.slack.Find("chat.postEphemeral", "already been decided")) > 0
 	})
 	h.waitFor("the purge", func() bool { return h.purges("web1") >= 1 })
 	h.marker()
@@ -223,6 +226,6 @@ func TestAskAgainAfterUnavailableRunsOnce(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	h.marker()
 	if n := h.signals("web1"); n != 1 {
-		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.slack.dump())
+		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.slack.Dump())
 	}
 }

@@ -70,5 +70,5 @@ func TestImagesIsARead(t *testing.T) {
 			t.Fatalf("images asked again = %q; want it run", body.Text)
 		}
 	}
-	h.waitFor("two lists of images", func() bool { return len(h.slack.find("chat.postMessage", "7 images")) == 2 })
+	h.waitFor("two lists of images", func() bool { return len(h.slack.Find("chat.postMessage", "7 images")) == 2 })
 }

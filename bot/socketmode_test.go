@@ -13,6 +13,7 @@ import (
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // acks records Socket Mode acknowledgements.
@@ -67,16 +68,9 @@ func TestSocketMode(t *testing.T) {
 	b := h.waitCard(1)
 
 	var ic slack.InteractionCallback
-	if err := json.Unmarshal(readTestdata(t, "block_actions.json"), &ic); err != nil {
+	if err := json.Unmarshal(slacktest.ClickOn(userAppr1, chanOps, b, slackui.ActionApprove).Payload(), &ic); err != nil {
 		t.Fatal(err)
 	}
-	ic.User.ID = userAppr1
-	ic.Team.ID = testTeam
-	ic.Container.ChannelID = chanOps
-	ic.Channel.ID = chanOps
-	ic.ActionCallback.BlockActions[0].ActionID = slackui.ActionApprove
-	ic.ActionCallback.BlockActions[0].Value = b.ticket
-	ic.ActionCallback.BlockActions[0].BlockID = b.blockID
 	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeInteractive,
 		Data:    ic,
@@ -119,7 +113,7 @@ func TestSocketModeRedelivery(t *testing.T) {
 	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-new"}}, a.ack)
 	h.waitCard(2)
-	if got := len(h.cards()); got != 2 {
+	if got := len(h.slack.Cards()); got != 2 {
 		t.Errorf("cards = %d; want 2 (the redelivery must not post one)", got)
 	}
 }
@@ -145,8 +139,8 @@ func TestSocketModeSameTriggerTwice(t *testing.T) {
 	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
 		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web2", TeamID: testTeam, UserID: userOther, ChannelID: chanOps, TriggerID: "1337.43.def"},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-c"}}, a.ack)
-	h.waitFor("the card for web2", func() bool { return len(h.slack.find("chat.postMessage", "purge web2")) == 1 })
-	if n := len(h.slack.find("chat.postMessage", "purge web1")); n != 1 {
+	h.waitFor("the card for web2", func() bool { return len(h.slack.Find("chat.postMessage", "purge web2")) == 1 })
+	if n := len(h.slack.Find("chat.postMessage", "purge web1")); n != 1 {
 		t.Errorf("cards for web1 = %d; want 1", n)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -15,35 +14,10 @@ import (
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 const otherTeam = "TEVIL0001"
-
-// fromTeam rewrites a slash command body as if typed in team.
-func fromTeam(t *testing.T, body []byte, team string) []byte {
-	v, err := url.ParseQuery(string(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.Set("team_id", team)
-	return []byte(v.Encode())
-}
-
-// clickFromTeam rewrites a click's payload as if clicked in team.
-func clickFromTeam(t *testing.T, body []byte, team string) []byte {
-	v, err := url.ParseQuery(string(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p map[string]any
-	if err := json.Unmarshal([]byte(v.Get("payload")), &p); err != nil {
-		t.Fatal(err)
-	}
-	p["team"].(map[string]any)["id"] = team
-	p["user"].(map[string]any)["team_id"] = team
-	js, _ := json.Marshal(p)
-	return []byte(url.Values{"payload": {string(js)}}.Encode())
-}
 
 // TestOtherTeamRefused: a request signed with the app's secret (an app
 // installed in several workspaces shares it) but from another workspace
@@ -52,8 +26,10 @@ func TestOtherTeamRefused(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
 	ctx := context.Background()
 
-	body := fromTeam(t, h.slashBody(userAsker, chanOps, "restart web1"), otherTeam)
-	w, r := h.send(signedRequest(t, testSecret, "/slack/commands", body), "restart web1")
+	cmd := slacktest.Slash(userAsker, chanOps, "restart web1")
+	cmd.TeamID = otherTeam
+	body := cmd.Body()
+	w, r := h.send(signer.Request("/slack/commands", body), "restart web1")
 	if w.Code != http.StatusOK || r.ResponseType != "ephemeral" || !strings.Contains(r.Text, "only serves its own Slack workspace") {
 		t.Errorf("slash command from another workspace = %d %+v; want an ephemeral refusal", w.Code, r)
 	}
@@ -61,8 +37,10 @@ func TestOtherTeamRefused(t *testing.T) {
 	// A card from the bot's own workspace, clicked from another.
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
+	click := slacktest.ClickOn(userAppr1, chanOps, b, slackui.ActionApprove)
+	click.TeamID = otherTeam
 	cw := httptest.NewRecorder()
-	h.h.ServeHTTP(cw, signedRequest(t, testSecret, "/slack/interactions", clickFromTeam(t, h.clickPayload(userAppr1, chanOps, b, slackui.ActionApprove), otherTeam)))
+	h.h.ServeHTTP(cw, signer.Request("/slack/interactions", click.Body()))
 	if cw.Code != http.StatusUnauthorized {
 		t.Errorf("click from another workspace = %d; want 401", cw.Code)
 	}
@@ -79,14 +57,9 @@ func TestOtherTeamRefused(t *testing.T) {
 		t.Errorf("socket mode slash command from another workspace acknowledged with %s; want the refusal", js)
 	}
 	var ic slack.InteractionCallback
-	if err := json.Unmarshal(readTestdata(t, "block_actions.json"), &ic); err != nil {
+	if err := json.Unmarshal(click.Payload(), &ic); err != nil {
 		t.Fatal(err)
 	}
-	ic.User.ID, ic.Team.ID = userAppr1, otherTeam
-	ic.Container.ChannelID, ic.Channel.ID = chanOps, chanOps
-	ic.ActionCallback.BlockActions[0].ActionID = slackui.ActionApprove
-	ic.ActionCallback.BlockActions[0].Value = b.ticket
-	ic.ActionCallback.BlockActions[0].BlockID = b.blockID
 	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeInteractive, Data: ic,
 		Request: &socketmode.Request{Type: "interactive", EnvelopeID: "env-other-2"}}, a.ack)
 	if _, ok := a.get("env-other-2"); !ok {
@@ -100,7 +73,7 @@ func TestOtherTeamRefused(t *testing.T) {
 	if n := h.purges("web2"); n != 0 {
 		t.Errorf("web2 purged %d times; want none", n)
 	}
-	tk, err := h.store.Get(ctx, b.ticket)
+	tk, err := h.store.Get(ctx, b.Ticket)
 	if err != nil || tk.State != "pending" || len(tk.Approvers) != 0 {
 		t.Errorf("ticket after clicks from another workspace = %+v, %v; want pending without approvals", tk, err)
 	}
@@ -112,24 +85,22 @@ func TestOtherTeamRefused(t *testing.T) {
 // workspace is served and others are refused.
 func TestLearnTeam(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *bot.Config) { c.TeamID = "" }))
-	h.slack.mu.Lock()
-	h.slack.failWith["auth.test"] = "fatal_error"
-	h.slack.mu.Unlock()
+	h.slack.FailWith("auth.test", "fatal_error")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h.s.LearnTeam(ctx, slackapp.AuthTest(h.slack.client()))
+	h.s.LearnTeam(ctx, slackapp.AuthTest(h.slack.Client()))
 	if r := h.mustSlash(userAsker, chanOps, "help"); !strings.Contains(r.Text, "hasn't confirmed its Slack workspace") {
 		t.Errorf("before the workspace is known: %q; want the bot's still starting", r.Text)
 	}
-	h.slack.mu.Lock()
-	delete(h.slack.failWith, "auth.test")
-	h.slack.mu.Unlock()
+	h.slack.FailWith("auth.test", "")
 	h.waitFor("the workspace learned", func() bool { return h.s.TeamID() == testTeam })
 	if r := h.mustSlash(userAsker, chanOps, "help"); !strings.Contains(r.Text, "purge") {
 		t.Errorf("once known, help answered %q", r.Text)
 	}
-	body := fromTeam(t, h.slashBody(userAsker, chanOps, "help"), otherTeam)
-	if _, r := h.send(signedRequest(t, testSecret, "/slack/commands", body), "help"); !strings.Contains(r.Text, "only serves its own") {
+	cmd := slacktest.Slash(userAsker, chanOps, "help")
+	cmd.TeamID = otherTeam
+	body := cmd.Body()
+	if _, r := h.send(signer.Request("/slack/commands", body), "help"); !strings.Contains(r.Text, "only serves its own") {
 		t.Errorf("another workspace once known: %q; want the refusal", r.Text)
 	}
 }

@@ -53,7 +53,7 @@ func TestRebootCycleCountsAsStop(t *testing.T) {
 		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn, Method: commands.RebootCycle}
 	}))
 	writes = hk.writes()
-	hk.mustPost(pathAM, amDelivery(t, alert{server: "web1", status: "firing", start: time.Now().Add(-time.Minute)}))
+	hk.mustPost(pathAM, amDelivery(firing("web1", time.Now().Add(-time.Minute))))
 	hk.waitCard(1)
 	hk.waitPost("APPROVAL_ACTIONS includes stop")
 	if got := hk.writes(); got != writes {
@@ -131,7 +131,7 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 
 	// An alert whose name and summary would ping the channel.
 	var d map[string]any
-	if err := json.Unmarshal(amDelivery(t, alert{server: "evil1", status: "firing", start: time.Now().Add(-time.Minute)}), &d); err != nil {
+	if err := json.Unmarshal(amDelivery(firing("evil1", time.Now().Add(-time.Minute))), &d); err != nil {
 		t.Fatal(err)
 	}
 	a := d["alerts"].([]any)[0].(map[string]any)
@@ -153,7 +153,7 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	entities := strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "")
 	seen := map[string]bool{}
 	for _, c := range h.slack.Calls("") {
-		all := c.Form.Get("text") + "\n" + c.blocks()
+		all := c.Form.Get("text") + "\n" + c.BlocksJSON()
 		for _, raw := range []string{"<!channel>", "<!here>", "<!everyone>", "<!subteam^S123>", "<@U123>", "<https://evil"} {
 			if strings.Contains(all, raw) {
 				t.Errorf("%s carries %s unescaped:\n%s", c.Method, raw, all)
@@ -172,7 +172,7 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	for _, want := range []string{"&lt;!channel&gt; &amp; co", "&lt;!here&gt;", "&lt;!everyone&gt;", "&lt;!subteam^S123&gt;",
 		"root&lt;@U123&gt;", "&lt;!channel&gt; Down &amp; *out*", "&lt;@U123&gt; look"} {
 		if !seen[want] {
-			t.Errorf("no Slack message shows %q (escaped); Slack calls:\n%s", want, h.slack.dump())
+			t.Errorf("no Slack message shows %q (escaped); Slack calls:\n%s", want, h.slack.Dump())
 		}
 	}
 }
@@ -202,7 +202,7 @@ func (c *testClock) advance(d time.Duration) {
 func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 	clock := &testClock{now: time.Now()}
 	h := newHarness(t, withNow(clock.Now), withConfig(func(c *bot.Config) { c.Approvers = []string{"S0ADMINS1"} }))
-	h.slack.setGroup("S0ADMINS1", userAppr2)
+	h.slack.SetGroup("S0ADMINS1", userAppr2)
 	h.mustSlash(userAsker, chanOps, "purge web1")
 	card1 := h.waitCard(1)
 	h.mustSlash(userAsker, chanOps, "purge web2")
@@ -211,11 +211,9 @@ func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 	// A non-member's vote reads the group from Slack.
 	h.click(userAppr1, chanOps, card1, slackui.ActionApprove)
 	h.waitFor("the refusal of a non-member", func() bool {
-		return len(h.slack.find("chat.postEphemeral", "aren't one of the approvers")) > 0
+		return len(h.slack.Find("chat.postEphemeral", "aren't one of the approvers")) > 0
 	})
-	h.slack.mu.Lock()
-	h.slack.failWith["usergroups.users.list"] = "missing_scope" // not retried: the vote answers at once
-	h.slack.mu.Unlock()
+	h.slack.FailWith("usergroups.users.list", "missing_scope") // not retried: the vote answers at once
 
 	// Half an hour later Slack fails: what it said half an hour ago counts.
 	clock.advance(30 * time.Minute)
@@ -228,22 +226,20 @@ func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 	h.click(userAppr2, chanOps, card2, slackui.ActionApprove)
 	refusal := "I couldn't check the membership of <!subteam^S0ADMINS1> with Slack for over an hour"
 	h.waitFor("the refusal of stale membership", func() bool {
-		return len(h.slack.find("chat.postEphemeral", refusal)) > 0
+		return len(h.slack.Find("chat.postEphemeral", refusal)) > 0
 	})
 	if len(h.slack.Calls("usergroups.users.list")) == before {
 		t.Errorf("the vote didn't ask Slack for the group's members again")
 	}
-	if tk, err := h.store.Get(context.Background(), card2.ticket); err != nil || len(tk.Approvers) != 0 {
+	if tk, err := h.store.Get(context.Background(), card2.Ticket); err != nil || len(tk.Approvers) != 0 {
 		t.Errorf("ticket after the refused vote = %+v, %v; want no approvals", tk, err)
 	}
 
 	// Slack answers again: the vote counts.
-	h.slack.mu.Lock()
-	delete(h.slack.failWith, "usergroups.users.list")
-	h.slack.mu.Unlock()
+	h.slack.FailWith("usergroups.users.list", "")
 	h.click(userAppr2, chanOps, card2, slackui.ActionApprove)
 	h.waitFor("the purge of web2", func() bool { return h.purges("web2") == 1 })
-	if n := len(h.slack.find("chat.postEphemeral", refusal)); n != 1 {
+	if n := len(h.slack.Find("chat.postEphemeral", refusal)); n != 1 {
 		t.Errorf("%d refusals for stale membership; want 1", n)
 	}
 }
@@ -300,13 +296,11 @@ func TestReadyzAsksBytemarkAtMostEvery10s(t *testing.T) {
 func TestStaleGroupMembershipAllowlist(t *testing.T) {
 	clock := &testClock{now: time.Now()}
 	h := newHarness(t, withNow(clock.Now), withoutExecutor(), withConfig(func(c *bot.Config) { c.AllowedUsers = []string{"S0TEAM001"} }))
-	h.slack.setGroup("S0TEAM001", "UTEAMMATE")
+	h.slack.SetGroup("S0TEAM001", "UTEAMMATE")
 	if body := h.mustSlash("UTEAMMATE", chanOps, "help"); strings.Contains(body.Text, "Sorry") {
 		t.Fatalf("help by a member = %q; want it answered", body.Text)
 	}
-	h.slack.mu.Lock()
-	h.slack.failWith["usergroups.users.list"] = "missing_scope"
-	h.slack.mu.Unlock()
+	h.slack.FailWith("usergroups.users.list", "missing_scope")
 	clock.advance(59 * time.Minute)
 	if body := h.mustSlash("UTEAMMATE", chanOps, "help"); strings.Contains(body.Text, "Sorry") {
 		t.Errorf("help by a member 59 min after the last read = %q; want it answered", body.Text)

@@ -30,11 +30,11 @@ func (c Call) OK() bool { return c.Error == "" }
 func (c Call) Channel() string { return c.Form.Get("channel") }
 
 // Text is the call's text with the JSON escapes of < > & undone.
-func (c Call) Text() string { return unescapeJSON(c.Form.Get("text")) }
+func (c Call) Text() string { return UnescapeJSON(c.Form.Get("text")) }
 
 // BlocksJSON returns the call's blocks as JSON text ("" if none), with the
 // HTML-safe escapes of < > & undone so that tests can look for "<@U1>".
-func (c Call) BlocksJSON() string { return unescapeJSON(c.Form.Get("blocks")) }
+func (c Call) BlocksJSON() string { return UnescapeJSON(c.Form.Get("blocks")) }
 
 // Blocks decodes the call's blocks (Block Kit) with slack-go.
 func (c Call) Blocks() slack.Blocks {
@@ -57,7 +57,10 @@ func (c Call) Has(substrings ...string) bool {
 	return true
 }
 
-func unescapeJSON(s string) string {
+// UnescapeJSON undoes the HTML-safe escapes encoding/json writes for < >
+// and & (\u003c \u003e \u0026), so that a test can look for "<@U1>" in
+// JSON it marshalled itself.
+func UnescapeJSON(s string) string {
 	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(s)
 }
 

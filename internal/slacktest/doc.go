@@ -19,12 +19,7 @@
 //     invalid_trigger_id unless AddTrigger was told about it;
 //   - 429 with Retry-After (whole seconds) and {"ok":false,"error":"ratelimited"}.
 //
-// For the bot package's tests (bot/slackapi_test.go, bot/sign_test.go),
-// the names map one to one: newSlackAPI(t) is New(t, Options{TeamID:
-// testTeam}), client() Client(), rateLimit(m, n) RateLimit(m, n,
-// time.Second), setGroup SetGroup, failWith[m] = e FailWith(m, e) (and
-// delete FailWith(m, "")), Calls Calls, find Find, dump Dump, blocks()
-// BlocksJSON(), computeSignature Signature, signedRequest(At)
-// SignedRequest; waitCard, waitPost, cards and card are WaitCard, WaitPost,
-// Cards and Card.
+// The bot package's tests (bot/harness_test.go), internal/reliability and
+// internal/loadtest all use it: a Slack stand-in, signing helper or payload
+// builder written anywhere else is a copy to remove.
 package slacktest

@@ -451,3 +451,15 @@ func TestDiscard(t *testing.T) {
 		t.Errorf("OnCall saw %v", seen)
 	}
 }
+
+// UnescapeJSON undoes what encoding/json does to < > &, so that a test of
+// JSON it marshalled finds "<@U1>" as Slack shows it.
+func TestUnescapeJSON(t *testing.T) {
+	js, err := json.Marshal(map[string]string{"text": "<@U1> & <!here>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := UnescapeJSON(string(js)), `{"text":"<@U1> & <!here>"}`; got != want {
+		t.Errorf("UnescapeJSON(%s) = %s; want %s", js, got, want)
+	}
+}
