@@ -25,8 +25,8 @@ func TestProtectedServers(t *testing.T) {
 			t.Errorf("refusal of %q names someone else: %q", c.typed, m.Form.Get("text"))
 		}
 	}
-	if len(h.cards()) != 0 {
-		t.Errorf("an approval card was posted for a protected server:\n%s", h.slack.dump())
+	if len(h.slack.Cards()) != 0 {
+		t.Errorf("an approval card was posted for a protected server:\n%s", h.slack.Dump())
 	}
 	if n := h.writes(); n != 0 {
 		t.Errorf("%d Bytemark writes after refusals; want none", n)
