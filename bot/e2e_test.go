@@ -554,12 +554,17 @@ func TestHealthReadyMetrics(t *testing.T) {
 			t.Errorf("GET %s = %d; want %d", path, w.Code, want)
 		}
 	}
-	w := httptest.NewRecorder()
-	h.s.MetricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	if w.Code != http.StatusOK {
-		t.Errorf("GET /metrics on the metrics handler = %d; want 200", w.Code)
-	}
-	body, _ := io.ReadAll(w.Body)
+	// The result is posted before the job is counted: wait for the count.
+	var body []byte
+	h.waitFor("the list job counted in /metrics", func() bool {
+		w := httptest.NewRecorder()
+		h.s.MetricsHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET /metrics on the metrics handler = %d; want 200", w.Code)
+		}
+		body, _ = io.ReadAll(w.Body)
+		return strings.Contains(string(body), `bytebot_executions_total{action="list",outcome="done"} 1`)
+	})
 	for _, want := range []string{
 		`bytebot_commands_total{command="help",outcome="ok"} 1`,
 		`bytebot_commands_total{command="list",outcome="queued"} 1`,
@@ -576,7 +581,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 	}
 	h.fake.Close()
 	// The last Bytemark check stands for ReadyEvery (10s)...
-	w = httptest.NewRecorder()
+	w := httptest.NewRecorder()
 	h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if w.Code != http.StatusOK {
 		t.Errorf("/readyz right after a good check = %d %q; want 200 (the check is cached)", w.Code, w.Body.String())
