@@ -39,7 +39,7 @@ func testClient(tb testing.TB) redis.UniversalClient {
 	}
 	c := redistest.Open(tb, topology.url)
 	if topology.calls != nil {
-		c.AddHook(topology.calls)
+		redistest.OnCommand(c, topology.calls.add)
 	}
 	return c
 }
@@ -76,25 +76,7 @@ type evalCall struct {
 	keys []string
 }
 
-func (r *evalRecorder) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (r *evalRecorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		r.add(cmd)
-		return next(ctx, cmd)
-	}
-}
-
-func (r *evalRecorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, c := range cmds {
-			r.add(c)
-		}
-		return next(ctx, cmds)
-	}
-}
-
-func (r *evalRecorder) add(c redis.Cmder) {
+func (r *evalRecorder) add(_ context.Context, c redis.Cmder) {
 	name := c.Name()
 	if name != "eval" && name != "evalsha" {
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -29,32 +30,14 @@ type deadlines struct {
 	left map[string][]time.Duration // command → time left, per call
 }
 
-func (d *deadlines) note(ctx context.Context, cmds ...redis.Cmder) {
+func (d *deadlines) note(ctx context.Context, c redis.Cmder) {
 	left := time.Duration(-1)
 	if dl, ok := ctx.Deadline(); ok {
 		left = time.Until(dl)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, c := range cmds {
-		d.left[c.Name()] = append(d.left[c.Name()], left)
-	}
-}
-
-func (d *deadlines) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (d *deadlines) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		d.note(ctx, cmd)
-		return next(ctx, cmd)
-	}
-}
-
-func (d *deadlines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		d.note(ctx, cmds...)
-		return next(ctx, cmds)
-	}
+	d.left[c.Name()] = append(d.left[c.Name()], left)
 }
 
 // TestRedisHangs checks that when Redis accepts connections but never
@@ -96,7 +79,7 @@ func TestRedisHangs(t *testing.T) {
 		ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
 	dl := &deadlines{left: map[string][]time.Duration{}}
-	rdb.AddHook(dl)
+	redistest.OnCommand(rdb, dl.note)
 	api := slacktest.New(t, slacktest.Options{TeamID: testTeam})
 	policy, _ := commands.ParsePolicy("")
 	s := bot.New(bot.Config{SigningSecret: testSecret, Approvers: []string{userAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
