@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -86,8 +88,14 @@ func FromEnv(e Env) (*Policy, error) {
 	p.Rules = []Rule{
 		{Label: "the approval rule (APPROVAL_ACTIONS, APPROVERS, APPROVALS_REQUIRED)", Actions: slow, Requesters: requesters,
 			Approvers: approvers, Approvals: max(e.ApprovalsRequired, 1), Channels: channels, TTL: e.ApprovalTTL, Where: where},
+		// Its approvers approve what AUTO_REBOOT=approve and the reboot
+		// guards ask about, as APPROVERS always have (ForCard).
 		{Label: "the default rule (anything not in APPROVAL_ACTIONS)", Actions: quick, Requesters: requesters,
-			Channels: channels, Where: where},
+			Approvers: approvers, Channels: channels, Where: where, cardApprovals: e.ApprovalsRequired},
 	}
+	p.Rules[0].cardApprovals = e.ApprovalsRequired
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q %d %s %q %q %q %q", e.Approvers, e.ApprovalsRequired, e.ApprovalTTL,
+		asked.String(), e.AllowedUsers, e.AllowedChannels, p.Protected))
+	p.Hash = hex.EncodeToString(sum[:])
 	return p, nil
 }

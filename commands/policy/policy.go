@@ -33,7 +33,8 @@ type Policy struct {
 	// Source names where the policy came from: a file name, or
 	// "the environment".
 	Source string
-	// Hash is the SHA-256 of the file, in hex ("" for the environment).
+	// Hash is the SHA-256 of the file, in hex (for the environment, of
+	// the settings that make the policy): the policy's version.
 	Hash string
 	// Roles maps a role name to Slack user IDs (U…, W…) and user-group IDs (S…).
 	Roles map[string][]string
@@ -70,6 +71,10 @@ type Rule struct {
 	TTL time.Duration
 	// Where says which setting to change, for explanations.
 	Where Where
+	// cardApprovals is how many approvals a card under this rule needs
+	// when something else asks for one (ForCard); FromEnv sets it to
+	// APPROVALS_REQUIRED.
+	cardApprovals int
 }
 
 // Where names the settings behind a rule's parts, so that an explanation
@@ -122,6 +127,9 @@ type Decision struct {
 	// Explanation says, for people, which rule decided and why: for a
 	// refusal, what would allow it; for an approval, who may give it.
 	Explanation string
+	// Varies is set by Admit when the approvals depend on the server,
+	// which is not known yet.
+	Varies bool
 }
 
 // Outcome is "deny", "approval" or "allow".
@@ -210,13 +218,23 @@ func (p *Policy) Decide(ctx context.Context, r Request, member MemberOf) (Decisi
 func (p *Policy) decideOne(ctx context.Context, r Request, member MemberOf, server, name, what string) (Decision, error) {
 	i := p.match(name, server)
 	if i < 0 {
-		if !commands.Changes(name) {
-			return Decision{Allowed: true, Rule: -1, Explanation: fmt.Sprintf(
-				"%s changes no server and no rule names %s, so anyone may ask for it anywhere.", what, name)}, nil
-		}
-		return Decision{Rule: -1, Explanation: fmt.Sprintf("%s is refused: no rule allows %s%s. %s",
-			what, name, onServer(server), p.fix(name, server))}, nil
+		return p.noRule(name, server, what), nil
 	}
+	return p.check(ctx, i, r, member, server, name, what)
+}
+
+// noRule is the decision on the effect name when no rule names it.
+func (p *Policy) noRule(name, server, what string) Decision {
+	if !commands.Changes(name) {
+		return Decision{Allowed: true, Rule: -1, Explanation: fmt.Sprintf(
+			"%s changes no server and no rule names %s, so anyone may ask for it anywhere.", what, name)}
+	}
+	return Decision{Rule: -1, Explanation: fmt.Sprintf("%s is refused: no rule allows %s%s. %s",
+		what, name, onServer(server), p.fix(name, server))}
+}
+
+// check decides the effect name of r under rule i.
+func (p *Policy) check(ctx context.Context, i int, r Request, member MemberOf, server, name, what string) (Decision, error) {
 	rule := p.Rules[i]
 	d := Decision{
 		Allowed:       true,
