@@ -128,6 +128,7 @@ func TestSubmitGet(t *testing.T) {
 		ID: tk.ID, Command: "purge web1.default.acme", RequestedBy: asker, Channel: "COPS", Snapshot: "snap-1",
 		Server: "web1.default.acme", Required: 2, State: StatePending, Approvers: []string{},
 		CreatedAt: clk.Now(), ExpiresAt: clk.Now().Add(15 * time.Minute), Meta: map[string]string{"req": "r1"},
+		Eligible: []string{},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Get mismatch (-want +got):\n%s", diff)

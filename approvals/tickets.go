@@ -42,6 +42,13 @@ type Request struct {
 	TTL time.Duration
 	// Meta is carried to the ticket and to its job.
 	Meta map[string]string
+	// Eligible are who may approve: Slack user and user-group IDs, as the
+	// rule that asked for approval names them. Votes check them on any
+	// replica, whatever policy it has loaded since.
+	Eligible []string
+	// Rule says which rule asked for approval and who may give it, for
+	// the card.
+	Rule string
 }
 
 // A Ticket is a request for approval and its votes.
@@ -63,6 +70,10 @@ type Ticket struct {
 	Meta                      map[string]string
 	// JobID is the job queued when the ticket was approved.
 	JobID string
+	// Eligible and Rule are Request's; Eligible is nil on tickets made
+	// before they were recorded.
+	Eligible []string
+	Rule     string
 }
 
 // A VoteResult is what a vote did.
@@ -95,6 +106,10 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 	if err != nil {
 		return Ticket{}, fmt.Errorf("approvals: submit: %w", err)
 	}
+	eligible, err := json.Marshal(append([]string{}, r.Eligible...))
+	if err != nil {
+		return Ticket{}, fmt.Errorf("approvals: submit: %w", err)
+	}
 	for range 5 {
 		id := newID()
 		args := []any{ms(now), ms(exp), durMS(r.TTL + TicketRetention), s.auditMax,
@@ -102,7 +117,7 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 			"id", id, "command", r.Command, "requested_by", r.RequestedBy, "channel", r.Channel,
 			"snapshot", r.Snapshot, "server", r.Server, "required", r.Required,
 			"state", string(StatePending), "approvers", "[]", "created", ms(now), "expires", ms(exp),
-			"meta", meta}
+			"meta", meta, "eligible", string(eligible), "rule", r.Rule}
 		n, err := s.decide(ctx, s.sc.submit, []string{s.ticketKey(id), s.key("pending"), s.key("audit")}, args...).Int()
 		if err != nil {
 			return Ticket{}, fmt.Errorf("approvals: submit: %w", err)
@@ -112,7 +127,7 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 				ID: id, Command: r.Command, RequestedBy: r.RequestedBy, Channel: r.Channel,
 				Snapshot: r.Snapshot, Server: r.Server, Required: r.Required, State: StatePending,
 				Approvers: []string{}, CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: time.UnixMilli(exp.UnixMilli()),
-				Meta: decodeMeta(meta),
+				Meta: decodeMeta(meta), Eligible: append([]string{}, r.Eligible...), Rule: r.Rule,
 			}, nil
 		}
 	}
@@ -343,6 +358,11 @@ func parseTicket(m map[string]string) Ticket {
 		MessageTS:      m["msg_ts"],
 		Meta:           decodeMeta(m["meta"]),
 		JobID:          m["job"],
+		Rule:           m["rule"],
+	}
+	if e, ok := m["eligible"]; ok {
+		t.Eligible = []string{}
+		_ = json.Unmarshal([]byte(e), &t.Eligible)
 	}
 	t.Required, _ = strconv.Atoi(m["required"])
 	t.Approvers = []string{}
