@@ -112,13 +112,6 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	if err != nil {
 		return err
 	}
-	if cfg.PolicyFile != "" {
-		// The request path still decides with the environment's settings.
-		// A file that serve accepted but didn't enforce would let a team
-		// believe rules protect them that don't: refuse it until it does.
-		return errors.New("POLICY_FILE: serve does not enforce policy files yet (use `bytebot policy check|explain|test` to write one); " +
-			"unset POLICY_FILE and use APPROVERS, APPROVAL_ACTIONS, ALLOWED_USERS, ALLOWED_CHANNELS and PROTECTED_SERVERS")
-	}
 	logger.Info("policy loaded", "source", pol.Source, "rules", len(pol.Rules), "sha256", pol.Hash)
 
 	rdb, redisKind, closeRedis, err := openRedis(cfg.RedisURL, logger)
@@ -170,7 +163,9 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("redis is not answering yet; the bot will keep trying", "err", err)
 	}
 	cancelLoad()
-	srv := bot.New(botConfig(cfg, policy), cloud, store, slackapp.NewPoster(api, logger), logger)
+	botCfg := botConfig(cfg, policy)
+	botCfg.Rules = pol // the one policy every request is decided by
+	srv := bot.New(botCfg, cloud, store, slackapp.NewPoster(api, logger), logger)
 	app := slackapp.New(srv) // the Slack transport: HTTP routes and Socket Mode
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -206,6 +201,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	errc := make(chan error, 4)
 	go func() { errc <- srv.Run(workCtx) }()
+	go reloadPolicyOnHUP(workCtx, cfg, srv, logger)
 	if cfg.SocketMode() {
 		go func() { errc <- app.RunSocketMode(workCtx, socketmode.New(api)) }()
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bytebot/bytebot/bot"
 )
 
 // runPolicy runs `bytebot policy ARGS…` as main does and returns its output.
@@ -190,19 +193,50 @@ func TestServeRefusesBadPolicy(t *testing.T) {
 	}
 }
 
-// TestServeRefusesPolicyFileUntilEnforced: serve doesn't decide with a
-// policy file yet, so it refuses to start with one rather than let a team
-// believe its rules hold; the offline tools take it.
-func TestServeRefusesPolicyFileUntilEnforced(t *testing.T) {
-	env := validEnv()
-	delete(env, "APPROVERS")
-	env["POLICY_FILE"] = "examples/policy.yaml"
-	var out, errb bytes.Buffer
-	err := run(context.Background(), []string{"serve"}, lookupMap(env), strings.NewReader(""), &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "serve does not enforce policy files yet") {
-		t.Fatalf("serve with POLICY_FILE = %v; want a refusal saying it isn't enforced", err)
+// TestReloadPolicy: SIGHUP's reload puts a valid POLICY_FILE in force, and
+// a bad one keeps the policy in force and logs every problem, by line.
+func TestReloadPolicy(t *testing.T) {
+	file := writeFile(t, "policy.yaml", string(readTestFile(t, "examples/policy.yaml")))
+	cfg := &Config{PolicyFile: file}
+	first, err := loadPolicy(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := runPolicy(t, "check", "examples/policy.yaml"); err != nil {
-		t.Errorf("policy check examples/policy.yaml = %v", err)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	srv := bot.New(bot.Config{Rules: first}, nil, nil, nil, logger)
+	if srv.Policy().Hash != first.Hash {
+		t.Fatalf("policy in force %s; want the file's %s", srv.Policy().Hash, first.Hash)
 	}
+
+	if err := os.WriteFile(file, []byte("rules:\n  - actions: [stopp]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reloadPolicy(cfg, srv, logger)
+	if srv.Policy() != first {
+		t.Errorf("a bad file replaced the policy in force")
+	}
+	if want := `:2: unknown action \"stopp\" (did you mean \"stop\"?)`; !strings.Contains(logs.String(), want) || !strings.Contains(logs.String(), "not reloaded") {
+		t.Errorf("log lacks %q and \"not reloaded\":\n%s", want, logs.String())
+	}
+
+	if err := os.WriteFile(file, []byte("roles:\n  ops: [U0ALICE]\nrules:\n  - actions: [restart]\n    requesters: [ops]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reloadPolicy(cfg, srv, logger)
+	if got := srv.Policy(); got == first || len(got.Rules) != 1 || !strings.Contains(logs.String(), "policy reloaded") {
+		t.Errorf("after a good file: %d rules, hash %s (was %s):\n%s", len(got.Rules), got.Hash, first.Hash, logs.String())
+	}
+	if v := srv.PolicyVersion(); !strings.HasPrefix(v, srv.Policy().Hash[:12]+" ("+file) {
+		t.Errorf("PolicyVersion = %q; want the new hash and the file", v)
+	}
+}
+
+func readTestFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

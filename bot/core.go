@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -71,31 +70,21 @@ func (s *Server) Command(ctx context.Context, in Invocation) Reply {
 }
 
 func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (name, outcome string, reply Reply) {
-	if len(s.Config.AllowedChannels) > 0 && !slices.Contains(s.Config.AllowedChannels, in.Channel) {
-		return "unknown", "forbidden", ephemeral(msgNotHere)
-	}
-	if len(s.Config.AllowedUsers) > 0 {
-		rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-		ok, err := s.listed(rctx, s.Config.AllowedUsers, in.User)
-		cancel()
-		var ge *groupError
-		if errors.As(err, &ge) {
-			log.Warn("user group of ALLOWED_USERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
-			return "unknown", "forbidden", ephemeral("Sorry, I can't tell whether you're allowed to use this command: " + ge.why("use the bot"))
-		}
-		if err != nil {
-			log.Error("checking ALLOWED_USERS", "err", err)
-			return "unknown", "unavailable", ephemeral(msgUnavailable)
-		}
-		if !ok {
-			return "unknown", "forbidden", ephemeral(msgNotAllowed)
-		}
-	}
 	a, err := commands.Parse(in.Text)
 	if err != nil {
+		// Who may not even ask for help here is refused, not taught.
+		if _, outcome, reply, refused := s.admit(ctx, log, commands.Help{}, in); refused {
+			return "unknown", outcome, reply
+		}
 		return "invalid", "usage", s.errorReply(log, err, in.RequestID)
 	}
 	name = a.Name()
+	// Who may ask for a, and where (policy.go); the executor decides the
+	// rest once the server is identified.
+	d, outcome, reply, refused := s.admit(ctx, log, a, in)
+	if refused {
+		return name, outcome, reply
+	}
 	switch a := a.(type) {
 	case commands.Help:
 		return name, "ok", ephemeral(commands.HelpText(a.Topic))
@@ -114,10 +103,7 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 		log.Error("action has no way to run", "action", a.String())
 		return name, "error", ephemeral(fmt.Sprintf("Something went wrong (ref %s).", in.RequestID))
 	}
-	ask := s.Config.Policy.NeedsApproval(a)
-	if ask && len(s.Config.Approvers) == 0 {
-		return name, "forbidden", ephemeral(fmt.Sprintf("%s needs approval, and no approvers are configured (APPROVERS), so it can't be done from here.", commands.Code(a.String())))
-	}
+	ask := d.Approvals > 0 && !d.Varies // else the executor may still ask, for this server
 	var res approvals.EnqueueResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
 		res, err = s.submit(ctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID, Key: in.Key})
@@ -201,10 +187,9 @@ func (s *Server) submit(ctx context.Context, r Request) (approvals.EnqueueResult
 	if r.Channel == "" {
 		return approvals.EnqueueResult{}, errors.New("bot: no channel to report to (set SLACK_CHANNEL)")
 	}
+	// Whether it needs approval is decided by the executor, once the
+	// server is identified (judge).
 	meta := jobMeta{Req: r.RequestID, Reason: r.Reason}
-	if s.Config.Policy.NeedsApproval(r.Action) {
-		meta.Phase = phaseAsk
-	}
 	job := approvals.Job{
 		Command:     r.Action.String(),
 		RequestedBy: r.User,

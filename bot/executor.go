@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/commands/policy"
 )
 
 // How long the at-most-once markers of started actions are kept: far longer
@@ -117,7 +119,8 @@ func (s *Server) execute(ctx context.Context, consumer string, job *approvals.Jo
 	stop := s.heartbeat(jctx, log, job, consumer)
 	ex := &execution{s: s, log: log, job: job}
 	ex.resolve(jctx)
-	if mayChange(job) {
+	ex.judge(jctx)
+	if mayChange(job) && !ex.asks() {
 		// From here on a reclaimed job comes back with Retry set.
 		if err := s.Store.MarkRunning(jctx, job); err != nil {
 			log.Warn("marking job running", "err", err)
@@ -180,6 +183,11 @@ type execution struct {
 	// ticket, as the approvers saw it; zero when unknown.
 	id    bytemark.Identity
 	idErr error // why the server couldn't be identified
+	// decision is the policy's, once the server is identified (judge);
+	// nil for jobs the policy doesn't judge here. decErr: why it
+	// couldn't be made.
+	decision *policy.Decision
+	decErr   error
 }
 
 // ref is what a person quotes to find this job in the logs.
@@ -207,15 +215,12 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 		// Shown, asked and audited by its canonical name.
 		a = commands.WithServer(a, e.id.Name.String())
 	}
-	if glob := e.s.protects(a); glob != "" {
-		// Checked when the action is asked for and again when an
-		// approved ticket runs: both pass through here.
-		e.log.Warn("refused: protected server", "server", a.Server(), "glob", glob)
-		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(
-			":no_entry: Not running %s (for %s): %s is protected by PROTECTED_SERVERS (%s), so it is never deleted, purged or reimaged. To allow it, take it out of PROTECTED_SERVERS.",
-			commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), commands.Code(a.Server()), commands.Code(glob)))
-		e.s.metrics.executions.WithLabelValues(a.Name(), "protected").Inc()
-		return "refused: protected", true
+	if outcome, done := e.refuse(ctx, a); done {
+		// Decided when the action is asked for and again when an
+		// approved ticket runs (the protected servers among it): both
+		// pass through here.
+		e.s.metrics.executions.WithLabelValues(a.Name(), strings.TrimPrefix(outcome, "refused: ")).Inc()
+		return outcome, true
 	}
 	switch {
 	case e.job.TicketID != "":
@@ -223,7 +228,7 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 	case jobMetaOf(e.job).Phase == phaseHeld:
 		// A reboot held by REBOOT_DELAY (hooks.go) decides again now.
 		outcome, failed = e.runHeld(ctx, a)
-	case jobMetaOf(e.job).Phase == phaseAsk || e.s.Config.Policy.NeedsApproval(a):
+	case e.asks():
 		// Whatever needs approval runs only with an approved ticket.
 		outcome, failed = e.ask(ctx, a, e.job.Channel, e.job.ThreadTS, jobMetaOf(e.job).Reason)
 	default:
@@ -277,17 +282,20 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 	if srv.PowerOn {
 		power = "on"
 	}
+	d := e.approval(a)
+	if len(d.Approvers) == 0 {
+		e.post(ctx, channel, thread, fmt.Sprintf(":no_entry: Not running %s (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), d.Explanation))
+		return "refused: policy", true
+	}
 	meta := jobMeta{Power: power, Req: jobMetaOf(e.job).Req, Reason: reason}
-	t, err := s.Store.Submit(ctx, approvals.Request{
+	t, err := s.Store.Submit(ctx, ticketRequest(approvals.Request{
 		Command:     a.String(),
 		RequestedBy: e.job.RequestedBy,
 		Channel:     channel,
 		Snapshot:    snap.String(),
 		Server:      a.Server(),
-		Required:    s.Config.ApprovalsRequired,
-		TTL:         s.Config.ApprovalTTL,
 		Meta:        meta.encode(nil),
-	})
+	}, d))
 	if err != nil {
 		e.logErr("opening ticket", err)
 		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", commands.Code(a.String()), e.ref()))

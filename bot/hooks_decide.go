@@ -397,10 +397,10 @@ func (h *hooks) fleet(ctx context.Context, r *result, n int) error {
 func (dl *delivery) act(ctx context.Context, r *result) error {
 	h := dl.h
 	switch {
-	case r.card && len(h.s.Config.Approvers) == 0:
+	case r.card && !h.s.canAsk(commands.Reboot{Target: r.server, Method: h.cfg.Method}):
 		r.card = false
 		r.decision = decNoApprovers
-		r.reason += "; it needs approval but no APPROVERS are configured, so nothing was done"
+		r.reason += "; it needs approval but no one may approve it (APPROVERS, or approvers in a policy rule for it), so nothing was done"
 		return nil
 	case r.card:
 		if r.decision == "" {

@@ -274,9 +274,9 @@ func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, boo
 		}
 		switch {
 		case err != nil || !r.goesOn():
-		case r.card && len(e.s.Config.Approvers) == 0:
+		case r.card && !e.s.canAsk(a):
 			r.card, r.decision = false, decNoApprovers
-			r.reason += "; it needs approval but no APPROVERS are configured, so nothing was done"
+			r.reason += "; it needs approval but no one may approve it (APPROVERS, or approvers in a policy rule for it), so nothing was done"
 		case r.card:
 			r.decision = cmpOr(r.decision, decApproval)
 		default:

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"github.com/bytebot/bytebot/commands/policy"
 	"strconv"
 
 	"github.com/bytebot/bytebot/approvals"
@@ -137,30 +136,4 @@ func (c *pinnedCloud) PurgeDisc(ctx context.Context, name, label string) error {
 		return err
 	}
 	return c.Cloud.PurgeDiscByID(ctx, c.id, label)
-}
-
-// protects returns the PROTECTED_SERVERS glob that forbids a, or "": a
-// deletes, purges (the server or a disc) or reimages a server whose
-// canonical name matches one. A server that couldn't be identified was
-// refused before this.
-func (s *Server) protects(a commands.Action) string {
-	if len(s.Config.Protected) == 0 || a.Server() == "" {
-		return ""
-	}
-	destroys := false
-	for _, eff := range commands.Effects(a) {
-		switch eff {
-		case "delete", "purge", "disc purge", "reimage":
-			destroys = true
-		}
-	}
-	if !destroys {
-		return ""
-	}
-	for _, g := range s.Config.Protected {
-		if policy.Match(g, a.Server()) {
-			return g
-		}
-	}
-	return ""
 }

@@ -13,6 +13,7 @@ type metrics struct {
 	executions *prometheus.CounterVec   // action, outcome
 	apiLatency *prometheus.HistogramVec // call, outcome
 	requests   *prometheus.CounterVec   // route, code
+	policy     *prometheus.GaugeVec     // hash, source (policy.go)
 }
 
 func newMetrics() *metrics {
@@ -39,8 +40,9 @@ func newMetrics() *metrics {
 			Name: "bytebot_http_requests_total",
 			Help: "Slack HTTP requests, by route and status code.",
 		}, []string{"route", "code"}),
+		policy: newPolicyMetric(),
 	}
-	m.registry.MustRegister(m.commands, m.approvals, m.executions, m.apiLatency, m.requests,
+	m.registry.MustRegister(m.commands, m.approvals, m.executions, m.apiLatency, m.requests, m.policy,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -20,7 +20,7 @@ func TestProtectedServers(t *testing.T) {
 		{"reimage web2 symbiosis", "reimage web2.default.acme symbiosis"},
 	} {
 		h.mustSlash(userAsker, chanOps, c.typed)
-		m := h.waitPost("Not running `"+c.shown+"`", "protected by PROTECTED_SERVERS (`web2.default.*`)")
+		m := h.waitPost("Not running `"+c.shown+"`", "is protected (it matches web2.default.* in PROTECTED_SERVERS)", "take web2.default.* out of PROTECTED_SERVERS")
 		if strings.Contains(m.Form.Get("text"), "<@") && !strings.Contains(m.Form.Get("text"), userAsker) {
 			t.Errorf("refusal of %q names someone else: %q", c.typed, m.Form.Get("text"))
 		}

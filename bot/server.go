@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ import (
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/commands/policy"
 )
 
 // Cloud is the part of the Bytemark API that the bot uses: what the actions
@@ -63,6 +65,11 @@ type Config struct {
 	ApprovalTTL time.Duration
 	// Policy says which actions need approval.
 	Policy commands.Policy
+	// Rules is the policy that decides every request (POLICY_FILE). Nil:
+	// the fields above (AllowedUsers, AllowedChannels, Approvers,
+	// ApprovalsRequired, ApprovalTTL, Policy, Protected) make it, with
+	// policy.FromEnv, as they always have. SetPolicy replaces it.
+	Rules *policy.Policy
 	// Channel is where actions without a channel of their own (webhooks)
 	// are reported (SLACK_CHANNEL).
 	Channel string
@@ -145,7 +152,8 @@ type Server struct {
 	// replace it.
 	Now func() time.Time
 
-	api     Cloud // Cloud, timed into the API latency histogram: what the bot calls
+	api     Cloud                         // Cloud, timed into the API latency histogram: what the bot calls
+	pol     atomic.Pointer[policy.Policy] // the policy in force (policy.go)
 	metrics *metrics
 	hooks   *hooks // the monitoring webhooks (hooks.go)
 	groups  *groupCache
@@ -188,6 +196,11 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 		claimBlock: time.Second,
 	}
 	s.halted, s.halt = context.WithCancel(context.Background())
+	if s.Config.Rules != nil {
+		s.SetPolicy(s.Config.Rules)
+	} else {
+		s.SetPolicy(envPolicy(s.Config, logger))
+	}
 	s.team.id = s.Config.TeamID
 	s.api = &timedCloud{Cloud: cloud, observe: s.observeAPI}
 	if c, ok := poster.(prometheus.Collector); ok {

@@ -57,14 +57,17 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	approvers, unknown, err := s.expand(rctx, s.Config.Approvers)
+	approvers, unknown, err := s.approversOf(rctx, c.TicketID)
 	cancel()
-	if err != nil {
-		log.Error("expanding APPROVERS", "err", err)
+	switch {
+	case errors.Is(err, approvals.ErrNotFound):
+		return "refused", ephemeral("That request no longer exists.")
+	case err != nil:
+		log.Error("reading the approvers of a ticket", "err", err)
 		return "unavailable", ephemeral(msgUnavailable)
 	}
 	for _, ge := range unknown {
-		log.Warn("user group of APPROVERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
+		log.Warn("user group of the ticket's approvers not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
 	}
 	var res approvals.VoteResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {

@@ -264,10 +264,11 @@ func handleHealthz(w http.ResponseWriter, r *http.Request) {
 func (a *App) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	failed := a.s.Ready(r.Context(), bot.RequestID(r.Context()))
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	policy := "policy " + a.s.PolicyVersion() + "\n" // which version of the policy is in force
 	if len(failed) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "not ready: "+strings.Join(failed, ", ")+"\n")
+		io.WriteString(w, "not ready: "+strings.Join(failed, ", ")+"\n"+policy)
 		return
 	}
-	io.WriteString(w, "ready\n")
+	io.WriteString(w, "ready\n"+policy)
 }

@@ -78,6 +78,9 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 	if r := reason; r != "" {
 		fields = append(fields, Mrkdwn("*Why*\n"+Truncate(r, 500)))
 	}
+	if t.Rule != "" { // which rule asked for approval, and who may give it
+		fields = append(fields, Mrkdwn("*Rule*\n"+Truncate(t.Rule, 500)))
+	}
 	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 	// A section's text is at most 3000 characters (else Slack refuses the
 	// whole card with invalid_blocks); a server may have many addresses.

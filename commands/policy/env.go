@@ -91,7 +91,7 @@ func FromEnv(e Env) (*Policy, error) {
 		// Its approvers approve what AUTO_REBOOT=approve and the reboot
 		// guards ask about, as APPROVERS always have (ForCard).
 		{Label: "the default rule (anything not in APPROVAL_ACTIONS)", Actions: quick, Requesters: requesters,
-			Approvers: approvers, Channels: channels, Where: where, cardApprovals: e.ApprovalsRequired},
+			Approvers: approvers, Channels: channels, TTL: e.ApprovalTTL, Where: where, cardApprovals: e.ApprovalsRequired},
 	}
 	p.Rules[0].cardApprovals = e.ApprovalsRequired
 	sum := sha256.Sum256(fmt.Appendf(nil, "%q %d %s %q %q %q %q", e.Approvers, e.ApprovalsRequired, e.ApprovalTTL,
