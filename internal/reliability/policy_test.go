@@ -1,0 +1,153 @@
+package reliability
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bytebot/bytebot/internal/slacktest"
+)
+
+// policyYAML is the policy the scenarios of issue 18 run under. Rule 1 is
+// on line 6, rule 2 on line 12.
+const policyYAML = `roles:
+  ops: [UAPPROVE1, UAPPROVE2, UASKER001]
+  devs: [UOTHER001]
+rules:
+  # 1. destroying takes two of ops, asked in #ops
+  - actions: [purge, delete]
+    servers: ["*.default.acme"]
+    requesters: [ops]
+    approvers: [ops]
+    approvals: 2
+    channels: [COPS00001]
+  - actions: [start, stop, restart, reset, shutdown, reboot]
+    requesters: [ops]
+    approvals: 0
+protected: ["db1.default.acme"]
+`
+
+// replyText is the text of a slash command's answer.
+func replyText(body []byte) string {
+	_, text := slashText(body)
+	return text
+}
+
+// readyz returns the body of GET /readyz.
+func (b *botProc) readyz(t *testing.T) string {
+	t.Helper()
+	resp, err := httpClient.Get(b.url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+// Scenario 18.1: `bytebot serve` with POLICY_FILE decides by it. A requester
+// no rule admits is refused with the rule and what would allow it; a
+// protected server is never purged; a purge takes two approvals from the
+// rule's approvers and the card says so; /readyz and /metrics show the
+// policy's hash; SIGHUP reloads the file, and a bad file keeps the policy.
+func TestPolicyFileInServe(t *testing.T) {
+	t.Parallel()
+	slack := newSlackAPI(t, "xoxb-reliability")
+	fake := newFakeAPI(t)
+	rds := startRedis(t, "")
+	const secret = "reliability-signing-secret"
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(file, []byte(policyYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bot := startBot(t, "bot", botEnv(slack, fake, rds, "relpol:", "APPROVERS=", "POLICY_FILE="+file))
+	dump := func() string { return bot.logText() + "\n" + slack.Dump() }
+
+	ready := bot.readyz(t)
+	hash := ""
+	if f := strings.Fields(ready); len(f) > 2 {
+		hash = f[2] // ready, policy, HASH, (FILE)
+	}
+	if !strings.HasPrefix(ready, "ready\npolicy ") || len(hash) != 12 || !strings.Contains(ready, file) {
+		t.Fatalf("/readyz = %q; want ready and the policy's hash and file", ready)
+	}
+	resp, err := httpClient.Get(bot.metricsURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `bytebot_policy_info{hash="`+hash) {
+		t.Errorf("/metrics lacks bytebot_policy_info with hash %s", hash)
+	}
+
+	// A refused requester: devs are in no rule's requesters.
+	before := writes(fake.Server)
+	code, body := bot.slash(secret, userOther, chanOps, "reset web1")
+	if text := replyText(body); code != http.StatusOK || !strings.Contains(text, "aren't allowed") ||
+		!strings.Contains(text, "refused by rule 2 (line 12)") || !strings.Contains(text, "add UOTHER001 to a role in the requesters of rule 2 (line 12)") {
+		t.Errorf("reset by a dev = %d %q; want a refusal naming rule 2 and what would allow it", code, text)
+	}
+
+	// A protected server.
+	bot.slash(secret, userAsker, chanOps, "purge db1")
+	slack.WaitPost(t, "Not running `purge db1.default.acme`", "db1.default.acme is protected (it matches db1.default.acme in protected ("+file+":15))")
+
+	// The quorum of two.
+	bot.slash(secret, userAsker, chanOps, "purge web2")
+	c := slack.WaitCard(t, 1)
+	for _, want := range []string{"0 of 2", "*Rule*", "rule 1 (line 6) asks for 2 from <@UAPPROVE1>, <@UAPPROVE2>, <@UASKER001> (ops)"} {
+		if !strings.Contains(slacktest.UnescapeJSON(c.Blocks), want) {
+			t.Errorf("card lacks %q:\n%s", want, c.Blocks)
+		}
+	}
+	if code, _ := bot.click(secret, userOther, chanOps, c, "approve"); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	slack.WaitEphemeral(t, userOther, "aren't one of the approvers")
+	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	slack.WaitCall(t, "chat.update", "1 of 2")
+	if n := purges(fake.Server, "web2"); n != 0 {
+		t.Fatalf("purges of web2 after one approval = %d; want 0", n)
+	}
+	if code, _ := bot.click(secret, userAppr2, chanOps, c, "approve"); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	slack.WaitPost(t, "web2.default.acme purged")
+	if n := purges(fake.Server, "web2"); n != 1 {
+		t.Errorf("purges of web2 = %d; want 1", n)
+	}
+	if n := writes(fake.Server) - before; n != 1 {
+		t.Errorf("Bytemark writes = %d; want only the purge of web2\n%s", n, dump())
+	}
+
+	// SIGHUP: a bad file keeps the policy in force.
+	if err := os.WriteFile(file, []byte("rules:\n  - actions: [stopp]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bot.p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 10*time.Second, "the bad file to be refused", func() bool {
+		return strings.Contains(bot.logText(), "not reloaded")
+	}, dump)
+	if !strings.Contains(bot.logText(), `unknown action \"stopp\"`) || !strings.Contains(bot.readyz(t), hash) {
+		t.Errorf("after a bad file: /readyz %q; want the old hash %s, and the problem logged\n%s", bot.readyz(t), hash, bot.logText())
+	}
+	// A good one is in force for the next request: devs may now reset.
+	good := strings.Replace(policyYAML, "    requesters: [ops]\n    approvals: 0", "    requesters: [ops, devs]\n    approvals: 0", 1)
+	if err := os.WriteFile(file, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bot.p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 10*time.Second, "the new policy", func() bool { return !strings.Contains(bot.readyz(t), hash) }, dump)
+	if code, body := bot.slash(secret, userOther, chanOps, "reset web1"); code != http.StatusOK || !strings.Contains(replyText(body), "Working on") {
+		t.Errorf("reset by a dev after the reload = %d %s; want it to run", code, body)
+	}
+	slack.WaitPost(t, "web1.default.acme", "reset")
+}
