@@ -344,7 +344,14 @@ func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 		r.reason = fmt.Sprintf("cooldown: monitoring acted on it less than %s ago (REBOOT_COOLDOWN); %s left", cfg.Cooldown, cool.Remaining.Round(time.Second))
 		return nil
 	}
-	if cfg.Mode == RebootApprove {
+	// A policy rule naming the monitoring pseudo-role decides in place of
+	// AUTO_REBOOT's mode and APPROVAL_ACTIONS (policy.go); the guards
+	// around it still apply.
+	ruled, err := h.s.monitoringRule(ctx, r, commands.Reboot{Target: r.server, Method: cfg.Method})
+	if err != nil || (ruled && !r.goesOn()) || r.card {
+		return err
+	}
+	if cfg.Mode == RebootApprove && !ruled {
 		r.card, r.reason = true, "AUTO_REBOOT is approve"
 		return nil
 	}
@@ -363,7 +370,7 @@ func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 		r.reason = fmt.Sprintf("already rebooted %d times in 24 hours (REBOOT_MAX_PER_DAY %d), so not rebooted automatically", n, cfg.MaxPerDay)
 		return nil
 	}
-	if why := h.s.Config.Policy.Why(commands.Reboot{Target: r.server, Method: cfg.Method}); why != "" {
+	if why := h.s.Config.Policy.Why(commands.Reboot{Target: r.server, Method: cfg.Method}); why != "" && !ruled {
 		r.card, r.reason = true, "APPROVAL_ACTIONS includes "+why
 	}
 	return nil

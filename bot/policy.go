@@ -248,3 +248,33 @@ func ticketRequest(r approvals.Request, d policy.Decision) approvals.Request {
 	r.Rule = ruleLine(d)
 	return r
 }
+
+// decRefused is the webhooks' decision when a policy rule refuses
+// monitoring's reboot.
+const decRefused = "refused"
+
+// monitoringRule decides monitoring's reboot a of r.server when a policy
+// rule names the monitoring pseudo-role (ruled): a refusal ends r, an
+// approval sets r.card, and a reboot at once leaves r to the remaining
+// guards. Without such a rule AUTO_REBOOT decides, as it always has.
+func (s *Server) monitoringRule(ctx context.Context, r *result, a commands.Action) (ruled bool, err error) {
+	p := s.Policy()
+	if !p.MentionsMonitoring() {
+		return false, nil
+	}
+	req := policy.Request{Action: a, Monitoring: true}
+	if !policy.Canonical(r.server) {
+		req.Action = commands.WithServer(a, "") // a server the API doesn't know: no server rule can match it
+	}
+	d, err := p.Decide(ctx, req, nil)
+	if err != nil {
+		return false, err
+	}
+	switch d.Outcome() {
+	case "deny":
+		r.decision, r.reason = decRefused, d.Explanation
+	case "approval":
+		r.card, r.reason = true, d.Explanation
+	}
+	return true, nil
+}

@@ -151,3 +151,52 @@ func TestPolicyFileInServe(t *testing.T) {
 	}
 	slack.WaitPost(t, "web1.default.acme", "reset")
 }
+
+// Scenario 18.5: monitoring's reboots are requests by the pseudo-role
+// monitoring. With AUTO_REBOOT=approve, which would ask about every one, a
+// rule that lets monitoring reboot web1 at once reboots it, one that asks
+// for approval on web2 posts a card, and db1, which no rule allows, is
+// refused with the explanation; the cooldown still holds a repeat.
+func TestMonitoringRule(t *testing.T) {
+	t.Parallel()
+	slack := newSlackAPI(t, "xoxb-reliability")
+	fake := newFakeAPI(t)
+	rds := startRedis(t, "")
+	const token = "reliability-webhook-token"
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(file, []byte(`roles:
+  ops: [UAPPROVE1, UAPPROVE2]
+rules:
+  - actions: [reboot, reset]
+    servers: [web1.default.acme]
+    requesters: [monitoring]
+    approvals: 0
+  - actions: [reboot, reset]
+    servers: [web2.default.acme]
+    requesters: [monitoring]
+    approvers: [ops]
+    approvals: 1
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bot := startBot(t, "bot", botEnv(slack, fake, rds, "relmon:", "APPROVERS=", "POLICY_FILE="+file, "AUTO_REBOOT=approve"))
+	dump := func() string { return bot.logText() + "\n" + slack.Dump() }
+	for seq, server := range []string{"web1.default.acme", "web2.default.acme", "db1.default.acme"} {
+		if code, body := bot.hook(token, alertBody(server, seq, 1)); code != http.StatusOK {
+			t.Fatalf("delivery for %s = %d %s", server, code, body)
+		}
+	}
+	slack.WaitPost(t, "web1.default.acme rebooted by reset")
+	c := slack.WaitCard(t, 1)
+	if !strings.Contains(c.Text, "web2.default.acme") || !strings.Contains(slacktest.UnescapeJSON(c.Blocks), "rule 2 (line 8) asks for 1 from <@UAPPROVE1>, <@UAPPROVE2> (ops)") {
+		t.Errorf("card = %s\n%s; want web2's, naming rule 2", c.Text, c.Blocks)
+	}
+	slack.WaitPost(t, "db1.default.acme", "is refused: no rule allows reboot on db1.default.acme")
+	if code, body := bot.hook(token, alertBody("web1.default.acme", 9, 1)); code != http.StatusOK || !strings.Contains(string(body), `"cooldown":1`) {
+		t.Errorf("a repeat for web1 = %d %s; want it held by the cooldown", code, body)
+	}
+	if n1, n2, n3 := signals(fake.Server, "web1")+signals(fake.Server, "1001"), signals(fake.Server, "web2")+signals(fake.Server, "1002"),
+		signals(fake.Server, "db1")+signals(fake.Server, "1003"); n1 != 1 || n2 != 0 || n3 != 0 {
+		t.Errorf("reboots of web1, web2, db1 = %d, %d, %d; want 1, 0, 0\n%s", n1, n2, n3, dump())
+	}
+}
