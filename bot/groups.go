@@ -12,7 +12,7 @@ import (
 )
 
 // groupCache remembers the members of Slack user groups for a while, so that
-// checking APPROVERS or ALLOWED_USERS rarely calls Slack in a request's path.
+// checking the policy's roles (APPROVERS, ALLOWED_USERS, a POLICY_FILE's) rarely calls Slack in a request's path.
 // When Slack can't be asked, membership read up to maxAge ago still counts;
 // older membership doesn't (a person removed from the group must stop
 // counting, even while Slack is unreachable).
@@ -107,29 +107,4 @@ func (s *Server) expand(ctx context.Context, ids []string) ([]string, []*groupEr
 		users = append(users, members...)
 	}
 	return users, unknown, nil
-}
-
-// listed reports whether user is in ids, directly or through a group.
-func (s *Server) listed(ctx context.Context, ids []string, user string) (bool, error) {
-	var groups []string
-	for _, id := range ids {
-		if id == user {
-			return true, nil
-		}
-		if isGroup(id) {
-			groups = append(groups, id)
-		}
-	}
-	for _, gid := range groups {
-		members, err := s.groups.members(ctx, gid, s.Now())
-		if err != nil {
-			return false, err
-		}
-		for _, m := range members {
-			if m == user {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
 }
