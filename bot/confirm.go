@@ -95,13 +95,9 @@ func (s *Server) press(ctx context.Context, log *slog.Logger, c *Click) (string,
 }
 
 // irreversible reports whether ticket t's action can't be undone, so that
-// approving it takes the server's name typed. A command that doesn't
-// parse counts as irreversible: its name is checked against the snapshot
-// all the same.
-func irreversible(t approvals.Ticket) bool {
-	a, err := commands.Parse(t.Command)
-	return err != nil || a.Destructive()
-}
+// approving it takes the server's name typed (slackui.TypeTheName: the
+// card's Approve button, which then has no confirm dialog, agrees).
+func irreversible(t approvals.Ticket) bool { return slackui.TypeTheName(t.Command) }
 
 // readTicket reads ticket id for a vote; outcome is not empty when it
 // can't be read, and reply then says why.

@@ -111,6 +111,9 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 				Plain(Truncate("Approve "+t.Command+"?", 100)),
 				Mrkdwn(Truncate("This lets the bot run *"+commands.Escape(t.Command)+"* on "+commands.Code(name)+". It cannot be undone.", 300)),
 				Plain("Approve"), Plain("Cancel")).WithStyle(slack.StyleDanger))
+		if TypeTheName(t.Command) {
+			approve.Confirm = nil // the type-the-name modal asks instead (modal.go)
+		}
 		deny := slack.NewButtonBlockElement(ActionDeny, t.ID, Plain("Deny")).WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock(BlockPrefix+t.Channel, approve, deny))
 	}

@@ -23,6 +23,14 @@ const (
 	ActionConfirmName = "server_name"
 )
 
+// TypeTheName reports whether approving command takes the server's name
+// typed: the command can't be undone (a purge, a disc purge, a reimage),
+// or can't be read (and is treated as such).
+func TypeTheName(command string) bool {
+	a, err := commands.Parse(command)
+	return err != nil || a.Destructive()
+}
+
 // A Confirm is what an approver is asked before their approval of an
 // irreversible action counts: the action, the server as the approvers saw
 // it, and the names of that server they may type.
