@@ -30,6 +30,10 @@ type Subject struct {
 	Memory  int // MiB
 	Discs   []Disc
 	IPs     []string
+	// Creates is set for a server to be created: the rest is what it
+	// will have, and Image what it will run ("" for none).
+	Creates bool
+	Image   string
 }
 
 // Disc is a disc on a card.
@@ -122,8 +126,12 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 	return Message{Text: text, Blocks: blocks}
 }
 
-// destroys lists what the action would destroy.
+// destroys lists what the action would destroy (or, for a server to be
+// created, what it creates).
 func destroys(snap Subject) string {
+	if snap.Creates {
+		return creates(snap)
+	}
 	var b strings.Builder
 	b.WriteString("*What it affects*\n")
 	if len(snap.Discs) == 0 {
