@@ -95,7 +95,7 @@ func TestPurgeApproval(t *testing.T) {
 	b := h.waitCard(1)
 	cardPost := h.slack.Find("chat.postMessage", b.Ticket)[0]
 	cardText := cardPost.BlocksJSON()
-	for _, want := range []string{"web1.default.acme", "root", "25 GiB", "sata", "<@" + userAsker + ">", "0 of 1", "Approve", "Deny", "confirm", "<!date^"} {
+	for _, want := range []string{"web1.default.acme", "root", "25 GiB", "sata", "<@" + userAsker + ">", "0 of 1", "Approve", "Deny", "<!date^"} {
 		if !strings.Contains(cardText, want) {
 			t.Errorf("card lacks %q:\n%s", want, cardText)
 		}
