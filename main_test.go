@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +17,18 @@ import (
 func noEnv(string) (string, bool) { return "", false }
 
 // TestConsoleScript drives `bytebot console` the way a newcomer would, from
-// a script: list, purge, a refused self-approval, approval by a second
-// person, and the list again.
+// a script: list, purge, a refused self-approval, an approval by a second
+// person asked for the server's name (a wrong one counts nothing, then
+// the right one), and the list again.
 func TestConsoleScript(t *testing.T) {
 	script := strings.Join([]string{
 		"/bytemark list",
 		"/bytemark purge web2",
 		"approve",
 		"as alice: approve",
+		"web1",
+		"as alice: approve",
+		"web2.default.acme",
 		"/bytemark list",
 		"/bytemark audit web2",
 		"/bytemark restrat web1",
@@ -33,8 +38,8 @@ func TestConsoleScript(t *testing.T) {
 		t.Fatalf("console: %v\n%s", err, errb.String())
 	}
 	transcript := out.String()
-	steps := strings.Split(transcript, "\nyou> ")
-	if got, want := len(steps), 9; got != want { // the banner, seven lines, the end
+	steps := regexp.MustCompile(`\n(you|alice, type the server's name)> `).Split(transcript, -1)
+	if got, want := len(steps), 12; got != want { // the banner, ten lines, the end
 		t.Fatalf("transcript has %d prompts; want %d:\n%s", got, want, transcript)
 	}
 	for i, want := range []struct {
@@ -44,10 +49,12 @@ func TestConsoleScript(t *testing.T) {
 		{1, []string{"3 servers", "web1.default.acme", "web2.default.acme", "db1.default.acme"}},
 		{2, []string{"Approval needed: purge web2", "root", "25 GiB", "@you", "[Approve: type `approve "}},
 		{3, []string{"only you sees this", "can't approve"}},
-		{4, []string{"Approved by @alice", "web2.default.acme purged"}},
-		{5, []string{"2 servers"}},
-		{6, []string{"Audit log", "approved", "done"}},
-		{7, []string{"Did you mean `restart`?"}},
+		{4, []string{"only alice sees this", "can't be undone", "25 GiB", "type the server's name: `web2`"}},
+		{5, []string{"only alice sees this", "isn't the name of the server"}},
+		{7, []string{"Approved by @alice", "web2.default.acme purged"}},
+		{8, []string{"2 servers"}},
+		{9, []string{"Audit log", "approve refused", "approved", "done"}},
+		{10, []string{"Did you mean `restart`?"}},
 	} {
 		for _, s := range want.contains {
 			if !strings.Contains(steps[want.step], s) {
@@ -55,11 +62,13 @@ func TestConsoleScript(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(steps[5], "web2.default.acme") {
-		t.Errorf("web2 still listed after its purge:\n%s", steps[5])
+	if strings.Contains(steps[8], "web2.default.acme") {
+		t.Errorf("web2 still listed after its purge:\n%s", steps[8])
 	}
-	if strings.Contains(steps[3], "purged") {
-		t.Errorf("the requester's own approval ran the purge:\n%s", steps[3])
+	for _, i := range []int{3, 4, 5, 6} {
+		if strings.Contains(steps[i], "purged") || strings.Contains(steps[i], "Approved by") {
+			t.Errorf("step %d approved or ran the purge before the right name:\n%s", i, steps[i])
+		}
 	}
 }
 
@@ -152,7 +161,7 @@ func TestDemoScript(t *testing.T) {
 		t.Fatalf("console: %v\n%s", err, errb.String())
 	}
 	transcript := out.String()
-	if got, want := strings.Count(transcript, "\nyou> "), commands+1; got != want {
+	if got, want := strings.Count(transcript, "\nyou> ")+strings.Count(transcript, " type the server's name> "), commands+1; got != want {
 		t.Errorf("transcript has %d prompts; want %d (one per command, one at the end):\n%s", got, want, transcript)
 	}
 	if strings.Contains(transcript, "console: type") {

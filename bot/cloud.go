@@ -191,6 +191,14 @@ func (c *timedCloud) PurgeDiscByID(ctx context.Context, id bytemark.Identity, la
 	return err
 }
 
+// ReimageServerByID implements Cloud.
+func (c *timedCloud) ReimageServerByID(ctx context.Context, id bytemark.Identity, img bytemark.ImageInstall) error {
+	start := time.Now()
+	err := c.Cloud.ReimageServerByID(ctx, id, img)
+	c.observe("reimage_server", start, err)
+	return err
+}
+
 // IdentifyAll implements Cloud.
 func (c *timedCloud) IdentifyAll(ctx context.Context, names []string) (map[string]bytemark.Identity, map[string]error) {
 	start := time.Now()

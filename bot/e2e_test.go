@@ -95,7 +95,7 @@ func TestPurgeApproval(t *testing.T) {
 	b := h.waitCard(1)
 	cardPost := h.slack.Find("chat.postMessage", b.Ticket)[0]
 	cardText := cardPost.BlocksJSON()
-	for _, want := range []string{"web1.default.acme", "root", "25 GiB", "sata", "<@" + userAsker + ">", "0 of 1", "Approve", "Deny", "confirm", "<!date^"} {
+	for _, want := range []string{"web1.default.acme", "root", "25 GiB", "sata", "<@" + userAsker + ">", "0 of 1", "Approve", "Deny", "<!date^"} {
 		if !strings.Contains(cardText, want) {
 			t.Errorf("card lacks %q:\n%s", want, cardText)
 		}
@@ -210,7 +210,7 @@ func TestDenyAndExpiry(t *testing.T) {
 		h.waitPost("Denied by", "Nothing was done")
 		h.click(userAppr2, chanOps, b, slackui.ActionApprove)
 		h.waitFor("the refusal of a late approval", func() bool {
-			return len(h.slack.Find("chat.postEphemeral", "already been decided")) > 0
+			return len(h.slack.Find("chat.postEphemeral", "This request was denied")) > 0
 		})
 		if n := h.purges("web1"); n != 0 {
 			t.Errorf("purge calls after deny = %d; want 0", n)
@@ -314,7 +314,7 @@ func TestCancel(t *testing.T) {
 	})
 	h.click(userAppr1, chanOps, b, slackui.ActionApprove)
 	h.waitFor("the refusal of an approval after cancel", func() bool {
-		return len(h.slack.Find("chat.postEphemeral", "already been decided")) > 0
+		return len(h.slack.Find("chat.postEphemeral", "This request was cancelled")) > 0
 	})
 	if n := h.purges("web1"); n != 0 {
 		t.Errorf("purge calls after cancel = %d; want 0", n)

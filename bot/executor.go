@@ -267,6 +267,9 @@ func (s *Server) reporting(ctx context.Context) (context.Context, context.Cancel
 // will see and posts its card.
 func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread, reason string) (string, bool) {
 	s := e.s
+	if c, ok := a.(commands.Create); ok {
+		return e.askCreate(ctx, c, channel, thread, reason) // no server yet (create.go)
+	}
 	srv, err := s.api.GetServer(ctx, a.Server())
 	if err != nil {
 		e.logErr("reading server for approval card", err)
@@ -349,6 +352,9 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	}
 	e.s.updateCard(ctx, e.log, t.ID, ":gear: Running…", true)
 	end := func(v *verdict) (string, bool) { return finish(v.outcome, v.note, v.msg, v.failed) }
+	if c, ok := a.(commands.Create); ok {
+		return e.runCreateTicket(ctx, c, t, end) // no server to compare yet (create.go)
+	}
 	claimed := false
 	if e.job.Retry {
 		// The worker that ran this before died (its lease ran out), and may

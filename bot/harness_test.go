@@ -17,6 +17,7 @@ import (
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackapp"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
@@ -199,12 +200,67 @@ func (h *harness) mustSlash(user, channel, text string) slashReply {
 	return body
 }
 
-// click clicks a card's button and returns the status code.
+// click clicks a card's button and returns the status code. An Approve
+// that opens the type-the-name modal (an irreversible action) is then
+// answered as an approver would: the server's short name typed and
+// submitted (the status is the submission's). press is the click alone.
 func (h *harness) click(user, channel string, c slacktest.Card, action string) int {
 	h.t.Helper()
+	code, k := h.press(user, channel, c, action)
+	if code != http.StatusOK || action != slackui.ActionApprove {
+		return code
+	}
+	v, ok := h.slack.ViewOpenedBy(k.TriggerID)
+	if !ok {
+		return code
+	}
+	code, _ = h.submit(user, v, h.shortName(c))
+	return code
+}
+
+// press clicks a card's button, with a trigger_id of the Slack stand-in's
+// (so that it can open a modal), and returns the status and the click.
+func (h *harness) press(user, channel string, c slacktest.Card, action string) (int, slacktest.Click) {
+	h.t.Helper()
+	k := h.slack.Click(user, channel, c, action)
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, signer.Request("/slack/interactions", slacktest.ClickBody(user, channel, c, action)))
-	return w.Code
+	h.h.ServeHTTP(w, signer.Request("/slack/interactions", k.Body()))
+	return w.Code, k
+}
+
+// viewAnswer is the JSON answer to a view_submission.
+type viewAnswer struct {
+	ResponseAction string            `json:"response_action"`
+	Errors         map[string]string `json:"errors"`
+}
+
+// submit submits modal v as user with name typed in the type-the-name
+// input, and returns the status and the answer (zero when the body is
+// empty: the modal closes).
+func (h *harness) submit(user string, v slacktest.View, name string) (int, viewAnswer) {
+	h.t.Helper()
+	sub := h.slack.Submit(user, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: name}})
+	w := httptest.NewRecorder()
+	h.h.ServeHTTP(w, signer.Request("/slack/interactions", sub.Body()))
+	var ans viewAnswer
+	if w.Code == http.StatusOK && w.Body.Len() > 0 {
+		if err := json.Unmarshal(w.Body.Bytes(), &ans); err != nil {
+			h.t.Fatalf("view_submission answered %q: %v", w.Body.String(), err)
+		}
+	}
+	return w.Code, ans
+}
+
+// shortName is the short name of the server of card c's ticket (web1),
+// as an approver reads it off the card.
+func (h *harness) shortName(c slacktest.Card) string {
+	h.t.Helper()
+	tk, err := h.store.Get(context.Background(), c.Ticket)
+	if err != nil {
+		h.t.Fatalf("reading ticket %s: %v", c.Ticket, err)
+	}
+	short, _, _ := strings.Cut(tk.Server, ".")
+	return short
 }
 
 // waitCard waits for the n-th (1-based) approval card, and for its

@@ -90,7 +90,7 @@ func (e *execution) refuseUnidentified(ctx context.Context, a commands.Action) (
 }
 
 // cloudFor is the Cloud an action runs against: once its server's identity
-// is known, the calls that destroy (delete, purge, disc purge) name the
+// is known, the calls that destroy (delete, purge, disc purge, reimage) name the
 // server by its numeric ID, so that a rename between the last check and the
 // call can't redirect them to another server.
 func (e *execution) cloudFor(a commands.Action) commands.Cloud {
@@ -136,4 +136,12 @@ func (c *pinnedCloud) PurgeDisc(ctx context.Context, name, label string) error {
 		return err
 	}
 	return c.Cloud.PurgeDiscByID(ctx, c.id, label)
+}
+
+// ReimageServer implements commands.Cloud.
+func (c *pinnedCloud) ReimageServer(ctx context.Context, name string, img bytemark.ImageInstall) error {
+	if err := c.check(name); err != nil {
+		return err
+	}
+	return c.Cloud.ReimageServerByID(ctx, c.id, img)
 }

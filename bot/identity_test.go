@@ -170,3 +170,39 @@ func TestPurgeRenamedAfterCheck(t *testing.T) {
 		t.Errorf("purge calls by ID = %d; want 1", n)
 	}
 }
+
+// TestReimageRenamedAfterCheck: as TestPurgeRenamedAfterCheck, for a
+// reimage: the server approved for it is renamed away, and another takes
+// its name, just before the reimage call. The call names the approved
+// server by its ID: the approved server is reimaged, the one renamed into
+// its place keeps its system.
+func TestReimageRenamedAfterCheck(t *testing.T) {
+	h := newHarness(t)
+	h.fake.SetPower("acme", "default", "web2", false) // off: no shutdown before the reimage
+	h.mustSlash(userAsker, chanOps, "reimage web2 noble")
+	b := h.waitCard(1)
+	var renamed atomic.Bool
+	h.fake.OnRequest(func(method, path string) {
+		if method == http.MethodPost && strings.HasSuffix(path, "/reimage") && renamed.CompareAndSwap(false, true) {
+			if !h.fake.Rename("acme", "default", "web2", "web2-old") || !h.fake.Rename("acme", "default", "web1", "web2") {
+				t.Error("renaming in the fake failed")
+			}
+		}
+	})
+	if code := h.click(userAppr1, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
+		t.Fatalf("approve = %d", code)
+	}
+	h.waitFor("the reimage call", func() bool { return h.reimages() == 1 })
+	if !renamed.Load() {
+		t.Fatal("the server was not renamed before the reimage call")
+	}
+	if s, ok := h.fake.Server("acme", "default", "web2"); !ok || s.ID != 1001 || s.LastImagedWith != "bookworm" {
+		t.Errorf("the server renamed into place (ID 1001) = %+v, %v; want it untouched", s, ok)
+	}
+	if s, ok := h.fake.Server("acme", "default", "web2-old"); !ok || s.LastImagedWith != "noble" {
+		t.Errorf("the approved server (ID 1002, now web2-old) = %+v, %v; want it reimaged with noble", s, ok)
+	}
+	if n := h.fake.Calls("POST", "/virtual_machines/1002/reimage"); n != 1 {
+		t.Errorf("reimage calls by ID = %d; want 1", n)
+	}
+}

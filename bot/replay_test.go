@@ -98,25 +98,42 @@ func TestAskAgainAfterFailure(t *testing.T) {
 	}
 }
 
-// TestClickDeliveredTwiceVotesOnce: a click replayed byte for byte counts
-// once (votes are idempotent per voter in the vote's script): the purge it
-// approved runs once, and the replay is told the request was decided.
+// TestClickDeliveredTwiceVotesOnce: a vote replayed byte for byte counts
+// once (votes are idempotent per voter in the vote's script). Approving a
+// purge is a press (which opens the type-the-name modal) and the modal's
+// submission; each is delivered twice. The purge runs once, and the
+// replayed submission is told the request was decided.
 func TestClickDeliveredTwiceVotesOnce(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
 	h.mustSlash(userAsker, chanOps, "purge web1")
 	b := h.waitCard(1)
-	body := slacktest.ClickBody(userAppr1, chanOps, b, slackui.ActionApprove)
+	press := h.slack.Click(userAppr1, chanOps, b, slackui.ActionApprove)
 	at := time.Now()
-	for range 2 {
+	deliver := func(body []byte) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		h.h.ServeHTTP(w, slacktest.SignedRequest(testSecret, "/slack/interactions", body, at))
 		if w.Code != http.StatusOK {
-			t.Fatalf("click = %d; want 200", w.Code)
+			t.Fatalf("interaction = %d; want 200", w.Code)
 		}
+		return w
 	}
-	h.waitFor("the replayed click told it was decided", func() bool {
-		return len(h.slack.Find("chat.postEphemeral", "already been decided")) > 0
-	})
+	for range 2 {
+		deliver(press.Body())
+	}
+	v, ok := h.slack.ViewOpenedBy(press.TriggerID)
+	if !ok {
+		t.Fatalf("the press opened no modal:\n%s", h.slack.Dump())
+	}
+	if n := len(h.slack.Views()); n != 1 {
+		t.Errorf("%d modals opened; want 1 (the replay's trigger was used)", n)
+	}
+	sub := h.slack.Submit(userAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web1"}})
+	if w := deliver(sub.Body()); w.Body.Len() != 0 {
+		t.Errorf("the submission answered %q; want an empty 200 (the modal closes)", w.Body.String())
+	}
+	if w := deliver(sub.Body()); !strings.Contains(w.Body.String(), "already been decided") {
+		t.Errorf("the replayed submission answered %q; want it told the request was decided", w.Body.String())
+	}
 	h.waitFor("the purge", func() bool { return h.purges("web1") >= 1 })
 	h.marker()
 	if n := h.purges("web1"); n != 1 {

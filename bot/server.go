@@ -44,6 +44,7 @@ type Cloud interface {
 	DeleteServerByID(ctx context.Context, id bytemark.Identity) error
 	PurgeServerByID(ctx context.Context, id bytemark.Identity) error
 	PurgeDiscByID(ctx context.Context, id bytemark.Identity, label string) error
+	ReimageServerByID(ctx context.Context, id bytemark.Identity, img bytemark.ImageInstall) error
 }
 
 // Config is the bot's behaviour. Zero durations and counts take the

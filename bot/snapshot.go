@@ -25,6 +25,10 @@ type snapshot struct {
 	Memory   int         `json:"memory,omitempty"` // MiB
 	Discs    []discShape `json:"discs"`
 	IPs      []string    `json:"ips,omitempty"`
+	// Creates is set for a server to be created (create.go): the rest
+	// is what it will have, and Image its operating system.
+	Creates bool   `json:"creates,omitempty"`
+	Image   string `json:"image,omitempty"`
 }
 
 // discShape is a disc as an approver sees it. ID tells a disc from a new
@@ -151,7 +155,11 @@ func (s snapshot) subject(power string) slackui.Subject {
 	if name == "" {
 		name = s.Server
 	}
-	sub := slackui.Subject{Name: name, Power: power, Deleted: s.Deleted, Cores: s.Cores, Memory: s.Memory, IPs: s.IPs}
+	sub := slackui.Subject{Name: name, Power: power, Deleted: s.Deleted, Cores: s.Cores, Memory: s.Memory, IPs: s.IPs,
+		Creates: s.Creates, Image: s.Image}
+	if s.Creates {
+		sub.Power = "not created yet"
+	}
 	for _, d := range s.Discs {
 		sub.Discs = append(sub.Discs, slackui.Disc{Label: d.Label, Size: d.Size, Grade: d.Grade})
 	}

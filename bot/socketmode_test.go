@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +14,6 @@ import (
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
-	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // acks records Socket Mode acknowledgements.
@@ -67,26 +67,58 @@ func TestSocketMode(t *testing.T) {
 	}, a.ack)
 	b := h.waitCard(1)
 
-	var ic slack.InteractionCallback
-	if err := json.Unmarshal(slacktest.ClickOn(userAppr1, chanOps, b, slackui.ActionApprove).Payload(), &ic); err != nil {
-		t.Fatal(err)
+	// Approve on a purge opens the type-the-name modal over the socket
+	// too; its submission arrives as an interactive envelope, and its
+	// errors go back in the acknowledgement.
+	press := h.slack.Click(userAppr1, chanOps, b, slackui.ActionApprove)
+	socketInteraction(t, h, &a, press.Payload(), "env-3")
+	if p, ok := a.get("env-3"); !ok || p != nil {
+		t.Errorf("the press acknowledged with %v, %v; want an empty acknowledgement", p, ok)
 	}
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{
-		Type:    socketmode.EventTypeInteractive,
-		Data:    ic,
-		Request: &socketmode.Request{Type: "interactive", EnvelopeID: "env-3"},
-	}, a.ack)
-	if _, ok := a.get("env-3"); !ok {
-		t.Error("interaction not acknowledged")
+	v, ok := h.slack.ViewOpenedBy(press.TriggerID)
+	if !ok {
+		t.Fatalf("the press opened no modal:\n%s", h.slack.Dump())
+	}
+	wrong := h.slack.Submit(userAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web2"}})
+	socketInteraction(t, h, &a, wrong.Payload(), "env-4")
+	p, _ = a.get("env-4")
+	if js, _ := json.Marshal(p); !strings.Contains(string(js), `"response_action":"errors"`) || !strings.Contains(string(js), `"`+slackui.BlockConfirmName+`":"That isn't the name`) {
+		t.Errorf("a wrong name acknowledged with %s; want errors on the name's block", js)
+	}
+	if tk, err := h.store.Get(ctx, b.Ticket); err != nil || len(tk.Approvers) != 0 {
+		t.Errorf("ticket after a wrong name = %+v, %v; want no approvals", tk, err)
+	}
+	right := h.slack.Submit(userAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web1"}})
+	socketInteraction(t, h, &a, right.Payload(), "env-5")
+	if p, ok := a.get("env-5"); !ok || p != nil {
+		t.Errorf("the right name acknowledged with %v, %v; want an empty acknowledgement (the modal closes)", p, ok)
 	}
 	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
+	h.marker()
+	if tk, err := h.store.Get(ctx, b.Ticket); err != nil || !slices.Equal(tk.Approvers, []string{userAppr1}) {
+		t.Errorf("ticket after the right name = %+v, %v; want one approval, by %s", tk, err, userAppr1)
+	}
 
 	// Connection events need no acknowledgement and must not crash.
 	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeConnecting}, a.ack)
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &socketmode.Request{EnvelopeID: "env-4"}}, a.ack)
-	if _, ok := a.get("env-4"); !ok {
+	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &socketmode.Request{EnvelopeID: "env-6"}}, a.ack)
+	if _, ok := a.get("env-6"); !ok {
 		t.Error("events_api envelope not acknowledged")
 	}
+}
+
+// socketInteraction delivers an interaction payload over Socket Mode in
+// envelope id.
+func socketInteraction(t *testing.T, h *harness, a *acks, payload []byte, id string) {
+	t.Helper()
+	var ic slack.InteractionCallback
+	if err := json.Unmarshal(payload, &ic); err != nil {
+		t.Fatal(err)
+	}
+	slackapp.New(h.s).SocketEvent(context.Background(), socketmode.Event{
+		Type: socketmode.EventTypeInteractive, Data: ic,
+		Request: &socketmode.Request{Type: "interactive", EnvelopeID: id},
+	}, a.ack)
 }
 
 // TestSocketModeRedelivery: Slack redelivers an envelope it thinks was not

@@ -32,6 +32,12 @@ type Click struct {
 	// be the ticket's channel (checked by the vote itself).
 	Channel, Bound string
 	RequestID      string
+	// Name is the server's name as the voter typed it: an approval of an
+	// irreversible action (a purge, a disc purge, a reimage) counts only
+	// with a name of its server (confirm.go). Other votes ignore it.
+	Name string
+
+	ticket *approvals.Ticket // read already (Press), when not nil
 }
 
 // Click records a vote from a card's button: the card must have been
@@ -56,18 +62,19 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 	if c.Channel != "" && c.Bound != c.Channel {
 		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	}
-	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	approvers, unknown, err := s.approversOf(rctx, c.TicketID)
-	cancel()
+	if c.Approve {
+		// An irreversible action counts an approval only with the
+		// server's name typed (confirm.go).
+		if outcome, reply, ok := s.checkName(ctx, log, c); !ok {
+			return outcome, reply
+		}
+	}
+	approvers, unknown, err := s.approvers(ctx, log, c.TicketID)
 	switch {
 	case errors.Is(err, approvals.ErrNotFound):
 		return "refused", ephemeral("That request no longer exists.")
 	case err != nil:
-		log.Error("reading the approvers of a ticket", "err", err)
 		return "unavailable", ephemeral(msgUnavailable)
-	}
-	for _, ge := range unknown {
-		log.Warn("user group of the ticket's approvers not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
 	}
 	var res approvals.VoteResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
@@ -76,30 +83,8 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 		res, err = s.Store.VoteIn(ctx, c.TicketID, c.Channel, c.User, c.Approve, approvers)
 		return err
 	})
-	switch {
-	case errors.Is(err, approvals.ErrWrongChannel):
-		log.Warn("vote from another channel than the ticket's", "channel", c.Channel, "ticket_channel", res.Ticket.Channel)
-		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
-	case errors.Is(err, approvals.ErrSelfApproval):
-		return "refused", ephemeral("You asked for this, so you can't approve it: someone else has to.")
-	case errors.Is(err, approvals.ErrNotApprover) && len(unknown) > 0:
-		// The voter may be in a group that can't be checked: say so.
-		var why []string
-		for _, ge := range unknown {
-			why = append(why, ge.why("approve"))
-		}
-		return "refused", ephemeral("Your vote wasn't counted. " + strings.Join(why, " "))
-	case errors.Is(err, approvals.ErrNotApprover):
-		return "refused", ephemeral("Sorry, you aren't one of the approvers for this.")
-	case errors.Is(err, approvals.ErrExpired):
-		return "refused", ephemeral("This request has expired; nothing was done. Ask again if it's still needed.")
-	case errors.Is(err, approvals.ErrDecided):
-		return "refused", ephemeral("This request has already been decided.")
-	case errors.Is(err, approvals.ErrNotFound):
-		return "refused", ephemeral("That request no longer exists.")
-	case err != nil:
-		log.Error("voting", "err", err)
-		return "unavailable", ephemeral(msgUnavailable)
+	if err != nil {
+		return s.voteRefusal(log, err, res.Ticket, c, unknown)
 	}
 	if !res.Counted {
 		return "repeat", ephemeral("You have already voted on this.")
@@ -122,6 +107,56 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 		}
 	})
 	return outcome, Reply{}
+}
+
+// approvers returns who may vote on ticket id (approversOf: the
+// approvers its rule gave it), users of groups expanded, and the groups
+// whose members can't be known now (their members don't count). It is the
+// one place that says who may approve: the vote's script and the check
+// before a name is asked for both use it.
+func (s *Server) approvers(ctx context.Context, log *slog.Logger, id string) ([]string, []*groupError, error) {
+	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
+	defer cancel()
+	approvers, unknown, err := s.approversOf(rctx, id)
+	if err != nil {
+		if !errors.Is(err, approvals.ErrNotFound) {
+			log.Error("reading the approvers of a ticket", "err", err)
+		}
+		return nil, nil, err
+	}
+	for _, ge := range unknown {
+		log.Warn("user group of the ticket's approvers not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
+	}
+	return approvers, unknown, nil
+}
+
+// voteRefusal explains why a vote on ticket t was refused (err, from the
+// vote's script or the same checks made before it), for the voter.
+func (s *Server) voteRefusal(log *slog.Logger, err error, t approvals.Ticket, c Click, unknown []*groupError) (string, Reply) {
+	switch {
+	case errors.Is(err, approvals.ErrWrongChannel):
+		log.Warn("vote from another channel than the ticket's", "channel", c.Channel, "ticket_channel", t.Channel)
+		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
+	case errors.Is(err, approvals.ErrSelfApproval):
+		return "refused", ephemeral("You asked for this, so you can't approve it: someone else has to.")
+	case errors.Is(err, approvals.ErrNotApprover) && len(unknown) > 0:
+		// The voter may be in a group that can't be checked: say so.
+		var why []string
+		for _, ge := range unknown {
+			why = append(why, ge.why("approve"))
+		}
+		return "refused", ephemeral("Your vote wasn't counted. " + strings.Join(why, " "))
+	case errors.Is(err, approvals.ErrNotApprover):
+		return "refused", ephemeral("Sorry, you aren't one of the approvers for this.")
+	case errors.Is(err, approvals.ErrExpired):
+		return "refused", ephemeral("This request has expired; nothing was done. Ask again if it's still needed.")
+	case errors.Is(err, approvals.ErrDecided):
+		return "refused", ephemeral("This request has already been decided.")
+	case errors.Is(err, approvals.ErrNotFound):
+		return "refused", ephemeral("That request no longer exists.")
+	}
+	log.Error("voting", "err", err)
+	return "unavailable", ephemeral(msgUnavailable)
 }
 
 // updateCard re-renders ticket id's card from its current state, with note

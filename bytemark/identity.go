@@ -167,6 +167,23 @@ func (c *Client) PurgeDiscByID(ctx context.Context, id Identity, label string) e
 	return c.call(ctx, http.MethodDelete, path+"?purge=true", nil, nil)
 }
 
+// ReimageServerByID installs an operating system on the first disc of the
+// server with id's numeric ID, in id's group and account, whatever it is
+// called now, as ReimageServer does. It destroys the disc's data.
+//
+// Bytemark API docs: POST /accounts/{a}/groups/{g}/virtual_machines/{id}/reimage.
+func (c *Client) ReimageServerByID(ctx context.Context, id Identity, img ImageInstall) error {
+	body, err := img.wire()
+	if err != nil {
+		return err
+	}
+	n, err := c.pinned(ctx, id)
+	if err != nil {
+		return err
+	}
+	return withoutSecret(c.call(ctx, http.MethodPost, n.path()+"/reimage", body, nil), img.RootPassword)
+}
+
 // IdentifyAll identifies several servers at once, as Identify does each:
 // every name gets an Identity or an error (IsNotFound for a server its
 // group doesn't have, a *SuffixError for a wrong suffix). A group named by

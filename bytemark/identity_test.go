@@ -189,3 +189,50 @@ func TestIdentifyAll(t *testing.T) {
 		t.Errorf("IdentifyAll made %d reads; want %d", n-len(names), want-len(names))
 	}
 }
+
+// TestReimageByID: ReimageServerByID reaches the server by its numeric ID
+// (a rename just before the call doesn't redirect it), and refuses when
+// the path answers with another server.
+func TestReimageByID(t *testing.T) {
+	t.Parallel()
+	c, fake := fakeClient(t)
+	ctx := t.Context()
+	id, err := c.Identify(ctx, "web2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fake.SetPower("acme", "default", "web2", false) {
+		t.Fatal("power off")
+	}
+	renamed := false
+	fake.OnRequest(func(method, path string) {
+		if method == "POST" && strings.HasSuffix(path, "/reimage") && !renamed {
+			renamed = true
+			if !fake.Rename("acme", "default", "web2", "web2-old") || !fake.Rename("acme", "default", "web1", "web2") {
+				t.Error("renaming in the fake failed")
+			}
+		}
+	})
+	img := bytemark.ImageInstall{Distribution: "noble", RootPassword: "s3cret-Root-pw-123"}
+	if err := c.ReimageServerByID(ctx, id, img); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := fake.Server("acme", "default", "web2-old"); s.LastImagedWith != "noble" {
+		t.Errorf("the server reimaged by ID (now web2-old) was imaged with %q; want noble", s.LastImagedWith)
+	}
+	if s, _ := fake.Server("acme", "default", "web2"); s.ID != 1001 || s.LastImagedWith == "noble" {
+		t.Errorf("the server renamed into place = %+v; want it untouched", s)
+	}
+	fake.OnRequest(nil)
+	db1, err := c.Identify(ctx, "db1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fake.Rename("acme", "default", "web2", "1003") {
+		t.Fatal("rename")
+	}
+	err = c.ReimageServerByID(ctx, db1, img)
+	if err == nil || !strings.Contains(err.Error(), "nothing was done") || strings.Contains(err.Error(), img.RootPassword) {
+		t.Errorf("ReimageServerByID(db1) with a server named 1003 = %v; want a refusal without the password", err)
+	}
+}

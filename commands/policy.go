@@ -93,11 +93,6 @@ func ParsePolicy(csv string) (Policy, error) {
 			return Policy{}, fmt.Errorf("%s; use actions that change servers: %s", msg, strings.Join(names, ", "))
 		case c.kind != writes:
 			return Policy{}, fmt.Errorf("commands: %q never changes a server, so it can't need approval", name)
-		case name == "create":
-			// An approval card shows the server as it is, and a server
-			// to be created isn't there yet: refused here rather than
-			// failing every create later.
-			return Policy{}, fmt.Errorf("commands: %q can't wait for approval yet (an approval card shows an existing server); leave it out", name)
 		}
 		p.ApprovalActions[name] = true
 	}

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -138,11 +137,14 @@ func TestServerCommandEffects(t *testing.T) {
 	}
 }
 
-// TestParsePolicyRefusesCreate: create can't wait for approval yet, so
-// listing it fails the start with the reason, not every create later.
-func TestParsePolicyRefusesCreate(t *testing.T) {
-	_, err := ParsePolicy("delete,create")
-	if err == nil || !strings.Contains(err.Error(), `"create" can't wait for approval yet`) {
-		t.Errorf(`ParsePolicy("delete,create") = %v; want a refusal that says why`, err)
+// TestParsePolicyCreate: create may wait for approval (its card shows the
+// server to be made).
+func TestParsePolicyCreate(t *testing.T) {
+	p, err := ParsePolicy("delete,create")
+	if err != nil {
+		t.Fatalf(`ParsePolicy("delete,create") = %v`, err)
+	}
+	if a, _ := Parse("create new1"); !p.NeedsApproval(a) {
+		t.Error("create doesn't need approval with APPROVAL_ACTIONS=delete,create")
 	}
 }

@@ -169,25 +169,15 @@ func (a Move) Run(ctx context.Context, c Cloud) (Result, error) {
 // before anything is created. The answer waits for the server to be up
 // (within the action's time); the root password goes in Result.Private.
 func (a Create) Run(ctx context.Context, c Cloud) (Result, error) {
-	if a.Distribution != "" {
-		if err := checkImage(ctx, c, a.Distribution); err != nil {
-			return Result{}, err
-		}
+	if err := a.Check(ctx, c); err != nil {
+		return Result{}, err
 	}
 	parts := strings.SplitN(a.Target, ".", 2)
 	group := ""
 	if len(parts) == 2 {
 		group = parts[1]
 	}
-	if _, err := c.GetGroup(ctx, group); err != nil {
-		return Result{}, groupErr(group, err)
-	}
-	taken := &UsageError{Msg: fmt.Sprintf("There is already a server called `%s` (a deleted one keeps its name until it is purged); choose another name.", a.Target)}
-	if other, err := c.GetServer(ctx, a.Target); err == nil && other.Name == parts[0] {
-		return Result{}, taken
-	} else if err != nil && !isNotFound(err) {
-		return Result{}, err
-	}
+	taken := a.taken()
 	spec := bytemark.ServerSpec{Cores: a.Cores, MemoryMiB: a.MemoryMiB, Stopped: a.Stopped}
 	for _, d := range a.Discs {
 		if d != (NewDisc{}) {

@@ -194,7 +194,8 @@ web1, web2, db1 in group default; stage1 in group staging) and an in-memory Redi
   /bytemark help                 the bot's commands ("/bytemark" is optional:
                                  "list" is "/bytemark list")
   approve [ticket], deny [ticket]  press a card's button (the newest card's
-                                 when no ticket is given)
+                                 when no ticket is given); approving a purge
+                                 or a reimage then asks for the server's name
   as alice: <anything>           act as alice (people: you, alice, bob, carol;
                                  alice and bob may approve)
   quit                           leave (so do Ctrl-D and Ctrl-C)
@@ -227,8 +228,11 @@ func Run(ctx context.Context, s *bot.Server, in io.Reader, out io.Writer, echo b
 		readErr <- sc.Err()
 	}()
 	prompt := true
+	var ask *nameAsk // a type-the-name approval waiting for its name
 	for {
-		if prompt {
+		if prompt && ask != nil {
+			fmt.Fprintf(out, "\n%s, type the server's name> ", ask.name)
+		} else if prompt {
 			fmt.Fprint(out, "\nyou> ")
 		}
 		prompt = true
@@ -252,35 +256,44 @@ func Run(ctx context.Context, s *bot.Server, in io.Reader, out io.Writer, echo b
 		if echo {
 			fmt.Fprintln(out, line)
 		}
+		if ask != nil {
+			// The line is the name asked for: the vote counts only if it
+			// is the server's.
+			ask.answer(ctx, s, line)
+			ask = nil
+			s.Drain(ctx)
+			continue
+		}
 		if line == "quit" || line == "exit" {
 			return nil
 		}
-		runLine(ctx, s, out, "you", line)
+		ask = runLine(ctx, s, out, "you", line)
 		s.Drain(ctx)
 	}
 }
 
-// runLine runs one line typed by the user called name.
-func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line string) {
+// runLine runs one line typed by the user called name. An approval that
+// takes the server's name typed returns what to ask: the next line is the
+// name.
+func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line string) *nameAsk {
 	if rest, ok := strings.CutPrefix(line, "as "); ok {
 		who, what, found := strings.Cut(rest, ":")
 		if !found {
 			fmt.Fprintln(out, "console: write `as NAME: what they type`, e.g. `as alice: approve <ticket>`")
-			return
+			return nil
 		}
 		who = strings.TrimSpace(who)
 		if _, ok := UserID(who); !ok {
 			fmt.Fprintf(out, "console: no one is called %q here; the people are you, alice, bob and carol\n", who)
-			return
+			return nil
 		}
-		runLine(ctx, s, out, who, strings.TrimSpace(what))
-		return
+		return runLine(ctx, s, out, who, strings.TrimSpace(what))
 	}
 	user, _ := UserID(name)
 	fields := strings.Fields(line)
 	switch {
 	case len(fields) == 0:
-		return
+		return nil
 	case line == "help" || line == "?":
 		fmt.Fprint(out, consoleHelp)
 	case slices.Contains([]string{"approve", "deny"}, fields[0]) && len(fields) <= 2:
@@ -289,11 +302,17 @@ func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line strin
 			id = fields[1]
 		} else if id = latestPending(ctx, s.Store); id == "" {
 			fmt.Fprintln(out, "console: no ticket is waiting for approval")
-			return
+			return nil
 		}
-		reply := s.Vote(ctx, user, id, fields[0] == "approve")
+		reply, confirm := s.Press(ctx, bot.Click{User: user, TicketID: id, Approve: fields[0] == "approve"})
 		if reply.Text != "" || len(reply.Blocks) > 0 {
 			s.Poster.Ephemeral(ctx, Channel, user, reply.Message)
+		}
+		if confirm != nil {
+			// The console's modal: what will be destroyed, and the name
+			// asked for at the prompt.
+			s.Poster.Ephemeral(ctx, Channel, user, slackui.Text(slackui.ConfirmText(*confirm)))
+			return &nameAsk{name: name, user: user, ticket: id}
 		}
 	default:
 		// "/bytemark list", "bytemark list" and "list" are the same.
@@ -302,7 +321,7 @@ func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line strin
 			text = rest
 		} else if strings.HasPrefix(line, "/") {
 			fmt.Fprintln(out, "console: type `/bytemark help`, `approve <ticket>`, or `help` for the console's own help")
-			return
+			return nil
 		}
 		reply := s.Command(ctx, bot.Invocation{User: user, Channel: Channel, Text: strings.TrimSpace(text), Origin: "console"})
 		if len(reply.Blocks) > 0 || reply.Text != "" {
@@ -312,6 +331,20 @@ func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line strin
 				s.Poster.Ephemeral(ctx, Channel, user, reply.Message)
 			}
 		}
+	}
+	return nil
+}
+
+// A nameAsk is an approval waiting for the server's name at the prompt.
+type nameAsk struct {
+	name, user, ticket string
+}
+
+// answer votes with the name typed: it counts only if it is the server's.
+func (a *nameAsk) answer(ctx context.Context, s *bot.Server, typed string) {
+	reply := s.Click(ctx, bot.Click{User: a.user, TicketID: a.ticket, Approve: true, Name: typed})
+	if reply.Text != "" || len(reply.Blocks) > 0 {
+		s.Poster.Ephemeral(ctx, Channel, a.user, reply.Message)
 	}
 }
 

@@ -190,15 +190,24 @@ func (a *App) handleInteractions(w http.ResponseWriter, r *http.Request, _ []byt
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), slackBudget)
 	defer cancel()
-	a.interaction(ctx, ic, bot.RequestID(r.Context()))
+	if resp := a.interaction(ctx, ic, bot.RequestID(r.Context())); resp != nil {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(resp)
+		return
+	}
 	w.WriteHeader(http.StatusOK)
 }
 
-// interaction handles a Slack interaction from any transport.
-func (a *App) interaction(ctx context.Context, ic slack.InteractionCallback, reqID string) {
+// interaction handles a Slack interaction from any transport, and returns
+// the answer to give Slack with the acknowledgement (nil for none): a
+// view_submission's errors.
+func (a *App) interaction(ctx context.Context, ic slack.InteractionCallback, reqID string) *slack.ViewSubmissionResponse {
 	s := a.s
+	if ic.Type == slack.InteractionTypeViewSubmission {
+		return a.viewSubmission(ctx, ic, reqID)
+	}
 	if ic.Type != slack.InteractionTypeBlockActions {
-		return
+		return nil
 	}
 	channel := ic.Container.ChannelID
 	if channel == "" {
@@ -219,18 +228,15 @@ func (a *App) interaction(ctx context.Context, ic slack.InteractionCallback, req
 		if c.Channel == "" || !strings.HasPrefix(act.BlockID, slackui.BlockPrefix) {
 			c.Channel, c.Bound = "?", "" // refuse: the click can't be placed
 		}
-		reply := s.Click(ctx, c)
-		if reply.Text == "" {
-			continue
+		var reply bot.Reply
+		if c.Approve {
+			reply = a.approve(ctx, ic, c)
+		} else {
+			reply = s.Click(ctx, c)
 		}
-		s.Go(func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			if err := s.Poster.Ephemeral(ctx, channel, c.User, reply.Message); err != nil {
-				s.Logger.Error("telling a voter why their vote was refused", "req", reqID, "err", err)
-			}
-		})
+		a.tell(ctx, channel, c.User, reqID, reply)
 	}
+	return nil
 }
 
 // replyJSON is the body of an immediate answer to a slash command.

@@ -109,7 +109,11 @@ func (a *App) SocketEvent(ctx context.Context, evt socketmode.Event, ack func(so
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)
 		if ok && s.CheckTeam(ic.Team.ID, "socket_interactions", ic.User.ID) == nil {
-			a.interaction(rctx, ic, reqID)
+			// A view_submission's errors go back in the acknowledgement.
+			if resp := a.interaction(rctx, ic, reqID); resp != nil {
+				ack(*evt.Request, resp)
+				return
+			}
 		}
 		ack(*evt.Request, nil)
 	default:

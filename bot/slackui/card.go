@@ -30,6 +30,10 @@ type Subject struct {
 	Memory  int // MiB
 	Discs   []Disc
 	IPs     []string
+	// Creates is set for a server to be created: the rest is what it
+	// will have, and Image what it will run ("" for none).
+	Creates bool
+	Image   string
 }
 
 // Disc is a disc on a card.
@@ -114,6 +118,9 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 				Plain(Truncate("Approve "+t.Command+"?", 100)),
 				Mrkdwn(Truncate("This lets the bot run *"+commands.Escape(t.Command)+"* on "+commands.Code(name)+". It cannot be undone.", 300)),
 				Plain("Approve"), Plain("Cancel")).WithStyle(slack.StyleDanger))
+		if TypeTheName(t.Command) {
+			approve.Confirm = nil // the type-the-name modal asks instead (modal.go)
+		}
 		deny := slack.NewButtonBlockElement(ActionDeny, t.ID, Plain("Deny")).WithStyle(slack.StyleDanger)
 		blocks = append(blocks, slack.NewActionBlock(BlockPrefix+t.Channel, approve, deny))
 	}
@@ -122,8 +129,12 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 	return Message{Text: text, Blocks: blocks}
 }
 
-// destroys lists what the action would destroy.
+// destroys lists what the action would destroy (or, for a server to be
+// created, what it creates).
 func destroys(snap Subject) string {
+	if snap.Creates {
+		return creates(snap)
+	}
 	var b strings.Builder
 	b.WriteString("*What it affects*\n")
 	if len(snap.Discs) == 0 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
@@ -70,7 +71,54 @@ type (
 
 // newSlackAPI is a Slack Web API stand-in expecting the bot token token.
 func newSlackAPI(t testing.TB, token string) *slackAPI {
-	return slacktest.New(t, slacktest.Options{Token: token, TeamID: slackTeam})
+	api := slacktest.New(t, slacktest.Options{Token: token, TeamID: slackTeam})
+	slackAPIs.Store(api.URL(), api)
+	t.Cleanup(func() { slackAPIs.Delete(api.URL()) })
+	return api
+}
+
+// slackAPIs are the Slack stand-ins of the running tests, by URL (a bot
+// process's SLACK_API_URL): an Approve sent to a bot opens its modal in
+// the stand-in that bot talks to.
+var slackAPIs sync.Map
+
+// sendClick sends user's click of action on card c in channel with send.
+// An Approve goes with a trigger_id of api's; when it opens the
+// type-the-name modal (an irreversible action), the modal is answered as
+// an approver would, with the server's short name typed, and the answer
+// returned is the submission's. Without api (nil) the click is sent alone.
+func sendClick(api *slackAPI, send func(body []byte) (int, []byte), user, channel string, c card, action string) (int, []byte) {
+	if api == nil || action != slackui.ActionApprove {
+		return send(clickBody(user, channel, c, action))
+	}
+	k := api.Click(user, channel, c, action)
+	code, body := send(k.Body())
+	v, ok := api.ViewOpenedBy(k.TriggerID)
+	if code != http.StatusOK || !ok {
+		return code, body
+	}
+	return send(typeName(api, user, v, cardServer(c)))
+}
+
+// typeName is the body of user submitting modal v with name typed.
+func typeName(api *slackAPI, user string, v slacktest.View, name string) []byte {
+	return api.Submit(user, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: name}}).Body()
+}
+
+// cardServer is the short name of the server an approval card is about,
+// as a person reads it off the card ("Approval needed: purge web2.default.acme").
+func cardServer(c card) string {
+	_, cmd, _ := strings.Cut(c.Text, ": ")
+	f := strings.Fields(cmd)
+	i := 1
+	if len(f) > 0 && f[0] == "disc" {
+		i = 2
+	}
+	if len(f) <= i {
+		return ""
+	}
+	short, _, _ := strings.Cut(f[i], ".")
+	return short
 }
 
 // sign returns Slack's v0 signature of body at ts.

@@ -142,9 +142,18 @@ func (ip *inproc) slash(user, channel, text string) (int, string) {
 	return w.Code, r.Text
 }
 
-// click sends a signed click and returns the status.
+// click sends a signed click and returns the status; an Approve that
+// opens the type-the-name modal is answered with the server's name
+// (sendClick).
 func (ip *inproc) click(user, channel string, c card, action string) int {
-	return ip.serve(signedRequest("", inSecret, "/slack/interactions", clickBody(user, channel, c, action), time.Now())).Code
+	code, _ := sendClick(ip.slack, ip.interact, user, channel, c, action)
+	return code
+}
+
+// interact sends a signed interaction body and returns the status and body.
+func (ip *inproc) interact(body []byte) (int, []byte) {
+	w := ip.serve(signedRequest("", inSecret, "/slack/interactions", body, time.Now()))
+	return w.Code, w.Body.Bytes()
 }
 
 func (ip *inproc) dump() string {

@@ -311,9 +311,27 @@ func (b *botProc) slash(secret, user, channel, text string) (int, []byte) {
 	return do(signedRequest(b.url, secret, "/slack/commands", slashBody(user, channel, text), time.Now()))
 }
 
-// click sends a signed click on card c.
+// click sends a signed click on card c; an Approve that opens the
+// type-the-name modal is answered with the server's name (sendClick).
 func (b *botProc) click(secret, user, channel string, c card, action string) (int, []byte) {
-	return do(signedRequest(b.url, secret, "/slack/interactions", clickBody(user, channel, c, action), time.Now()))
+	return sendClick(b.slack(), func(body []byte) (int, []byte) { return b.interact(secret, body) }, user, channel, c, action)
+}
+
+// interact sends a signed interaction body (a click, a view_submission).
+func (b *botProc) interact(secret string, body []byte) (int, []byte) {
+	return do(signedRequest(b.url, secret, "/slack/interactions", body, time.Now()))
+}
+
+// slack is the Slack stand-in the bot talks to (its SLACK_API_URL), or nil.
+func (b *botProc) slack() *slackAPI {
+	for _, kv := range b.env {
+		if u, ok := strings.CutPrefix(kv, "SLACK_API_URL="); ok {
+			if api, ok := slackAPIs.Load(u); ok {
+				return api.(*slackAPI)
+			}
+		}
+	}
+	return nil
 }
 
 // hook sends an Alertmanager delivery with the bearer token.

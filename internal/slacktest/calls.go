@@ -199,6 +199,7 @@ type Button struct {
 	Value    string
 	Text     string
 	Style    string
+	Confirm  bool // it asks "are you sure?" (a confirm dialog) before it acts
 }
 
 // Buttons decodes the buttons of the call's blocks.
@@ -216,6 +217,7 @@ func buttons(blocksJSON string) []Button {
 			Value    string          `json:"value"`
 			Style    string          `json:"style"`
 			Text     json.RawMessage `json:"text"` // an object in a button, a string in a context block
+			Confirm  json.RawMessage `json:"confirm"`
 		} `json:"elements"`
 		Accessory *struct {
 			Type     string          `json:"type"`
@@ -223,6 +225,7 @@ func buttons(blocksJSON string) []Button {
 			Value    string          `json:"value"`
 			Style    string          `json:"style"`
 			Text     json.RawMessage `json:"text"` // an object in a button, a string in a context block
+			Confirm  json.RawMessage `json:"confirm"`
 		} `json:"accessory"`
 	}
 	if json.Unmarshal([]byte(blocksJSON), &blocks) != nil {
@@ -232,11 +235,13 @@ func buttons(blocksJSON string) []Button {
 	for _, b := range blocks {
 		for _, e := range b.Elements {
 			if e.Type == "button" {
-				bs = append(bs, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: textOf(e.Text), Style: e.Style})
+				bs = append(bs, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: textOf(e.Text), Style: e.Style,
+					Confirm: len(e.Confirm) > 0 && string(e.Confirm) != "null"})
 			}
 		}
 		if e := b.Accessory; e != nil && e.Type == "button" {
-			bs = append(bs, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: textOf(e.Text), Style: e.Style})
+			bs = append(bs, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: textOf(e.Text), Style: e.Style,
+				Confirm: len(e.Confirm) > 0 && string(e.Confirm) != "null"})
 		}
 	}
 	return bs

@@ -204,6 +204,19 @@ func (a *API) View(id string) (View, bool) {
 	return View{}, false
 }
 
+// ViewOpenedBy returns the view that trigger_id opened (views.open or
+// views.push), as last updated: the modal a click opened, if it did.
+func (a *API) ViewOpenedBy(triggerID string) (View, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, v := range a.views {
+		if v.TriggerID == triggerID {
+			return *v, true
+		}
+	}
+	return View{}, false
+}
+
 // WaitView waits for the n-th (1-based) view opened.
 func (a *API) WaitView(t testing.TB, n int) View {
 	t.Helper()

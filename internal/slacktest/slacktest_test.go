@@ -360,6 +360,12 @@ func TestViews(t *testing.T) {
 	}
 
 	v := api.WaitView(t, 1)
+	if o, ok := api.ViewOpenedBy(click.TriggerID); !ok || o.ID != v.ID {
+		t.Errorf("ViewOpenedBy(the click's trigger) = %+v, %v; want view %s", o, ok, v.ID)
+	}
+	if _, ok := api.ViewOpenedBy(stale); ok {
+		t.Error("ViewOpenedBy(a trigger that opened nothing) found a view")
+	}
 	if v.ID != resp.ID || v.Title != "Purge web1?" || !strings.Contains(v.Blocks, `"confirm"`) {
 		t.Errorf("view %+v", v)
 	}
