@@ -50,19 +50,23 @@ func (e *execution) askCreate(ctx context.Context, a commands.Create, channel, t
 }
 
 // openTicket opens an approval ticket for a with what the approvers see
-// (snap) and posts its card.
+// (snap), under the rule that asked for it (approvers, count and TTL), and
+// posts its card.
 func (e *execution) openTicket(ctx context.Context, a commands.Action, snap snapshot, meta jobMeta, channel, thread string) (string, bool) {
 	s := e.s
-	t, err := s.Store.Submit(ctx, approvals.Request{
+	d := e.approval(a)
+	if len(d.Approvers) == 0 {
+		e.post(ctx, channel, thread, fmt.Sprintf(":no_entry: Not running %s (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), d.Explanation))
+		return "refused: policy", true
+	}
+	t, err := s.Store.Submit(ctx, ticketRequest(approvals.Request{
 		Command:     a.String(),
 		RequestedBy: e.job.RequestedBy,
 		Channel:     channel,
 		Snapshot:    snap.String(),
 		Server:      snap.Server,
-		Required:    s.Config.ApprovalsRequired,
-		TTL:         s.Config.ApprovalTTL,
 		Meta:        meta.encode(nil),
-	})
+	}, d))
 	if err != nil {
 		e.logErr("opening ticket", err)
 		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", commands.Code(a.String()), e.ref()))

@@ -285,38 +285,7 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 	if srv.PowerOn {
 		power = "on"
 	}
-	d := e.approval(a)
-	if len(d.Approvers) == 0 {
-		e.post(ctx, channel, thread, fmt.Sprintf(":no_entry: Not running %s (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), d.Explanation))
-		return "refused: policy", true
-	}
-	meta := jobMeta{Power: power, Req: jobMetaOf(e.job).Req, Reason: reason}
-	t, err := s.Store.Submit(ctx, ticketRequest(approvals.Request{
-		Command:     a.String(),
-		RequestedBy: e.job.RequestedBy,
-		Channel:     channel,
-		Snapshot:    snap.String(),
-		Server:      a.Server(),
-		Meta:        meta.encode(nil),
-	}, d))
-	if err != nil {
-		e.logErr("opening ticket", err)
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", commands.Code(a.String()), e.ref()))
-		return "failed", true
-	}
-	ts, err := s.Poster.Post(ctx, channel, thread, card(t, s.Now(), ""))
-	if err != nil {
-		e.logErr("posting approval card; cancelling the ticket", err, "ticket", t.ID)
-		if _, err := s.Store.Cancel(ctx, t.ID, t.RequestedBy); err != nil {
-			e.logErr("cancelling ticket without a card", err, "ticket", t.ID)
-		}
-		return "failed", true
-	}
-	if err := s.Store.SetMessage(ctx, t.ID, channel, ts); err != nil {
-		e.logErr("recording the card of a ticket", err, "ticket", t.ID)
-	}
-	s.metrics.approvals.WithLabelValues("requested").Inc()
-	return "asked", false
+	return e.openTicket(ctx, a, snap, jobMeta{Power: power, Req: jobMetaOf(e.job).Req, Reason: reason}, channel, thread)
 }
 
 // runTicket runs an approved ticket's action, after checking that the
