@@ -63,6 +63,8 @@ type Ticket struct {
 	Meta                      map[string]string
 	// JobID is the job queued when the ticket was approved.
 	JobID string
+	// Purge is the ticket's staged purge, if any (staged.go).
+	Purge StagedPurge
 }
 
 // A VoteResult is what a vote did.
@@ -343,6 +345,7 @@ func parseTicket(m map[string]string) Ticket {
 		MessageTS:      m["msg_ts"],
 		Meta:           decodeMeta(m["meta"]),
 		JobID:          m["job"],
+		Purge:          parseStaged(m),
 	}
 	t.Required, _ = strconv.Atoi(m["required"])
 	t.Approvers = []string{}
