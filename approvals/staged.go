@@ -113,7 +113,7 @@ local st = redis.call('HGET', t, 'purge_state')
 for i = 4, #ARGV do
   if st == ARGV[i] then
     redis.call('HSET', t, 'purge_state', ARGV[2])
-    if ARGV[2] ~= 'purging' then redis.call('HSET', t, 'purge_end', ARGV[1]) end
+    if ARGV[2] ~= 'purging' and ARGV[2] ~= st then redis.call('HSET', t, 'purge_end', ARGV[1]) end
     if ARGV[3] ~= '' then redis.call('HSET', t, 'purge_note', ARGV[3]) end
     redis.call('ZREM', KEYS[2], redis.call('HGET', t, 'id'))
     return {'ok', redis.call('HGETALL', t)}
@@ -289,6 +289,13 @@ func (s *Store) EndPurge(ctx context.Context, id, state, note string) (Ticket, e
 		return Ticket{}, fmt.Errorf("approvals: end purge: invalid state %q", state)
 	}
 	return s.step(ctx, id, state, note, PurgeStaged, PurgePurging)
+}
+
+// NoteUndone records note (how the undelete after an Undo went) on ticket
+// id, whose purge must be undone (else ErrNotStaged).
+func (s *Store) NoteUndone(ctx context.Context, id, note string) error {
+	_, err := s.step(ctx, id, PurgeUndone, note, PurgeUndone)
+	return err
 }
 
 func (s *Store) step(ctx context.Context, id, to, note string, from ...string) (Ticket, error) {
