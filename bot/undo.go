@@ -160,7 +160,7 @@ func (s *Server) undeleteByID(ctx context.Context, log *slog.Logger, id bytemark
 	var note string
 	switch {
 	case err == nil:
-		note = fmt.Sprintf(":white_check_mark: %s is undeleted; it is still off: `/bytemark start %s` powers it on.", commands.Code(name), name)
+		note = fmt.Sprintf(":white_check_mark: %s is undeleted; if it is off, `/bytemark start %s` powers it on.", commands.Code(name), name)
 	case bytemark.IsNotFound(err):
 		entry.Outcome = "gone"
 		note = fmt.Sprintf(":grey_question: %s no longer exists, so there was nothing to undelete.", commands.Code(name))
