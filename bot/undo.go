@@ -67,20 +67,22 @@ func (s *Server) entitled(ctx context.Context, log *slog.Logger, user, requester
 		return true, "", Reply{}
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
-	ok, err := s.listed(rctx, s.Config.Approvers, user)
+	users, unknown, err := s.expand(rctx, s.Config.Approvers)
 	cancel()
-	var ge *groupError
 	switch {
-	case errors.As(err, &ge):
-		log.Warn("user group of APPROVERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
-		return false, "refused", ephemeral("Nothing was undone. " + ge.why("undo"))
 	case err != nil:
-		log.Error("checking APPROVERS", "err", err)
+		log.Error("expanding APPROVERS", "err", err)
 		return false, "unavailable", ephemeral(msgUnavailable)
-	case !ok:
-		return false, "refused", ephemeral(fmt.Sprintf("Only %s (who asked) or an approver can undo this.", slackui.Mention(requester)))
+	case slices.Contains(users, user):
+		return true, "", Reply{}
+	case len(unknown) > 0:
+		// The presser may be in a group that can't be checked: say so.
+		for _, ge := range unknown {
+			log.Warn("user group of APPROVERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
+		}
+		return false, "refused", ephemeral("Nothing was undone. " + unknown[0].why("undo"))
 	}
-	return true, "", Reply{}
+	return false, "refused", ephemeral(fmt.Sprintf("Only %s (who asked) or an approver can undo this.", slackui.Mention(requester)))
 }
 
 func (s *Server) undoPurge(ctx context.Context, log *slog.Logger, c UndoClick) (string, Reply) {
