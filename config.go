@@ -57,6 +57,9 @@ type Config struct {
 	PolicyFile       string   `env:"POLICY_FILE"`
 	ProtectedServers []string `env:"PROTECTED_SERVERS"`
 	BlastRadius      int      `env:"BLAST_RADIUS, default=3"`
+	// PurgeGrace: an approved purge of a live server soft-deletes it and
+	// purges it this much later unless someone presses Undo; 0s purges at once.
+	PurgeGrace time.Duration `env:"PURGE_GRACE, default=30m"`
 
 	WebhookToken      string        `env:"WEBHOOK_TOKEN" secret:"true"`
 	GrafanaHMACSecret string        `env:"GRAFANA_HMAC_SECRET" secret:"true"`
@@ -281,6 +284,9 @@ func (c *Config) check() []string {
 		if err := policy.CheckGlob(g); err != nil {
 			p = append(p, "PROTECTED_SERVERS: "+err.Error())
 		}
+	}
+	if c.PurgeGrace < 0 {
+		p = append(p, fmt.Sprintf("PURGE_GRACE: %s must not be negative (0s purges at once)", c.PurgeGrace))
 	}
 	if c.BlastRadius < 1 {
 		p = append(p, fmt.Sprintf("BLAST_RADIUS: %d must be at least 1", c.BlastRadius))

@@ -279,6 +279,7 @@ func TestConfigDefaultsAgree(t *testing.T) {
 		{"APPROVAL_TTL", fromEnv.ApprovalTTL, own.ApprovalTTL},
 		{"USERGROUP_MAX_AGE", fromEnv.GroupMaxAge, own.GroupMaxAge},
 		{"WORKERS", fromEnv.Workers, own.Workers},
+		{"PURGE_GRACE", fromEnv.PurgeGrace, own.PurgeGrace},
 		{"AUTO_REBOOT", fromEnv.Reboot.Mode, reboot.Mode},
 		{"REBOOT_LABEL", fromEnv.Reboot.Label, reboot.Label},
 		{"REBOOT_METHOD", fromEnv.Reboot.Method, reboot.Method},

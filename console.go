@@ -62,6 +62,8 @@ func runConsole(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		Channel:           console.Channel,
 		Workers:           1,
 		Inline:            true,
+		// The console's tour purges at once: its clock is the terminal's.
+		PurgeGrace: bot.PurgeAtOnce,
 	}, cloud, store, console.NewPoster(stdout), logger)
 	defer srv.Close()
 	return console.Run(ctx, srv, stdin, stdout, !isTerminal(stdin))

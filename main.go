@@ -238,6 +238,14 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	return runErr
 }
 
+// purgeGrace is PURGE_GRACE for the bot: 0s purges at once.
+func purgeGrace(d time.Duration) time.Duration {
+	if d == 0 {
+		return bot.PurgeAtOnce
+	}
+	return d
+}
+
 func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 	return bot.Config{
 		SigningSecret:     cfg.SlackSigningSecret,
@@ -245,6 +253,7 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		AllowedChannels:   cfg.AllowedChannels,
 		Approvers:         cfg.Approvers,
 		Protected:         cfg.ProtectedServers,
+		PurgeGrace:        purgeGrace(cfg.PurgeGrace),
 		ApprovalsRequired: cfg.ApprovalsRequired,
 		ApprovalTTL:       cfg.ApprovalTTL,
 		GroupMaxAge:       cfg.UsergroupMaxAge,

@@ -27,6 +27,8 @@
 //	{bytebot}:cooldown:<key>   string Cooldown: when the cooldown ends (ms)
 //	{bytebot}:rate:<key>       zset   RateLimit: one member per recorded event, scored by time
 //	{bytebot}:distinct:<key>   zset   DistinctLimit: one member per distinct member, scored by last time
+//	{bytebot}:purges           zset   IDs of tickets with a staged purge, scored by when it is due (ms); staged.go
+//	{bytebot}:undelete:<id>    hash   a soft delete's Undelete button; TTL JobRetention; staged.go
 //
 // Every key a script touches is passed in KEYS, and every key is built by
 // Store.key. A script or pipeline touches several keys at once, among them

@@ -74,6 +74,8 @@ type Ticket struct {
 	// before they were recorded.
 	Eligible []string
 	Rule     string
+	// Purge is the ticket's staged purge, if any (staged.go).
+	Purge StagedPurge
 }
 
 // A VoteResult is what a vote did.
@@ -359,6 +361,7 @@ func parseTicket(m map[string]string) Ticket {
 		Meta:           decodeMeta(m["meta"]),
 		JobID:          m["job"],
 		Rule:           m["rule"],
+		Purge:          parseStaged(m),
 	}
 	if e, ok := m["eligible"]; ok {
 		t.Eligible = []string{}

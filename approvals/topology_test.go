@@ -119,6 +119,7 @@ var onTopologies = []struct {
 	{"AuditLog", TestAuditLog}, {"PrefixIsolation", TestPrefixIsolation}, {"WithoutLoad", TestWithoutLoad},
 	{"HostileIDs", TestHostileIDs}, {"LockEach", TestLockEach}, {"CooldownEach", TestCooldownEach},
 	{"AuditEach", TestAuditEach}, {"EnqueueOnce", TestEnqueueOnce}, {"PromoteKeepsID", TestPromoteKeepsID},
+	{"StagedPurge", TestStagedPurge}, {"UndoPurgeOnce", TestUndoPurgeOnce}, {"Undelete", TestUndelete},
 }
 
 // TestTopologies runs the Store's tests on a real 3-master Redis Cluster and
@@ -199,6 +200,7 @@ func scriptName(sha string) string {
 		"scheduleLua": scheduleLua, "unscheduleLua": unscheduleLua, "promoteLua": promoteLua,
 		"cooldownLua": cooldownLua, "rateLua": rateLua, "distinctLua": distinctLua, "unlockLua": unlockLua,
 		"retireLua": retireLua, "lockAsLua": lockAsLua,
+		"stageLua": stageLua, "undoLua": undoLua, "stepLua": stepLua, "dueLua": dueLua, "undeleteLua": undeleteLua,
 	} {
 		if redis.NewScript(src).Hash() == sha {
 			return name

@@ -12,5 +12,10 @@ import (
 func card(t approvals.Ticket, now time.Time, note string) slackui.Message {
 	snap, _ := parseSnapshot(t.Snapshot)
 	m := metaOf(t.Meta)
-	return slackui.Card(t, snap.subject(m.Power), m.Reason, now, note)
+	sub := snap.subject(m.Power)
+	if t.Purge.State != "" {
+		return slackui.StagedCard(t, sub, now, note)
+	}
+	sub.InUse = inUse(t.Command, snap, m.Power)
+	return slackui.Card(t, sub, m.Reason, now, note)
 }

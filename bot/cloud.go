@@ -183,6 +183,14 @@ func (c *timedCloud) PurgeServerByID(ctx context.Context, id bytemark.Identity) 
 	return err
 }
 
+// UndeleteServerByID implements Cloud.
+func (c *timedCloud) UndeleteServerByID(ctx context.Context, id bytemark.Identity) error {
+	start := time.Now()
+	err := c.Cloud.UndeleteServerByID(ctx, id)
+	c.observe("undelete_server", start, err)
+	return err
+}
+
 // PurgeDiscByID implements Cloud.
 func (c *timedCloud) PurgeDiscByID(ctx context.Context, id bytemark.Identity, label string) error {
 	start := time.Now()

@@ -98,6 +98,7 @@ func (s *Server) sweep(ctx context.Context) {
 		if _, err := s.Store.PromoteDue(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Error("promoting delayed jobs", "err", err)
 		}
+		s.stagedDue(ctx) // staged.go
 	}
 }
 
@@ -223,6 +224,8 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 		return outcome, true
 	}
 	switch {
+	case e.job.Origin == approvals.OriginStaged:
+		outcome, failed = e.runStaged(ctx, a) // staged.go
 	case e.job.TicketID != "":
 		outcome, failed = e.runTicket(ctx, a)
 	case jobMetaOf(e.job).Phase == phaseHeld:
@@ -319,6 +322,10 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 			e.setID(id)
 		}
 	}
+	if t.Purge.State != "" {
+		// Staged by an earlier attempt that died (staged.go).
+		return e.stage(ctx, a, t)
+	}
 	e.s.updateCard(ctx, e.log, t.ID, ":gear: Running…", true)
 	end := func(v *verdict) (string, bool) { return finish(v.outcome, v.note, v.msg, v.failed) }
 	if c, ok := a.(commands.Create); ok {
@@ -364,12 +371,15 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 			return end(v)
 		}
 	}
+	if s.stages(a, srv) {
+		return e.stage(ctx, a, t) // staged.go
+	}
 	res, err := commands.Run(ctx, e.cloudFor(a), a)
 	if err != nil {
 		e.logErr("running approved action", err)
 		return finish("failed", ":x: Failed: "+e.cloudErrorText(a, err), ":x: "+commands.Code(a.String())+" failed: "+e.cloudErrorText(a, err), true)
 	}
-	e.postMessage(ctx, t.MessageChannel, t.MessageTS, slackui.Result(a, res, t.RequestedBy, t.Approvers))
+	e.postResult(ctx, a, res, t.MessageChannel, t.MessageTS, t.RequestedBy, t.Approvers, t.ID) // undo.go
 	e.private(ctx, t.Channel, t.RequestedBy, res)
 	summary := res.Summary
 	if summary == "" {
@@ -419,7 +429,7 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 		e.post(ctx, ch, thread, fmt.Sprintf(":x: %s failed (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
 		return "failed", true
 	}
-	e.postMessage(ctx, ch, thread, slackui.Result(a, res, e.job.RequestedBy, nil))
+	e.postResult(ctx, a, res, ch, thread, e.job.RequestedBy, nil, "") // undo.go
 	e.private(ctx, ch, e.job.RequestedBy, res)
 	return "done", false
 }

@@ -115,6 +115,8 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		Channel:           chanOps,
 		Workers:           4,
 		SweepInterval:     50 * time.Millisecond,
+		// Purges run at once unless a test stages them (staged_test.go).
+		PurgeGrace: bot.PurgeAtOnce,
 		// Generous, so that a busy machine (a shared Redis under load) makes
 		// no test flaky; TestRedisHangs checks the short default's effect.
 		RequestTimeout: 5 * time.Second,

@@ -181,6 +181,9 @@ func (e *execution) refuse(ctx context.Context, a commands.Action) (outcome stri
 	e.log.Warn("refused by the policy", "server", a.Server(), "rule", d.RuleLabel, "protected", d.Protected)
 	e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":no_entry: Not running %s (for %s): %s",
 		commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), d.Explanation))
+	// A staged purge refused when it falls due stays deleted; its card
+	// says why (staged.go).
+	e.keepStaged(ctx, fmt.Sprintf("Not purged: %s It stays deleted.", d.Explanation))
 	return outcome, true
 }
 

@@ -43,6 +43,7 @@ type Cloud interface {
 	// The destroying calls, naming the server by the ID approvers saw.
 	DeleteServerByID(ctx context.Context, id bytemark.Identity) error
 	PurgeServerByID(ctx context.Context, id bytemark.Identity) error
+	UndeleteServerByID(ctx context.Context, id bytemark.Identity) error
 	PurgeDiscByID(ctx context.Context, id bytemark.Identity, label string) error
 	ReimageServerByID(ctx context.Context, id bytemark.Identity, img bytemark.ImageInstall) error
 }
@@ -99,6 +100,11 @@ type Config struct {
 	// before checking again (default 10s), so that asking /readyz often
 	// can't load the Bytemark account.
 	ReadyEvery time.Duration
+	// PurgeGrace is how long an approved purge of a server that is not yet
+	// deleted waits, the server soft-deleted, for someone to press Undo
+	// before it runs (PURGE_GRACE, default 30m); PurgeAtOnce purges at
+	// once (PURGE_GRACE=0s). See staged.go.
+	PurgeGrace time.Duration
 	// Protected are globs over canonical server names (PROTECTED_SERVERS)
 	// of servers that are never deleted, purged or reimaged, whoever asks.
 	Protected []string
@@ -134,6 +140,9 @@ func (c Config) withDefaults() Config {
 	def(&c.Heartbeat, 20*time.Second)
 	def(&c.SweepInterval, time.Second)
 	def(&c.ReadyEvery, 10*time.Second)
+	if c.PurgeGrace == 0 {
+		c.PurgeGrace = DefaultPurgeGrace
+	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10
 	}

@@ -140,6 +140,18 @@ func (c *Client) DeleteServerByID(ctx context.Context, id Identity) error {
 	return c.call(ctx, http.MethodDelete, n.path(), nil, nil)
 }
 
+// UndeleteServerByID restores the deleted server with id's numeric ID, in
+// id's group and account, whatever it is called now.
+//
+// Bytemark API docs: PUT /accounts/{a}/groups/{g}/virtual_machines/{id} {"deleted":false}.
+func (c *Client) UndeleteServerByID(ctx context.Context, id Identity) error {
+	n, err := c.pinned(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.put(ctx, n, map[string]bool{"deleted": false})
+}
+
 // PurgeServerByID purges the server with id's numeric ID, in id's group
 // and account, whatever it is called now. It cannot be undone.
 //

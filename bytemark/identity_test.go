@@ -236,3 +236,41 @@ func TestReimageByID(t *testing.T) {
 		t.Errorf("ReimageServerByID(db1) with a server named 1003 = %v; want a refusal without the password", err)
 	}
 }
+
+// TestUndeleteServerByID: a deleted server is undeleted by its ID (PUT
+// deleted:false on the ID's path), whatever it is called now; a server
+// named like its ID is refused and left alone.
+func TestUndeleteServerByID(t *testing.T) {
+	t.Parallel()
+	c, fake := fakeClient(t)
+	ctx := t.Context()
+	id, err := c.Identify(ctx, "web2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteServerByID(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if !fake.Rename("acme", "default", "web2", "web2-old") {
+		t.Fatal("rename")
+	}
+	if err := c.UndeleteServerByID(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := fake.Server("acme", "default", "web2-old"); !ok || s.Deleted {
+		t.Errorf("web2-old = %+v, %v; want it undeleted", s, ok)
+	}
+	if n := fake.Calls("PUT", "/virtual_machines/1002"); n != 1 {
+		t.Errorf("PUT by ID calls = %d; want 1", n)
+	}
+	db1, err := c.Identify(ctx, "db1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fake.Rename("acme", "default", "web1", "1003") {
+		t.Fatal("rename")
+	}
+	if err := c.UndeleteServerByID(ctx, db1); err == nil || !strings.Contains(err.Error(), "nothing was done") {
+		t.Errorf("UndeleteServerByID(db1) with a server named 1003 = %v; want a refusal", err)
+	}
+}

@@ -214,6 +214,9 @@ func (a *App) interaction(ctx context.Context, ic slack.InteractionCallback, req
 		channel = ic.Channel.ID
 	}
 	for _, act := range ic.ActionCallback.BlockActions {
+		if act != nil && a.undoAction(ctx, ic, act, channel, reqID) { // undo.go
+			continue
+		}
 		if act == nil || act.ActionID != slackui.ActionApprove && act.ActionID != slackui.ActionDeny {
 			continue
 		}

@@ -34,6 +34,9 @@ type Subject struct {
 	// will have, and Image what it will run ("" for none).
 	Creates bool
 	Image   string
+	// InUse: the action purges the server, which is running and was never
+	// deleted (the card says so in bold).
+	InUse bool
 }
 
 // Disc is a disc on a card.
@@ -86,6 +89,10 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 		fields = append(fields, Mrkdwn("*Rule*\n"+Truncate(t.Rule, 500)))
 	}
 	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+	if snap.InUse && t.State == approvals.StatePending {
+		blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(fmt.Sprintf(
+			":warning: *%s is running and was never deleted: it is in use now.*", commands.Code(name))), nil, nil))
+	}
 	// A section's text is at most 3000 characters (else Slack refuses the
 	// whole card with invalid_blocks); a server may have many addresses.
 	blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(Truncate(destroys(snap), 3000)), nil, nil))

@@ -101,6 +101,8 @@ func newInproc(t testing.TB, o inprocOpts) *inproc {
 		Workers:           2,
 		SweepInterval:     50 * time.Millisecond,
 		Reboot:            bot.RebootConfig{WebhookToken: inToken, Mode: bot.RebootOn, Method: commands.RebootReset},
+		// The scenarios before issue 17 purge at once (staged_test.go stages).
+		PurgeGrace: bot.PurgeAtOnce,
 	}
 	if o.cfg != nil {
 		o.cfg(&cfg)

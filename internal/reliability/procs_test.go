@@ -204,6 +204,9 @@ func botEnv(slack *slackAPI, fake *fakeAPI, rds *redisProc, prefix string, extra
 		"LOG_FORMAT":           "json",
 		"LOG_LEVEL":            "debug",
 		"SHUTDOWN_TIMEOUT":     "2s",
+		// The scenarios before issue 17 purge at once; the staged ones
+		// (staged_test.go) set their grace.
+		"PURGE_GRACE": "0s",
 	}
 	if rds != nil { // else REDIS_URL comes in extra
 		env["REDIS_URL"] = rds.URL()
