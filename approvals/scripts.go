@@ -382,6 +382,7 @@ type scripts struct {
 	finish, schedule, unschedule, promote          *redis.Script
 	cooldown, rate, distinct, unlock, retire       *redis.Script
 	lockAs                                         *redis.Script
+	hold, cancelHold, takeHolds, doneHold          *redis.Script // holds.go
 }
 
 func newScripts() scripts {
@@ -406,6 +407,10 @@ func newScripts() scripts {
 		unlock:      redis.NewScript(unlockLua),
 		retire:      redis.NewScript(retireLua),
 		lockAs:      redis.NewScript(lockAsLua),
+		hold:        redis.NewScript(holdLua),
+		cancelHold:  redis.NewScript(cancelHoldLua),
+		takeHolds:   redis.NewScript(takeHoldsLua),
+		doneHold:    redis.NewScript(doneHoldLua),
 	}
 }
 
@@ -413,5 +418,6 @@ func (sc scripts) all() []*redis.Script {
 	return []*redis.Script{sc.submit, sc.vote, sc.cancel, sc.setMessage, sc.expire,
 		sc.enqueue, sc.take, sc.heartbeat, sc.release, sc.markRunning,
 		sc.finish, sc.schedule, sc.unschedule, sc.promote,
-		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire, sc.lockAs}
+		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire, sc.lockAs,
+		sc.hold, sc.cancelHold, sc.takeHolds, sc.doneHold}
 }

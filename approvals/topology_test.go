@@ -119,6 +119,7 @@ var onTopologies = []struct {
 	{"AuditLog", TestAuditLog}, {"PrefixIsolation", TestPrefixIsolation}, {"WithoutLoad", TestWithoutLoad},
 	{"HostileIDs", TestHostileIDs}, {"LockEach", TestLockEach}, {"CooldownEach", TestCooldownEach},
 	{"AuditEach", TestAuditEach}, {"EnqueueOnce", TestEnqueueOnce}, {"PromoteKeepsID", TestPromoteKeepsID},
+	{"Holds", TestHolds},
 }
 
 // TestTopologies runs the Store's tests on a real 3-master Redis Cluster and
@@ -199,6 +200,7 @@ func scriptName(sha string) string {
 		"scheduleLua": scheduleLua, "unscheduleLua": unscheduleLua, "promoteLua": promoteLua,
 		"cooldownLua": cooldownLua, "rateLua": rateLua, "distinctLua": distinctLua, "unlockLua": unlockLua,
 		"retireLua": retireLua, "lockAsLua": lockAsLua,
+		"holdLua": holdLua, "cancelHoldLua": cancelHoldLua, "takeHoldsLua": takeHoldsLua, "doneHoldLua": doneHoldLua,
 	} {
 		if redis.NewScript(src).Hash() == sha {
 			return name
