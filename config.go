@@ -14,7 +14,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/commands/policy"
 	"github.com/bytebot/bytebot/internal/redisconn"
@@ -258,7 +258,7 @@ func (c *Config) check() []string {
 			p = append(p, fmt.Sprintf("%s: %q is not one of %s", key, val, strings.Join(allowed, ", ")))
 		}
 	}
-	oneOf("AUTO_REBOOT", c.AutoReboot, bot.RebootModes...)
+	oneOf("AUTO_REBOOT", c.AutoReboot, monitor.Modes...)
 	oneOf("REBOOT_METHOD", c.RebootMethod, commands.RebootMethods...)
 	oneOf("LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("LOG_FORMAT", c.LogFormat, "json", "text")
