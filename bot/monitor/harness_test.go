@@ -53,6 +53,8 @@ type harness struct {
 	fake  *bytemarktest.Server
 	cloud *bytemark.Client
 	store *approvals.Store
+	parts parts
+	stop  func() // stops the bot (and waits for it); also at cleanup
 }
 
 type harnessOption func(*bot.Config, *monitor.Config, *harnessOpts)
@@ -160,17 +162,34 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if o.rdb != nil {
 		rdb = o.rdb
 	}
-	store := approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t), AuditMax: o.auditMax})
 	var botCloud bot.Cloud = cloud
 	if o.cloud != nil {
 		botCloud = o.cloud(cloud)
 	}
-	s := bot.New(cfg, botCloud, store, slackapp.NewPoster(api.Client(), logger), logger)
-	hooks := monitor.New(s, mcfg)
-	h := &harness{t: t, s: s, hooks: hooks, h: slackapp.New(s).Handler(hooks.Register), slack: api, fake: fake, cloud: cloud, store: store}
+	p := parts{cfg: cfg, mcfg: mcfg, opts: o, prefix: redistest.Prefix(t), rdb: rdb, cloud: botCloud, logger: logger}
+	return p.start(t, api, fake, cloud)
+}
+
+// parts are what a harness's bot is built from, for replica.
+type parts struct {
+	cfg    bot.Config
+	mcfg   monitor.Config
+	opts   harnessOpts
+	prefix string
+	rdb    redis.UniversalClient
+	cloud  bot.Cloud
+	logger *slog.Logger
+}
+
+// start builds the bot as main does and runs it unless opts.noRun.
+func (p parts) start(t testing.TB, api *slacktest.API, fake *bytemarktest.Server, client *bytemark.Client) *harness {
+	store := approvals.New(p.rdb, approvals.Options{Prefix: p.prefix, AuditMax: p.opts.auditMax})
+	s := bot.New(p.cfg, p.cloud, store, slackapp.NewPoster(api.Client(), p.logger), p.logger)
+	hooks := monitor.New(s, p.mcfg)
+	h := &harness{t: t, s: s, hooks: hooks, h: slackapp.New(s).Handler(hooks.Register), slack: api, fake: fake, cloud: client, store: store, parts: p}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	if o.noRun {
+	if p.opts.noRun {
 		close(done)
 	} else {
 		go func() {
@@ -183,12 +202,23 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 			wg.Wait()
 		}()
 	}
-	t.Cleanup(func() {
+	h.stop = func() {
 		cancel()
 		<-done
 		s.Close()
-	})
+	}
+	t.Cleanup(h.stop)
 	return h
+}
+
+// replica is another bot process on h's Redis keys, Bytemark and Slack,
+// configured as h: a second replica, or h's bot after a restart. It runs
+// its executor and hold loop unless noRun.
+func (h *harness) replica(noRun bool) *harness {
+	h.t.Helper()
+	p := h.parts
+	p.opts.noRun = noRun
+	return p.start(h.t, h.slack, h.fake, h.cloud)
 }
 
 // signer signs requests as Slack does with the app's signing secret.
