@@ -58,6 +58,9 @@ type Config struct {
 	ProtectedServers []string `env:"PROTECTED_SERVERS"`
 	BlastRadius      int      `env:"BLAST_RADIUS, default=3"`
 
+	// The monitoring webhooks (bot/monitor; monitorConfig in main.go). With
+	// neither WEBHOOK_TOKEN nor GRAFANA_HMAC_SECRET, every delivery is
+	// refused (401). The defaults are monitor.Config's (a test checks).
 	WebhookToken      string        `env:"WEBHOOK_TOKEN" secret:"true"`
 	GrafanaHMACSecret string        `env:"GRAFANA_HMAC_SECRET" secret:"true"`
 	AutoReboot        string        `env:"AUTO_REBOOT, default=approve"`
@@ -266,10 +269,10 @@ func (c *Config) check() []string {
 		missing("REBOOT_LABEL", "the alert label that names the server")
 	}
 	if c.WebhooksEnabled() && c.SlackChannel == "" {
-		missing("SLACK_CHANNEL", "webhook decisions are reported there (WEBHOOK_TOKEN is set)")
+		missing("SLACK_CHANNEL", "webhook decisions are reported there (WEBHOOK_TOKEN or GRAFANA_HMAC_SECRET is set)")
 	}
 	if c.SlackChannel != "" && !c.WebhooksEnabled() {
-		missing("WEBHOOK_TOKEN", "monitoring must send it (SLACK_CHANNEL is set for webhooks)")
+		missing("WEBHOOK_TOKEN", "monitoring must send it, or set GRAFANA_HMAC_SECRET (SLACK_CHANNEL is set for webhooks)")
 	}
 	if _, port, _ := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr == c.ListenAddr && port != "0" {
 		p = append(p, fmt.Sprintf("METRICS_ADDR: %q is LISTEN_ADDR too; /metrics needs a listener of its own, off the public one", c.MetricsAddr))
