@@ -14,7 +14,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/commands/policy"
 	"github.com/bytebot/bytebot/internal/redisconn"
@@ -61,6 +61,9 @@ type Config struct {
 	// purges it this much later unless someone presses Undo; 0s purges at once.
 	PurgeGrace time.Duration `env:"PURGE_GRACE, default=30m"`
 
+	// The monitoring webhooks (bot/monitor; monitorConfig in main.go). With
+	// neither WEBHOOK_TOKEN nor GRAFANA_HMAC_SECRET, every delivery is
+	// refused (401). The defaults are monitor.Config's (a test checks).
 	WebhookToken      string        `env:"WEBHOOK_TOKEN" secret:"true"`
 	GrafanaHMACSecret string        `env:"GRAFANA_HMAC_SECRET" secret:"true"`
 	AutoReboot        string        `env:"AUTO_REBOOT, default=approve"`
@@ -261,7 +264,7 @@ func (c *Config) check() []string {
 			p = append(p, fmt.Sprintf("%s: %q is not one of %s", key, val, strings.Join(allowed, ", ")))
 		}
 	}
-	oneOf("AUTO_REBOOT", c.AutoReboot, bot.RebootModes...)
+	oneOf("AUTO_REBOOT", c.AutoReboot, monitor.Modes...)
 	oneOf("REBOOT_METHOD", c.RebootMethod, commands.RebootMethods...)
 	oneOf("LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("LOG_FORMAT", c.LogFormat, "json", "text")
@@ -269,10 +272,10 @@ func (c *Config) check() []string {
 		missing("REBOOT_LABEL", "the alert label that names the server")
 	}
 	if c.WebhooksEnabled() && c.SlackChannel == "" {
-		missing("SLACK_CHANNEL", "webhook decisions are reported there (WEBHOOK_TOKEN is set)")
+		missing("SLACK_CHANNEL", "webhook decisions are reported there (WEBHOOK_TOKEN or GRAFANA_HMAC_SECRET is set)")
 	}
 	if c.SlackChannel != "" && !c.WebhooksEnabled() {
-		missing("WEBHOOK_TOKEN", "monitoring must send it (SLACK_CHANNEL is set for webhooks)")
+		missing("WEBHOOK_TOKEN", "monitoring must send it, or set GRAFANA_HMAC_SECRET (SLACK_CHANNEL is set for webhooks)")
 	}
 	if _, port, _ := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr == c.ListenAddr && port != "0" {
 		p = append(p, fmt.Sprintf("METRICS_ADDR: %q is LISTEN_ADDR too; /metrics needs a listener of its own, off the public one", c.MetricsAddr))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/commands"
 )
 
@@ -270,7 +271,8 @@ func TestConfigDefaultsAgree(t *testing.T) {
 	}
 	fromEnv := botConfig(cfg, policy)
 	own := bot.New(bot.Config{}, nil, nil, nil, nil).Config
-	reboot := bot.RebootConfig{}.WithDefaults()
+	envReboot := monitorConfig(cfg)
+	reboot := monitor.Config{}.WithDefaults()
 	for _, c := range []struct {
 		name          string
 		fromEnv, bots any
@@ -280,14 +282,14 @@ func TestConfigDefaultsAgree(t *testing.T) {
 		{"USERGROUP_MAX_AGE", fromEnv.GroupMaxAge, own.GroupMaxAge},
 		{"WORKERS", fromEnv.Workers, own.Workers},
 		{"PURGE_GRACE", fromEnv.PurgeGrace, own.PurgeGrace},
-		{"AUTO_REBOOT", fromEnv.Reboot.Mode, reboot.Mode},
-		{"REBOOT_LABEL", fromEnv.Reboot.Label, reboot.Label},
-		{"REBOOT_METHOD", fromEnv.Reboot.Method, reboot.Method},
-		{"REBOOT_COOLDOWN", fromEnv.Reboot.Cooldown, reboot.Cooldown},
-		{"REBOOT_MAX_PER_DAY", fromEnv.Reboot.MaxPerDay, reboot.MaxPerDay},
-		{"REBOOT_DELAY", fromEnv.Reboot.Delay, reboot.Delay},
-		{"REBOOT_FLEET_MAX", fromEnv.Reboot.FleetMax, reboot.FleetMax},
-		{"REBOOT_FLEET_WINDOW", fromEnv.Reboot.FleetWindow, reboot.FleetWindow},
+		{"AUTO_REBOOT", envReboot.Mode, reboot.Mode},
+		{"REBOOT_LABEL", envReboot.Label, reboot.Label},
+		{"REBOOT_METHOD", envReboot.Method, reboot.Method},
+		{"REBOOT_COOLDOWN", envReboot.Cooldown, reboot.Cooldown},
+		{"REBOOT_MAX_PER_DAY", envReboot.MaxPerDay, reboot.MaxPerDay},
+		{"REBOOT_DELAY", envReboot.Delay, reboot.Delay},
+		{"REBOOT_FLEET_MAX", envReboot.FleetMax, reboot.FleetMax},
+		{"REBOOT_FLEET_WINDOW", envReboot.FleetWindow, reboot.FleetWindow},
 	} {
 		if c.fromEnv != c.bots {
 			t.Errorf("%s: the environment's default is %v, the bot's %v", c.name, c.fromEnv, c.bots)

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -13,6 +16,7 @@ import (
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/console"
+	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
@@ -66,7 +70,39 @@ func runConsole(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		PurgeGrace: bot.PurgeAtOnce,
 	}, cloud, store, console.NewPoster(stdout), logger)
 	defer srv.Close()
-	return console.Run(ctx, srv, stdin, stdout, !isTerminal(stdin))
+	// The monitoring webhooks, for `alert web1`: AUTO_REBOOT=on (serve's
+	// default is approve), so that a test alert shows the whole way to a
+	// reboot, in the thread of its report; a reset, which is quick.
+	hooks := monitor.New(srv, monitor.Config{WebhookToken: bot.NewRequestID() + bot.NewRequestID(),
+		Mode: monitor.ModeOn, Method: commands.RebootReset})
+	return console.Run(ctx, srv, stdin, stdout, !isTerminal(stdin), testAlerter(hooks))
+}
+
+// testAlerter fires the console's test alerts through hooks's handler.
+func testAlerter(hooks *monitor.Hooks) console.Alerter {
+	return func(ctx context.Context, server string, resolved bool) (string, error) {
+		code, ans, err := hooks.TestAlert(ctx, server, resolved)
+		if err != nil {
+			return "", err
+		}
+		what := "firing alert"
+		if resolved {
+			what = "resolve"
+		}
+		said := fmt.Sprintf("sent a %s for %s to %s; it answered %d", what, server, monitor.PathAlertmanager, code)
+		var ds []string
+		for d, n := range ans.Decisions {
+			ds = append(ds, fmt.Sprintf("%d %s", n, d))
+		}
+		slices.Sort(ds)
+		if len(ds) > 0 {
+			said += " (" + strings.Join(ds, ", ") + ")"
+		}
+		if ans.Error != "" {
+			said += ": " + ans.Error
+		}
+		return said, nil
+	}
 }
 
 // isTerminal reports whether r is an interactive terminal.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/bytebot/bytebot/commands"
 )
 
 // TestGrafanaAllowNoTimestamp: Grafana signatures without a timestamp are
@@ -25,8 +23,8 @@ func TestGrafanaAllowNoTimestamp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := botConfig(cfg, commands.Policy{}).Reboot.GrafanaAllowNoTimestamp; got != tt.want {
-			t.Errorf("GRAFANA_ALLOW_NO_TIMESTAMP=%q: Reboot.GrafanaAllowNoTimestamp = %v; want %v", tt.value, got, tt.want)
+		if got := monitorConfig(cfg).GrafanaAllowNoTimestamp; got != tt.want {
+			t.Errorf("GRAFANA_ALLOW_NO_TIMESTAMP=%q: monitorConfig(...).GrafanaAllowNoTimestamp = %v; want %v", tt.value, got, tt.want)
 		}
 	}
 	env := validEnv()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
@@ -166,7 +167,8 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	botCfg := botConfig(cfg, policy)
 	botCfg.Rules = pol // the one policy every request is decided by
 	srv := bot.New(botCfg, cloud, store, slackapp.NewPoster(api, logger), logger)
-	app := slackapp.New(srv) // the Slack transport: HTTP routes and Socket Mode
+	app := slackapp.New(srv)                      // the Slack transport: HTTP routes and Socket Mode
+	hooks := monitor.New(srv, monitorConfig(cfg)) // the monitoring webhooks, refusing every delivery unless configured
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	if cfg.SlackTeamID == "" {
@@ -176,7 +178,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 
 	httpSrv := &http.Server{
 		Addr:              cfg.ListenAddr,
-		Handler:           app.Handler(),
+		Handler:           app.Handler(hooks.Register),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -202,6 +204,13 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	errc := make(chan error, 4)
 	go func() { errc <- srv.Run(workCtx) }()
 	go reloadPolicyOnHUP(workCtx, cfg, srv, logger)
+	// Held reboots (REBOOT_DELAY) are decided when their hold ends, by
+	// whichever replica takes them first.
+	holdsDone := make(chan struct{})
+	go func() {
+		defer close(holdsDone)
+		hooks.Run(workCtx)
+	}()
 	if cfg.SocketMode() {
 		go func() { errc <- app.RunSocketMode(workCtx, socketmode.New(api)) }()
 	}
@@ -234,6 +243,10 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("metrics shutdown", "err", err)
 	}
 	stopWork() // workers finish or hand back the jobs they hold
+	select {   // a hold being decided is decided to the end (within 30 s)
+	case <-holdsDone:
+	case <-shutdownCtx.Done():
+	}
 	srv.Shutdown(shutdownCtx)
 	return runErr
 }
@@ -263,21 +276,25 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		Workers:           cfg.Workers,
 		// Six heartbeats per lease: a worker that is alive never loses its job.
 		Heartbeat: cfg.JobLease / 6,
-		Reboot: bot.RebootConfig{
-			WebhookToken:      cfg.WebhookToken,
-			GrafanaHMACSecret: cfg.GrafanaHMACSecret,
-			Mode:              cfg.AutoReboot,
-			Label:             cfg.RebootLabel,
-			Method:            cfg.RebootMethod,
-			Cooldown:          cfg.RebootCooldown,
-			MaxPerDay:         cfg.RebootMaxPerDay,
-			Delay:             cfg.RebootDelay,
-			FleetMax:          cfg.RebootFleetMax,
-			FleetWindow:       cfg.RebootFleetWindow,
-			Allow:             cfg.RebootAllow,
+	}
+}
 
-			GrafanaAllowNoTimestamp: cfg.GrafanaAllowNoTimestamp,
-		},
+// monitorConfig is the monitoring webhooks' part of cfg.
+func monitorConfig(cfg *Config) monitor.Config {
+	return monitor.Config{
+		WebhookToken:      cfg.WebhookToken,
+		GrafanaHMACSecret: cfg.GrafanaHMACSecret,
+		Mode:              cfg.AutoReboot,
+		Label:             cfg.RebootLabel,
+		Method:            cfg.RebootMethod,
+		Cooldown:          cfg.RebootCooldown,
+		MaxPerDay:         cfg.RebootMaxPerDay,
+		Delay:             cfg.RebootDelay,
+		FleetMax:          cfg.RebootFleetMax,
+		FleetWindow:       cfg.RebootFleetWindow,
+		Allow:             cfg.RebootAllow,
+
+		GrafanaAllowNoTimestamp: cfg.GrafanaAllowNoTimestamp,
 	}
 }
 

@@ -132,10 +132,10 @@ func TestBotConfigCarriesEverySetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	bc := botConfig(cfg, commands.Policy{})
-	r := bc.Reboot
+	r := monitorConfig(cfg)
 	if r.WebhookToken != "hook" || r.Mode != "on" || r.Method != "reset" || r.Label != "bytemark_server" ||
 		r.Cooldown != cfg.RebootCooldown || r.MaxPerDay != 3 || r.FleetMax != 5 || len(r.Allow) != 1 {
-		t.Errorf("botConfig(...).Reboot = %+v; want the REBOOT_* settings", r)
+		t.Errorf("monitorConfig(...) = %+v; want the REBOOT_* settings", r)
 	}
 	if bc.Channel != "C0OPS" || bc.SigningSecret != "sig" || len(bc.Approvers) != 2 || len(bc.AllowedChannels) != 1 || bc.TeamID != "T0ACME" {
 		t.Errorf("botConfig(...) = %+v; want the Slack settings", bc)

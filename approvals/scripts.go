@@ -383,6 +383,7 @@ type scripts struct {
 	cooldown, rate, distinct, unlock, retire       *redis.Script
 	lockAs                                         *redis.Script
 	grace                                          graceScripts // staged.go
+	hold, cancelHold, takeHolds, doneHold          *redis.Script // holds.go
 }
 
 func newScripts() scripts {
@@ -408,6 +409,10 @@ func newScripts() scripts {
 		retire:      redis.NewScript(retireLua),
 		lockAs:      redis.NewScript(lockAsLua),
 		grace:       newGraceScripts(),
+		hold:        redis.NewScript(holdLua),
+		cancelHold:  redis.NewScript(cancelHoldLua),
+		takeHolds:   redis.NewScript(takeHoldsLua),
+		doneHold:    redis.NewScript(doneHoldLua),
 	}
 }
 
@@ -415,5 +420,6 @@ func (sc scripts) all() []*redis.Script {
 	return append([]*redis.Script{sc.submit, sc.vote, sc.cancel, sc.setMessage, sc.expire,
 		sc.enqueue, sc.take, sc.heartbeat, sc.release, sc.markRunning,
 		sc.finish, sc.schedule, sc.unschedule, sc.promote,
-		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire, sc.lockAs}, sc.grace.all()...)
+		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire, sc.lockAs,
+		sc.hold, sc.cancelHold, sc.takeHolds, sc.doneHold}, sc.grace.all()...)
 }

@@ -120,6 +120,7 @@ var onTopologies = []struct {
 	{"HostileIDs", TestHostileIDs}, {"LockEach", TestLockEach}, {"CooldownEach", TestCooldownEach},
 	{"AuditEach", TestAuditEach}, {"EnqueueOnce", TestEnqueueOnce}, {"PromoteKeepsID", TestPromoteKeepsID},
 	{"StagedPurge", TestStagedPurge}, {"UndoPurgeOnce", TestUndoPurgeOnce}, {"Undelete", TestUndelete},
+	{"Holds", TestHolds},
 }
 
 // TestTopologies runs the Store's tests on a real 3-master Redis Cluster and
@@ -201,6 +202,7 @@ func scriptName(sha string) string {
 		"cooldownLua": cooldownLua, "rateLua": rateLua, "distinctLua": distinctLua, "unlockLua": unlockLua,
 		"retireLua": retireLua, "lockAsLua": lockAsLua,
 		"stageLua": stageLua, "undoLua": undoLua, "stepLua": stepLua, "dueLua": dueLua, "undeleteLua": undeleteLua,
+		"holdLua": holdLua, "cancelHoldLua": cancelHoldLua, "takeHoldsLua": takeHoldsLua, "doneHoldLua": doneHoldLua,
 	} {
 		if redis.NewScript(src).Hash() == sha {
 			return name

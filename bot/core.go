@@ -150,6 +150,18 @@ type Request struct {
 	// delivered, and asking again for the same change in the same channel
 	// within repeatWindow queues nothing either.
 	Key string
+	// ID, when set, is the job's ID, for an entry point with an identity of
+	// its own for what it asks (monitoring's alert occurrences): a request
+	// with an ID already queued, or run within approvals.JobRetention,
+	// queues nothing.
+	ID string
+	// Ask makes the executor post an approval card for the action whatever
+	// the policy says (Reason says why), rather than run it.
+	Ask bool
+	// Decided says the entry point has decided the request under the
+	// policy already (monitoring's pseudo-role and guards): the executor
+	// doesn't judge it again as a person's request.
+	Decided bool
 }
 
 // repeatWindow is how long a person's request for a change (not a read)
@@ -181,16 +193,36 @@ func (s *Server) Submit(ctx context.Context, r Request) (string, error) {
 }
 
 func (s *Server) submit(ctx context.Context, r Request) (approvals.EnqueueResult, error) {
+	job, err := s.Job(r)
+	if err != nil {
+		return approvals.EnqueueResult{}, err
+	}
+	rk := ""
+	if r.Key != "" && !commands.ReadOnly(r.Action) {
+		rk = repeatKey(r.User, job.Channel, r.Action)
+	}
+	return s.Store.EnqueueOnce(ctx, job, rk, repeatWindow)
+}
+
+// Job returns the job that Submit queues for r, for an entry point that
+// queues it itself later (approvals.Store.Schedule): the monitoring
+// webhooks give a reboot a moment to learn the thread it reports in.
+func (s *Server) Job(r Request) (approvals.Job, error) {
 	if r.Channel == "" {
 		r.Channel = s.Config.Channel
 	}
 	if r.Channel == "" {
-		return approvals.EnqueueResult{}, errors.New("bot: no channel to report to (set SLACK_CHANNEL)")
+		return approvals.Job{}, errors.New("bot: no channel to report to (set SLACK_CHANNEL)")
 	}
 	// Whether it needs approval is decided by the executor, once the
 	// server is identified (judge).
 	meta := jobMeta{Req: r.RequestID, Reason: r.Reason}
+	if r.Ask {
+		meta.Phase = phaseAsk
+	}
+	meta.Decided = r.Decided
 	job := approvals.Job{
+		ID:          r.ID,
 		Command:     r.Action.String(),
 		RequestedBy: r.User,
 		Channel:     r.Channel,
@@ -199,14 +231,10 @@ func (s *Server) submit(ctx context.Context, r Request) (approvals.EnqueueResult
 		Server:      r.Action.Server(),
 		Meta:        meta.encode(nil),
 	}
-	rk := ""
 	if r.Key != "" {
 		job.ID = requestJobID(r.Key)
-		if !commands.ReadOnly(r.Action) {
-			rk = repeatKey(r.User, r.Channel, r.Action)
-		}
 	}
-	return s.Store.EnqueueOnce(ctx, job, rk, repeatWindow)
+	return job, nil
 }
 
 // errorReply turns err into an ephemeral reply: a usage error's message, or

@@ -228,11 +228,10 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 		outcome, failed = e.runStaged(ctx, a) // staged.go
 	case e.job.TicketID != "":
 		outcome, failed = e.runTicket(ctx, a)
-	case jobMetaOf(e.job).Phase == phaseHeld:
-		// A reboot held by REBOOT_DELAY (hooks.go) decides again now.
-		outcome, failed = e.runHeld(ctx, a)
 	case e.asks():
-		// Whatever needs approval runs only with an approved ticket.
+		// Whatever needs approval runs only with an approved ticket. So
+		// does a job of a phase this version doesn't know (queued by an
+		// older one): asking is the safe side.
 		outcome, failed = e.ask(ctx, a, e.job.Channel, e.job.ThreadTS, jobMetaOf(e.job).Reason)
 	default:
 		outcome, failed = e.runPlain(ctx, a)

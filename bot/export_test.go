@@ -13,29 +13,11 @@ import (
 
 var Card = card
 
-const DecApproval = decApproval
-const DecBrake = decBrake
-const DecCancelled = decCancelled
-const DecCapped = decCapped
-const DecCooldown = decCooldown
-const DecDeduped = decDeduped
-const DecDryRun = decDryRun
-const DecHeld = decHeld
-const DecIgnored = decIgnored
-const DecReboot = decReboot
-const DecResolved = decResolved
-const DecSkipped = decSkipped
-
 var DiscList = discList
 var ErrNoDisc = errNoDisc
 
-type HookAnswer = hookAnswer
-
 var NewID = newID
 var ParseSnapshot = parseSnapshot
-
-const SourceAlertmanager = sourceAlertmanager
-const SourceGrafana = sourceGrafana
 
 var TakeSnapshot = takeSnapshot
 

@@ -18,10 +18,11 @@ import (
 // brake on the numeric ID; people are shown the canonical name
 // name.group.account; the calls that destroy name the server by the ID.
 
-// serverKey is the key of a server's guards: its numeric ID, or, for a
-// server the API doesn't know (nothing to guard: the action will fail),
-// the name as resolved.
-func serverKey(id bytemark.Identity, name string) string {
+// ServerKey is the key of a server's guards (the per-server lock here; the
+// cooldown, daily cap and fleet brake of the monitoring webhooks): its
+// numeric ID, or, for a server the API doesn't know (nothing to guard: the
+// action will fail), the name as resolved.
+func ServerKey(id bytemark.Identity, name string) string {
 	if id.ID > 0 {
 		return strconv.Itoa(id.ID)
 	}

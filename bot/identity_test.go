@@ -5,77 +5,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 )
-
-// webhookAliases are names of web1 (ID 1001) other than the ones monitoring
-// used first.
-var webhookAliases = []string{"1001.default.acme", "1001", "web1.11.acme", "web1.default.1", "web1.default.acme.uk0.bigv.io"}
-
-// TestHookAliasCooldown: a reboot by webhook of web1.default.acme, then an
-// alert naming the same server another way: the second is held by the
-// cooldown, whatever alias it uses.
-func TestHookAliasCooldown(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
-	t0 := time.Now().Add(-time.Hour)
-	h.mustPost(pathAM, amDelivery(firing("web1.default.acme", t0)))
-	h.waitAudit(bot.SourceAlertmanager, "done", 1)
-	for i, alias := range webhookAliases {
-		ans := h.mustPost(pathAM, amDelivery(firing(alias, t0.Add(time.Duration(i+1)*time.Minute))))
-		if ans.Decisions[bot.DecCooldown] != 1 {
-			t.Errorf("alert for %s: decisions = %v; want cooldown", alias, ans.Decisions)
-		}
-	}
-	h.waitAudit(bot.SourceAlertmanager, bot.DecCooldown, len(webhookAliases))
-	// Reported under the canonical name.
-	h.waitPost("Not rebooting", "`web1.default.acme`", "cooldown")
-	if n := h.totalResets(); n != 1 {
-		t.Errorf("reset calls = %d; want 1", n)
-	}
-}
-
-// TestHookAliasDailyCapAndFleet: the daily cap counts a server's reboots
-// under every alias, and the fleet brake counts it as one server.
-func TestHookAliasDailyCapAndFleet(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) {
-		c.Cooldown = time.Millisecond
-		c.MaxPerDay = 2
-		c.FleetMax = 1
-	})
-	t0 := time.Now().Add(-time.Hour)
-	// Two reboots by two names: one server, so the fleet brake (at most
-	// one server) doesn't hold the second.
-	for i, name := range []string{"web1", "1001"} {
-		ans := h.mustPost(pathAM, amDelivery(firing(name, t0.Add(time.Duration(i)*time.Minute))))
-		if ans.Decisions[bot.DecReboot] != 1 {
-			t.Fatalf("alert for %s: decisions = %v; want a reboot", name, ans.Decisions)
-		}
-		h.waitAudit(bot.SourceAlertmanager, "done", i+1)
-	}
-	// The third, by a third name, is over the cap of two.
-	ans := h.mustPost(pathAM, amDelivery(firing("web1.11.acme", t0.Add(10*time.Minute))))
-	if ans.Decisions[bot.DecCapped] != 1 {
-		t.Fatalf("third alert decisions = %v; want capped", ans.Decisions)
-	}
-	h.waitPost("approval card posted", "REBOOT_MAX_PER_DAY")
-	if n := h.totalResets(); n != 2 {
-		t.Errorf("reset calls = %d; want 2", n)
-	}
-}
-
-// TestHookWrongSuffix: an alert naming a hostname with another suffix
-// reboots nothing; the job says why.
-func TestHookWrongSuffix(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
-	h.mustPost(pathAM, amDelivery(firing("web1.default.acme.uk1.bigv.io", time.Now())))
-	h.waitPost("Not running", "web1.default.acme.uk1.bigv.io", "`uk0.bigv.io`")
-	if n := h.writes(); n != 0 {
-		t.Errorf("%d Bytemark writes; want none", n)
-	}
-}
 
 // TestWrongSuffixRefused: a name with anything after the account other
 // than the API's hostname suffix is refused with a clear message, never

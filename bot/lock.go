@@ -56,7 +56,7 @@ func (e *execution) lockServer(ctx context.Context, a commands.Action) (func(), 
 		name = n.String()
 	}
 	// Keyed on the server's ID: every alias of it takes the same lock.
-	key := serverKey(e.id, name)
+	key := ServerKey(e.id, name)
 	unlock := e.s.locks.lock(key)
 	// The action's own time limit bounds how long the lock is needed; the
 	// minute covers the reads before it starts. A holder that dies keeps

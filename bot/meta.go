@@ -2,7 +2,6 @@ package bot
 
 import (
 	"maps"
-	"strconv"
 
 	"github.com/bytebot/bytebot/approvals"
 )
@@ -13,33 +12,27 @@ import (
 type jobMeta struct {
 	Req    string // the request ID that started it
 	Reason string // why (e.g. the alert behind a webhook request)
-	Phase  string // phaseAsk or phaseHeld; "" runs the action
+	Phase  string // phaseAsk; "" runs the action
 	Power  string // tickets: "on" or "off" when the card was made
-	// A reboot held by REBOOT_DELAY (phaseHeld):
-	Source     string // the webhook it came from
-	Occurrence string // the alert occurrence's key
-	Fleet      int    // distinct new servers in its delivery
+	// Decided: the entry point decided the job under the policy
+	// (Request.Decided); the executor doesn't judge it again.
+	Decided bool
 }
 
 // Meta keys, and phases of a job.
 const (
-	metaPower      = "power"
-	metaPhase      = "phase"
-	metaReq        = "req"
-	metaReason     = "reason"
-	metaSource     = "source"
-	metaOccurrence = "occurrence"
-	metaFleet      = "fleet"
+	metaPower   = "power"
+	metaPhase   = "phase"
+	metaReq     = "req"
+	metaReason  = "reason"
+	metaDecided = "decided"
 
-	phaseAsk  = "ask"  // prepare an approval card rather than run
-	phaseHeld = "held" // decide a held reboot again (hooks_report.go)
+	phaseAsk = "ask" // prepare an approval card rather than run
 )
 
 // metaOf reads the bot's meta from m.
 func metaOf(m map[string]string) jobMeta {
-	fleet, _ := strconv.Atoi(m[metaFleet])
-	return jobMeta{Req: m[metaReq], Reason: m[metaReason], Phase: m[metaPhase], Power: m[metaPower],
-		Source: m[metaSource], Occurrence: m[metaOccurrence], Fleet: fleet}
+	return jobMeta{Req: m[metaReq], Reason: m[metaReason], Phase: m[metaPhase], Power: m[metaPower], Decided: m[metaDecided] == "edge"}
 }
 
 // jobMetaOf reads job's meta.
@@ -63,12 +56,10 @@ func (m jobMeta) encode(other map[string]string) map[string]string {
 	set(metaReason, m.Reason)
 	set(metaPhase, m.Phase)
 	set(metaPower, m.Power)
-	set(metaSource, m.Source)
-	set(metaOccurrence, m.Occurrence)
-	fleet := ""
-	if m.Fleet != 0 {
-		fleet = strconv.Itoa(m.Fleet)
+	if m.Decided {
+		set(metaDecided, "edge")
+	} else {
+		set(metaDecided, "")
 	}
-	set(metaFleet, fleet)
 	return out
 }

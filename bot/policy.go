@@ -116,7 +116,7 @@ func (s *Server) admit(ctx context.Context, log *slog.Logger, a commands.Action,
 // decided by the webhooks (hooks*.go) and are not judged here.
 func (e *execution) judge(ctx context.Context) {
 	m := jobMetaOf(e.job)
-	if m.Source != "" || m.Phase == phaseHeld || e.idErr != nil {
+	if m.Decided || e.idErr != nil {
 		return
 	}
 	a, err := commands.Parse(e.job.Command)
@@ -153,7 +153,7 @@ func (e *execution) asks() bool {
 	if e.decision != nil {
 		return e.decision.Allowed && e.decision.Approvals > 0
 	}
-	return jobMetaOf(e.job).Phase == phaseAsk // monitoring's cards
+	return jobMetaOf(e.job).Phase != "" // monitoring's cards; a phase this version doesn't know asks too
 }
 
 // refuse ends a job the policy refuses, or whose decision couldn't be
@@ -197,9 +197,9 @@ func (e *execution) approval(a commands.Action) policy.Decision {
 	return e.s.Policy().ForCard(a, "")
 }
 
-// canAsk reports whether a card for a, asked for by something other than
+// CanAsk reports whether a card for a, asked for by something other than
 // the policy (monitoring's guards), would have anyone to approve it.
-func (s *Server) canAsk(a commands.Action) bool {
+func (s *Server) CanAsk(a commands.Action) bool {
 	return len(s.Policy().ForCard(a, "").Approvers) > 0
 }
 
@@ -250,34 +250,4 @@ func ticketRequest(r approvals.Request, d policy.Decision) approvals.Request {
 	r.Eligible = d.Approvers
 	r.Rule = ruleLine(d)
 	return r
-}
-
-// decRefused is the webhooks' decision when a policy rule refuses
-// monitoring's reboot.
-const decRefused = "refused"
-
-// monitoringRule decides monitoring's reboot a of r.server when a policy
-// rule names the monitoring pseudo-role (ruled): a refusal ends r, an
-// approval sets r.card, and a reboot at once leaves r to the remaining
-// guards. Without such a rule AUTO_REBOOT decides, as it always has.
-func (s *Server) monitoringRule(ctx context.Context, r *result, a commands.Action) (ruled bool, err error) {
-	p := s.Policy()
-	if !p.MentionsMonitoring() {
-		return false, nil
-	}
-	req := policy.Request{Action: a, Monitoring: true}
-	if !policy.Canonical(r.server) {
-		req.Action = commands.WithServer(a, "") // a server the API doesn't know: no server rule can match it
-	}
-	d, err := p.Decide(ctx, req, nil)
-	if err != nil {
-		return false, err
-	}
-	switch d.Outcome() {
-	case "deny":
-		r.decision, r.reason = decRefused, d.Explanation
-	case "approval":
-		r.card, r.reason = true, d.Explanation
-	}
-	return true, nil
 }

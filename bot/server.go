@@ -4,9 +4,8 @@
 // the snapshots approvers are shown. It is transport-independent: the edges
 // that meet the outside world are subpackages that import it and that it
 // never imports (bot/slackapp: Slack over HTTP and Socket Mode;
-// bot/console: a terminal). It says things in Slack's terms through the
-// leaf package bot/slackui. The monitoring webhooks (hooks*.go) are still
-// here, next to move to an edge of their own.
+// bot/monitor: the monitoring webhooks; bot/console: a terminal). It says
+// things in Slack's terms through the leaf package bot/slackui.
 package bot
 
 import (
@@ -108,8 +107,6 @@ type Config struct {
 	// Protected are globs over canonical server names (PROTECTED_SERVERS)
 	// of servers that are never deleted, purged or reimaged, whoever asks.
 	Protected []string
-	// Reboot configures the monitoring webhooks (see hooks.go).
-	Reboot RebootConfig
 	// Inline runs the work that follows a request's answer (card updates,
 	// replies) at once, in the caller's goroutine, rather than in the
 	// background: for the console, whose transcript must be deterministic.
@@ -165,7 +162,6 @@ type Server struct {
 	api     Cloud                         // Cloud, timed into the API latency histogram: what the bot calls
 	pol     atomic.Pointer[policy.Policy] // the policy in force (policy.go)
 	metrics *metrics
-	hooks   *hooks // the monitoring webhooks (hooks.go)
 	groups  *groupCache
 	locks   keyedMutex // one action per server in this process
 	ready   readyCache // the last Bytemark check of /readyz
@@ -218,7 +214,6 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 			logger.Warn("bot: poster metrics not registered", "err", err)
 		}
 	}
-	s.hooks = newHooks(s)
 	s.groups = newGroupCache(s.Config.GroupCacheTTL, s.Config.GroupMaxAge, poster)
 	s.async = func(f func()) {
 		if s.Config.Inline {
@@ -233,6 +228,15 @@ func New(cfg Config, cloud Cloud, store *approvals.Store, poster Poster, logger 
 	}
 	return s
 }
+
+// API is the Bytemark API as the bot calls it: Cloud, with each call
+// timed into the API latency metrics. Edges that read servers (the
+// monitoring webhooks identify the servers alerts name) call it too.
+func (s *Server) API() Cloud { return s.api }
+
+// Metrics is the registry that MetricsHandler serves; edges register
+// their own metrics in it.
+func (s *Server) Metrics() *prometheus.Registry { return s.metrics.registry }
 
 // MetricsHandler serves GET /metrics (Prometheus), for the metrics
 // listener (METRICS_ADDR), which is not the public one.

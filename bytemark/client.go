@@ -54,8 +54,9 @@ type Options struct {
 	// step. Default DefaultSessionValidity.
 	SessionValidity time.Duration
 
-	// PowerTimeout bounds how long ShutdownServer and RestartServer wait for
-	// a server to power off. Default DefaultPowerTimeout.
+	// PowerTimeout bounds how long ShutdownServer, RestartServer and a
+	// rescue of a running server wait for it to power off. Default
+	// DefaultPowerTimeout.
 	PowerTimeout time.Duration
 
 	// PollInterval is the first wait between power-state reads; later
@@ -263,9 +264,11 @@ func (c *Client) newRequest(ctx context.Context, base *url.URL, method, path str
 
 // Do sends an API request made by NewRequest, authenticated, and decodes a
 // JSON response into v (if v is non-nil and the body is not empty).
-// Non-2xx responses are returned as *Error. GET requests are retried on
-// connection errors and 502, 503 and 504; other requests are only retried
-// once, after a fresh login, when the API answers 401.
+// Non-2xx responses are returned as *Error. Reads (GET, HEAD) are tried up
+// to 3 times in all on connection errors and 502, 503 and 504; writes are
+// sent once. With a session login, any request the API answers 401 is sent
+// once more after a fresh login (the API acted on nothing); with an API
+// key, a 401 is returned as it is.
 func (c *Client) Do(req *http.Request, v any) error {
 	return c.do(req, v, true)
 }
@@ -530,7 +533,7 @@ func (c *Client) shared(ctx context.Context, slot **flight, cached func() (strin
 
 // createSession logs in at the auth host and returns the session token.
 //
-// Bytemark auth docs: POST /session (see /work/shared/seeds, "Create session").
+// Bytemark auth docs: POST /session on the auth host ("Create session").
 func (c *Client) createSession(ctx context.Context) (string, error) {
 	body := map[string]string{
 		"username": c.username,

@@ -172,7 +172,8 @@ var textReplacer = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&",
 	":white_check_mark:", "✅", ":x:", "❌", ":warning:", "⚠️", ":gear:", "⚙️",
 	":hourglass_flowing_sand:", "⏳", ":large_green_circle:", "🟢", ":red_circle:", "🔴",
 	":white_circle:", "⚪", ":lock:", "🔒", ":no_entry:", "⛔", ":stopwatch:", "⏱️",
-	":grey_question:", "❔", ":hourglass:", "⌛", ":wastebasket:", "🗑️")
+	":grey_question:", "❔", ":hourglass:", "⌛", ":wastebasket:", "🗑️",
+	":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑", ":raised_hand:", "✋", ":snowflake:", "❄️")
 
 // plainText turns Slack mrkdwn into terminal text: mentions become @names,
 // dates their fallback text, and the HTML escapes are undone.
@@ -198,19 +199,29 @@ web1, web2, db1 in group default; stage1 in group staging) and an in-memory Redi
                                  or a reimage then asks for the server's name
   as alice: <anything>           act as alice (people: you, alice, bob, carol;
                                  alice and bob may approve)
+  alert web1                     fire a test alert for web1, as Alertmanager
+                                 would, through the monitoring webhook
+  alert resolve web1             resolve it
   quit                           leave (so do Ctrl-D and Ctrl-C)
 `
 
+// An Alerter fires a test alert for server through the monitoring
+// webhooks, or resolves the last one fired, and says how the webhook
+// answered, in a line. main gives the console one that sends an
+// Alertmanager delivery through monitor.Hooks's handler (TestAlert).
+type Alerter func(ctx context.Context, server string, resolved bool) (string, error)
+
 // Run runs the bot s as a chat in a terminal. It reads lines from in, runs
-// each as a command or a button press, runs whatever that queued to
-// completion (s.Drain), and prints everything the bot says through s's
-// Poster (a Poster writing to out). With echo, each line read is printed
-// after its prompt, so that a scripted session reads as a transcript.
+// each as a command, a button press or a test alert (with alert; nil: no
+// `alert` command), runs whatever that queued to completion (s.Drain), and
+// prints everything the bot says through s's Poster (a Poster writing to
+// out). With echo, each line read is printed after its prompt, so that a
+// scripted session reads as a transcript.
 //
 // s must be built with Config.Inline, so that work runs in this goroutine,
 // one line at a time, and a transcript is deterministic; Run must not run
 // alongside s.Run.
-func Run(ctx context.Context, s *bot.Server, in io.Reader, out io.Writer, echo bool) error {
+func Run(ctx context.Context, s *bot.Server, in io.Reader, out io.Writer, echo bool, alert Alerter) error {
 	fmt.Fprint(out, consoleHelp)
 	lines := make(chan string)
 	readErr := make(chan error, 1)
@@ -267,7 +278,7 @@ func Run(ctx context.Context, s *bot.Server, in io.Reader, out io.Writer, echo b
 		if line == "quit" || line == "exit" {
 			return nil
 		}
-		ask = runLine(ctx, s, out, "you", line)
+		ask = runLine(ctx, s, out, alert, "you", line)
 		s.Drain(ctx)
 	}
 }
@@ -275,7 +286,7 @@ func Run(ctx context.Context, s *bot.Server, in io.Reader, out io.Writer, echo b
 // runLine runs one line typed by the user called name. An approval that
 // takes the server's name typed returns what to ask: the next line is the
 // name.
-func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line string) *nameAsk {
+func runLine(ctx context.Context, s *bot.Server, out io.Writer, alert Alerter, name, line string) *nameAsk {
 	if rest, ok := strings.CutPrefix(line, "as "); ok {
 		who, what, found := strings.Cut(rest, ":")
 		if !found {
@@ -287,7 +298,7 @@ func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line strin
 			fmt.Fprintf(out, "console: no one is called %q here; the people are you, alice, bob and carol\n", who)
 			return nil
 		}
-		return runLine(ctx, s, out, who, strings.TrimSpace(what))
+		return runLine(ctx, s, out, alert, who, strings.TrimSpace(what))
 	}
 	user, _ := UserID(name)
 	fields := strings.Fields(line)
@@ -296,6 +307,8 @@ func runLine(ctx context.Context, s *bot.Server, out io.Writer, name, line strin
 		return nil
 	case line == "help" || line == "?":
 		fmt.Fprint(out, consoleHelp)
+	case fields[0] == "alert" && alert != nil:
+		testAlert(ctx, out, alert, fields[1:])
 	case slices.Contains([]string{"approve", "deny"}, fields[0]) && len(fields) <= 2:
 		id := ""
 		if len(fields) == 2 {
@@ -361,4 +374,22 @@ func latestPending(ctx context.Context, store *approvals.Store) string {
 		}
 	}
 	return newest.ID
+}
+
+// testAlert runs `alert SERVER` or `alert resolve SERVER`.
+func testAlert(ctx context.Context, out io.Writer, alert Alerter, args []string) {
+	resolved := len(args) == 2 && args[0] == "resolve"
+	if resolved {
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(out, "console: write `alert SERVER` to fire a test alert, or `alert resolve SERVER` to resolve it")
+		return
+	}
+	said, err := alert(ctx, args[0], resolved)
+	if err != nil {
+		fmt.Fprintf(out, "console: %v\n", err)
+		return
+	}
+	fmt.Fprintln(out, "console: "+said)
 }

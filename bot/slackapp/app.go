@@ -22,17 +22,20 @@ type App struct {
 // New returns the Slack transport of s.
 func New(s *bot.Server) *App { return &App{s: s} }
 
-// Handler returns the public HTTP routes: Slack's, the monitoring
-// webhooks', health and readiness. Metrics are not among them (a 404):
-// bot.Server.MetricsHandler serves them on a listener of their own
-// (METRICS_ADDR).
-func (a *App) Handler() http.Handler {
+// Handler returns the public HTTP routes: Slack's, health and readiness,
+// and those that others registers (main gives the monitoring webhooks'
+// monitor.Hooks.Register), all logged with a request ID. Metrics are not
+// among them (a 404): bot.Server.MetricsHandler serves them on a listener
+// of their own (METRICS_ADDR).
+func (a *App) Handler(others ...func(*http.ServeMux)) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST "+CommandsPath, a.Verified("commands", a.handleCommands))
 	mux.Handle("POST "+InteractionsPath, a.Verified("interactions", a.handleInteractions))
 	mux.HandleFunc("GET /healthz", handleHealthz)
 	mux.HandleFunc("GET /readyz", a.handleReadyz)
-	a.s.RegisterHooks(mux)
+	for _, register := range others {
+		register(mux)
+	}
 	return a.LogRequests(mux)
 }
 

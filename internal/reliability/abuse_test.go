@@ -161,7 +161,7 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 				[]byte("ssl_check=1&command=%2Fbytemark&text=purge+web2&user_id=UAPPROVE1"))
 		}, unauth},
 	)
-	am, gf := readFile(t, repoRoot(t)+"/bot/testdata/alertmanager.json"), readFile(t, repoRoot(t)+"/bot/testdata/grafana.json")
+	am, gf := readFile(t, repoRoot(t)+"/bot/monitor/testdata/alertmanager.json"), readFile(t, repoRoot(t)+"/bot/monitor/testdata/grafana.json")
 	for _, h := range []struct {
 		path string
 		body []byte

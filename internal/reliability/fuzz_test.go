@@ -136,7 +136,7 @@ func FuzzSlackHeaders(f *testing.F) {
 
 func FuzzAlertmanagerHook(f *testing.F) {
 	for _, name := range []string{"alertmanager.json", "alertmanager_resolved.json", "alertmanager_nolabel.json", "grafana.json"} {
-		f.Add(readFile(f, repoRoot(f)+"/bot/testdata/"+name))
+		f.Add(readFile(f, repoRoot(f)+"/bot/monitor/testdata/"+name))
 	}
 	f.Add(alertBody("web1", 0, 3))
 	f.Add([]byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"bytemark_server":"../../x"}}]}`))

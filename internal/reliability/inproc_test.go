@@ -14,6 +14,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
@@ -100,7 +101,6 @@ func newInproc(t testing.TB, o inprocOpts) *inproc {
 		Channel:           chanOps,
 		Workers:           2,
 		SweepInterval:     50 * time.Millisecond,
-		Reboot:            bot.RebootConfig{WebhookToken: inToken, Mode: bot.RebootOn, Method: commands.RebootReset},
 		// The scenarios before issue 17 purge at once (staged_test.go stages).
 		PurgeGrace: bot.PurgeAtOnce,
 	}
@@ -110,13 +110,17 @@ func newInproc(t testing.TB, o inprocOpts) *inproc {
 	poster := slackapp.NewPoster(slack.New(inBot, slack.OptionAPIURL(api.URL()),
 		slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second})), logger)
 	s := bot.New(cfg, cloud, store, poster, logger)
-	ip := &inproc{t: t, s: s, h: slackapp.New(s).Handler(), slack: api, fake: fake, store: store, logs: logs}
+	hooks := monitor.New(s, monitor.Config{WebhookToken: inToken, Mode: monitor.ModeOn, Method: commands.RebootReset})
+	ip := &inproc{t: t, s: s, h: slackapp.New(s).Handler(hooks.Register), slack: api, fake: fake, store: store, logs: logs}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	if o.executor {
 		go func() {
 			defer close(done)
+			var wg sync.WaitGroup
+			wg.Go(func() { hooks.Run(ctx) })
 			s.Run(ctx)
+			wg.Wait()
 		}()
 	} else {
 		close(done)

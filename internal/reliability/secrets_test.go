@@ -113,7 +113,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// The API-key bot: commands, and a Grafana delivery signed with HMAC.
 	slash(b, userAsker, "list")
 	slash(b, userAsker, "restart web1")
-	gbody := readFile(t, repoRoot(t)+"/bot/testdata/grafana.json")
+	gbody := readFile(t, repoRoot(t)+"/bot/monitor/testdata/grafana.json")
 	code, body = do(slacktest.GrafanaRequest(b.url+"/hooks/grafana", secGrafana, gbody, time.Now()))
 	record("grafana", code, body)
 	req, _ := http.NewRequest(http.MethodPost, b.url+"/hooks/grafana", strings.NewReader(string(gbody)))

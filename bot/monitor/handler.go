@@ -1,35 +1,8 @@
-package bot
+package monitor
 
-// Monitoring webhooks: POST /hooks/alertmanager and POST /hooks/grafana turn
-// firing alerts into reboots, through the same approvals store and executor
-// as Slack commands.
-//
-// A delivery is handled in two parts. While the sender waits, each alert is
-// decided with a few Redis scripts (run concurrently across alerts) and the
-// decision is committed: deduplication claim, hold, cooldown, daily cap,
-// fleet brake, and the job or delayed job. Then the answer goes back (2xx,
-// or 503 when Redis failed so that Alertmanager retries), and in the
-// background one summary message per delivery is posted to the channel,
-// the automatic reboots are queued in its thread, every decision is written
-// to the audit log, and each alert occurrence's thread is kept in Redis
-// (approvals.Store.SetThreads), which is how a later resolve, or the end
-// of a hold, finds the thread to post in. The files: hooks.go (the
-// handler: routes, credentials, body), hooks_decide.go (the guards),
-// hooks_report.go (summary, audit, held reboots), hooks_config.go.
-//
-// Flapping protection, in order, for a firing alert:
-//
-//  1. dedupe: an occurrence (fingerprint and startsAt) is handled once;
-//  2. hold (Delay): the rest waits; a resolve inside the hold cancels;
-//  3. cooldown per server;
-//  4. the allowlist (a server not on it gets an approval card; checked
-//     before the counting guards so that it uses none of their slots);
-//  5. the daily cap per server, after which an approval card is posted;
-//  6. the fleet brake: more than FleetMax servers in FleetWindow (or in one
-//     delivery) pause everything, cards included;
-//  7. the mode: on queues the reboot, approve posts a card, dry-run says
-//     what would have happened (its guards use keys of their own), off
-//     ignores the alert (after dedupe, so that it is audited once).
+// The handler: the routes, the credentials (bearer token or Grafana's
+// HMAC signature), the body, bounded in size, time and concurrency; then
+// the delivery is decided (decide.go) and reported (report.go).
 
 import (
 	"context"
@@ -48,15 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/commands"
-)
-
-// Webhook sources, also the actor of their audit entries and jobs.
-const (
-	sourceAlertmanager = "alertmanager"
-	sourceGrafana      = "grafana"
 )
 
 // Grafana's HMAC headers, and how far its timestamp may be from now.
@@ -69,64 +35,19 @@ const (
 // hookBudget bounds the work done while the sender waits.
 const hookBudget = 5 * time.Second
 
-// Decisions about an alert: the audit outcome and the metric label.
-const (
-	decDeduped     = "deduped"
-	decSkipped     = "skipped"
-	decIgnored     = "ignored"
-	decHeld        = "held"
-	decCooldown    = "cooldown"
-	decNotAllowed  = "not-allowed"
-	decCapped      = "capped"
-	decBrake       = "fleet-brake"
-	decApproval    = "approval"
-	decNoApprovers = "no-approvers"
-	decReboot      = "rebooting"
-	decDryRun      = "dry-run"
-	decCancelled   = "cancelled"
-	decResolved    = "resolved"
-	decError       = "error"
-)
-
-// RegisterHooks registers the monitoring webhook routes on mux (the Slack
-// transport serves them with its own).
-func (s *Server) RegisterHooks(mux *http.ServeMux) {
-	h := s.hooks
-	mux.HandleFunc("POST /hooks/alertmanager", func(w http.ResponseWriter, r *http.Request) {
-		h.serve(w, r, sourceAlertmanager)
+// Register registers the webhook routes on mux: POST /hooks/alertmanager
+// and POST /hooks/grafana.
+func (h *Hooks) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+PathAlertmanager, func(w http.ResponseWriter, r *http.Request) {
+		h.serve(w, r, SourceAlertmanager)
 	})
-	mux.HandleFunc("POST /hooks/grafana", func(w http.ResponseWriter, r *http.Request) {
-		h.serve(w, r, sourceGrafana)
+	mux.HandleFunc("POST "+PathGrafana, func(w http.ResponseWriter, r *http.Request) {
+		h.serve(w, r, SourceGrafana)
 	})
 }
 
-// hooks is the webhook handling of a Server.
-type hooks struct {
-	s      *Server
-	cfg    RebootConfig
-	alerts *prometheus.CounterVec // source, decision
-	// slots holds a token per verified delivery being read and decided
-	// (MaxInFlight); unverified holds one per Grafana body being read to
-	// check its signature (MaxUnverified). Nothing takes a slot before its
-	// credentials are checked as far as they can be without the body.
-	slots, unverified chan struct{}
-}
-
-// newHooks builds the webhook handling of s, once, when s is made; its
-// alert counter is registered in s's registry.
-func newHooks(s *Server) *hooks {
-	cfg := s.Config.Reboot.WithDefaults()
-	alerts := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "bytebot_webhook_alerts_total",
-		Help: "Alerts received by the monitoring webhooks, by source and decision.",
-	}, []string{"source", "decision"})
-	s.metrics.registry.MustRegister(alerts)
-	return &hooks{s: s, cfg: cfg, alerts: alerts,
-		slots: make(chan struct{}, cfg.MaxInFlight), unverified: make(chan struct{}, cfg.MaxUnverified)}
-}
-
-// hookAnswer is the JSON body of a webhook's answer.
-type hookAnswer struct {
+// An Answer is the JSON body of a webhook's answer.
+type Answer struct {
 	Status    string         `json:"status,omitempty"`
 	Error     string         `json:"error,omitempty"`
 	Request   string         `json:"request"`
@@ -134,12 +55,12 @@ type hookAnswer struct {
 	Decisions map[string]int `json:"decisions,omitempty"`
 }
 
-func (h *hooks) serve(w http.ResponseWriter, r *http.Request, source string) {
-	reqID := requestID(r)
+func (h *Hooks) serve(w http.ResponseWriter, r *http.Request, source string) {
+	reqID := bot.RequestID(r.Context())
 	log := h.s.Logger.With("req", reqID, "source", source)
 	code, ans := h.handle(w, r, log, source, reqID)
 	ans.Request = reqID
-	h.s.metrics.requests.WithLabelValues("hooks/"+source, strconv.Itoa(code)).Inc()
+	h.s.CountRequest("hooks/"+source, code)
 	if code == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -148,12 +69,12 @@ func (h *hooks) serve(w http.ResponseWriter, r *http.Request, source string) {
 	json.NewEncoder(w).Encode(ans)
 }
 
-func fail(code int, msg string) (int, hookAnswer) { return code, hookAnswer{Error: msg} }
+func fail(code int, msg string) (int, Answer) { return code, Answer{Error: msg} }
 
 // refuse answers a request whose body is not (or not all) read: the
 // connection is closed after the answer, so that the server doesn't wait
 // for the rest of a body nobody wants.
-func refuse(w http.ResponseWriter, code int, msg string) (int, hookAnswer) {
+func refuse(w http.ResponseWriter, code int, msg string) (int, Answer) {
 	w.Header().Set("Connection", "close")
 	return fail(code, msg)
 }
@@ -168,9 +89,9 @@ func take(pool chan struct{}) (release func(), ok bool) {
 	}
 }
 
-func (h *hooks) handle(w http.ResponseWriter, r *http.Request, log *slog.Logger, source, reqID string) (int, hookAnswer) {
+func (h *Hooks) handle(w http.ResponseWriter, r *http.Request, log *slog.Logger, source, reqID string) (int, Answer) {
 	cfg := h.cfg
-	hmacOK := source == sourceGrafana && cfg.GrafanaHMACSecret != ""
+	hmacOK := source == SourceGrafana && cfg.GrafanaHMACSecret != ""
 	if cfg.WebhookToken == "" && !hmacOK {
 		log.Warn("refused webhook: webhooks are not configured")
 		return refuse(w, http.StatusUnauthorized, "webhooks are not configured on this bot (set WEBHOOK_TOKEN)")
@@ -197,7 +118,7 @@ func (h *hooks) handle(w http.ResponseWriter, r *http.Request, log *slog.Logger,
 	if r.ContentLength > cfg.MaxBodyBytes {
 		return refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", cfg.MaxBodyBytes))
 	}
-	busy := func(pool chan struct{}, what string) (int, hookAnswer) {
+	busy := func(pool chan struct{}, what string) (int, Answer) {
 		log.Warn("refused webhook: too many "+what+" in progress", "max", cap(pool))
 		return refuse(w, http.StatusServiceUnavailable, fmt.Sprintf("busy: %d %s are being handled; retry shortly", cap(pool), what))
 	}
@@ -238,7 +159,7 @@ func (h *hooks) handle(w http.ResponseWriter, r *http.Request, log *slog.Logger,
 
 // readBody reads a webhook body of at most MaxBodyBytes within BodyTimeout.
 // On failure it returns the answer's code and message.
-func (h *hooks) readBody(w http.ResponseWriter, r *http.Request, log *slog.Logger, verified bool) ([]byte, int, string) {
+func (h *Hooks) readBody(w http.ResponseWriter, r *http.Request, log *slog.Logger, verified bool) ([]byte, int, string) {
 	cfg := h.cfg
 	rc := http.NewResponseController(w)
 	if err := rc.SetReadDeadline(time.Now().Add(cfg.BodyTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
@@ -288,11 +209,11 @@ func readAll(r io.Reader, size int64) ([]byte, error) {
 }
 
 // decode decodes and decides a verified delivery, holding a delivery slot.
-func (h *hooks) decode(r *http.Request, log *slog.Logger, source, reqID string, body []byte) (int, hookAnswer) {
+func (h *Hooks) decode(r *http.Request, log *slog.Logger, source, reqID string, body []byte) (int, Answer) {
 	cfg := h.cfg
 	var d commands.Delivery
 	var err error
-	if source == sourceGrafana {
+	if source == SourceGrafana {
 		d, err = commands.DecodeGrafana(body, cfg.Label)
 	} else {
 		d, err = commands.DecodeAlertmanager(body, cfg.Label)
@@ -314,17 +235,17 @@ func (h *hooks) decode(r *http.Request, log *slog.Logger, source, reqID string, 
 	defer cancel()
 	dl := &delivery{h: h, d: d, source: source, reqID: reqID, log: log, now: h.s.Now()}
 	err = dl.decide(ctx)
-	ans := hookAnswer{Alerts: len(d.Alerts) + len(d.Skipped), Decisions: map[string]int{}}
+	ans := Answer{Alerts: len(d.Alerts) + len(d.Skipped), Decisions: map[string]int{}}
 	for _, res := range dl.results {
 		ans.Decisions[res.metric()]++
 		h.alerts.WithLabelValues(source, res.metric()).Inc()
 	}
 	for range d.Skipped {
-		ans.Decisions[decSkipped]++
-		h.alerts.WithLabelValues(source, decSkipped).Inc()
+		ans.Decisions[DecSkipped]++
+		h.alerts.WithLabelValues(source, DecSkipped).Inc()
 	}
 	h.s.Go(func() {
-		ctx, cancel := background(r.Context(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 3*time.Minute)
 		defer cancel()
 		dl.report(ctx)
 	})
@@ -360,7 +281,7 @@ type hmacHeaders struct {
 // be checked without the body: a signature of the right form and a fresh
 // timestamp (required unless GrafanaAllowNoTimestamp). It returns why they
 // fail, or "".
-func (h *hooks) parseHMACHeaders(hdr http.Header) (hmacHeaders, string) {
+func (h *Hooks) parseHMACHeaders(hdr http.Header) (hmacHeaders, string) {
 	var p hmacHeaders
 	sig, err := hex.DecodeString(strings.TrimSpace(hdr.Get(grafanaSignatureHeader)))
 	if err != nil || len(sig) != sha256.Size {
@@ -390,7 +311,7 @@ func (h *hooks) parseHMACHeaders(hdr http.Header) (hmacHeaders, string) {
 
 // checkHMAC verifies Grafana's signature over the timestamp (when there is
 // one) and body; it returns why it fails, or "".
-func (h *hooks) checkHMAC(p hmacHeaders, body []byte) string {
+func (h *Hooks) checkHMAC(p hmacHeaders, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(h.cfg.GrafanaHMACSecret))
 	if p.ts != "" {
 		mac.Write([]byte(p.ts + ":"))

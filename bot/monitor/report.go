@@ -1,8 +1,7 @@
-package bot
+package monitor
 
-// Reporting the decisions of the monitoring webhooks (hooks.go): one
-// summary per delivery in the channel, the audit log, and held reboots
-// when their hold ends.
+// Report: one summary per delivery in the channel, the reboots queued in
+// its thread, resolves in the threads of what they resolve, the audit log.
 
 import (
 	"context"
@@ -34,16 +33,16 @@ func (dl *delivery) report(ctx context.Context) {
 		case r.err != nil:
 			// Not posted: monitoring retries (503), and each retry would
 			// post again while Redis is down. Logged and counted instead.
-		case r.decision == decResolved || r.decision == decCancelled:
+		case r.decision == DecResolved || r.decision == DecCancelled:
 			if t := h.threadOf(ctx, r.occ); t != "" {
 				r.thread = t
 				threads[t] = append(threads[t], r)
-			} else if r.decision == decCancelled {
+			} else if r.decision == DecCancelled {
 				lines = append(lines, dl.line(r))
 			}
-		case r.decision == decBrake:
+		case r.decision == DecBrake:
 			braked = append(braked, r)
-		case r.decision == decDeduped || r.decision == decIgnored:
+		case r.decision == DecDeduped || r.decision == DecIgnored:
 		default:
 			lines = append(lines, dl.line(r))
 		}
@@ -102,10 +101,10 @@ func (dl *delivery) report(ctx context.Context) {
 	for _, r := range dl.results {
 		// Repeats are counted (bytebot_webhook_alerts_total), not audited:
 		// a flood of them would only push older decisions out.
-		if r.err != nil || r.decision == decDeduped {
+		if r.err != nil || r.decision == DecDeduped {
 			continue
 		}
-		if r.thread == "" && r.decision != decDeduped && r.decision != decIgnored {
+		if r.thread == "" && r.decision != DecDeduped && r.decision != DecIgnored {
 			r.thread = ts
 		}
 		if r.thread != "" {
@@ -113,13 +112,13 @@ func (dl *delivery) report(ctx context.Context) {
 		}
 		outcome := r.decision
 		reason := r.reason
-		if r.dry && r.decision != decDeduped {
-			outcome, reason = decDryRun, "would be "+r.decision+": "+r.reason
+		if r.dry && r.decision != DecDeduped {
+			outcome, reason = DecDryRun, "would be "+r.decision+": "+r.reason
 		}
 		a := r.alert.Reboot(h.cfg.Method)
 		a.Target = r.server
 		entries = append(entries, approvals.Entry{Time: s.Now(), Actor: dl.source, Action: a.String(), Server: r.server,
-			Outcome: outcome, Detail: auditDetail(reason, r.alert.Name, r.occ, r.thread)})
+			Outcome: outcome, Detail: auditDetail(reason, r.alert.Name, r.occ)})
 	}
 	if err := s.Store.SetThreads(ctx, reported, threadTTL); err != nil {
 		dl.log.Error("recording the threads of alerts", "err", err, "alerts", len(reported))
@@ -130,7 +129,7 @@ func (dl *delivery) report(ctx context.Context) {
 	for t, rs := range threads {
 		var b strings.Builder
 		for _, r := range rs {
-			if r.decision == decCancelled {
+			if r.decision == DecCancelled {
 				fmt.Fprintf(&b, ":white_check_mark: %s resolved during the hold: reboot cancelled (%s).\n", commands.Code(r.server), alertReason(dl.source, r.alert))
 			} else {
 				fmt.Fprintf(&b, ":white_check_mark: Resolved: %s (%s).\n", commands.Code(r.server), alertReason(dl.source, r.alert))
@@ -151,7 +150,7 @@ func (dl *delivery) skipped(ctx context.Context) []string {
 		if err != nil || token == "" {
 			continue
 		}
-		auditHook(ctx, dl.h.s, dl.log, approvals.Entry{Actor: dl.source, Outcome: decSkipped,
+		dl.h.audit(ctx, dl.log, approvals.Entry{Actor: dl.source, Outcome: DecSkipped,
 			Detail: slackui.Truncate(cmpOr(sk.Name, "an alert")+": "+sk.Reason, 300)})
 		lines = append(lines, fmt.Sprintf(":grey_question: Ignored %s: %s.", commands.Code(cmpOr(sk.Name, "an alert")), commands.Escape(sk.Reason)))
 	}
@@ -171,24 +170,24 @@ func (dl *delivery) line(r *result) string {
 	srv := commands.Code(r.server)
 	var s string
 	switch r.decision {
-	case decReboot:
+	case DecReboot:
 		s = fmt.Sprintf(":arrows_counterclockwise: Rebooting %s (%s), for %s", srv, dl.h.cfg.Method, why)
 		if r.dry {
 			s = fmt.Sprintf(":arrows_counterclockwise: Would reboot %s (%s), for %s", srv, dl.h.cfg.Method, why)
 		}
-	case decHeld:
+	case DecHeld:
 		s = fmt.Sprintf(":hourglass_flowing_sand: %s: %s. Alert: %s", srv, r.reason, why)
-	case decCooldown:
+	case DecCooldown:
 		s = fmt.Sprintf(":snowflake: Not rebooting %s: %s. Alert: %s", srv, r.reason, why)
-	case decNotAllowed, decCapped, decApproval:
+	case DecNotAllowed, DecCapped, DecApproval:
 		verb := "approval card posted"
 		if r.dry {
 			verb = "would post an approval card"
 		}
 		s = fmt.Sprintf(":raised_hand: %s: %s; %s. Alert: %s", srv, r.reason, verb, why)
-	case decNoApprovers:
+	case DecNoApprovers:
 		s = fmt.Sprintf(":warning: Not rebooting %s: %s. Alert: %s", srv, r.reason, why)
-	case decCancelled:
+	case DecCancelled:
 		s = fmt.Sprintf(":white_check_mark: %s: %s. Alert: %s", srv, r.reason, why)
 	default:
 		s = fmt.Sprintf("%s: %s. Alert: %s", srv, r.reason, why)
@@ -197,7 +196,7 @@ func (dl *delivery) line(r *result) string {
 }
 
 func sourceTitle(source string) string {
-	if source == sourceGrafana {
+	if source == SourceGrafana {
 		return "Grafana"
 	}
 	return "Alertmanager"
@@ -225,10 +224,12 @@ func alertCount(d commands.Delivery) string {
 	return strings.Join(parts, ", ")
 }
 
-// auditDetail records an alert decision so that a later resolve can find
-// the thread it was reported in.
-func auditDetail(reason, name, occ, thread string) string {
-	return fmt.Sprintf("%s (alert %s; key=%s; thread=%s)", slackui.Truncate(reason, 300), slackui.Truncate(cmpOr(name, "?"), 80), occ, thread)
+// auditDetail describes an alert decision for the audit log: why, and
+// which alert occurrence (its key, as in the logs). The thread it was
+// reported in is kept apart (approvals.Store.SetThreads); nothing reads
+// this text back.
+func auditDetail(reason, name, occ string) string {
+	return fmt.Sprintf("%s (alert %s; key=%s)", slackui.Truncate(reason, 300), slackui.Truncate(cmpOr(name, "?"), 80), occ)
 }
 
 // threadTTL is how long the thread of an alert occurrence is remembered
@@ -237,7 +238,7 @@ const threadTTL = 30 * 24 * time.Hour
 
 // threadOf returns the thread the alert occurrence occ was reported in,
 // or "" (none, or Redis can't say: then it is reported in the channel).
-func (h *hooks) threadOf(ctx context.Context, occ string) string {
+func (h *Hooks) threadOf(ctx context.Context, occ string) string {
 	t, err := h.s.Store.Thread(ctx, occ)
 	if err != nil {
 		h.s.Logger.Warn("reading the thread of an alert", "err", err)
@@ -245,72 +246,13 @@ func (h *hooks) threadOf(ctx context.Context, occ string) string {
 	return t
 }
 
-// runHeld decides a job held by REBOOT_DELAY once its hold is over: the
-// guards and the mode as they are now, reported in the thread of the
-// delivery that held it.
-func (e *execution) runHeld(ctx context.Context, a commands.Action) (string, bool) {
-	h := e.s.hooks
-	m := jobMetaOf(e.job)
-	source, occ := cmpOr(m.Source, e.job.Origin), m.Occurrence
-	thread := h.threadOf(ctx, occ)
-	e.job.ThreadTS = thread
-	alert := commands.Alert{Server: a.Server(), Name: "", Key: occ}
-	r := &result{alert: alert, server: a.Server(), key: serverKey(e.id, a.Server()), occ: occ}
-	fleet := m.Fleet
-	var err error
-	switch h.cfg.Mode {
-	case RebootOff:
-		r.decision, r.reason = decIgnored, "AUTO_REBOOT is off"
-	case RebootDryRun:
-		r.decision, r.reason = decIgnored, "AUTO_REBOOT is dry-run now"
-	default:
-		var cool approvals.CooldownResult
-		cool.OK, cool.Remaining, err = e.s.Store.Cooldown(ctx, r.keyPrefix()+r.key, h.cfg.Cooldown)
-		if err == nil {
-			err = h.guard(ctx, r, cool)
-		}
-		if err == nil && r.goesOn() {
-			err = h.fleet(ctx, r, fleet)
-		}
-		switch {
-		case err != nil || !r.goesOn():
-		case r.card && !e.s.canAsk(a):
-			r.card, r.decision = false, decNoApprovers
-			r.reason += "; it needs approval but no one may approve it (APPROVERS, or approvers in a policy rule for it), so nothing was done"
-		case r.card:
-			r.decision = cmpOr(r.decision, decApproval)
-		default:
-			r.decision, r.reason = decReboot, "the hold is over and the alert didn't resolve: rebooting ("+h.cfg.Method+")"
-		}
-	}
-	if err != nil {
-		e.logErr("deciding a held reboot", err)
-		e.post(ctx, e.job.Channel, thread, fmt.Sprintf(":x: Not rebooting %s after the hold: the state store is unavailable (ref %s).", commands.Code(a.Server()), e.ref()))
-		h.alerts.WithLabelValues(source, decError).Inc()
-		return "failed", true
-	}
-	h.alerts.WithLabelValues(source, r.decision).Inc()
-	auditHook(ctx, e.s, e.log, approvals.Entry{Actor: source, Action: a.String(), Server: a.Server(), Outcome: r.decision,
-		Detail: auditDetail(r.reason, "", occ, thread)})
-	switch {
-	case r.card:
-		return e.ask(ctx, a, e.job.Channel, "", m.Reason+"; "+r.reason)
-	case r.decision == decReboot:
-		return e.runPlain(ctx, a)
-	case r.decision == decIgnored:
-		return r.decision, false
-	}
-	e.post(ctx, e.job.Channel, thread, fmt.Sprintf(":octagonal_sign: Not rebooting %s after the hold: %s.", commands.Code(a.Server()), r.reason))
-	return r.decision, false
-}
-
-// auditHook writes one audit entry about a webhook decision, logging (not
+// audit writes one audit entry about a webhook decision, logging (not
 // failing) when it can't.
-func auditHook(ctx context.Context, s *Server, log *slog.Logger, e approvals.Entry) {
+func (h *Hooks) audit(ctx context.Context, log *slog.Logger, e approvals.Entry) {
 	if e.Time.IsZero() {
-		e.Time = s.Now()
+		e.Time = h.s.Now()
 	}
-	if err := s.Store.AuditDecisions(ctx, e); err != nil {
+	if err := h.s.Store.AuditDecisions(ctx, e); err != nil {
 		log.Error("writing audit entry", "err", err, "entry_action", e.Action, "outcome", e.Outcome)
 	}
 }

@@ -1,4 +1,4 @@
-package bot_test
+package monitor_test
 
 // The webhook front door: what an unauthenticated sender can cost the bot
 // (issue 13, points 6 to 9).
@@ -6,10 +6,8 @@ package bot_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,12 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
-	"github.com/bytebot/bytebot/bot/slackapp"
+	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
-	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -106,7 +102,7 @@ func (fd *frontDoor) send(t *testing.T, path string, body []byte, hdr map[string
 // delivery (bearer token) or a real signed Grafana delivery from being
 // accepted: no unauthenticated request takes a delivery slot.
 func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.GrafanaHMACSecret = testHMACSecret })
 	fd := newFrontDoor(t, h)
 	now := strconv.FormatInt(time.Now().Unix(), 10)
 	for range 40 {
@@ -129,8 +125,8 @@ func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("signed Grafana delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
 	}
-	h.waitAudit(bot.SourceAlertmanager, "done", 1)
-	h.waitAudit(bot.SourceGrafana, "done", 1)
+	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
+	h.waitAudit(monitor.SourceGrafana, "done", 1)
 	if h.resets("web1") != 1 || h.resets("web2") != 1 {
 		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
 	}
@@ -152,7 +148,7 @@ func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
 // pool of unverified reads is full, one more is refused at once while a
 // delivery with the bearer token is still accepted.
 func TestHookBodyDeadline(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) {
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) {
 		c.GrafanaHMACSecret = testHMACSecret
 		c.BodyTimeout = 300 * time.Millisecond
 	})
@@ -179,7 +175,7 @@ func TestHookBodyDeadline(t *testing.T) {
 		}
 	}
 
-	busy := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) {
+	busy := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) {
 		c.GrafanaHMACSecret = testHMACSecret
 		c.MaxUnverified = 2
 	})
@@ -217,7 +213,7 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 		h.h.ServeHTTP(w, r)
 		return w
 	}
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.GrafanaHMACSecret = testHMACSecret })
 	w := send(h)
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), slacktest.GrafanaTimestampHeader) ||
 		!strings.Contains(w.Body.String(), "GRAFANA_ALLOW_NO_TIMESTAMP") {
@@ -227,14 +223,14 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 		t.Errorf("%d Bytemark requests for a refused delivery; want none", n)
 	}
 
-	allow := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) {
+	allow := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) {
 		c.GrafanaHMACSecret = testHMACSecret
 		c.GrafanaAllowNoTimestamp = true
 	})
 	if w := send(allow); w.Code != http.StatusOK {
 		t.Errorf("signed without a timestamp, allowed = %d %s; want 200", w.Code, w.Body.String())
 	}
-	allow.waitAudit(bot.SourceGrafana, "done", 1)
+	allow.waitAudit(monitor.SourceGrafana, "done", 1)
 }
 
 // amFlood is an Alertmanager delivery of n firing alerts for server, each
@@ -256,7 +252,7 @@ func amFlood(t *testing.T, server string, seq, n int) []byte {
 // `audit web2` still shows the purge after more decisions than the log
 // holds; and `audit` shows both kinds, newest first.
 func TestHookFloodKeepsAudit(t *testing.T) {
-	h := auditCappedHarness(t, 200, bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn, Method: "reset"})
+	h := auditCappedHarness(t, 200, monitor.Config{WebhookToken: testWebhookToken, Mode: monitor.ModeOn, Method: "reset"})
 	h.mustSlash(userAsker, chanOps, "purge web2")
 	b := h.waitCard(1)
 	if code := h.click(userAppr1, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
@@ -272,10 +268,10 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 		h.mustPost(pathAM, amFlood(t, "web1", seq, per))
 	}
 	// A redelivery: every alert deduplicated.
-	if a := h.mustPost(pathAM, amFlood(t, "web1", 0, per)); a.Decisions[bot.DecDeduped] != per {
+	if a := h.mustPost(pathAM, amFlood(t, "web1", 0, per)); a.Decisions[monitor.DecDeduped] != per {
 		t.Fatalf("redelivery decisions = %v; want %d deduped", a.Decisions, per)
 	}
-	h.waitAudit(bot.SourceAlertmanager, bot.DecCooldown, 150)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecCooldown, 150)
 
 	reply := h.mustSlash(userAsker, chanOps, "audit web2")
 	for _, want := range []string{"purge web2", "*requested*", "*approved*", "*done*"} {
@@ -283,10 +279,10 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 			t.Errorf("audit web2 after %d alerts lacks %q:\n%s", deliveries*per, want, reply.Text)
 		}
 	}
-	if got := h.auditOutcomes(bot.SourceAlertmanager); count(got, bot.DecDeduped) != 0 {
-		t.Errorf("audit has %d deduped entries; want none (they are counted in metrics)", count(got, bot.DecDeduped))
+	if got := h.auditOutcomes(monitor.SourceAlertmanager); count(got, monitor.DecDeduped) != 0 {
+		t.Errorf("audit has %d deduped entries; want none (they are counted in metrics)", count(got, monitor.DecDeduped))
 	}
-	if n := h.alertMetric(bot.SourceAlertmanager, bot.DecDeduped); n != "100" {
+	if n := h.alertMetric(monitor.SourceAlertmanager, monitor.DecDeduped); n != "100" {
 		t.Errorf("deduped alerts counted = %s; want 100", n)
 	}
 	// Both kinds, newest first: the latest decisions come before the purge.
@@ -303,7 +299,7 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 			last = i
 		}
 	}
-	if last < 0 || es[0].Actor != bot.SourceAlertmanager {
+	if last < 0 || es[0].Actor != monitor.SourceAlertmanager {
 		t.Errorf("audit: newest by %q, purge at %d; want the webhook's newest first and the purge further down", es[0].Actor, last)
 	}
 }
@@ -312,7 +308,7 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 // decision, as the Server's registry has it ("" if absent).
 func (h *harness) alertMetric(source, decision string) string {
 	h.t.Helper()
-	mfs, err := h.s.MetricsRegistry().Gather()
+	mfs, err := h.s.Metrics().Gather()
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -361,7 +357,7 @@ func labelFloodDelivery(server string, seq int) []byte {
 // with labels), as a benchmark run: it must stay within a few times the
 // body's size (BENCHMARKS.md, "Memory per webhook delivery").
 func TestHookMaximalDeliveryMemory(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
+	h := hookHarness(t, monitor.ModeOn, nil)
 	seq := 0
 	res := testing.Benchmark(func(b *testing.B) {
 		bodies := make([][]byte, b.N)
@@ -389,27 +385,7 @@ func TestHookMaximalDeliveryMemory(t *testing.T) {
 
 // auditCappedHarness is the harness with reboot and a Store whose audit
 // streams are capped at about auditMax entries each.
-func auditCappedHarness(t *testing.T, auditMax int64, reboot bot.RebootConfig) *harness {
+func auditCappedHarness(t *testing.T, auditMax int64, reboot monitor.Config) *harness {
 	t.Helper()
-	base := newHarness(t, withoutExecutor())
-	cfg := base.s.Config
-	cfg.Reboot = reboot
-	store := approvals.New(redistest.Client(t), approvals.Options{Prefix: redistest.Prefix(t), AuditMax: auditMax})
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s := bot.New(cfg, base.cloud, store, slackapp.NewPoster(base.slack.Client(), logger), logger)
-	s.SetClaimBlock(100 * time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := s.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
-	return &harness{t: t, s: s, h: slackapp.New(s).Handler(), slack: base.slack, fake: base.fake, cloud: base.cloud, store: store}
+	return newHarness(t, withAuditMax(auditMax), func(_ *bot.Config, c *monitor.Config, _ *harnessOpts) { *c = reboot })
 }

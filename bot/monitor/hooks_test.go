@@ -1,12 +1,10 @@
-package bot_test
+package monitor_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -17,136 +15,19 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/bytebot/bytebot/approvals"
-	"github.com/bytebot/bytebot/bot"
-	"github.com/bytebot/bytebot/bot/slackapp"
+	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bytemark"
-	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
-
-const (
-	testWebhookToken = "test-webhook-token"
-	testHMACSecret   = "test-grafana-hmac-secret"
-	pathAM           = "/hooks/alertmanager"
-	pathGrafana      = "/hooks/grafana"
-)
-
-// hookHarness is the harness with webhooks configured: mode, a reset
-// reboot (one API call, easy to count) and the given changes.
-func hookHarness(t *testing.T, mode string, change func(*bot.RebootConfig)) *harness {
-	t.Helper()
-	return newHarness(t, withConfig(func(c *bot.Config) {
-		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: mode, Method: "reset"}
-		if change != nil {
-			change(&c.Reboot)
-		}
-	}))
-}
-
-// hookAnswerOf decodes a webhook answer.
-func hookAnswerOf(t testing.TB, w *httptest.ResponseRecorder) bot.HookAnswer {
-	t.Helper()
-	var a bot.HookAnswer
-	if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil {
-		t.Fatalf("webhook answer is not JSON: %v: %q", err, w.Body.String())
-	}
-	return a
-}
-
-// post sends a webhook with the bearer token.
-func (h *harness) post(path string, body []byte) *httptest.ResponseRecorder {
-	h.t.Helper()
-	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, slacktest.HookRequest(path, testWebhookToken, body))
-	return w
-}
-
-// mustPost sends a webhook that must be accepted and returns its answer.
-func (h *harness) mustPost(path string, body []byte) bot.HookAnswer {
-	h.t.Helper()
-	w := h.post(path, body)
-	if w.Code != http.StatusOK {
-		h.t.Fatalf("POST %s = %d %s; want 200", path, w.Code, w.Body.String())
-	}
-	return hookAnswerOf(h.t, w)
-}
-
-// firing is a firing InstanceDown alert for server, named by the
-// bytemark_server label (REBOOT_LABEL's default), started at start.
-func firing(server string, start time.Time) slacktest.Alert {
-	return slacktest.Firing("bytemark_server", server, start)
-}
-
-// amDelivery is an Alertmanager delivery of alerts.
-func amDelivery(alerts ...slacktest.Alert) []byte { return slacktest.Alertmanager(alerts...).JSON() }
-
-// resets counts the reset signals the fake received for server.
-func (h *harness) resets(server string) int {
-	n := 0
-	for _, r := range h.fake.Requests() {
-		if r.Method == http.MethodPost && strings.Contains(r.Path, "/virtual_machines/"+server+"/") &&
-			strings.HasSuffix(r.Path, "/signal") && strings.Contains(r.Body, "reset") {
-			n++
-		}
-	}
-	return n
-}
-
-// totalResets counts every reset signal.
-func (h *harness) totalResets() int {
-	n := 0
-	for _, r := range h.fake.Requests() {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/signal") && strings.Contains(r.Body, "reset") {
-			n++
-		}
-	}
-	return n
-}
-
-// auditOutcomes returns the outcomes of the audit entries by actor, oldest first.
-func (h *harness) auditOutcomes(actor string) []string {
-	h.t.Helper()
-	es, err := h.store.AuditLog(context.Background(), "", 1000)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var out []string
-	for i := len(es) - 1; i >= 0; i-- {
-		if es[i].Actor == actor {
-			out = append(out, es[i].Outcome)
-		}
-	}
-	return out
-}
-
-func count(list []string, s string) int {
-	n := 0
-	for _, x := range list {
-		if x == s {
-			n++
-		}
-	}
-	return n
-}
-
-// waitIdle waits until the background work of the webhook (summary, audit)
-// has been done: the audit log has want entries with outcome by actor.
-func (h *harness) waitAudit(actor, outcome string, want int) {
-	h.t.Helper()
-	h.waitFor(fmt.Sprintf("%d %q audit entries", want, outcome), func() bool {
-		return count(h.auditOutcomes(actor), outcome) >= want
-	})
-}
 
 // TestHookOneAlertOneReboot replays the real Alertmanager example: one
 // reboot, reported in the summary's thread, audited.
 func TestHookOneAlertOneReboot(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
+	h := hookHarness(t, monitor.ModeOn, nil)
 	// How long the answer takes is BenchmarkHookDelivery's, not budgeted
 	// here (a wall-clock budget flakes on a loaded machine).
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if ans.Decisions[bot.DecReboot] != 1 || ans.Status != "accepted" {
+	if ans.Decisions[monitor.DecReboot] != 1 || ans.Status != "accepted" {
 		t.Errorf("answer = %+v; want one reboot accepted", ans)
 	}
 	summary := h.waitPost("Alertmanager", "Rebooting", "web1.default.acme", "InstanceDown")
@@ -160,9 +41,9 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
-	h.waitAudit(bot.SourceAlertmanager, "done", 1)
-	if got := h.auditOutcomes(bot.SourceAlertmanager); count(got, bot.DecReboot) != 1 {
-		t.Errorf("audit outcomes = %v; want one %q", got, bot.DecReboot)
+	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
+	if got := h.auditOutcomes(monitor.SourceAlertmanager); count(got, monitor.DecReboot) != 1 {
+		t.Errorf("audit outcomes = %v; want one %q", got, monitor.DecReboot)
 	}
 
 	// The resolve goes to the reboot's thread, and only there.
@@ -171,7 +52,7 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 	if got := resolved.Form.Get("thread_ts"); got != summary.TS {
 		t.Errorf("resolve posted in thread %q; want %q", got, summary.TS)
 	}
-	h.waitAudit(bot.SourceAlertmanager, bot.DecResolved, 1)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecResolved, 1)
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls after the resolve = %d; want 1", n)
 	}
@@ -179,7 +60,7 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 
 // TestHookRepeatedDelivery sends the same delivery ten times at once.
 func TestHookRepeatedDelivery(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
+	h := hookHarness(t, monitor.ModeOn, nil)
 	body := readTestdata(t, "alertmanager.json")
 	var mu sync.Mutex
 	total := map[string]int{}
@@ -200,12 +81,12 @@ func TestHookRepeatedDelivery(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if total[bot.DecReboot] != 1 || total[bot.DecDeduped] != 9 {
+	if total[monitor.DecReboot] != 1 || total[monitor.DecDeduped] != 9 {
 		t.Errorf("decisions = %v; want 1 reboot and 9 deduped", total)
 	}
-	h.waitAudit(bot.SourceAlertmanager, "done", 1)
+	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
 	// Repeats are counted, not audited (TestHookFloodKeepsAudit).
-	if n := h.alertMetric(bot.SourceAlertmanager, bot.DecDeduped); n != "9" {
+	if n := h.alertMetric(monitor.SourceAlertmanager, monitor.DecDeduped); n != "9" {
 		t.Errorf("deduped alerts counted = %s; want 9", n)
 	}
 	if n := h.resets("web1"); n != 1 {
@@ -219,16 +100,16 @@ func TestHookRepeatedDelivery(t *testing.T) {
 // TestHookCooldown: a second alert for the server inside the cooldown does
 // nothing but say so.
 func TestHookCooldown(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
+	h := hookHarness(t, monitor.ModeOn, nil)
 	t0 := time.Now().Add(-time.Hour)
 	h.mustPost(pathAM, amDelivery(firing("web1", t0)))
-	h.waitAudit(bot.SourceAlertmanager, "done", 1)
+	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
 	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(5*time.Minute))))
-	if ans.Decisions[bot.DecCooldown] != 1 {
+	if ans.Decisions[monitor.DecCooldown] != 1 {
 		t.Errorf("second alert decisions = %v; want cooldown", ans.Decisions)
 	}
 	h.waitPost("Not rebooting", "web1", "cooldown")
-	h.waitAudit(bot.SourceAlertmanager, bot.DecCooldown, 1)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecCooldown, 1)
 	if n := h.resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
@@ -236,17 +117,17 @@ func TestHookCooldown(t *testing.T) {
 
 // TestHookDailyCap: the fourth reboot in a day becomes an approval card.
 func TestHookDailyCap(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.Cooldown = time.Millisecond })
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Cooldown = time.Millisecond })
 	t0 := time.Now().Add(-time.Hour)
 	for i := range 3 {
 		ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(time.Duration(i)*time.Minute))))
-		if ans.Decisions[bot.DecReboot] != 1 {
+		if ans.Decisions[monitor.DecReboot] != 1 {
 			t.Fatalf("alert %d decisions = %v; want a reboot", i+1, ans.Decisions)
 		}
-		h.waitAudit(bot.SourceAlertmanager, "done", i+1)
+		h.waitAudit(monitor.SourceAlertmanager, "done", i+1)
 	}
 	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(10*time.Minute))))
-	if ans.Decisions[bot.DecCapped] != 1 {
+	if ans.Decisions[monitor.DecCapped] != 1 {
 		t.Fatalf("fourth alert decisions = %v; want capped", ans.Decisions)
 	}
 	card := h.waitCard(1)
@@ -276,14 +157,14 @@ func addServers(t *testing.T, h *harness, n int) []slacktest.Alert {
 
 // TestHookFleetBrake: 20 servers failing at once reboot none.
 func TestHookFleetBrake(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
+	h := hookHarness(t, monitor.ModeOn, nil)
 	as := addServers(t, h, 20)
 	ans := h.mustPost(pathAM, amDelivery(as...))
-	if ans.Decisions[bot.DecBrake] != 20 {
+	if ans.Decisions[monitor.DecBrake] != 20 {
 		t.Errorf("decisions = %v; want 20 fleet-brake", ans.Decisions)
 	}
 	h.waitPost("fleet brake", "fleet01", "fleet20")
-	h.waitAudit(bot.SourceAlertmanager, bot.DecBrake, 20)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecBrake, 20)
 	if n := h.totalResets(); n != 0 {
 		t.Errorf("reset calls = %d; want 0", n)
 	}
@@ -295,17 +176,17 @@ func TestHookFleetBrake(t *testing.T) {
 // TestHookFleetBrakeAcrossDeliveries: servers failing one delivery at a
 // time are rebooted until REBOOT_FLEET_MAX, then the brake holds.
 func TestHookFleetBrakeAcrossDeliveries(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
+	h := hookHarness(t, monitor.ModeOn, nil)
 	as := addServers(t, h, 8)
 	reboots := 0
 	for _, a := range as {
-		reboots += h.mustPost(pathAM, amDelivery(a)).Decisions[bot.DecReboot]
+		reboots += h.mustPost(pathAM, amDelivery(a)).Decisions[monitor.DecReboot]
 	}
 	if reboots != 5 {
 		t.Errorf("reboots = %d; want 5 (REBOOT_FLEET_MAX)", reboots)
 	}
-	h.waitAudit(bot.SourceAlertmanager, "done", 5)
-	h.waitAudit(bot.SourceAlertmanager, bot.DecBrake, 3)
+	h.waitAudit(monitor.SourceAlertmanager, "done", 5)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecBrake, 3)
 	if n := h.totalResets(); n != 5 {
 		t.Errorf("reset calls = %d; want 5", n)
 	}
@@ -313,16 +194,16 @@ func TestHookFleetBrakeAcrossDeliveries(t *testing.T) {
 
 // TestHookDryRun says what it would do and calls nothing.
 func TestHookDryRun(t *testing.T) {
-	h := hookHarness(t, bot.RebootDryRun, nil)
+	h := hookHarness(t, monitor.ModeDryRun, nil)
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if ans.Decisions[bot.DecDryRun] != 1 {
+	if ans.Decisions[monitor.DecDryRun] != 1 {
 		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
 	}
 	h.waitPost("Dry run", "Would reboot", "web1")
-	h.waitAudit(bot.SourceAlertmanager, bot.DecDryRun, 1)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecDryRun, 1)
 	// A repeat in dry-run is a cooldown in dry-run, not a real one.
 	ans = h.mustPost(pathAM, amDelivery(firing("web1", time.Now())))
-	if ans.Decisions[bot.DecDryRun] != 1 {
+	if ans.Decisions[monitor.DecDryRun] != 1 {
 		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
 	}
 	h.waitPost("Dry run", "cooldown")
@@ -333,19 +214,19 @@ func TestHookDryRun(t *testing.T) {
 
 // TestHookOffAndApprove: off ignores (and audits); approve posts a card.
 func TestHookOffAndApprove(t *testing.T) {
-	h := hookHarness(t, bot.RebootOff, nil)
+	h := hookHarness(t, monitor.ModeOff, nil)
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if ans.Decisions[bot.DecIgnored] != 1 {
+	if ans.Decisions[monitor.DecIgnored] != 1 {
 		t.Errorf("off: decisions = %v; want ignored", ans.Decisions)
 	}
-	h.waitAudit(bot.SourceAlertmanager, bot.DecIgnored, 1)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecIgnored, 1)
 	if n := len(h.slack.Calls("")); n != 0 || len(h.fake.Requests()) != 0 {
 		t.Errorf("off: %d Slack calls, %d Bytemark requests; want none", n, len(h.fake.Requests()))
 	}
 
-	h = hookHarness(t, bot.RebootApprove, nil)
+	h = hookHarness(t, monitor.ModeApprove, nil)
 	ans = h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
-	if ans.Decisions[bot.DecApproval] != 1 {
+	if ans.Decisions[monitor.DecApproval] != 1 {
 		t.Errorf("approve: decisions = %v; want approval", ans.Decisions)
 	}
 	h.waitCard(1)
@@ -358,15 +239,15 @@ func TestHookOffAndApprove(t *testing.T) {
 // TestHookHoldCancelledByResolve: a resolve inside REBOOT_DELAY cancels;
 // an alert that doesn't resolve is rebooted when the hold ends.
 func TestHookHoldCancelledByResolve(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.Delay = 500 * time.Millisecond })
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Delay = 500 * time.Millisecond })
 	t0 := time.Now().Add(-time.Hour)
 	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0), firing("web2", t0)))
-	if ans.Decisions[bot.DecHeld] != 2 {
+	if ans.Decisions[monitor.DecHeld] != 2 {
 		t.Fatalf("decisions = %v; want 2 held", ans.Decisions)
 	}
-	h.waitAudit(bot.SourceAlertmanager, bot.DecHeld, 2) // the summary is out: monitoring resolves minutes later
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 2) // the summary is out: monitoring resolves minutes later
 	ans = h.mustPost(pathAM, amDelivery(firing("web1", t0).Resolved(t0.Add(10*time.Minute))))
-	if ans.Decisions[bot.DecCancelled] != 1 {
+	if ans.Decisions[monitor.DecCancelled] != 1 {
 		t.Fatalf("resolve decisions = %v; want cancelled", ans.Decisions)
 	}
 	summary := h.waitPost("Alertmanager", "held for", "web1", "web2")
@@ -379,12 +260,12 @@ func TestHookHoldCancelledByResolve(t *testing.T) {
 	if got := result.Form.Get("thread_ts"); got != summary.TS {
 		t.Errorf("held reboot result in thread %q; want %q", got, summary.TS)
 	}
-	h.waitAudit(bot.SourceAlertmanager, "done", 1)
+	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
 	if n, m := h.resets("web1"), h.resets("web2"); n != 0 || m != 1 {
 		t.Errorf("resets web1=%d web2=%d; want 0 and 1", n, m)
 	}
-	got := h.auditOutcomes(bot.SourceAlertmanager)
-	for _, want := range []string{bot.DecHeld, bot.DecCancelled, bot.DecReboot, "done"} {
+	got := h.auditOutcomes(monitor.SourceAlertmanager)
+	for _, want := range []string{monitor.DecHeld, monitor.DecCancelled, monitor.DecReboot, "done"} {
 		if count(got, want) == 0 {
 			t.Errorf("audit outcomes %v lack %q", got, want)
 		}
@@ -394,7 +275,7 @@ func TestHookHoldCancelledByResolve(t *testing.T) {
 // TestHookGrafana replays Grafana's example with a bearer token and with
 // HMAC signatures.
 func TestHookGrafana(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.GrafanaHMACSecret = testHMACSecret })
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.GrafanaHMACSecret = testHMACSecret })
 	body := readTestdata(t, "grafana.json")
 	sign := func(ts string, b []byte) string { return slacktest.GrafanaSignature(testHMACSecret, ts, b) }
 	send := func(hdr map[string]string, b []byte) *httptest.ResponseRecorder {
@@ -427,18 +308,18 @@ func TestHookGrafana(t *testing.T) {
 		t.Fatalf("signed with timestamp: %d %s; want 200", w.Code, w.Body.String())
 	}
 	ans := hookAnswerOf(t, w)
-	if ans.Decisions[bot.DecReboot] != 1 || ans.Decisions[bot.DecSkipped] != 1 {
+	if ans.Decisions[monitor.DecReboot] != 1 || ans.Decisions[monitor.DecSkipped] != 1 {
 		t.Errorf("decisions = %v; want one reboot and one skipped (no label)", ans.Decisions)
 	}
 	h.waitPost("Grafana", "Rebooting", "web1", "High memory usage", "no bytemark_server label")
-	h.waitAudit(bot.SourceGrafana, "done", 1)
+	h.waitAudit(monitor.SourceGrafana, "done", 1)
 	// The same delivery signed without a timestamp: refused (it could be
 	// replayed; TestHookGrafanaNeedsTimestamp). With the bearer token:
 	// deduplicated.
 	if w := send(map[string]string{slacktest.GrafanaSignatureHeader: sign("", body)}, body); w.Code != http.StatusUnauthorized {
 		t.Errorf("signed without timestamp: %d %s; want 401", w.Code, w.Body.String())
 	}
-	if a := h.mustPost(pathGrafana, body); a.Decisions[bot.DecDeduped] != 1 {
+	if a := h.mustPost(pathGrafana, body); a.Decisions[monitor.DecDeduped] != 1 {
 		t.Errorf("bearer: %+v; want deduped", a)
 	}
 	if n := h.resets("web1"); n != 1 {
@@ -453,13 +334,13 @@ func TestHookGrafana(t *testing.T) {
 // TestHookSkippedWithoutLabel: an alert without the label reboots nothing
 // and says why.
 func TestHookSkippedWithoutLabel(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
+	h := hookHarness(t, monitor.ModeOn, nil)
 	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager_nolabel.json"))
-	if ans.Decisions[bot.DecSkipped] != 1 || len(ans.Decisions) != 1 {
+	if ans.Decisions[monitor.DecSkipped] != 1 || len(ans.Decisions) != 1 {
 		t.Errorf("decisions = %v; want skipped", ans.Decisions)
 	}
 	h.waitPost("Ignored", "InstanceDown", "no bytemark_server label")
-	h.waitAudit(bot.SourceAlertmanager, bot.DecSkipped, 1)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecSkipped, 1)
 	if n := len(h.fake.Requests()); n != 0 {
 		t.Errorf("%d Bytemark requests; want none", n)
 	}
@@ -467,7 +348,7 @@ func TestHookSkippedWithoutLabel(t *testing.T) {
 
 // TestHookAuth: wrong or missing credentials get 401 and do nothing.
 func TestHookAuth(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, nil)
+	h := hookHarness(t, monitor.ModeOn, nil)
 	body := readTestdata(t, "alertmanager.json")
 	for _, c := range []struct{ name, path, auth string }{
 		{"wrong token", pathAM, "Bearer wrong-token"},
@@ -493,9 +374,7 @@ func TestHookAuth(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, pathAM, bytes.NewReader(body))
 	r.Header.Set("Authorization", "bearer "+testWebhookToken)
 	w := httptest.NewRecorder()
-	newHarness(t, withConfig(func(c *bot.Config) {
-		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOff}
-	})).h.ServeHTTP(w, r)
+	hookHarness(t, monitor.ModeOff, nil).h.ServeHTTP(w, r)
 	if w.Code != http.StatusOK {
 		t.Errorf("lowercase bearer: %d; want 200", w.Code)
 	}
@@ -507,7 +386,7 @@ func TestHookAuth(t *testing.T) {
 	if n := len(h.fake.Requests()); n != 0 {
 		t.Errorf("%d Bytemark requests; want none", n)
 	}
-	if got := h.auditOutcomes(bot.SourceAlertmanager); len(got) != 0 {
+	if got := h.auditOutcomes(monitor.SourceAlertmanager); len(got) != 0 {
 		t.Errorf("audit = %v; want nothing", got)
 	}
 
@@ -521,7 +400,7 @@ func TestHookAuth(t *testing.T) {
 
 // TestHookMalformed: junk gets 400 (or 413), never a 5xx or a panic.
 func TestHookMalformed(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.MaxBodyBytes = 64 << 10 })
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.MaxBodyBytes = 64 << 10 })
 	for _, c := range []struct {
 		name string
 		body string
@@ -551,7 +430,7 @@ func TestHookMalformed(t *testing.T) {
 		`{"alerts":[{"labels":{"bytemark_server":"../../etc"},"status":"firing"}]}`,
 		`{"alerts":[{"labels":{"bytemark_server":"web1"},"status":"weird"}]}`,
 	} {
-		if w := h.post(pathAM, []byte(body)); w.Code != http.StatusOK || hookAnswerOf(t, w).Decisions[bot.DecSkipped] == 0 {
+		if w := h.post(pathAM, []byte(body)); w.Code != http.StatusOK || hookAnswerOf(t, w).Decisions[monitor.DecSkipped] == 0 {
 			t.Errorf("%s: %d %s; want 200 with skipped alerts", body, w.Code, w.Body.String())
 		}
 	}
@@ -564,7 +443,7 @@ func TestHookMalformed(t *testing.T) {
 // refused at once with 503 and Retry-After (Alertmanager retries), and
 // nothing is decided for it; when a slot frees, deliveries are taken again.
 func TestHookBusy(t *testing.T) {
-	h := hookHarness(t, bot.RebootOn, func(c *bot.RebootConfig) { c.MaxInFlight = 1 })
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.MaxInFlight = 1 })
 	// A delivery whose body arrives slowly holds the only slot. A malformed
 	// delivery is answered 400 while the slot is free and 503 once the slow
 	// one holds it (if a probe holds it when the slow one arrives, the slow
@@ -625,10 +504,10 @@ func TestHookBusy(t *testing.T) {
 		t.Fatalf("slow delivery: %d %s; want 200", slowW.Code, slowW.Body.String())
 	}
 	// The refused delivery, retried, is decided as new: it was not seen.
-	if a := h.mustPost(pathAM, refused); a.Decisions[bot.DecReboot] != 1 {
+	if a := h.mustPost(pathAM, refused); a.Decisions[monitor.DecReboot] != 1 {
 		t.Errorf("retried delivery decisions = %v; want one reboot", a.Decisions)
 	}
-	h.waitAudit(bot.SourceAlertmanager, "done", 2)
+	h.waitAudit(monitor.SourceAlertmanager, "done", 2)
 	if h.resets("web1") != 1 || h.resets("web2") != 1 {
 		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
 	}
@@ -637,14 +516,9 @@ func TestHookBusy(t *testing.T) {
 // TestHookRedisDown: with Redis unreachable the answer is 503, so that
 // Alertmanager retries.
 func TestHookRedisDown(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
-	good := newHarness(t, withoutExecutor())
-	s := bot.New(bot.Config{Channel: chanOps, Reboot: bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn}},
-		good.cloud, approvals.New(rdb, approvals.Options{Prefix: redistest.Prefix(t)}), slackapp.NewPoster(good.slack.Client(), logger), logger)
-	t.Cleanup(s.Close)
-	h := &harness{t: t, s: s, h: slackapp.New(s).Handler()}
+	h := hookHarness(t, monitor.ModeOn, nil, withoutExecutor(), withRedis(rdb))
 	w := h.post(pathAM, readTestdata(t, "alertmanager.json"))
 	if w.Code != http.StatusServiceUnavailable {
 		t.Errorf("Redis down: %d %s; want 503", w.Code, w.Body.String())
@@ -658,7 +532,7 @@ func TestHookRedisDown(t *testing.T) {
 func TestHookLatency(t *testing.T) {
 	h, body := hundredAlerts(t)
 	ans := h.mustPost(pathAM, body)
-	if ans.Decisions[bot.DecReboot] != 100 {
+	if ans.Decisions[monitor.DecReboot] != 100 {
 		t.Errorf("decisions = %v", ans.Decisions)
 	}
 }
@@ -684,9 +558,7 @@ func BenchmarkHookDelivery(b *testing.B) {
 // hundredAlerts returns a webhook harness (no executor; room for 100
 // servers) with its scripts loaded, and a delivery of 100 firing alerts.
 func hundredAlerts(tb testing.TB) (*harness, []byte) {
-	h := newHarness(tb, withoutExecutor(), withConfig(func(c *bot.Config) {
-		c.Reboot = bot.RebootConfig{WebhookToken: testWebhookToken, Mode: bot.RebootOn, FleetMax: 200}
-	}))
+	h := newHarness(tb, withoutExecutor(), withHooks(monitor.ModeOn, func(c *monitor.Config) { c.FleetMax = 200 }))
 	t0 := time.Now().Add(-time.Hour)
 	var as []slacktest.Alert
 	for i := range 100 {
@@ -700,7 +572,7 @@ func hundredAlerts(tb testing.TB) (*harness, []byte) {
 // from monitoring and must not ping anyone when echoed into Slack (the
 // summary, the approval card, the audit log).
 func TestHookMrkdwnInjection(t *testing.T) {
-	h := hookHarness(t, bot.RebootApprove, nil)
+	h := hookHarness(t, monitor.ModeApprove, nil)
 	var p map[string]any
 	if err := json.Unmarshal(amDelivery(firing("web1", time.Now())), &p); err != nil {
 		t.Fatal(err)
@@ -719,7 +591,7 @@ func TestHookMrkdwnInjection(t *testing.T) {
 	h.mustPost(pathAM, body)
 	h.waitCard(1)
 	h.waitPost("Alertmanager", "Ignored")
-	h.waitAudit(bot.SourceAlertmanager, bot.DecSkipped, 1)
+	h.waitAudit(monitor.SourceAlertmanager, monitor.DecSkipped, 1)
 	pings := []string{"<!here>", "<!channel>", "<!everyone>", "<@UEVIL0001>", "<https://evil"}
 	for _, c := range h.slack.Calls("chat.postMessage") {
 		for _, s := range []string{c.Form.Get("text"), c.BlocksJSON()} {

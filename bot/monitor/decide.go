@@ -1,12 +1,13 @@
-package bot
+package monitor
 
-// The decision pipeline of the monitoring webhooks (hooks.go): each alert
-// of a delivery goes through the guards and its decision is committed.
+// Decide: each alert of a delivery goes through the guards and its
+// decision is committed (the job, delayed job, hold or approval card).
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -14,18 +15,20 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/commands/policy"
 )
 
 // A result is the decision about one alert.
 type result struct {
-	alert  commands.Alert
-	server string // canonical name when identified, else fully qualified
-	key    string // the server's guard key (serverKey): its ID when identified
-	occ    string // the occurrence's key, for Redis and the audit log
-	// fleet and holdKey stay set as decided
+	alert    commands.Alert
+	server   string // canonical name when identified, else fully qualified
+	key      string // the server's guard key (bot.ServerKey): its ID when identified
+	occ      string // the occurrence's key, for Redis and the audit log
+	mode     string // AUTO_REBOOT's mode for the server (rebootMode)
 	decision string
 	reason   string
 	dry      bool   // dry-run: decision is what would have happened
@@ -45,16 +48,16 @@ func (r *result) goesOn() bool { return r.decision == "" || r.card }
 func (r *result) metric() string {
 	switch {
 	case r.err != nil:
-		return decError
-	case r.dry && r.decision != decDeduped:
-		return decDryRun
+		return DecError
+	case r.dry && r.decision != DecDeduped:
+		return DecDryRun
 	}
 	return r.decision
 }
 
 // delivery is one webhook delivery being decided and reported.
 type delivery struct {
-	h       *hooks
+	h       *Hooks
 	d       commands.Delivery
 	source  string
 	reqID   string
@@ -121,7 +124,7 @@ func (dl *delivery) decide(ctx context.Context) error {
 		}
 		token := tokens[i]
 		if token == "" {
-			r.decision, r.reason = decDeduped, "already handled (same fingerprint and start time)"
+			r.decision, r.reason = DecDeduped, "already handled (same fingerprint and start time)"
 			return
 		}
 		r.release = func() {
@@ -132,15 +135,15 @@ func (dl *delivery) decide(ctx context.Context) error {
 			}
 		}
 		if r.alert.Status == commands.StatusResolved {
-			r.decision, r.reason = decResolved, "resolved"
+			r.decision, r.reason = DecResolved, "resolved"
 			if cfg.Delay > 0 {
-				ok, err := store.CancelScheduled(ctx, "hooks:hold:"+r.occ)
+				ok, err := store.CancelHold(ctx, holdKey(r.occ))
 				if err != nil {
 					r.err = err
 					return
 				}
 				if ok {
-					r.decision, r.reason = decCancelled, "resolved during the hold; reboot cancelled"
+					r.decision, r.reason = DecCancelled, "resolved during the hold; reboot cancelled"
 				}
 			}
 		}
@@ -161,10 +164,11 @@ func (dl *delivery) decide(ctx context.Context) error {
 		if r.err != nil || r.decision != "" {
 			continue
 		}
-		r.dry = cfg.Mode == RebootDryRun
+		r.mode = h.rebootMode(r.server)
+		r.dry = r.mode == ModeDryRun
 		switch {
-		case cfg.Mode == RebootOff:
-			r.decision, r.reason = decIgnored, "AUTO_REBOOT is off"
+		case r.mode == ModeOff:
+			r.decision, r.reason = DecIgnored, "AUTO_REBOOT is off"
 		case cfg.Delay > 0 && !r.dry:
 			held = append(held, r)
 		default:
@@ -195,7 +199,7 @@ func (dl *delivery) decide(ctx context.Context) error {
 	}
 	parallel(len(candidates), func(i int) {
 		r := candidates[i]
-		if r.err = h.fleet(ctx, r, len(servers)); r.err != nil || r.decision == decBrake {
+		if r.err = h.fleet(ctx, r, len(servers)); r.err != nil || r.decision == DecBrake {
 			return
 		}
 		r.err = dl.act(ctx, r)
@@ -223,11 +227,12 @@ func (dl *delivery) decide(ctx context.Context) error {
 // can't be asked, the alert is left undecided (its claim dropped), so that
 // monitoring's retry decides it, rather than guarded under another key.
 func (dl *delivery) identify(ctx context.Context) {
-	s := dl.h.s
+	h := dl.h
+	api := h.s.API()
 	byName := map[string][]*result{}
 	var names []string
 	for _, r := range dl.results {
-		if r.err != nil || r.decision == decDeduped {
+		if r.err != nil || r.decision == DecDeduped {
 			continue
 		}
 		if byName[r.alert.Server] == nil {
@@ -235,11 +240,19 @@ func (dl *delivery) identify(ctx context.Context) {
 		}
 		byName[r.alert.Server] = append(byName[r.alert.Server], r)
 	}
-	// One read per group named more than once, per server otherwise.
+	// One read per group named more than once, per server otherwise. An
+	// alert whose mode is off touches nothing, reads included (its mode
+	// asked by the name as written: it is not known by another yet).
 	var ids map[string]bytemark.Identity
 	var errs map[string]error
-	if dl.h.cfg.Mode != RebootOff { // off touches nothing, reads included
-		ids, errs = s.api.IdentifyAll(ctx, names)
+	var read []string
+	for _, name := range names {
+		if h.rebootMode(name) != ModeOff {
+			read = append(read, name)
+		}
+	}
+	if len(read) > 0 {
+		ids, errs = api.IdentifyAll(ctx, read)
 	}
 	var unknown []string
 	for _, name := range names {
@@ -254,7 +267,7 @@ func (dl *delivery) identify(ctx context.Context) {
 			if err != nil {
 				unknown = append(unknown, name)
 			}
-			if n, err := s.api.ResolveName(ctx, name); err == nil {
+			if n, err := api.ResolveName(ctx, name); err == nil {
 				server = n.String()
 			}
 		default:
@@ -264,7 +277,7 @@ func (dl *delivery) identify(ctx context.Context) {
 			continue
 		}
 		for _, r := range byName[name] {
-			r.server, r.key = server, serverKey(id, server)
+			r.server, r.key = server, bot.ServerKey(id, server)
 		}
 	}
 	if len(unknown) > 0 {
@@ -272,39 +285,28 @@ func (dl *delivery) identify(ctx context.Context) {
 	}
 }
 
-// hold schedules the alert's decision for when the hold ends.
+// hold puts the alert's decision off until the hold ends: Run takes it
+// then and decides it again (hold.go).
 func (dl *delivery) hold(ctx context.Context, r *result, fleet int) error {
 	cfg := dl.h.cfg
-	job := dl.job(r, "")
-	m := jobMetaOf(&job)
-	m.Phase, m.Fleet = phaseHeld, fleet
-	job.Meta = m.encode(job.Meta)
-	if _, err := dl.h.s.Store.Schedule(ctx, "hooks:hold:"+r.occ, job, dl.now.Add(cfg.Delay)); err != nil {
+	p, err := json.Marshal(heldAlert{Source: dl.source, Occ: r.occ, Server: r.server, Key: r.key,
+		Name: r.alert.Name, Summary: r.alert.Summary, Req: dl.reqID, Fleet: fleet})
+	if err != nil {
 		return err
 	}
-	r.decision = decHeld
+	if _, err := dl.h.s.Store.Hold(ctx, holdKey(r.occ), string(p), dl.now.Add(cfg.Delay)); err != nil {
+		return err
+	}
+	r.decision = DecHeld
 	r.reason = fmt.Sprintf("held for %s (REBOOT_DELAY); a resolve before then cancels the reboot", cfg.Delay)
 	return nil
 }
 
-// job is the reboot job for r.
-func (dl *delivery) job(r *result, thread string) approvals.Job {
-	a := r.alert.Reboot(dl.h.cfg.Method)
-	a.Target = r.server
-	return approvals.Job{
-		Command:     a.String(),
-		RequestedBy: dl.source,
-		Channel:     dl.h.s.Config.Channel,
-		ThreadTS:    thread,
-		Origin:      dl.source,
-		Server:      r.server,
-		Meta: jobMeta{
-			Req:        dl.reqID,
-			Reason:     alertReason(dl.source, r.alert),
-			Source:     dl.source,
-			Occurrence: r.occ,
-		}.encode(nil),
-	}
+// request is the core's request to reboot server for alert a, from source.
+func (h *Hooks) request(source, reqID string, a commands.Alert, server string) bot.Request {
+	act := a.Reboot(h.cfg.Method)
+	act.Target = server
+	return bot.Request{Action: act, User: source, Origin: source, RequestID: reqID, Reason: alertReason(source, a), Decided: true}
 }
 
 // alertReason describes the alert behind a reboot.
@@ -325,6 +327,40 @@ func cmpOr(a, b string) string {
 	return b
 }
 
+// rebootMode is where AUTO_REBOOT's mode is consulted: the mode (on,
+// approve, dry-run or off) for an alert on server, by its canonical name
+// once it is identified. Every decision asks it, and nothing else reads
+// Config.Mode; a policy's `monitoring` pseudo-role can decide here later.
+func (h *Hooks) rebootMode(server string) string {
+	return h.cfg.Mode
+}
+
+// monitoringRule decides monitoring's reboot a of r.server when a policy
+// rule names the monitoring pseudo-role (ruled): a refusal ends r, an
+// approval sets r.card, and a reboot at once leaves r to the remaining
+// guards. Without such a rule AUTO_REBOOT decides, as it always has.
+func (h *Hooks) monitoringRule(ctx context.Context, r *result, a commands.Action) (ruled bool, err error) {
+	p := h.s.Policy()
+	if !p.MentionsMonitoring() {
+		return false, nil
+	}
+	req := policy.Request{Action: a, Monitoring: true}
+	if !policy.Canonical(r.server) {
+		req.Action = commands.WithServer(a, "") // a server the API doesn't know: no server rule can match it
+	}
+	d, err := p.Decide(ctx, req, nil)
+	if err != nil {
+		return false, err
+	}
+	switch d.Outcome() {
+	case "deny":
+		r.decision, r.reason = DecRefused, d.Explanation
+	case "approval":
+		r.card, r.reason = true, d.Explanation
+	}
+	return true, nil
+}
+
 // keyPrefix keeps dry-run guards apart from real ones.
 func (r *result) keyPrefix() string {
 	if r.dry {
@@ -335,29 +371,30 @@ func (r *result) keyPrefix() string {
 
 // guard applies the per-server guards: cooldown (cool is its outcome,
 // asked for by the caller so that a delivery asks for all its alerts at
-// once), allowlist and daily cap. It leaves r.decision empty when r may go on to the fleet brake, with
-// r.card set when it would need an approval card.
-func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownResult) error {
+// once), allowlist and daily cap. It leaves r.decision empty when r may go
+// on to the fleet brake, with r.card set when it would need an approval
+// card (r.mode is approve, or a guard or APPROVAL_ACTIONS says so).
+func (h *Hooks) guard(ctx context.Context, r *result, cool approvals.CooldownResult) error {
 	cfg, store := h.cfg, h.s.Store
 	if !cool.OK {
-		r.decision = decCooldown
+		r.decision = DecCooldown
 		r.reason = fmt.Sprintf("cooldown: monitoring acted on it less than %s ago (REBOOT_COOLDOWN); %s left", cfg.Cooldown, cool.Remaining.Round(time.Second))
 		return nil
 	}
 	// A policy rule naming the monitoring pseudo-role decides in place of
-	// AUTO_REBOOT's mode and APPROVAL_ACTIONS (policy.go); the guards
-	// around it still apply.
-	ruled, err := h.s.monitoringRule(ctx, r, commands.Reboot{Target: r.server, Method: cfg.Method})
+	// AUTO_REBOOT's mode and APPROVAL_ACTIONS (monitoringRule); the
+	// guards around it still apply.
+	ruled, err := h.monitoringRule(ctx, r, commands.Reboot{Target: r.server, Method: cfg.Method})
 	if err != nil || (ruled && !r.goesOn()) || r.card {
 		return err
 	}
-	if cfg.Mode == RebootApprove && !ruled {
+	if r.mode == ModeApprove && !ruled {
 		r.card, r.reason = true, "AUTO_REBOOT is approve"
 		return nil
 	}
 	if !cfg.allowed(r.server) {
 		r.card, r.reason = true, "not in REBOOT_ALLOW, so not rebooted automatically"
-		r.decision = decNotAllowed
+		r.decision = DecNotAllowed
 		return nil
 	}
 	ok, n, err := store.RateLimit(ctx, r.keyPrefix()+r.key, cfg.MaxPerDay, 24*time.Hour)
@@ -366,7 +403,7 @@ func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 	}
 	if !ok {
 		r.card = true
-		r.decision = decCapped
+		r.decision = DecCapped
 		r.reason = fmt.Sprintf("already rebooted %d times in 24 hours (REBOOT_MAX_PER_DAY %d), so not rebooted automatically", n, cfg.MaxPerDay)
 		return nil
 	}
@@ -378,7 +415,7 @@ func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 
 // fleet applies the fleet brake to r; n is how many distinct servers the
 // delivery brings at once.
-func (h *hooks) fleet(ctx context.Context, r *result, n int) error {
+func (h *Hooks) fleet(ctx context.Context, r *result, n int) error {
 	cfg := h.cfg
 	ok, count, err := h.s.Store.DistinctLimit(ctx, r.keyPrefix()+"fleet", r.key, cfg.FleetMax, cfg.FleetWindow)
 	if err != nil {
@@ -393,46 +430,57 @@ func (h *hooks) fleet(ctx context.Context, r *result, n int) error {
 	}
 	if why != "" {
 		r.card = false
-		r.decision = decBrake
+		r.decision = DecBrake
 		r.reason = fmt.Sprintf("fleet brake: %s (more than REBOOT_FLEET_MAX %d) looks like a network or monitoring fault, so automatic reboots are paused", why, cfg.FleetMax)
 	}
 	return nil
+}
+
+// approvable settles a decision that would post an approval card when no
+// one can approve: nothing is done.
+func (h *Hooks) approvable(r *result) bool {
+	if r.card && !h.s.CanAsk(commands.Reboot{Target: r.server, Method: h.cfg.Method}) {
+		r.card = false
+		r.decision = DecNoApprovers
+		r.reason += "; it needs approval but no one may approve it (APPROVERS, or approvers in a policy rule for it), so nothing was done"
+		return false
+	}
+	return true
 }
 
 // act commits what passed the guards: an approval card or a reboot, or in
 // dry-run what would have been done.
 func (dl *delivery) act(ctx context.Context, r *result) error {
 	h := dl.h
-	switch {
-	case r.card && !h.s.canAsk(commands.Reboot{Target: r.server, Method: h.cfg.Method}):
-		r.card = false
-		r.decision = decNoApprovers
-		r.reason += "; it needs approval but no one may approve it (APPROVERS, or approvers in a policy rule for it), so nothing was done"
+	if !h.approvable(r) {
 		return nil
-	case r.card:
+	}
+	if r.card {
 		if r.decision == "" {
-			r.decision = decApproval
+			r.decision = DecApproval
 		}
 		if r.dry {
 			return nil
 		}
-		job := dl.job(r, "")
-		job.ID = jobID("card", r.occ)
-		m := jobMetaOf(&job)
-		m.Phase, m.Reason = phaseAsk, alertReason(dl.source, r.alert)+"; "+r.reason
-		job.Meta = m.encode(job.Meta)
-		_, err := h.s.Store.Enqueue(ctx, job)
+		req := h.request(dl.source, dl.reqID, r.alert, r.server)
+		req.ID, req.Ask = jobID("card", r.occ), true
+		req.Reason += "; " + r.reason
+		_, err := h.s.Submit(ctx, req)
 		return err
 	}
-	r.decision = decReboot
+	r.decision = DecReboot
 	r.reason = "rebooting (" + h.cfg.Method + ")"
 	if r.dry {
 		return nil
 	}
 	// Wait for the summary (its thread); if it never comes, run anyway.
-	r.job = dl.job(r, "")
-	r.job.ID = jobID("reboot", r.occ)
+	req := h.request(dl.source, dl.reqID, r.alert, r.server)
+	req.ID = jobID("reboot", r.occ)
+	var err error
+	if r.job, err = h.s.Job(req); err != nil {
+		return err
+	}
 	r.pending = "hooks:pending:" + r.occ
-	_, err := h.s.Store.Schedule(ctx, r.pending, r.job, dl.now.Add(h.cfg.ReportGrace))
+	_, err = h.s.Store.Schedule(ctx, r.pending, r.job, dl.now.Add(h.cfg.ReportGrace))
 	return err
 }

@@ -1,4 +1,4 @@
-package bot
+package monitor
 
 import (
 	"slices"
@@ -10,22 +10,24 @@ import (
 
 // AUTO_REBOOT modes.
 const (
-	// RebootOn reboots by itself, within the flapping protection.
-	RebootOn = "on"
-	// RebootApprove posts an approval card for every reboot.
-	RebootApprove = "approve"
-	// RebootDryRun posts what it would have done and does nothing.
-	RebootDryRun = "dry-run"
-	// RebootOff accepts alerts and ignores them.
-	RebootOff = "off"
+	// ModeOn reboots by itself, within the flapping protection.
+	ModeOn = "on"
+	// ModeApprove posts an approval card for every reboot.
+	ModeApprove = "approve"
+	// ModeDryRun posts what it would have done and does nothing.
+	ModeDryRun = "dry-run"
+	// ModeOff accepts alerts and ignores them.
+	ModeOff = "off"
 )
 
-// RebootModes are the AUTO_REBOOT modes, for validating configuration.
-var RebootModes = []string{RebootOn, RebootApprove, RebootDryRun, RebootOff}
+// Modes are the AUTO_REBOOT modes, for validating configuration.
+var Modes = []string{ModeOn, ModeApprove, ModeDryRun, ModeOff}
 
-// RebootConfig is how monitoring webhooks turn alerts into reboots. Zero
-// values take the documented defaults.
-type RebootConfig struct {
+// Config is how the monitoring webhooks turn alerts into reboots. Zero
+// values take the documented defaults (WithDefaults), which are the
+// environment's (config.go's tags; a test in package main checks that they
+// agree).
+type Config struct {
 	// WebhookToken is the bearer token monitoring must send (WEBHOOK_TOKEN).
 	// With neither it nor GrafanaHMACSecret set, every webhook is refused
 	// with 401.
@@ -52,9 +54,13 @@ type RebootConfig struct {
 	// protect one server from flapping.
 	Cooldown  time.Duration
 	MaxPerDay int
-	// Delay holds an automatic reboot; a resolve inside it cancels (default
-	// 0: no hold).
+	// Delay holds an automatic reboot (REBOOT_DELAY; default 0: no hold).
+	// A resolve inside it cancels; at its end the alert is decided again,
+	// guards and mode as they are then (hold.go).
 	Delay time.Duration
+	// HoldEvery is how often Run looks for holds that have ended (default
+	// 1s).
+	HoldEvery time.Duration
 	// More than FleetMax servers (default 5) within FleetWindow (default
 	// 10m) pause automatic reboots.
 	FleetMax    int
@@ -88,10 +94,10 @@ type RebootConfig struct {
 }
 
 // WithDefaults returns c with the documented defaults in its zero fields.
-func (c RebootConfig) WithDefaults() RebootConfig {
+func (c Config) WithDefaults() Config {
 	c.Mode = strings.ToLower(strings.TrimSpace(c.Mode))
-	if !slices.Contains(RebootModes, c.Mode) {
-		c.Mode = RebootApprove
+	if !slices.Contains(Modes, c.Mode) {
+		c.Mode = ModeApprove
 	}
 	if c.Label == "" {
 		c.Label = "bytemark_server"
@@ -108,6 +114,7 @@ func (c RebootConfig) WithDefaults() RebootConfig {
 	def(&c.FleetWindow, 10*time.Minute)
 	def(&c.DedupeTTL, 72*time.Hour)
 	def(&c.ReportGrace, 20*time.Second)
+	def(&c.HoldEvery, time.Second)
 	if c.Delay < 0 {
 		c.Delay = 0
 	}
@@ -139,7 +146,7 @@ func (c RebootConfig) WithDefaults() RebootConfig {
 
 // allowed reports whether server (fully qualified) may be rebooted
 // automatically.
-func (c RebootConfig) allowed(server string) bool {
+func (c Config) allowed(server string) bool {
 	if len(c.Allow) == 0 {
 		return true
 	}

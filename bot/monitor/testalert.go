@@ -1,0 +1,120 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// TestAlert sends a test alert for server through the Alertmanager route,
+// the whole way a real one goes (credentials, decoding, the guards, the
+// report): a firing InstanceDown alert, a new occurrence each time, or,
+// with resolved, the resolve of the last one fired for server. It returns
+// the webhook's answer. The console's `alert` command uses it.
+func (h *Hooks) TestAlert(ctx context.Context, server string, resolved bool) (int, Answer, error) {
+	if h.cfg.WebhookToken == "" {
+		return 0, Answer{}, errors.New("the webhooks are not configured (WEBHOOK_TOKEN)")
+	}
+	now := h.s.Now().UTC().Truncate(time.Second)
+	h.testMu.Lock()
+	start, fired := h.testStarts[server]
+	switch {
+	case resolved && !fired:
+		h.testMu.Unlock()
+		return 0, Answer{}, fmt.Errorf("no test alert for %s is firing: `alert %s` fires one", server, server)
+	case resolved:
+		delete(h.testStarts, server)
+	default:
+		if !start.Before(now) {
+			now = start.Add(time.Second) // a new occurrence, even within a second
+		}
+		start = now
+		h.testStarts[server] = start
+	}
+	h.testMu.Unlock()
+	body := AlertmanagerPayload(h.cfg.Label, server, start, resolved, now)
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, PathAlertmanager, bytes.NewReader(body))
+	if err != nil {
+		return 0, Answer{}, err
+	}
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+h.cfg.WebhookToken)
+	mux := http.NewServeMux()
+	h.Register(mux)
+	w := &answerWriter{header: http.Header{}}
+	mux.ServeHTTP(w, r)
+	var ans Answer
+	if err := json.Unmarshal(w.body.Bytes(), &ans); err != nil {
+		return w.code, ans, fmt.Errorf("the webhook's answer is not JSON: %w", err)
+	}
+	return w.code, ans, nil
+}
+
+// answerWriter keeps a webhook's answer.
+type answerWriter struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (w *answerWriter) Header() http.Header { return w.header }
+
+func (w *answerWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+
+func (w *answerWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}
+
+// AlertmanagerPayload is an Alertmanager webhook delivery (version 4) of
+// one InstanceDown alert for server, named by label, started at start:
+// firing, or resolved at end. Alertmanager's fingerprint is a hash of the
+// labels (not its own function, which the bot doesn't need).
+func AlertmanagerPayload(label, server string, start time.Time, resolved bool, end time.Time) []byte {
+	type alert struct {
+		Status      string            `json:"status"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+		StartsAt    string            `json:"startsAt"`
+		EndsAt      string            `json:"endsAt"`
+		Fingerprint string            `json:"fingerprint"`
+	}
+	labels := map[string]string{"alertname": "InstanceDown", "instance": server + ":9100", "job": "node", "severity": "critical", label: server}
+	a := alert{Status: "firing", Labels: labels,
+		Annotations: map[string]string{"summary": server + " is down (a test alert)"},
+		StartsAt:    start.UTC().Format(time.RFC3339), EndsAt: "0001-01-01T00:00:00Z", Fingerprint: fingerprint(labels)}
+	if resolved {
+		a.Status, a.EndsAt = "resolved", end.UTC().Format(time.RFC3339)
+	}
+	b, _ := json.Marshal(map[string]any{
+		"version": "4", "status": a.Status, "receiver": "bytebot", "alerts": []alert{a},
+		"groupKey": `{}:{alertname="InstanceDown"}`, "groupLabels": map[string]string{"alertname": "InstanceDown"},
+	})
+	return b
+}
+
+// fingerprint is a label set's fingerprint: 16 hex digits, the same for
+// the same labels.
+func fingerprint(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\xff%s\xff", k, labels[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
