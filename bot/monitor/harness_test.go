@@ -20,6 +20,7 @@ import (
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bot/slackapp"
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
@@ -150,6 +151,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		Channel:           chanOps,
 		Workers:           4,
 		SweepInterval:     50 * time.Millisecond,
+		PurgeGrace:        bot.PurgeAtOnce, // the purges here are approved to see the audit; staging is bot's to test
 		// Generous, so that a busy machine makes no test flaky.
 		RequestTimeout: 5 * time.Second,
 	}
@@ -249,8 +251,26 @@ func (h *harness) mustSlash(user, channel, text string) slashReply {
 // click clicks a card's button and returns the status code.
 func (h *harness) click(user, channel string, c slacktest.Card, action string) int {
 	h.t.Helper()
+	k := h.slack.Click(user, channel, c, action)
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, signer.Request("/slack/interactions", slacktest.ClickBody(user, channel, c, action)))
+	h.h.ServeHTTP(w, signer.Request("/slack/interactions", k.Body()))
+	if w.Code != http.StatusOK || action != slackui.ActionApprove {
+		return w.Code
+	}
+	// An Approve of an irreversible action opens the type-the-name modal:
+	// answer it as an approver would, with the server's short name.
+	v, ok := h.slack.ViewOpenedBy(k.TriggerID)
+	if !ok {
+		return w.Code
+	}
+	tk, err := h.store.Get(context.Background(), c.Ticket)
+	if err != nil {
+		h.t.Fatalf("reading ticket %s: %v", c.Ticket, err)
+	}
+	short, _, _ := strings.Cut(tk.Server, ".")
+	sub := h.slack.Submit(user, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: short}})
+	w = httptest.NewRecorder()
+	h.h.ServeHTTP(w, signer.Request("/slack/interactions", sub.Body()))
 	return w.Code
 }
 
