@@ -273,6 +273,11 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s, but %s has no disc %s.", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), commands.Code(a.Server()), commands.Code(commands.DiscOf(a))))
 		return "failed", true
 	}
+	if done, msg := commands.AlreadyDone(a, srv); done {
+		// Nothing to approve: say so instead of asking people for nothing.
+		e.post(ctx, channel, thread, fmt.Sprintf(":information_source: %s Nothing was asked or sent (for %s).", msg, slackui.Mention(e.job.RequestedBy)))
+		return "nothing to do", false
+	}
 	power := "off"
 	if srv.PowerOn {
 		power = "on"
@@ -438,6 +443,9 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 	}
 	e.postMessage(ctx, ch, thread, slackui.Result(a, res, e.job.RequestedBy, nil))
 	e.private(ctx, ch, e.job.RequestedBy, res)
+	if res.NoOp {
+		return "nothing to do", false
+	}
 	return "done", false
 }
 
@@ -464,6 +472,10 @@ func (e *execution) private(ctx context.Context, channel, user string, res comma
 func (e *execution) cloudErrorText(a commands.Action, err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Sprintf("it took too long (ref %s).", e.ref())
+	}
+	var usage *commands.UsageError
+	if errors.As(err, &usage) {
+		return usage.Msg // says what was searched, and what was probably meant
 	}
 	if bytemark.IsNotFound(err) && a.Server() != "" {
 		return fmt.Sprintf("I can't find server %s.", commands.Code(a.Server()))

@@ -22,7 +22,11 @@ func Result(a commands.Action, res commands.Result, user string, approvers []str
 	if summary == "" {
 		summary = "Done: " + a.String()
 	}
-	fmt.Fprintf(&b, ":white_check_mark: %s", summary)
+	icon := ":white_check_mark:"
+	if res.NoOp {
+		icon = ":information_source:" // nothing was done, and nothing went wrong
+	}
+	fmt.Fprintf(&b, "%s %s", icon, summary)
 	if user != "" {
 		fmt.Fprintf(&b, " (for %s", Mention(user))
 		if len(approvers) > 0 {
@@ -106,9 +110,22 @@ func serverList(ss []bytemark.Server) string {
 		if name == "" {
 			name = s.Name
 		}
+		if s.Deleted {
+			// Still recoverable until it is purged: say how.
+			fmt.Fprintf(&b, ":wastebasket: deleted %s · `/bytemark undelete %s` brings it back\n", commands.Code(name), commands.Escape(canonical(name)))
+			continue
+		}
 		fmt.Fprintf(&b, "%s %s · %s, %s\n", power, commands.Code(name), Plural(s.Cores, "core"), commands.HumanSize(s.Memory))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// canonical is name.group.account of a hostname (or the name itself).
+func canonical(host string) string {
+	if parts := strings.SplitN(host, ".", 4); len(parts) >= 3 {
+		return strings.Join(parts[:3], ".")
+	}
+	return host
 }
 
 func discTable(ds []bytemark.Disc) string {
