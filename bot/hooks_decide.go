@@ -283,7 +283,7 @@ func (dl *delivery) hold(ctx context.Context, r *result, fleet int) error {
 		return err
 	}
 	r.decision = decHeld
-	r.reason = fmt.Sprintf("held for %s (REBOOT_DELAY); a resolve before then cancels the reboot", cfg.Delay)
+	r.reason = fmt.Sprintf("held for %s (REBOOT_DELAY); a resolve before then cancels the reboot", slackui.Roughly(cfg.Delay))
 	return nil
 }
 
@@ -341,7 +341,7 @@ func (h *hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 	cfg, store := h.cfg, h.s.Store
 	if !cool.OK {
 		r.decision = decCooldown
-		r.reason = fmt.Sprintf("cooldown: monitoring acted on it less than %s ago (REBOOT_COOLDOWN); %s left", cfg.Cooldown, cool.Remaining.Round(time.Second))
+		r.reason = fmt.Sprintf("cooldown: monitoring acted on it less than %s ago (REBOOT_COOLDOWN); %s left", slackui.Roughly(cfg.Cooldown), slackui.Roughly(cool.Remaining))
 		return nil
 	}
 	if cfg.Mode == RebootApprove {
@@ -382,7 +382,7 @@ func (h *hooks) fleet(ctx context.Context, r *result, n int) error {
 	case n > cfg.FleetMax:
 		why = fmt.Sprintf("%d servers failing at once", n)
 	case !ok:
-		why = fmt.Sprintf("%d servers already acted on within %s", count, cfg.FleetWindow)
+		why = fmt.Sprintf("%d servers already acted on within %s", count, slackui.Roughly(cfg.FleetWindow))
 	}
 	if why != "" {
 		r.card = false

@@ -144,7 +144,7 @@ func explain(a Action, err error) error {
 			"`"+safe(suffix.Asked)+"`", "`"+safe(suffix.Hostname)+"`", "`"+safe(hostSuffix(suffix.Hostname))+"`", "`"+safe(trimSuffix(suffix))+"`"), err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &UsageError{Msg: fmt.Sprintf("`%s` took too long (more than %s) and I stopped waiting. Check the server with `/bytemark show %s`.",
-			a.String(), Timeout(a), a.Server()), err: err}
+			a.String(), HumanDuration(Timeout(a)), a.Server()), err: err}
 	case isNotFound(err) && a.Server() != "":
 		return &UsageError{Msg: fmt.Sprintf("I can't find server `%s` (or this bot's Bytemark account can't see it). `/bytemark list` shows the servers.",
 			a.Server()), err: err}
