@@ -467,22 +467,3 @@ func (e *execution) private(ctx context.Context, channel, user string, res comma
 		e.post(ctx, channel, "", fmt.Sprintf(":warning: I couldn't send %s the new root password privately, and it isn't kept anywhere: reset it from the server's console.", slackui.Mention(user)))
 	}
 }
-
-// cloudErrorText explains err from running a, for people.
-func (e *execution) cloudErrorText(a commands.Action, err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Sprintf("it took too long (ref %s).", e.ref())
-	}
-	var usage *commands.UsageError
-	if errors.As(err, &usage) {
-		return usage.Msg // says what was searched, and what was probably meant
-	}
-	if bytemark.IsNotFound(err) && a.Server() != "" {
-		return fmt.Sprintf("I can't find server %s.", commands.Code(a.Server()))
-	}
-	return slackui.ErrorText(err, e.ref())
-}
-
-func (e *execution) logErr(msg string, err error, args ...any) {
-	e.log.Error(msg, append([]any{"err", err}, args...)...)
-}
