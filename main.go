@@ -27,6 +27,7 @@ import (
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/commands/policy"
 	"github.com/bytebot/bytebot/internal/redisconn"
 )
 
@@ -102,23 +103,42 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Writer) error {
 	start := time.Now()
-	cfg, err := loadConfig(ctx, lookup)
+	// Everything that can be wrong with the configuration is found before
+	// anything is logged as starting, and said in one message: the
+	// settings, the policy, and the listen addresses.
+	cfg, problems, err := readConfig(ctx, lookup)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	logger.Info("bytebot starting", "version", version, "commit", commit)
-	pol, err := loadPolicy(cfg)
-	if err != nil {
-		return err
+	ce := &ConfigError{Problems: problems}
+	var pol *policy.Policy
+	if len(problems) == 0 {
+		var pce *ConfigError
+		if pol, err = loadPolicy(cfg); errors.As(err, &pce) {
+			ce.Problems = append(ce.Problems, pce.Problems...)
+		} else if err != nil {
+			return err
+		}
 	}
 	if cfg.PolicyFile != "" {
 		// The request path still decides with the environment's settings.
 		// A file that serve accepted but didn't enforce would let a team
 		// believe rules protect them that don't: refuse it until it does.
-		return errors.New("POLICY_FILE: serve does not enforce policy files yet (use `bytebot policy check|explain|test` to write one); " +
+		ce.Problems = append(ce.Problems, "POLICY_FILE: serve does not enforce policy files yet (use `bytebot policy check|explain|test` to write one); "+
 			"unset POLICY_FILE and use APPROVERS, APPROVAL_ACTIONS, ALLOWED_USERS, ALLOWED_CHANNELS and PROTECTED_SERVERS")
 	}
+	ln := listen("LISTEN_ADDR", cfg.ListenAddr, ce)
+	mln := listen("METRICS_ADDR", cfg.MetricsAddr, ce) // /metrics has a listener of its own, which need not be public
+	for _, l := range []net.Listener{ln, mln} {
+		if l != nil {
+			defer l.Close()
+		}
+	}
+	if len(ce.Problems) > 0 {
+		return ce
+	}
+	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	logger.Info("bytebot starting", "version", version, "commit", commit)
 	logger.Info("policy loaded", "source", pol.Source, "rules", len(pol.Rules), "sha256", pol.Hash)
 
 	rdb, redisKind, closeRedis, err := openRedis(cfg.RedisURL, logger)
@@ -148,7 +168,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	api := slack.New(cfg.SlackBotToken, slackOpts...)
 
-	policy, err := commands.ParsePolicy(cfg.ApprovalActions)
+	approval, err := commands.ParsePolicy(cfg.ApprovalActions)
 	if err != nil {
 		return fmt.Errorf("APPROVAL_ACTIONS: %w", err)
 	}
@@ -170,7 +190,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("redis is not answering yet; the bot will keep trying", "err", err)
 	}
 	cancelLoad()
-	srv := bot.New(botConfig(cfg, policy), cloud, store, slackapp.NewPoster(api, logger), logger)
+	srv := bot.New(botConfig(cfg, approval), cloud, store, slackapp.NewPoster(api, logger), logger)
 	app := slackapp.New(srv) // the Slack transport: HTTP routes and Socket Mode
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -187,22 +207,12 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return err
-	}
-	// /metrics has a listener of its own, which need not be public.
 	metricsSrv := &http.Server{
 		Addr:              cfg.MetricsAddr,
 		Handler:           srv.MetricsHandler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
-	}
-	mln, err := net.Listen("tcp", cfg.MetricsAddr)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("METRICS_ADDR: %w", err)
 	}
 	errc := make(chan error, 4)
 	go func() { errc <- srv.Run(workCtx) }()
@@ -240,6 +250,30 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	stopWork() // workers finish or hand back the jobs they hold
 	srv.Shutdown(shutdownCtx)
 	return runErr
+}
+
+// listen listens on addr (the setting key) if it is an address at all,
+// adding why it can't to ce's problems.
+func listen(key, addr string, ce *ConfigError) net.Listener {
+	if !listenAddr(addr) {
+		return nil // already a problem of the configuration
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		ce.Problems = append(ce.Problems, fmt.Sprintf("%s: %s: can't listen: %v", key, addr, listenReason(err)))
+		return nil
+	}
+	return ln
+}
+
+// listenReason is why a listen failed, without the operation and address
+// that the message already names.
+func listenReason(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
 }
 
 func botConfig(cfg *Config, policy commands.Policy) bot.Config {

@@ -23,6 +23,18 @@ const (
 // RebootModes are the AUTO_REBOOT modes, for validating configuration.
 var RebootModes = []string{RebootOn, RebootApprove, RebootDryRun, RebootOff}
 
+// Defaults of the monitoring settings: the one source (WithDefaults, and
+// main's configuration, take them from here).
+const (
+	DefaultRebootMode        = RebootApprove           // AUTO_REBOOT
+	DefaultRebootLabel       = "bytemark_server"       // REBOOT_LABEL
+	DefaultRebootMethod      = commands.RebootGraceful // REBOOT_METHOD
+	DefaultRebootCooldown    = 15 * time.Minute        // REBOOT_COOLDOWN
+	DefaultRebootMaxPerDay   = 3                       // REBOOT_MAX_PER_DAY
+	DefaultRebootFleetMax    = 5                       // REBOOT_FLEET_MAX
+	DefaultRebootFleetWindow = 10 * time.Minute        // REBOOT_FLEET_WINDOW
+)
+
 // RebootConfig is how monitoring webhooks turn alerts into reboots. Zero
 // values take the documented defaults.
 type RebootConfig struct {
@@ -91,31 +103,31 @@ type RebootConfig struct {
 func (c RebootConfig) WithDefaults() RebootConfig {
 	c.Mode = strings.ToLower(strings.TrimSpace(c.Mode))
 	if !slices.Contains(RebootModes, c.Mode) {
-		c.Mode = RebootApprove
+		c.Mode = DefaultRebootMode
 	}
 	if c.Label == "" {
-		c.Label = "bytemark_server"
+		c.Label = DefaultRebootLabel
 	}
 	if !slices.Contains(commands.RebootMethods, c.Method) {
-		c.Method = commands.RebootGraceful
+		c.Method = DefaultRebootMethod
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
 		}
 	}
-	def(&c.Cooldown, 15*time.Minute)
-	def(&c.FleetWindow, 10*time.Minute)
+	def(&c.Cooldown, DefaultRebootCooldown)
+	def(&c.FleetWindow, DefaultRebootFleetWindow)
 	def(&c.DedupeTTL, 72*time.Hour)
 	def(&c.ReportGrace, 20*time.Second)
 	if c.Delay < 0 {
 		c.Delay = 0
 	}
 	if c.MaxPerDay < 1 {
-		c.MaxPerDay = 3
+		c.MaxPerDay = DefaultRebootMaxPerDay
 	}
 	if c.FleetMax < 1 {
-		c.FleetMax = 5
+		c.FleetMax = DefaultRebootFleetMax
 	}
 	if c.MaxInFlight < 1 {
 		c.MaxInFlight = 32
