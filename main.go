@@ -140,6 +140,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	logger.Info("bytebot starting", "version", version, "commit", commit)
 	logger.Info("policy loaded", "source", pol.Source, "rules", len(pol.Rules), "sha256", pol.Hash)
+	warnNoApprovers(logger, cfg)
 
 	rdb, redisKind, closeRedis, err := openRedis(cfg.RedisURL, logger)
 	if err != nil {
@@ -229,6 +230,11 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 			errc <- err
 		}
 	}()
+	checked := make(chan struct{}) // the start-up checks, which end with workCtx at the latest
+	go func() {
+		defer close(checked)
+		checkAtStart(workCtx, logger, cfg, cloud, slackapp.AuthTest(api))
+	}()
 	logger.Info("bytebot serving", "addr", ln.Addr().String(), "metrics_addr", mln.Addr().String(), "socket_mode", cfg.SocketMode(),
 		"webhooks", cfg.WebhooksEnabled(), "startup", time.Since(start).String())
 
@@ -248,6 +254,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("metrics shutdown", "err", err)
 	}
 	stopWork() // workers finish or hand back the jobs they hold
+	<-checked
 	srv.Shutdown(shutdownCtx)
 	return runErr
 }
