@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	case "serve":
 		return serve(ctx, lookup, stderr)
 	case "console":
-		return runConsole(ctx, stdin, stdout)
+		return runConsole(ctx, lookup, stdin, stdout)
 	case "fake-bytemark":
 		return fakeBytemark(ctx, args, stdout)
 	case "manifest":
