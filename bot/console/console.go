@@ -172,7 +172,7 @@ var textReplacer = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&",
 	":white_check_mark:", "✅", ":x:", "❌", ":warning:", "⚠️", ":gear:", "⚙️",
 	":hourglass_flowing_sand:", "⏳", ":large_green_circle:", "🟢", ":red_circle:", "🔴",
 	":white_circle:", "⚪", ":lock:", "🔒", ":no_entry:", "⛔", ":stopwatch:", "⏱️",
-	":grey_question:", "❔", ":hourglass:", "⌛", ":wastebasket:", "🗑️")
+	":grey_question:", "❔", ":hourglass:", "⌛", ":wastebasket:", "🗑️", ":information_source:", "ℹ️")
 
 // plainText turns Slack mrkdwn into terminal text: mentions become @names,
 // dates their fallback text, and the HTML escapes are undone.
