@@ -19,7 +19,7 @@ func TestConsoleTakesServeSettings(t *testing.T) {
 	if err := run(context.Background(), []string{"console"}, lookupMap(env), strings.NewReader(script), &out, &errb); err != nil {
 		t.Fatalf("console: %v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"Approval needed: stop web1", "0 of 2", "in 1 hour", "1 of 2"} {
+	for _, want := range []string{"Approval needed: stop web1", "0 of 2", "in an hour", "1 of 2"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("console transcript lacks %q:\n%s", want, out.String())
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 // HumanDuration says d the way people say it: "45 seconds", "15 minutes",
-// "1 hour 30 minutes", "3 days"; never as Go prints it ("15m0s"). Under ten
+// "an hour", "1 hour 30 minutes", "3 days"; never as Go prints it ("15m0s"). Under ten
 // minutes it keeps the seconds, above that it rounds to the minute. Every
 // message that shows a duration uses it (in Slack through slackui.Roughly).
 func HumanDuration(d time.Duration) string {
@@ -37,6 +37,9 @@ func HumanDuration(d time.Duration) string {
 		return count(int(r/day), "day")
 	}
 	h, m := int(r/time.Hour), int(r%time.Hour/time.Minute)
+	if h == 1 && m == 0 {
+		return "an hour" // "in an hour", "for over an hour"
+	}
 	if m == 0 {
 		return count(h, "hour")
 	}

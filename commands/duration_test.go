@@ -22,7 +22,7 @@ func TestHumanDuration(t *testing.T) {
 		{15*time.Minute + 400*time.Millisecond, "15 minutes"},
 		{14*time.Minute + 59*time.Second + 600*time.Millisecond, "15 minutes"},
 		{12*time.Minute + 31*time.Second, "13 minutes"},
-		{time.Hour, "1 hour"},
+		{time.Hour, "an hour"},
 		{90 * time.Minute, "1 hour 30 minutes"},
 		{2 * time.Hour, "2 hours"},
 		{72 * time.Hour, "3 days"},
