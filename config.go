@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/commands"
 	"github.com/bytebot/bytebot/commands/policy"
@@ -22,6 +25,8 @@ import (
 
 // Config is every setting of the service, read from the environment. The
 // names are part of the contract in DESIGN.md; README.md documents each one.
+// Defaults are in the env tags, except those the bot shares, which come
+// from the bot's own (sharedDefaults): each default has one source.
 type Config struct {
 	ListenAddr string `env:"LISTEN_ADDR, default=:8080"`
 	// MetricsAddr serves GET /metrics alone, apart from the public listener.
@@ -46,12 +51,12 @@ type Config struct {
 	RedisPrefix string `env:"REDIS_PREFIX, default=bytebot:"`
 
 	Approvers         []string      `env:"APPROVERS"`
-	ApprovalsRequired int           `env:"APPROVALS_REQUIRED, default=1"`
-	ApprovalTTL       time.Duration `env:"APPROVAL_TTL, default=15m"`
+	ApprovalsRequired int           `env:"APPROVALS_REQUIRED"`
+	ApprovalTTL       time.Duration `env:"APPROVAL_TTL"`
 	ApprovalActions   string        `env:"APPROVAL_ACTIONS, default=delete"`
 	AllowedUsers      []string      `env:"ALLOWED_USERS"`
 	AllowedChannels   []string      `env:"ALLOWED_CHANNELS"`
-	UsergroupMaxAge   time.Duration `env:"USERGROUP_MAX_AGE, default=1h"`
+	UsergroupMaxAge   time.Duration `env:"USERGROUP_MAX_AGE"`
 	// PolicyFile is a YAML policy (commands/policy); with it, the settings
 	// in policyFileConflicts must be unset.
 	PolicyFile       string   `env:"POLICY_FILE"`
@@ -66,21 +71,21 @@ type Config struct {
 	// refused (401). The defaults are monitor.Config's (a test checks).
 	WebhookToken      string        `env:"WEBHOOK_TOKEN" secret:"true"`
 	GrafanaHMACSecret string        `env:"GRAFANA_HMAC_SECRET" secret:"true"`
-	AutoReboot        string        `env:"AUTO_REBOOT, default=approve"`
-	RebootLabel       string        `env:"REBOOT_LABEL, default=bytemark_server"`
-	RebootCooldown    time.Duration `env:"REBOOT_COOLDOWN, default=15m"`
-	RebootMaxPerDay   int           `env:"REBOOT_MAX_PER_DAY, default=3"`
-	RebootDelay       time.Duration `env:"REBOOT_DELAY, default=0s"`
-	RebootFleetMax    int           `env:"REBOOT_FLEET_MAX, default=5"`
-	RebootFleetWindow time.Duration `env:"REBOOT_FLEET_WINDOW, default=10m"`
-	RebootMethod      string        `env:"REBOOT_METHOD, default=graceful"`
+	AutoReboot        string        `env:"AUTO_REBOOT"`
+	RebootLabel       string        `env:"REBOOT_LABEL"`
+	RebootCooldown    time.Duration `env:"REBOOT_COOLDOWN"`
+	RebootMaxPerDay   int           `env:"REBOOT_MAX_PER_DAY"`
+	RebootDelay       time.Duration `env:"REBOOT_DELAY"`
+	RebootFleetMax    int           `env:"REBOOT_FLEET_MAX"`
+	RebootFleetWindow time.Duration `env:"REBOOT_FLEET_WINDOW"`
+	RebootMethod      string        `env:"REBOOT_METHOD"`
 	RebootAllow       []string      `env:"REBOOT_ALLOW"`
 
 	// GrafanaAllowNoTimestamp accepts Grafana signatures made without
 	// X-Grafana-Alerting-Timestamp, which could be replayed.
 	GrafanaAllowNoTimestamp bool `env:"GRAFANA_ALLOW_NO_TIMESTAMP, default=false"`
 
-	Workers         int           `env:"WORKERS, default=4"`
+	Workers         int           `env:"WORKERS"`
 	JobLease        time.Duration `env:"JOB_LEASE, default=2m"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=25s"` // bounds the whole stop: requests in flight, then running jobs
 	LogLevel        string        `env:"LOG_LEVEL, default=info"`
@@ -98,6 +103,20 @@ func (c *Config) WebhooksEnabled() bool { return c.WebhookToken != "" || c.Grafa
 // setting at once, so that an operator fixes them all in one go. Values of
 // secrets are never part of an error.
 func loadConfig(ctx context.Context, lookup func(string) (string, bool)) (*Config, error) {
+	cfg, problems, err := readConfig(ctx, lookup)
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	return cfg, nil
+}
+
+// readConfig is loadConfig, returning the configuration as read (bad
+// values left at their zero values) beside its problems, so that serve can
+// add what only trying finds (a listen address in use) to the one list.
+func readConfig(ctx context.Context, lookup func(string) (string, bool)) (*Config, []string, error) {
 	var problems []string
 	env := map[string]string{}
 	for _, key := range envKeys() {
@@ -105,6 +124,16 @@ func loadConfig(ctx context.Context, lookup func(string) (string, bool)) (*Confi
 			env[key] = v
 		}
 	}
+	set := maps.Clone(env)
+	// The defaults the bot shares fill in what is unset, for decoding only
+	// (policyFileConflicts must still see what was set).
+	decode := maps.Clone(env)
+	for key, v := range sharedDefaults() {
+		if _, ok := decode[key]; !ok {
+			decode[key] = v
+		}
+	}
+	env = decode
 	cfg := &Config{}
 	// go-envconfig stops at the first value it cannot decode; drop that value,
 	// note it, and decode again, so that every bad value is reported.
@@ -116,7 +145,7 @@ func loadConfig(ctx context.Context, lookup func(string) (string, bool)) (*Confi
 		}
 		key, secret := fieldKey(err)
 		if key == "" {
-			return nil, fmt.Errorf("configuration: %w", err)
+			return nil, nil, fmt.Errorf("configuration: %w", err)
 		}
 		if secret {
 			problems = append(problems, key+": invalid value")
@@ -124,13 +153,13 @@ func loadConfig(ctx context.Context, lookup func(string) (string, bool)) (*Confi
 			problems = append(problems, fmt.Sprintf("%s: invalid value %q (%s)", key, env[key], decodeReason(err)))
 		}
 		delete(env, key)
+		if d, ok := sharedDefaults()[key]; ok {
+			env[key] = d // its default, as for any other setting
+		}
 	}
 	problems = append(problems, cfg.check()...)
-	problems = append(problems, policyFileConflicts(env)...)
-	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
-	}
-	return cfg, nil
+	problems = append(problems, policyFileConflicts(set)...)
+	return cfg, problems, nil
 }
 
 // A ConfigError lists every problem found in the configuration.
@@ -294,7 +323,7 @@ func (c *Config) check() []string {
 	if c.BlastRadius < 1 {
 		p = append(p, fmt.Sprintf("BLAST_RADIUS: %d must be at least 1", c.BlastRadius))
 	}
-	return p
+	return append(p, c.checkNames()...)
 }
 
 // policyFileConflicts lists the settings that POLICY_FILE replaces and that
@@ -315,6 +344,24 @@ func policyFileConflicts(env map[string]string) []string {
 	}
 	return []string{fmt.Sprintf("POLICY_FILE: the policy file replaces %s; unset %s, or move what they say into the file",
 		strings.Join(set, ", "), map[bool]string{true: "it", false: "them"}[len(set) == 1])}
+}
+
+// sharedDefaults are the defaults of the settings the bot has defaults for
+// too, as environment values, taken from the bot: one source.
+func sharedDefaults() map[string]string {
+	return map[string]string{
+		"APPROVALS_REQUIRED":  strconv.Itoa(bot.DefaultApprovalsRequired),
+		"APPROVAL_TTL":        bot.DefaultApprovalTTL.String(),
+		"USERGROUP_MAX_AGE":   bot.DefaultGroupMaxAge.String(),
+		"WORKERS":             strconv.Itoa(bot.DefaultWorkers),
+		"AUTO_REBOOT":         monitor.DefaultRebootMode,
+		"REBOOT_LABEL":        monitor.DefaultRebootLabel,
+		"REBOOT_METHOD":       monitor.DefaultRebootMethod,
+		"REBOOT_COOLDOWN":     monitor.DefaultRebootCooldown.String(),
+		"REBOOT_MAX_PER_DAY":  strconv.Itoa(monitor.DefaultRebootMaxPerDay),
+		"REBOOT_FLEET_MAX":    strconv.Itoa(monitor.DefaultRebootFleetMax),
+		"REBOOT_FLEET_WINDOW": monitor.DefaultRebootFleetWindow.String(),
+	}
 }
 
 // isLoopback reports whether host (without port) is this machine:
@@ -379,4 +426,54 @@ func decodeReason(err error) string {
 		msg = msg[i+2:]
 	}
 	return msg
+}
+
+// dnsLabel is a part of a Bytemark name: a group, an account, a server.
+var dnsLabel = regexp.MustCompile(`(?i)^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// checkNames checks the settings that used to fail one start at a time,
+// later in the start: the listen addresses, the default account and group,
+// each APPROVAL_ACTIONS entry and each REBOOT_ALLOW entry.
+func (c *Config) checkNames() []string {
+	var p []string
+	for _, a := range []struct{ key, val string }{{"LISTEN_ADDR", c.ListenAddr}, {"METRICS_ADDR", c.MetricsAddr}} {
+		if !listenAddr(a.val) {
+			p = append(p, fmt.Sprintf("%s: %q is not a listen address; write host:port or :port, e.g. :8080", a.key, a.val))
+		}
+	}
+	if c.BytemarkAccount != "" && !dnsLabel.MatchString(c.BytemarkAccount) {
+		p = append(p, fmt.Sprintf("BYTEMARK_ACCOUNT: %q is not an account name (letters, digits and hyphens, as in its servers' hostnames)", c.BytemarkAccount))
+	}
+	if !dnsLabel.MatchString(c.BytemarkGroup) {
+		p = append(p, fmt.Sprintf("BYTEMARK_GROUP: %q is not a group name (letters, digits and hyphens, as in its servers' hostnames)", c.BytemarkGroup))
+	}
+	if !strings.EqualFold(strings.TrimSpace(c.ApprovalActions), "none") {
+		for _, item := range strings.Split(c.ApprovalActions, ",") {
+			if _, err := commands.ParsePolicy(item); err != nil {
+				p = append(p, "APPROVAL_ACTIONS: "+strings.TrimPrefix(err.Error(), "commands: "))
+			}
+		}
+	}
+	for _, a := range c.RebootAllow {
+		parts := strings.Split(strings.Trim(strings.TrimSpace(a), "."), ".")
+		ok := len(parts) <= 3
+		for _, part := range parts {
+			ok = ok && dnsLabel.MatchString(part)
+		}
+		if !ok {
+			p = append(p, fmt.Sprintf("REBOOT_ALLOW: %q is not a group (default.acme), an account (acme) or a server (web1.default.acme)", a))
+		}
+	}
+	return p
+}
+
+// listenAddr reports whether s is an address to listen on: host:port or
+// :port, the port a number (0 picks one).
+func listenAddr(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
 }

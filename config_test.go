@@ -258,8 +258,9 @@ func TestPolicySettingsChecked(t *testing.T) {
 }
 
 // TestConfigDefaultsAgree: a setting's default is the same whether it
-// comes from the environment's defaults (config.go) or from the bot's own
-// (bot.New with the field unset), so that the two can't drift apart.
+// comes from the environment (config.go) or from the bot's own (bot.New
+// with the field unset). Both now take it from one source, the bot's
+// Default constants (sharedDefaults); this checks the wiring.
 func TestConfigDefaultsAgree(t *testing.T) {
 	cfg, err := loadConfig(context.Background(), lookupMap(validEnv()))
 	if err != nil {

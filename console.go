@@ -25,7 +25,11 @@ import (
 // runConsole runs the real flow in a terminal: the fake Bytemark with demo
 // servers, an embedded Redis, the approvals queue and the executor. It needs
 // no network and no credentials.
-func runConsole(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+func runConsole(ctx context.Context, lookup func(string) (string, bool), stdin io.Reader, stdout io.Writer) error {
+	cfg, err := consoleConfig(ctx, lookup)
+	if err != nil {
+		return err
+	}
 	fake := bytemarktest.NewServer()
 	defer fake.Close()
 	fake.SetLogLimit(1000)
@@ -52,29 +56,42 @@ func runConsole(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	policy, err := commands.ParsePolicy("delete")
+	policy, err := commands.ParsePolicy(cfg.ApprovalActions)
 	if err != nil {
 		return err
 	}
 	alice, _ := console.UserID("alice")
 	bob, _ := console.UserID("bob")
 	store := approvals.New(rdb, approvals.Options{Prefix: "bytebot:"})
-	srv := bot.New(bot.Config{
-		Approvers:         []string{alice, bob},
-		ApprovalsRequired: 1,
-		Policy:            policy,
-		Channel:           console.Channel,
-		Workers:           1,
-		Inline:            true,
-		// The console's tour purges at once: its clock is the terminal's.
-		PurgeGrace: bot.PurgeAtOnce,
-	}, cloud, store, console.NewPoster(stdout), logger)
+	// serve's settings, as serve reads them, with the console's own people,
+	// channel and way of running work.
+	bc := botConfig(cfg, policy)
+	bc.SigningSecret, bc.TeamID = "", ""
+	bc.Approvers = []string{alice, bob}
+	bc.AllowedUsers, bc.AllowedChannels = nil, nil
+	bc.Channel = console.Channel
+	bc.Workers = 1
+	bc.Inline = true
+	// The console's tour purges at once (its clock is the terminal's),
+	// unless PURGE_GRACE says otherwise.
+	if _, set := lookup("PURGE_GRACE"); !set {
+		bc.PurgeGrace = bot.PurgeAtOnce
+	}
+	srv := bot.New(bc, cloud, store, console.NewPoster(stdout), logger)
 	defer srv.Close()
-	// The monitoring webhooks, for `alert web1`: AUTO_REBOOT=on (serve's
-	// default is approve), so that a test alert shows the whole way to a
-	// reboot, in the thread of its report; a reset, which is quick.
-	hooks := monitor.New(srv, monitor.Config{WebhookToken: bot.NewRequestID() + bot.NewRequestID(),
-		Mode: monitor.ModeOn, Method: commands.RebootReset})
+	// The monitoring webhooks, for `alert web1`, with serve's settings;
+	// unless they are set, AUTO_REBOOT=on (serve's default is approve), so
+	// that a test alert shows the whole way to a reboot, in the thread of
+	// its report, and REBOOT_METHOD=reset, which is quick.
+	mc := monitorConfig(cfg)
+	mc.WebhookToken, mc.GrafanaHMACSecret = bot.NewRequestID()+bot.NewRequestID(), ""
+	if _, set := lookup("AUTO_REBOOT"); !set {
+		mc.Mode = monitor.ModeOn
+	}
+	if _, set := lookup("REBOOT_METHOD"); !set {
+		mc.Method = commands.RebootReset
+	}
+	hooks := monitor.New(srv, mc)
 	return console.Run(ctx, srv, stdin, stdout, !isTerminal(stdin), testAlerter(hooks))
 }
 
@@ -113,4 +130,37 @@ func isTerminal(r io.Reader) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// consoleSettings are serve's settings that make sense in the console; the
+// others (Slack, Bytemark logins, Redis, listeners) it doesn't use.
+var consoleSettings = []string{"APPROVAL_ACTIONS", "APPROVALS_REQUIRED", "APPROVAL_TTL", "AUTO_REBOOT",
+	"REBOOT_LABEL", "REBOOT_METHOD", "REBOOT_COOLDOWN", "REBOOT_MAX_PER_DAY", "REBOOT_DELAY",
+	"REBOOT_FLEET_MAX", "REBOOT_FLEET_WINDOW", "REBOOT_ALLOW", "PROTECTED_SERVERS", "BLAST_RADIUS", "PURGE_GRACE"}
+
+// consoleConfig reads the console's settings (consoleSettings) from the
+// environment with serve's configuration code: the same defaults, the
+// same checks, one message listing every problem.
+func consoleConfig(ctx context.Context, lookup func(string) (string, bool)) (*Config, error) {
+	only := func(key string) (string, bool) {
+		if slices.Contains(consoleSettings, key) {
+			return lookup(key)
+		}
+		return "", false
+	}
+	cfg, problems, err := readConfig(ctx, only)
+	if err != nil {
+		return nil, err
+	}
+	var mine []string
+	for _, p := range problems {
+		key, _, _ := strings.Cut(p, ":")
+		if slices.Contains(consoleSettings, key) {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) > 0 {
+		return nil, &ConfigError{Problems: mine}
+	}
+	return cfg, nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/commands/policy"
 	"github.com/bytebot/bytebot/internal/redisconn"
 )
 
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	case "serve":
 		return serve(ctx, lookup, stderr)
 	case "console":
-		return runConsole(ctx, stdin, stdout)
+		return runConsole(ctx, lookup, stdin, stdout)
 	case "fake-bytemark":
 		return fakeBytemark(ctx, args, stdout)
 	case "manifest":
@@ -103,17 +104,37 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Writer) error {
 	start := time.Now()
-	cfg, err := loadConfig(ctx, lookup)
+	// Everything that can be wrong with the configuration is found before
+	// anything is logged as starting, and said in one message: the
+	// settings, the policy, and the listen addresses.
+	cfg, problems, err := readConfig(ctx, lookup)
 	if err != nil {
 		return err
+	}
+	ce := &ConfigError{Problems: problems}
+	var pol *policy.Policy
+	if len(problems) == 0 {
+		var pce *ConfigError
+		if pol, err = loadPolicy(cfg); errors.As(err, &pce) {
+			ce.Problems = append(ce.Problems, pce.Problems...)
+		} else if err != nil {
+			return err
+		}
+	}
+	ln := listen("LISTEN_ADDR", cfg.ListenAddr, ce)
+	mln := listen("METRICS_ADDR", cfg.MetricsAddr, ce) // /metrics has a listener of its own, which need not be public
+	for _, l := range []net.Listener{ln, mln} {
+		if l != nil {
+			defer l.Close()
+		}
+	}
+	if len(ce.Problems) > 0 {
+		return ce
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	logger.Info("bytebot starting", "version", version, "commit", commit)
-	pol, err := loadPolicy(cfg)
-	if err != nil {
-		return err
-	}
 	logger.Info("policy loaded", "source", pol.Source, "rules", len(pol.Rules), "sha256", pol.Hash)
+	warnNoApprovers(logger, cfg)
 
 	rdb, redisKind, closeRedis, err := openRedis(cfg.RedisURL, logger)
 	if err != nil {
@@ -142,7 +163,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	}
 	api := slack.New(cfg.SlackBotToken, slackOpts...)
 
-	policy, err := commands.ParsePolicy(cfg.ApprovalActions)
+	approval, err := commands.ParsePolicy(cfg.ApprovalActions)
 	if err != nil {
 		return fmt.Errorf("APPROVAL_ACTIONS: %w", err)
 	}
@@ -164,7 +185,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("redis is not answering yet; the bot will keep trying", "err", err)
 	}
 	cancelLoad()
-	botCfg := botConfig(cfg, policy)
+	botCfg := botConfig(cfg, approval)
 	botCfg.Rules = pol // the one policy every request is decided by
 	srv := bot.New(botCfg, cloud, store, slackapp.NewPoster(api, logger), logger)
 	app := slackapp.New(srv)                      // the Slack transport: HTTP routes and Socket Mode
@@ -184,22 +205,12 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return err
-	}
-	// /metrics has a listener of its own, which need not be public.
 	metricsSrv := &http.Server{
 		Addr:              cfg.MetricsAddr,
 		Handler:           srv.MetricsHandler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
-	}
-	mln, err := net.Listen("tcp", cfg.MetricsAddr)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("METRICS_ADDR: %w", err)
 	}
 	errc := make(chan error, 4)
 	go func() { errc <- srv.Run(workCtx) }()
@@ -224,6 +235,11 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 			errc <- err
 		}
 	}()
+	checked := make(chan struct{}) // the start-up checks, which end with workCtx at the latest
+	go func() {
+		defer close(checked)
+		checkAtStart(workCtx, logger, cfg, cloud, slackapp.AuthTest(api))
+	}()
 	logger.Info("bytebot serving", "addr", ln.Addr().String(), "metrics_addr", mln.Addr().String(), "socket_mode", cfg.SocketMode(),
 		"webhooks", cfg.WebhooksEnabled(), "startup", time.Since(start).String())
 
@@ -247,6 +263,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	case <-holdsDone:
 	case <-shutdownCtx.Done():
 	}
+	<-checked
 	srv.Shutdown(shutdownCtx)
 	return runErr
 }
@@ -257,6 +274,30 @@ func purgeGrace(d time.Duration) time.Duration {
 		return bot.PurgeAtOnce
 	}
 	return d
+}
+
+// listen listens on addr (the setting key) if it is an address at all,
+// adding why it can't to ce's problems.
+func listen(key, addr string, ce *ConfigError) net.Listener {
+	if !listenAddr(addr) {
+		return nil // already a problem of the configuration
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		ce.Problems = append(ce.Problems, fmt.Sprintf("%s: %s: can't listen: %v", key, addr, listenReason(err)))
+		return nil
+	}
+	return ln
+}
+
+// listenReason is why a listen failed, without the operation and address
+// that the message already names.
+func listenReason(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
 }
 
 func botConfig(cfg *Config, policy commands.Policy) bot.Config {

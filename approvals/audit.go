@@ -99,16 +99,30 @@ func (s *Store) auditArgs(stream string, e Entry) *redis.XAddArgs {
 // followed by a dot (so "web1" matches "web1.default.acme"). Filtering
 // scans at most AuditMax entries of each stream.
 func (s *Store) AuditLog(ctx context.Context, server string, n int) ([]Entry, error) {
+	es, _, err := s.auditLogs(ctx, server, n, false)
+	return es, err
+}
+
+// AuditLogTotal is AuditLog, and also how many entries there are in all
+// (about server, if given; of those the scan reaches, at most AuditMax per
+// stream), so that an answer can say it shows "20 of 57".
+func (s *Store) AuditLogTotal(ctx context.Context, server string, n int) ([]Entry, int, error) {
+	return s.auditLogs(ctx, server, n, true)
+}
+
+func (s *Store) auditLogs(ctx context.Context, server string, n int, counting bool) ([]Entry, int, error) {
 	if n <= 0 {
 		n = 20
 	}
 	var out []Entry
+	total := 0
 	for _, stream := range []string{auditStream, decisionsStream} {
-		es, err := s.auditLog(ctx, stream, server, n)
+		es, t, err := s.auditLog(ctx, stream, server, n, counting)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out = append(out, es...)
+		total += t
 	}
 	slices.SortStableFunc(out, func(a, b Entry) int {
 		if c := b.Time.Compare(a.Time); c != 0 {
@@ -116,7 +130,7 @@ func (s *Store) AuditLog(ctx context.Context, server string, n int) ([]Entry, er
 		}
 		return compareIDs(b.ID, a.ID)
 	})
-	return out[:min(n, len(out))], nil
+	return out[:min(n, len(out))], total, nil
 }
 
 // compareIDs compares two stream IDs ("ms-seq").
@@ -135,10 +149,20 @@ func compareIDs(a, b string) int {
 	return strings.Compare(as, bs)
 }
 
-// auditLog returns the newest n entries of one stream, as AuditLog.
-func (s *Store) auditLog(ctx context.Context, stream, server string, n int) ([]Entry, error) {
+// auditLog returns the newest n entries of one stream, as AuditLog, and,
+// when counting, how many there are in all (else len of the entries).
+func (s *Store) auditLog(ctx context.Context, stream, server string, n int, counting bool) ([]Entry, int, error) {
 	const page = 500
+	if counting && server == "" {
+		total, err := s.rdb.XLen(ctx, s.key(stream)).Result()
+		if err != nil {
+			return nil, 0, fmt.Errorf("approvals: audit log: %w", err)
+		}
+		es, _, err := s.auditLog(ctx, stream, server, n, false)
+		return es, int(total), err
+	}
 	var out []Entry
+	matched := 0
 	end := "+"
 	scanned := int64(0)
 	for scanned < s.auditMax {
@@ -148,14 +172,17 @@ func (s *Store) auditLog(ctx context.Context, stream, server string, n int) ([]E
 		}
 		msgs, err := s.rdb.XRevRangeN(ctx, s.key(stream), end, "-", count).Result()
 		if err != nil {
-			return nil, fmt.Errorf("approvals: audit log: %w", err)
+			return nil, 0, fmt.Errorf("approvals: audit log: %w", err)
 		}
 		for _, m := range msgs {
 			e := parseEntry(m)
 			if server == "" || e.Server == server || strings.HasPrefix(e.Server, server+".") {
-				out = append(out, e)
-				if len(out) == n {
-					return out, nil
+				matched++
+				if len(out) < n {
+					out = append(out, e)
+				}
+				if len(out) == n && !counting {
+					return out, matched, nil
 				}
 			}
 		}
@@ -165,7 +192,7 @@ func (s *Store) auditLog(ctx context.Context, stream, server string, n int) ([]E
 		}
 		end = "(" + msgs[len(msgs)-1].ID
 	}
-	return out, nil
+	return out, matched, nil
 }
 
 func parseEntry(m redis.XMessage) Entry {

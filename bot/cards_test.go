@@ -92,7 +92,7 @@ func TestCard(t *testing.T) {
 	s := slacktest.UnescapeJSON(string(js))
 	for _, want := range []string{"web1.default.acme.uk0.bigv.io", "root", "25 GiB", "sata", "data", "100 GiB", "archive",
 		"192.0.2.10", "2001:db8::1", "<@UASKER>", "1 of 2", "Approved so far by <@UAPPR>", `"action_id":"approve"`,
-		`"action_id":"deny"`, `"value":"tk1"`, `"block_id":"approval:C1"`, "in 15m0s", "*Power*\\non"} {
+		`"action_id":"deny"`, `"value":"tk1"`, `"block_id":"approval:C1"`, "in 15 minutes", "*Power*\\non"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("pending card lacks %s:\n%s", want, s)
 		}

@@ -159,6 +159,14 @@ func (c *timedCloud) ResolveName(ctx context.Context, s string) (bytemark.Name, 
 	return v, err
 }
 
+// AccountOverview implements Cloud.
+func (c *timedCloud) AccountOverview(ctx context.Context, account string) (*bytemark.Account, error) {
+	start := time.Now()
+	v, err := c.Cloud.AccountOverview(ctx, account)
+	c.observe("account_overview", start, err)
+	return v, err
+}
+
 // Identify implements Cloud.
 func (c *timedCloud) Identify(ctx context.Context, name string) (bytemark.Identity, error) {
 	start := time.Now()

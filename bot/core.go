@@ -302,8 +302,9 @@ func (s *Server) auditName(ctx context.Context, log *slog.Logger, a commands.Act
 
 func (s *Server) audit(ctx context.Context, log *slog.Logger, name, server string) (string, string, Reply) {
 	var es []approvals.Entry
+	var total int
 	err := s.quick(ctx, func(ctx context.Context) (err error) {
-		es, err = s.Store.AuditLog(ctx, server, 20)
+		es, total, err = s.Store.AuditLogTotal(ctx, server, 20)
 		return err
 	})
 	if err != nil {
@@ -316,20 +317,7 @@ func (s *Server) audit(ctx context.Context, log *slog.Logger, name, server strin
 		}
 		return name, "ok", ephemeral("The audit log is empty.")
 	}
-	var b strings.Builder
-	b.WriteString("*Audit log, newest first*\n")
-	for _, e := range es {
-		fmt.Fprintf(&b, "• %s %s %s", e.Time.UTC().Format("2006-01-02 15:04:05Z"), slackui.Mention(e.Actor), commands.Code(e.Action))
-		if e.Ticket != "" {
-			fmt.Fprintf(&b, " ticket `%s`", e.Ticket)
-		}
-		fmt.Fprintf(&b, ": *%s*", e.Outcome)
-		if e.Detail != "" {
-			fmt.Fprintf(&b, " (%s)", commands.Escape(slackui.Truncate(e.Detail, 200)))
-		}
-		b.WriteString("\n")
-	}
-	return name, "ok", ephemeral(b.String())
+	return name, "ok", ephemeral(auditText(es, total))
 }
 
 func (s *Server) cancel(ctx context.Context, log *slog.Logger, name, id string, in Invocation) (string, string, Reply) {

@@ -283,6 +283,11 @@ func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread,
 		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s, but %s has no disc %s.", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), commands.Code(a.Server()), commands.Code(commands.DiscOf(a))))
 		return "failed", true
 	}
+	if done, msg := commands.AlreadyDone(a, srv); done {
+		// Nothing to approve: say so instead of asking people for nothing.
+		e.post(ctx, channel, thread, fmt.Sprintf(":information_source: %s Nothing was asked or sent (for %s).", msg, slackui.Mention(e.job.RequestedBy)))
+		return "nothing to do", false
+	}
 	power := "off"
 	if srv.PowerOn {
 		power = "on"
@@ -430,6 +435,9 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 	}
 	e.postResult(ctx, a, res, ch, thread, e.job.RequestedBy, nil, "") // undo.go
 	e.private(ctx, ch, e.job.RequestedBy, res)
+	if res.NoOp {
+		return "nothing to do", false
+	}
 	return "done", false
 }
 
@@ -450,19 +458,4 @@ func (e *execution) private(ctx context.Context, channel, user string, res comma
 		e.log.Error("delivering a private result (root password) failed; it is not kept", "err", err, "user", user)
 		e.post(ctx, channel, "", fmt.Sprintf(":warning: I couldn't send %s the new root password privately, and it isn't kept anywhere: reset it from the server's console.", slackui.Mention(user)))
 	}
-}
-
-// cloudErrorText explains err from running a, for people.
-func (e *execution) cloudErrorText(a commands.Action, err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Sprintf("it took too long (ref %s).", e.ref())
-	}
-	if bytemark.IsNotFound(err) && a.Server() != "" {
-		return fmt.Sprintf("I can't find server %s.", commands.Code(a.Server()))
-	}
-	return slackui.ErrorText(err, e.ref())
-}
-
-func (e *execution) logErr(msg string, err error, args ...any) {
-	e.log.Error(msg, append([]any{"err", err}, args...)...)
 }

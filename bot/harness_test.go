@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -57,6 +58,13 @@ type harnessOpts struct {
 	cloud func(bot.Cloud) bot.Cloud // wraps the Bytemark client, when set
 	now   func() time.Time          // the bot's clock, when set
 	rdb   redis.UniversalClient     // the Store's Redis client, when set
+	logw  io.Writer                 // also gets the bot's log, as JSON, when set
+}
+
+// withLog sends the bot's log to w too, as JSON lines (slog's), for tests
+// that check what is logged and at which level.
+func withLog(w io.Writer) harnessOption {
+	return func(_ *bot.Config, o *harnessOpts) { o.logw = w }
 }
 
 // withNow gives the bot a clock of the test's own.
@@ -85,7 +93,14 @@ func withConfig(f func(*bot.Config)) harnessOption {
 
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
+	var pre harnessOpts
+	for _, opt := range opts {
+		opt(&bot.Config{}, &pre) // the harness's own options, before the logger
+	}
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if pre.logw != nil {
+		logger = slog.New(slog.NewMultiHandler(logger.Handler(), slog.NewJSONHandler(pre.logw, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
 	fake := bytemarktest.NewServer()
 	t.Cleanup(fake.Close)
 	cloud, err := bytemark.NewClient(&http.Client{Timeout: 30 * time.Second}, bytemark.Options{

@@ -124,16 +124,16 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	if c.ApprovalsRequired < 1 {
-		c.ApprovalsRequired = 1
+		c.ApprovalsRequired = DefaultApprovalsRequired
 	}
 	if c.Workers < 1 {
-		c.Workers = 4
+		c.Workers = DefaultWorkers
 	}
-	def(&c.ApprovalTTL, 15*time.Minute)
+	def(&c.ApprovalTTL, DefaultApprovalTTL)
 	def(&c.JobTimeout, 6*time.Minute)
 	def(&c.RequestTimeout, 1500*time.Millisecond)
 	def(&c.GroupCacheTTL, 5*time.Minute)
-	def(&c.GroupMaxAge, time.Hour)
+	def(&c.GroupMaxAge, DefaultGroupMaxAge)
 	def(&c.Heartbeat, 20*time.Second)
 	def(&c.SweepInterval, time.Second)
 	def(&c.ReadyEvery, 10*time.Second)

@@ -57,6 +57,30 @@ func (c *Client) Groups(ctx context.Context, account string) ([]Group, error) {
 	return groups, nil
 }
 
+// AccountOverview reads account ("" for the default account) with its
+// groups and their servers, deleted ones too (Server.Deleted), in one
+// call: what "list" shows, and where a name that isn't found might be.
+//
+// Bytemark API docs: GET /accounts/{account}?view=overview&include_deleted=true.
+func (c *Client) AccountOverview(ctx context.Context, account string) (*Account, error) {
+	if account == "" {
+		var err error
+		if account, err = c.defaultAccount(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		account = strings.ToLower(account)
+		if err := checkLabel(account); err != nil {
+			return nil, fmt.Errorf("bytemark: invalid account %q: %w", account, err)
+		}
+	}
+	acc := new(Account)
+	if err := c.call(ctx, http.MethodGet, accountPath(account)+"?view=overview&include_deleted=true", nil, acc); err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
 // ResolveName parses a server name (see ParseName) and fills in the
 // default group and account.
 func (c *Client) ResolveName(ctx context.Context, s string) (Name, error) {

@@ -36,18 +36,34 @@ func PurgesServer(a Action) bool {
 	return ok
 }
 
-// AlreadyDone reports whether srv shows that a has already happened (a
-// destructive action whose earlier attempt was interrupted), and if so
-// what to tell people.
+// AlreadyDone reports whether srv shows that a has already happened, and
+// if so what to tell people: a sentence naming the server. The executor
+// asks it on a retry (an earlier attempt was interrupted) and before it
+// opens an approval ticket; the power actions and undelete ask it before
+// they send anything, so that asking for what is already so is answered
+// plainly and sends nothing to the API.
 func AlreadyDone(a Action, srv *bytemark.Server) (bool, string) {
+	name := Code(displayName(a.Server(), srv))
 	switch a.(type) {
 	case Delete:
 		if srv.Deleted {
-			return true, fmt.Sprintf("%s is already deleted.", Code(a.Server()))
+			return true, fmt.Sprintf("%s is already deleted.", name)
 		}
 	case Undelete:
 		if !srv.Deleted {
-			return true, fmt.Sprintf("%s is already undeleted.", Code(a.Server()))
+			return true, fmt.Sprintf("%s isn't deleted, so there is nothing to undelete.", name)
+		}
+	case Start:
+		if srv.PowerOn && !srv.Deleted {
+			return true, fmt.Sprintf("%s is already on.", name)
+		}
+	case Stop, Shutdown:
+		if !srv.PowerOn && !srv.Deleted {
+			return true, fmt.Sprintf("%s is already off.", name)
+		}
+	case Reset:
+		if !srv.PowerOn && !srv.Deleted {
+			return true, fmt.Sprintf("%s is already off, so there is nothing to reset; `/bytemark start %s` starts it.", name, safe(displayName(a.Server(), srv)))
 		}
 	}
 	return false, ""

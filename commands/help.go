@@ -42,7 +42,7 @@ func HelpText(topic string) string {
 		}
 		fmt.Fprintf(&b, "• `%s`: %s\n", c.usage(), c.summary)
 	}
-	b.WriteString(serverNames + " Sizes look like `25G`, `512M` or `1T`; a bare number is GiB.")
+	b.WriteString(serverNames + " Sizes look like " + SizeExamples + "; a bare number is GiB.")
 	if topic == "" {
 		b.WriteString(" Purges and reimages always need approval; other actions may too, as configured.")
 	}

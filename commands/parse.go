@@ -140,7 +140,7 @@ var table = []command{
 		build: func(a []string) (Action, error) { return Discs{Target: serverArg(a[0])}, nil }},
 	{name: "disc add", args: []arg{argServer, argLabel, argSize, argGrade}, kind: writes, timeout: writeTimeout,
 		summary: "Add a disc to a server (sata unless you say otherwise).",
-		detail: "Sizes look like `25G`, `512M` or `1T`; a bare number is GiB. A disc is 1G to 2T, and a server has at most 8. " +
+		detail: "Sizes look like " + SizeExamples + "; a bare number is GiB. A disc is 1 GiB to 2 TiB, and a server has at most 8. " +
 			"Labels are letters, digits, `-` and `_`, and can't be device names such as `vdb`.",
 		examples: []string{"disc add web1 data 50G", "disc add web1 backups 1T archive"},
 		build:    buildDiscAdd},
@@ -148,7 +148,7 @@ var table = []command{
 		summary: "Grow a disc to a new size (discs only grow).",
 		detail:  "The server sees the new size after it restarts.", examples: []string{"disc resize web1 data 100G"},
 		build: func(a []string) (Action, error) {
-			n, err := parseSize(a[2])
+			n, err := parseDiscSize(a[2])
 			if err != nil {
 				return nil, err
 			}
@@ -221,7 +221,7 @@ var table = []command{
 }
 
 func buildDiscAdd(a []string) (Action, error) {
-	n, err := parseSize(a[2])
+	n, err := parseDiscSize(a[2])
 	if err != nil {
 		return nil, err
 	}

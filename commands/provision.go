@@ -198,14 +198,14 @@ func (a Resize) problem() string {
 		return "`resize` needs `cores &lt;n&gt;`, `memory &lt;size&gt;` or both, e.g. `/bytemark resize web1 cores 4 memory 8G`."
 	}
 	if a.MemoryMiB != 0 {
-		return memoryProblem(a.MemoryMiB)
+		return memoryProblem(a.MemoryMiB, "")
 	}
 	return ""
 }
 
 // problem implements checker.
 func (a Create) problem() string {
-	if p := memoryProblem(a.MemoryMiB); p != "" {
+	if p := memoryProblem(a.MemoryMiB, ""); p != "" {
 		return p
 	}
 	n := 0
@@ -219,9 +219,9 @@ func (a Create) problem() string {
 		n++
 		switch {
 		case d.SizeMiB < MinDiscSizeMiB:
-			return fmt.Sprintf("%s is smaller than the smallest disc, %s.", quote(FormatSize(d.SizeMiB)), FormatSize(MinDiscSizeMiB))
+			return discSizeProblem(d.SizeMiB, "")
 		case d.SizeMiB > MaxDiscSizeMiB:
-			return fmt.Sprintf("%s is bigger than the largest disc, %s.", quote(FormatSize(d.SizeMiB)), FormatSize(MaxDiscSizeMiB))
+			return discSizeProblem(d.SizeMiB, "")
 		case d.Grade != "sata" && d.Grade != "archive" && d.Grade != "ssd":
 			return fmt.Sprintf("%s isn't a storage grade; use `sata`, `archive` or `ssd`.", quote(d.Grade))
 		}
@@ -235,15 +235,19 @@ func (a Create) problem() string {
 // A checker is an action with checks beyond its validate tags.
 type checker interface{ problem() string }
 
-// memoryProblem says what is wrong with an amount of memory in MiB.
-func memoryProblem(m int) string {
+// memoryProblem says what is wrong with an amount of memory in MiB, typed
+// as typed ("" when it wasn't typed: then it is shown canonically).
+func memoryProblem(m int, typed string) string {
+	if typed == "" {
+		typed = FormatSize(m)
+	}
 	switch {
 	case m < MinMemoryMiB:
-		return fmt.Sprintf("%s is less memory than a server can have; the least is 512M.", quote(FormatSize(m)))
+		return fmt.Sprintf("%s is less memory than a server can have; the least is %s.", quote(typed), HumanSize(MinMemoryMiB))
 	case m > MaxMemoryMiB:
-		return fmt.Sprintf("%s is more memory than a server can have.", quote(FormatSize(m)))
-	case m != MinMemoryMiB && m%gib != 0:
-		return fmt.Sprintf("%s isn't an amount of memory Bytemark offers: use 512M or whole GiB (1G, 2G, 4G, …).", quote(FormatSize(m)))
+		return fmt.Sprintf("%s is more memory than a server can have (the most is %s).", quote(typed), HumanSize(MaxMemoryMiB))
+	case m != MinMemoryMiB && m%1024 != 0:
+		return fmt.Sprintf("%s isn't an amount of memory Bytemark offers: use 512M or whole GiB (1G, 2G, 4G, …).", quote(typed))
 	}
 	return ""
 }
@@ -386,7 +390,7 @@ func parseMemory(s string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if p := memoryProblem(n); p != "" {
+	if p := memoryProblem(n, s); p != "" {
 		return 0, problem(p)
 	}
 	return n, nil
@@ -430,11 +434,8 @@ func buildCreate(a []string) (Action, error) {
 				grade = DefaultGrade
 			}
 			d := NewDisc{Grade: grade}
-			if d.SizeMiB, err = parseSize(size); err != nil {
+			if d.SizeMiB, err = parseDiscSize(size); err != nil {
 				return err
-			}
-			if d.SizeMiB == 0 {
-				return problemf("%s is smaller than the smallest disc, %s.", quote(size), FormatSize(MinDiscSizeMiB))
 			}
 			c.Discs[n] = d
 			n++

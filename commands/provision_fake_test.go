@@ -38,3 +38,26 @@ func (f *fakeCloud) RescueServer(context.Context, string) error { return errNotM
 func (f *fakeCloud) CachedDefinitions(context.Context, time.Duration) (*bytemark.Definitions, error) {
 	return nil, errNotModelled
 }
+
+func (f *fakeCloud) ResolveName(_ context.Context, s string) (bytemark.Name, error) {
+	n, err := bytemark.ParseName(s)
+	if n.Group == "" {
+		n.Group = "default"
+	}
+	if n.Account == "" {
+		n.Account = "acme"
+	}
+	return n, err
+}
+
+// AccountOverview is the one account: its servers in group default.
+func (f *fakeCloud) AccountOverview(ctx context.Context, account string) (*bytemark.Account, error) {
+	if err := f.err(ctx, "AccountOverview"); err != nil {
+		return nil, err
+	}
+	g := bytemark.Group{Name: "default"}
+	for _, s := range f.servers {
+		g.Servers = append(g.Servers, *s)
+	}
+	return &bytemark.Account{Name: "acme", Groups: []bytemark.Group{g}}, nil
+}

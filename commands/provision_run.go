@@ -393,7 +393,7 @@ func notOff(name, what string, err error) error {
 	var timeout *bytemark.PowerTimeoutError
 	if errors.As(err, &timeout) {
 		return &UsageError{Msg: fmt.Sprintf("`%s` didn't shut down in time (after %s), so it wasn't %s. It is still on, with autoreboot off; try again, or `/bytemark stop %s` first if it is hung.",
-			name, timeout.Waited.Round(time.Second), what, name), err: err}
+			name, HumanDuration(timeout.Waited), what, name), err: err}
 	}
 	return err
 }

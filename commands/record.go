@@ -33,6 +33,19 @@ func (r *recorder) ListServers(ctx context.Context, group string) ([]bytemark.Se
 	return ss, err
 }
 
+func (r *recorder) ResolveName(ctx context.Context, s string) (bytemark.Name, error) {
+	return r.c.ResolveName(ctx, s) // no call to the API worth noting
+}
+
+func (r *recorder) AccountOverview(ctx context.Context, account string) (*bytemark.Account, error) {
+	acc, err := r.c.AccountOverview(ctx, account)
+	if account == "" {
+		account = "(default account)"
+	}
+	r.note(err, "GET account %s", account)
+	return acc, err
+}
+
 func (r *recorder) GetServer(ctx context.Context, name string) (*bytemark.Server, error) {
 	s, err := r.c.GetServer(ctx, name)
 	r.note(err, "GET server %s", name)

@@ -33,6 +33,11 @@ type Cloud interface {
 	AddDisc(ctx context.Context, server string, d bytemark.DiscSpec) (*bytemark.Disc, error)
 	ResizeDisc(ctx context.Context, server, label string, sizeMiB int) (*bytemark.Disc, error)
 	PurgeDisc(ctx context.Context, server, label string) error
+	// ResolveName fills in the default group and account of a name, and
+	// AccountOverview reads an account's groups and servers (deleted ones
+	// too): list, and the help of "not found".
+	ResolveName(ctx context.Context, s string) (bytemark.Name, error)
+	AccountOverview(ctx context.Context, account string) (*bytemark.Account, error)
 	// The server commands (resize, rename, move, create, reimage, rescue,
 	// images).
 	UpdateServer(ctx context.Context, name string, u bytemark.ServerUpdate) (*bytemark.Server, error)
@@ -67,6 +72,9 @@ type Result struct {
 	// Calls are the Bytemark API calls made, one line each, e.g.
 	// "PUT start web1"; a failed call ends in " (failed)".
 	Calls []string
+	// NoOp is set when the action had nothing to do (a start of a server
+	// that is on): nothing was sent, and Summary says why.
+	NoOp bool
 	// Private is for the requester's eyes only, once: the root password of
 	// a server just created or reimaged, with how to use it. It is never
 	// part of Summary, Fields or an error; deliver it privately (an
@@ -108,6 +116,11 @@ func Run(ctx context.Context, c Cloud, a Action) (Result, error) {
 	rec := &recorder{c: c}
 	res, err := r.Run(ctx, rec)
 	res.Calls = rec.calls
+	var usage *UsageError
+	if err != nil && isNotFound(err) && a.Server() != "" && !errors.As(err, &usage) && ctx.Err() == nil {
+		// Say where we looked and what was probably meant.
+		return res, serverNotFound(ctx, c, a, err)
+	}
 	if err != nil {
 		return res, explain(a, err)
 	}
@@ -131,7 +144,7 @@ func explain(a Action, err error) error {
 			"`"+safe(suffix.Asked)+"`", "`"+safe(suffix.Hostname)+"`", "`"+safe(hostSuffix(suffix.Hostname))+"`", "`"+safe(trimSuffix(suffix))+"`"), err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &UsageError{Msg: fmt.Sprintf("`%s` took too long (more than %s) and I stopped waiting. Check the server with `/bytemark show %s`.",
-			a.String(), Timeout(a), a.Server()), err: err}
+			a.String(), HumanDuration(Timeout(a)), a.Server()), err: err}
 	case isNotFound(err) && a.Server() != "":
 		return &UsageError{Msg: fmt.Sprintf("I can't find server `%s` (or this bot's Bytemark account can't see it). `/bytemark list` shows the servers.",
 			a.Server()), err: err}
@@ -141,18 +154,37 @@ func explain(a Action, err error) error {
 	return fmt.Errorf("commands: %s: %w", a.String(), err)
 }
 
-// Run implements Runnable.
+// Run implements Runnable. It lists the group's servers, live ones first,
+// then deleted ones (which can still be undeleted), from one read of the
+// account; a group that doesn't exist is named with the groups that do.
 func (a List) Run(ctx context.Context, c Cloud) (Result, error) {
-	ss, err := c.ListServers(ctx, a.Group)
+	g, account, err := listGroup(ctx, c, a.Group)
 	if err != nil {
 		return Result{}, err
 	}
-	slices.SortFunc(ss, func(x, y bytemark.Server) int { return cmp.Compare(x.Name, y.Name) })
+	var live, deleted []bytemark.Server
+	for _, s := range g.Servers {
+		if s.Hostname == "" {
+			s.Hostname = s.Name + "." + g.Name + "." + account
+		}
+		if s.Deleted {
+			deleted = append(deleted, s)
+		} else {
+			live = append(live, s)
+		}
+	}
+	byName := func(x, y bytemark.Server) int { return cmp.Compare(x.Name, y.Name) }
+	slices.SortFunc(live, byName)
+	slices.SortFunc(deleted, byName)
 	where := "the default group"
 	if a.Group != "" {
-		where = "group " + a.Group
+		where = "group " + safe(g.Name)
 	}
-	return Result{Summary: fmt.Sprintf("%s in %s", count(len(ss), "server"), where), Servers: ss}, nil
+	sum := fmt.Sprintf("%s in %s", count(len(live), "server"), where)
+	if len(deleted) > 0 {
+		sum += fmt.Sprintf(", and %d deleted (until it is purged, `undelete` brings it back)", len(deleted))
+	}
+	return Result{Summary: sum, Servers: append(live, deleted...)}, nil
 }
 
 // Run implements Runnable.
@@ -178,27 +210,27 @@ func (a Show) Run(ctx context.Context, c Cloud) (Result, error) {
 
 // Run implements Runnable.
 func (a Start) Run(ctx context.Context, c Cloud) (Result, error) {
-	return powerAction(ctx, c, a.Target, says("started", c.StartServer))
+	return powerAction(ctx, c, a, says("started", c.StartServer))
 }
 
 // Run implements Runnable.
 func (a Stop) Run(ctx context.Context, c Cloud) (Result, error) {
-	return powerAction(ctx, c, a.Target, says("stopped", c.StopServer))
+	return powerAction(ctx, c, a, says("stopped", c.StopServer))
 }
 
 // Run implements Runnable.
 func (a Restart) Run(ctx context.Context, c Cloud) (Result, error) {
-	return powerAction(ctx, c, a.Target, says("restarted", c.RestartServer))
+	return powerAction(ctx, c, a, says("restarted", c.RestartServer))
 }
 
 // Run implements Runnable.
 func (a Reset) Run(ctx context.Context, c Cloud) (Result, error) {
-	return powerAction(ctx, c, a.Target, says("reset", c.ResetServer))
+	return powerAction(ctx, c, a, says("reset", c.ResetServer))
 }
 
 // Run implements Runnable.
 func (a Shutdown) Run(ctx context.Context, c Cloud) (Result, error) {
-	return powerAction(ctx, c, a.Target, says("shut down", c.ShutdownServer))
+	return powerAction(ctx, c, a, says("shut down", c.ShutdownServer))
 }
 
 // Run implements Runnable. A graceful reboot that fails (typically: the
@@ -209,11 +241,11 @@ func (a Shutdown) Run(ctx context.Context, c Cloud) (Result, error) {
 func (a Reboot) Run(ctx context.Context, c Cloud) (Result, error) {
 	switch a.Method {
 	case RebootReset:
-		return powerAction(ctx, c, a.Target, says("rebooted by reset", c.ResetServer))
+		return powerAction(ctx, c, a, says("rebooted by reset", c.ResetServer))
 	case RebootCycle:
-		return powerAction(ctx, c, a.Target, says("rebooted by power cycle", c.CycleServer))
+		return powerAction(ctx, c, a, says("rebooted by power cycle", c.CycleServer))
 	}
-	return powerAction(ctx, c, a.Target, func(ctx context.Context, name string) (string, error) {
+	return powerAction(ctx, c, a, func(ctx context.Context, name string) (string, error) {
 		err := c.RestartServer(ctx, name)
 		if err == nil || refused(err) || ctx.Err() != nil {
 			return "rebooted cleanly", err
@@ -227,15 +259,25 @@ func says(verb string, do func(context.Context, string) error) func(context.Cont
 	return func(ctx context.Context, name string) (string, error) { return verb, do(ctx, name) }
 }
 
-// powerAction reads the server, runs do on it and reads it again, to say
-// what changed. do returns the past tense for the summary ("started").
-func powerAction(ctx context.Context, c Cloud, name string, do func(context.Context, string) (string, error)) (Result, error) {
+// powerAction reads a's server, runs do on it and reads it again, to say
+// what changed. do returns the past tense for the summary ("started"). A
+// server already as a would leave it (AlreadyDone), or a restart of one
+// that is off, gets a no-op result and nothing is sent.
+func powerAction(ctx context.Context, c Cloud, a Action, do func(context.Context, string) (string, error)) (Result, error) {
+	name := a.Server()
 	before, err := c.GetServer(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
 	if before.Deleted {
 		return Result{Server: before}, &UsageError{Msg: fmt.Sprintf("`%s` is deleted; `/bytemark undelete %s` first.", name, name)}
+	}
+	if done, msg := AlreadyDone(a, before); done {
+		return noOp(msg, before), nil
+	}
+	if _, ok := a.(Restart); ok && !before.PowerOn {
+		shown := safe(displayName(name, before))
+		return noOp(fmt.Sprintf("`%s` is off, so there is nothing to restart; `/bytemark start %s` starts it.", shown, shown), before), nil
 	}
 	verb, err := do(ctx, name)
 	if err != nil {
@@ -260,8 +302,16 @@ func (a Delete) Run(ctx context.Context, c Cloud) (Result, error) {
 	return Result{Summary: fmt.Sprintf("%s deleted; `/bytemark undelete %s` brings it back for a while", a.Target, a.Target)}, nil
 }
 
-// Run implements Runnable.
+// Run implements Runnable. It reads the server first: one that isn't
+// deleted needs nothing done.
 func (a Undelete) Run(ctx context.Context, c Cloud) (Result, error) {
+	srv, err := c.GetServer(ctx, a.Target)
+	if err != nil {
+		return Result{}, err
+	}
+	if done, msg := AlreadyDone(a, srv); done {
+		return noOp(msg, srv), nil
+	}
 	if err := c.UndeleteServer(ctx, a.Target); err != nil {
 		return Result{}, err
 	}
@@ -399,6 +449,12 @@ func hostSuffix(host string) string {
 // trimSuffix returns the asked name without its suffix.
 func trimSuffix(e *bytemark.SuffixError) string {
 	return strings.TrimSuffix(e.Asked, "."+e.Suffix)
+}
+
+// noOp is the result of an action that had nothing to do: msg says why
+// (a sentence), and srv is the server as it is.
+func noOp(msg string, srv *bytemark.Server) Result {
+	return Result{Summary: strings.TrimSuffix(msg, "."), Server: srv, NoOp: true}
 }
 
 // power returns "on" or "off".

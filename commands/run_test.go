@@ -193,14 +193,14 @@ func TestRun(t *testing.T) {
 		wantErr     string // substring of the error; a *UsageError's Msg if it starts with "="
 		check       func(t *testing.T, f *fakeCloud, res Result)
 	}{
-		{in: "list", wantSummary: "2 servers in the default group", wantCalls: []string{"GET servers (default group)"},
+		{in: "list", wantSummary: "2 servers in the default group, and 1 deleted (until it is purged, `undelete` brings it back)", wantCalls: []string{"GET account acme"},
 			check: func(t *testing.T, f *fakeCloud, res Result) {
-				if len(res.Servers) != 2 || res.Servers[0].Name != "db1" || res.Servers[1].Name != "web1" {
-					t.Errorf("Servers = %v; want db1, web1", res.Servers)
+				if len(res.Servers) != 3 || res.Servers[0].Name != "db1" || res.Servers[1].Name != "web1" || !res.Servers[2].Deleted {
+					t.Errorf("Servers = %v; want db1, web1, then the deleted old1", res.Servers)
 				}
 			}},
-		{in: "list staging", wantCalls: []string{"GET servers staging (failed)"},
-			wantErr: "=Bytemark says that doesn't exist: `list staging`."},
+		{in: "list staging", wantCalls: []string{"GET account acme"},
+			wantErr: "=There's no group `staging` in account `acme`; its groups are `default`."},
 		{in: "show web1", wantSummary: "web1.default.acme is on: 2 cores, 4 GiB memory, 2 discs (75 GiB)", wantCalls: []string{"GET server web1"},
 			check: func(t *testing.T, f *fakeCloud, res Result) {
 				if res.Server == nil || res.Server.ID != 1 {
@@ -209,7 +209,7 @@ func TestRun(t *testing.T) {
 			}},
 		{in: "show old1", wantSummary: "old1.default.acme is deleted: 0 cores, 0 MiB memory, 0 discs", wantCalls: []string{"GET server old1"}},
 		{in: "show nope", wantCalls: []string{"GET server nope (failed)"},
-			wantErr: "=I can't find server `nope` (or this bot's Bytemark account can't see it). `/bytemark list` shows the servers."},
+			wantErr: "=I can't find server `nope` in group `default` of account `acme` (or this bot's Bytemark account can't see it). `/bytemark list default` shows its servers."},
 		{in: "start db1", wantSummary: "db1.default.acme started (was off, now on)", wantCalls: []string{"GET server db1", "PUT start db1", "GET server db1"}},
 		{in: "stop web1", wantSummary: "web1.default.acme stopped (was on, now off)", wantCalls: []string{"GET server web1", "PUT stop web1", "GET server web1"}},
 		{in: "restart web1", wantSummary: "web1.default.acme restarted (was on, now on)",
@@ -250,7 +250,7 @@ func TestRun(t *testing.T) {
 					t.Errorf("web1 not deleted")
 				}
 			}},
-		{in: "undelete old1", wantSummary: "old1 undeleted; `/bytemark start old1` powers it on", wantCalls: []string{"PUT undelete old1"}},
+		{in: "undelete old1", wantSummary: "old1 undeleted; `/bytemark start old1` powers it on", wantCalls: []string{"GET server old1", "PUT undelete old1"}},
 		{in: "purge web1", wantSummary: "web1 purged: the server and its discs are gone for good", wantCalls: []string{"DELETE purge server web1"},
 			check: func(t *testing.T, f *fakeCloud, res Result) {
 				if _, ok := f.servers["web1"]; ok {

@@ -43,7 +43,7 @@ func ParseSize(s string) (int, error) {
 // parseSize is ParseSize with a problem (a sentence for people) as its error.
 func parseSize(s string) (int, error) {
 	bad := func() error {
-		return problemf("%s isn't a size I understand. Write sizes like `25G`, `512M` or `1T` (a bare number is GiB).", quote(s))
+		return problemf("%s isn't a size I understand. Write sizes like %s (a bare number is GiB).", quote(s), SizeExamples)
 	}
 	l := strings.ToLower(s)
 	i := 0
@@ -70,7 +70,7 @@ func parseSize(s string) (int, error) {
 	// this long is far beyond any disc anyway.
 	whole = strings.TrimLeft(whole, "0")
 	if len(whole) > 9 || len(frac) > 6 {
-		return 0, problemf("%s is far bigger than the largest disc, %s.", quote(s), FormatSize(MaxDiscSizeMiB))
+		return 0, problemf("%s is far bigger than the largest disc, %s.", quote(s), HumanSize(MaxDiscSizeMiB))
 	}
 	n := 0
 	for _, c := range whole {
@@ -89,6 +89,38 @@ func parseSize(s string) (int, error) {
 		n += f * unit / scale
 	}
 	return n, nil
+}
+
+// SizeExamples are the sizes help shows: each one is accepted by every size
+// argument (a disc's size and a server's memory).
+const SizeExamples = "`25G`, `2048M` or `1T`"
+
+// parseDiscSize parses the size of a disc, as typed, and checks it against
+// the disc limits, quoting what was typed when it is outside them.
+func parseDiscSize(s string) (int, error) {
+	n, err := parseSize(s)
+	if err != nil {
+		return 0, err
+	}
+	if p := discSizeProblem(n, s); p != "" {
+		return 0, problem(p)
+	}
+	return n, nil
+}
+
+// discSizeProblem says what is wrong with a disc of n MiB, typed as typed
+// ("" when it wasn't typed: then the size is shown canonically).
+func discSizeProblem(n int, typed string) string {
+	if typed == "" {
+		typed = FormatSize(n)
+	}
+	switch {
+	case n < MinDiscSizeMiB:
+		return fmt.Sprintf("%s is smaller than the smallest disc, %s.", quote(typed), HumanSize(MinDiscSizeMiB))
+	case n > MaxDiscSizeMiB:
+		return fmt.Sprintf("%s is bigger than the largest disc, %s.", quote(typed), HumanSize(MaxDiscSizeMiB))
+	}
+	return ""
 }
 
 // FormatSize formats a size in MiB canonically, in the largest whole unit:

@@ -99,7 +99,7 @@ func check(a Action) error {
 		return problemf("%d cores is more than a server can have (the most is %d).", n, MaxCores)
 	case "MemoryMiB":
 		n, _ := fe.Value().(int)
-		return problem(memoryProblem(n))
+		return problem(memoryProblem(n, ""))
 	case "Group":
 		return problem(canonicalGroupProblem(s))
 	case "Label":
@@ -109,10 +109,7 @@ func check(a Action) error {
 		return problem(labelProblem(s))
 	case "SizeMiB":
 		n, _ := fe.Value().(int)
-		if n < MinDiscSizeMiB {
-			return problemf("%s is smaller than the smallest disc, %s.", quote(FormatSize(n)), FormatSize(MinDiscSizeMiB))
-		}
-		return problemf("%s is bigger than the largest disc, %s.", quote(FormatSize(n)), FormatSize(MaxDiscSizeMiB))
+		return problem(discSizeProblem(n, ""))
 	case "Grade":
 		return problemf("%s isn't a storage grade; use `sata`, `archive` or `ssd`.", quote(s))
 	case "Method":

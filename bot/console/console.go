@@ -173,7 +173,8 @@ var textReplacer = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&",
 	":hourglass_flowing_sand:", "⏳", ":large_green_circle:", "🟢", ":red_circle:", "🔴",
 	":white_circle:", "⚪", ":lock:", "🔒", ":no_entry:", "⛔", ":stopwatch:", "⏱️",
 	":grey_question:", "❔", ":hourglass:", "⌛", ":wastebasket:", "🗑️",
-	":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑", ":raised_hand:", "✋", ":snowflake:", "❄️")
+	":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑", ":raised_hand:", "✋", ":snowflake:", "❄️",
+	":information_source:", "ℹ️")
 
 // plainText turns Slack mrkdwn into terminal text: mentions become @names,
 // dates their fallback text, and the HTML escapes are undone.

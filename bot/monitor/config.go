@@ -23,10 +23,20 @@ const (
 // Modes are the AUTO_REBOOT modes, for validating configuration.
 var Modes = []string{ModeOn, ModeApprove, ModeDryRun, ModeOff}
 
+// Defaults of the monitoring settings: the one source (WithDefaults, and
+// main's configuration, take them from here).
+const (
+	DefaultRebootMode        = ModeApprove             // AUTO_REBOOT
+	DefaultRebootLabel       = "bytemark_server"       // REBOOT_LABEL
+	DefaultRebootMethod      = commands.RebootGraceful // REBOOT_METHOD
+	DefaultRebootCooldown    = 15 * time.Minute        // REBOOT_COOLDOWN
+	DefaultRebootMaxPerDay   = 3                       // REBOOT_MAX_PER_DAY
+	DefaultRebootFleetMax    = 5                       // REBOOT_FLEET_MAX
+	DefaultRebootFleetWindow = 10 * time.Minute        // REBOOT_FLEET_WINDOW
+)
+
 // Config is how the monitoring webhooks turn alerts into reboots. Zero
-// values take the documented defaults (WithDefaults), which are the
-// environment's (config.go's tags; a test in package main checks that they
-// agree).
+// values take the documented defaults (WithDefaults).
 type Config struct {
 	// WebhookToken is the bearer token monitoring must send (WEBHOOK_TOKEN).
 	// With neither it nor GrafanaHMACSecret set, every webhook is refused
@@ -97,21 +107,21 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	c.Mode = strings.ToLower(strings.TrimSpace(c.Mode))
 	if !slices.Contains(Modes, c.Mode) {
-		c.Mode = ModeApprove
+		c.Mode = DefaultRebootMode
 	}
 	if c.Label == "" {
-		c.Label = "bytemark_server"
+		c.Label = DefaultRebootLabel
 	}
 	if !slices.Contains(commands.RebootMethods, c.Method) {
-		c.Method = commands.RebootGraceful
+		c.Method = DefaultRebootMethod
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
 		}
 	}
-	def(&c.Cooldown, 15*time.Minute)
-	def(&c.FleetWindow, 10*time.Minute)
+	def(&c.Cooldown, DefaultRebootCooldown)
+	def(&c.FleetWindow, DefaultRebootFleetWindow)
 	def(&c.DedupeTTL, 72*time.Hour)
 	def(&c.ReportGrace, 20*time.Second)
 	def(&c.HoldEvery, time.Second)
@@ -119,10 +129,10 @@ func (c Config) WithDefaults() Config {
 		c.Delay = 0
 	}
 	if c.MaxPerDay < 1 {
-		c.MaxPerDay = 3
+		c.MaxPerDay = DefaultRebootMaxPerDay
 	}
 	if c.FleetMax < 1 {
-		c.FleetMax = 5
+		c.FleetMax = DefaultRebootFleetMax
 	}
 	if c.MaxInFlight < 1 {
 		c.MaxInFlight = 32

@@ -298,7 +298,7 @@ func (dl *delivery) hold(ctx context.Context, r *result, fleet int) error {
 		return err
 	}
 	r.decision = DecHeld
-	r.reason = fmt.Sprintf("held for %s (REBOOT_DELAY); a resolve before then cancels the reboot", cfg.Delay)
+	r.reason = fmt.Sprintf("held for %s (REBOOT_DELAY); a resolve before then cancels the reboot", slackui.Roughly(cfg.Delay))
 	return nil
 }
 
@@ -378,7 +378,7 @@ func (h *Hooks) guard(ctx context.Context, r *result, cool approvals.CooldownRes
 	cfg, store := h.cfg, h.s.Store
 	if !cool.OK {
 		r.decision = DecCooldown
-		r.reason = fmt.Sprintf("cooldown: monitoring acted on it less than %s ago (REBOOT_COOLDOWN); %s left", cfg.Cooldown, cool.Remaining.Round(time.Second))
+		r.reason = fmt.Sprintf("cooldown: monitoring acted on it less than %s ago (REBOOT_COOLDOWN); %s left", slackui.Roughly(cfg.Cooldown), slackui.Roughly(cool.Remaining))
 		return nil
 	}
 	// A policy rule naming the monitoring pseudo-role decides in place of
@@ -426,7 +426,7 @@ func (h *Hooks) fleet(ctx context.Context, r *result, n int) error {
 	case n > cfg.FleetMax:
 		why = fmt.Sprintf("%d servers failing at once", n)
 	case !ok:
-		why = fmt.Sprintf("%d servers already acted on within %s", count, cfg.FleetWindow)
+		why = fmt.Sprintf("%d servers already acted on within %s", count, slackui.Roughly(cfg.FleetWindow))
 	}
 	if why != "" {
 		r.card = false

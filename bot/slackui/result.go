@@ -22,7 +22,11 @@ func Result(a commands.Action, res commands.Result, user string, approvers []str
 	if summary == "" {
 		summary = "Done: " + a.String()
 	}
-	fmt.Fprintf(&b, ":white_check_mark: %s", summary)
+	icon := ":white_check_mark:"
+	if res.NoOp {
+		icon = ":information_source:" // nothing was done, and nothing went wrong
+	}
+	fmt.Fprintf(&b, "%s %s", icon, summary)
 	if user != "" {
 		fmt.Fprintf(&b, " (for %s", Mention(user))
 		if len(approvers) > 0 {
@@ -106,9 +110,22 @@ func serverList(ss []bytemark.Server) string {
 		if name == "" {
 			name = s.Name
 		}
+		if s.Deleted {
+			// Still recoverable until it is purged: say how.
+			fmt.Fprintf(&b, ":wastebasket: deleted %s · `/bytemark undelete %s` brings it back\n", commands.Code(name), commands.Escape(canonical(name)))
+			continue
+		}
 		fmt.Fprintf(&b, "%s %s · %s, %s\n", power, commands.Code(name), Plural(s.Cores, "core"), commands.HumanSize(s.Memory))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// canonical is name.group.account of a hostname (or the name itself).
+func canonical(host string) string {
+	if parts := strings.SplitN(host, ".", 4); len(parts) >= 3 {
+		return strings.Join(parts[:3], ".")
+	}
+	return host
 }
 
 func discTable(ds []bytemark.Disc) string {
@@ -123,9 +140,11 @@ func discTable(ds []bytemark.Disc) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// ErrorText is what a person is told about err. Usage errors and the
-// Bytemark API's own refusals are specific; anything else is logged by the
-// caller and shown only as a reference.
+// ErrorText is what a person is told about err: what it means for them
+// and what to do. It is the one place that words the Bytemark API's typed
+// errors; the API's own text is never shown (it goes to the log, with the
+// request reference ref, which the caller logs). Usage errors are shown as
+// they are; anything else is shown only as a reference.
 func ErrorText(err error, ref string) string {
 	var usage *commands.UsageError
 	if errors.As(err, &usage) {
@@ -137,22 +156,22 @@ func ErrorText(err error, ref string) string {
 		if pt.PowerOn {
 			state = "still on"
 		}
-		return fmt.Sprintf("%s did not finish: after %s the server %s is %s.", pt.Action, pt.Waited.Round(1e9), commands.Code(pt.Server), state)
+		return fmt.Sprintf("%s did not finish: after %s the server %s is %s. `/bytemark show %s` tells how it is now.",
+			pt.Action, Roughly(pt.Waited), commands.Code(pt.Server), state, commands.Escape(pt.Server))
 	}
 	var api *bytemark.Error
 	if errors.As(err, &api) {
 		switch {
 		case bytemark.IsNotFound(err):
-			return "Bytemark says that doesn't exist (or this bot's account can't see it)."
+			return "Bytemark says that doesn't exist (or this bot's account can't see it). `/bytemark list` shows the servers."
+		case bytemark.IsUnauthorized(err):
+			return fmt.Sprintf("The bot can't log in to Bytemark right now, so nothing was done. Whoever runs the bot should check its Bytemark login (BYTEMARK_API_KEY, or BYTEMARK_USERNAME and BYTEMARK_PASSWORD) (ref %s).", ref)
 		case bytemark.IsForbidden(err):
-			return "Bytemark refused: this bot's account isn't allowed to do that."
+			return fmt.Sprintf("Bytemark refused: this bot's account isn't allowed to do that, so nothing was done. Whoever manages the Bytemark account can give the bot's login that permission (ref %s).", ref)
 		case api.StatusCode >= 500:
-			return fmt.Sprintf("The Bytemark API failed (HTTP %d); try again in a while (ref %s).", api.StatusCode, ref)
+			return fmt.Sprintf("The Bytemark API failed (HTTP %d), so this may not have happened; try again in a while (ref %s).", api.StatusCode, ref)
 		case bytemark.IsBadRequest(err):
-			if api.Message != "" {
-				return "Bytemark refused the request: " + commands.Escape(Truncate(api.Message, 300))
-			}
-			return "Bytemark refused the request as invalid."
+			return fmt.Sprintf("Bytemark refused the request, so nothing was done: it can't be done to the server as it is now. `/bytemark show` tells how the server is; if that doesn't explain it, whoever runs the bot can find Bytemark's reason in the log under ref %s.", ref)
 		}
 	}
 	return fmt.Sprintf("Something went wrong (ref %s).", ref)

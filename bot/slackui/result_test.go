@@ -23,7 +23,8 @@ func TestErrorText(t *testing.T) {
 		{"wrapped usage", fmt.Errorf("x: %w", &commands.UsageError{Msg: "No."}), "No."},
 		{"not found", &bytemark.Error{Method: "GET", Path: "/x", StatusCode: 404, Message: "Not Found"}, "doesn't exist"},
 		{"forbidden", &bytemark.Error{Method: "PUT", Path: "/x", StatusCode: 403}, "isn't allowed"},
-		{"bad request", &bytemark.Error{Method: "POST", Path: "/x", StatusCode: 400, Message: "size is too small"}, "size is too small"},
+		{"bad request", &bytemark.Error{Method: "POST", Path: "/x", StatusCode: 400, Message: "power_on the server is not running"}, "ref r1"},
+		{"unauthorized", &bytemark.Error{Method: "GET", Path: "/x", StatusCode: 401}, "can't log in to Bytemark"},
 		{"server error", fmt.Errorf("commands: show: %w", &bytemark.Error{Method: "GET", Path: "/x", StatusCode: 502}), "HTTP 502"},
 		{"power timeout", &bytemark.PowerTimeoutError{Server: "web1.default.acme", Action: "restart", Waited: 2 * time.Minute, PowerOn: true}, "still on"},
 		{"other", errors.New("redis: connection refused token=xoxb-secret"), "Something went wrong (ref r1)"},
@@ -34,7 +35,7 @@ func TestErrorText(t *testing.T) {
 			if !strings.Contains(got, tt.want) {
 				t.Errorf("ErrorText(%v) = %q; want it to contain %q", tt.err, got, tt.want)
 			}
-			if strings.Contains(got, "xoxb") || strings.Contains(got, "redis") {
+			if strings.Contains(got, "xoxb") || strings.Contains(got, "redis") || strings.Contains(got, "power_on") || strings.Contains(got, "HTTP 40") {
 				t.Errorf("ErrorText(%v) = %q leaks the error", tt.err, got)
 			}
 		})

@@ -67,7 +67,7 @@ func Time(t, now time.Time) string {
 	fallback := t.UTC().Format("2006-01-02 15:04 UTC")
 	s := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), fallback)
 	if rel > 0 {
-		s += " (in " + rel.String() + ")"
+		s += " (in " + Roughly(rel) + ")"
 	}
 	return s
 }
@@ -95,17 +95,6 @@ func Text(s string) Message {
 	return Message{Text: s, Blocks: []slack.Block{slack.NewSectionBlock(Mrkdwn(s), nil, nil)}}
 }
 
-// Roughly formats d for people: "an hour", "30m", "1h30m".
-func Roughly(d time.Duration) string {
-	if d == time.Hour {
-		return "an hour"
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+// Roughly formats d for people: "15 minutes", "1 hour 30 minutes"
+// (commands.HumanDuration, the one way durations are said).
+func Roughly(d time.Duration) string { return commands.HumanDuration(d) }
