@@ -382,7 +382,7 @@ type scripts struct {
 	finish, schedule, unschedule, promote          *redis.Script
 	cooldown, rate, distinct, unlock, retire       *redis.Script
 	lockAs                                         *redis.Script
-	grace                                          graceScripts // staged.go
+	grace                                          graceScripts  // staged.go
 	hold, cancelHold, takeHolds, doneHold          *redis.Script // holds.go
 }
 
