@@ -245,6 +245,7 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		AllowedChannels:   cfg.AllowedChannels,
 		Approvers:         cfg.Approvers,
 		Protected:         cfg.ProtectedServers,
+		BlastRadius:       cfg.BlastRadius,
 		ApprovalsRequired: cfg.ApprovalsRequired,
 		ApprovalTTL:       cfg.ApprovalTTL,
 		GroupMaxAge:       cfg.UsergroupMaxAge,

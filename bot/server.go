@@ -40,6 +40,9 @@ type Cloud interface {
 	// full hostname) to its ID and canonical name; the guards key on the ID.
 	Identify(ctx context.Context, name string) (bytemark.Identity, error)
 	IdentifyAll(ctx context.Context, names []string) (map[string]bytemark.Identity, map[string]error)
+	// ListAllServers lists a group's servers, deleted ones too: what a
+	// target of many servers (group:…, web*) resolves against.
+	ListAllServers(ctx context.Context, group string) ([]bytemark.Server, error)
 	// The destroying calls, naming the server by the ID approvers saw.
 	DeleteServerByID(ctx context.Context, id bytemark.Identity) error
 	PurgeServerByID(ctx context.Context, id bytemark.Identity) error
@@ -103,6 +106,10 @@ type Config struct {
 	Protected []string
 	// Reboot configures the monitoring webhooks (see hooks.go).
 	Reboot RebootConfig
+	// BlastRadius is how many servers a power action on a target of many
+	// servers (group:…, a glob) may reach without approval (BLAST_RADIUS,
+	// default 3; fanout.go).
+	BlastRadius int
 	// Inline runs the work that follows a request's answer (card updates,
 	// replies) at once, in the caller's goroutine, rather than in the
 	// background: for the console, whose transcript must be deterministic.
@@ -124,6 +131,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers < 1 {
 		c.Workers = 4
+	}
+	if c.BlastRadius < 1 {
+		c.BlastRadius = 3
 	}
 	def(&c.ApprovalTTL, 15*time.Minute)
 	def(&c.JobTimeout, 6*time.Minute)

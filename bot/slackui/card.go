@@ -30,6 +30,10 @@ type Subject struct {
 	Memory  int // MiB
 	Discs   []Disc
 	IPs     []string
+	// Servers, when set, are the canonical names of the servers of an
+	// action on many servers (targets.go), and Skipped those it matched
+	// but leaves out (deleted); the card lists them.
+	Servers, Skipped []string
 }
 
 // Disc is a disc on a card.
@@ -124,6 +128,9 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 
 // destroys lists what the action would destroy.
 func destroys(snap Subject) string {
+	if len(snap.Servers) > 0 {
+		return targetList(snap)
+	}
 	var b strings.Builder
 	b.WriteString("*What it affects*\n")
 	if len(snap.Discs) == 0 {
