@@ -342,10 +342,7 @@ func Parse(text string) (Action, error) {
 			return nil, c.usageError(err.Error())
 		}
 	}
-	if len(args) > 0 && len(c.args) > 0 && c.args[0].name == "server" && IsTarget(args[0]) {
-		return parseMany(c, args) // a group or a glob (targets.go)
-	}
-	a, err := c.build(args)
+	a, err := c.buildAny(args) // the server may be a group or a glob (targets.go)
 	if err == nil {
 		err = check(a)
 	}

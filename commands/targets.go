@@ -176,27 +176,27 @@ func (m Many) problem() string {
 	return ""
 }
 
-// parseMany builds the Many of command c whose server argument (args[0])
-// is a target of many servers, or refuses it: only the power commands take
-// one.
-func parseMany(c *command, args []string) (Action, error) {
+// buildAny builds the action of command c from args, like c.build, except
+// that a server argument (args[0]) naming many servers (a group or a glob)
+// makes a Many of a power command, and is refused by any other command:
+// only the power commands take many servers.
+func (c *command) buildAny(args []string) (Action, error) {
+	if len(args) == 0 || len(c.args) == 0 || c.args[0].name != "server" || !IsTarget(args[0]) {
+		return c.build(args)
+	}
 	if !slices.Contains(powerCommands, c.name) {
-		return nil, c.usageError(fmt.Sprintf("`%s` takes exactly one server, not %s: only the power commands (`start`, `stop`, `restart`, `reset`, `shutdown`, `reboot`) take a group or a glob. Name the server, e.g. `/bytemark %s`.",
-			c.name, quote(args[0]), c.examples[0]))
+		return nil, problemf("`%s` takes exactly one server, not %s: only the power commands (`start`, `stop`, `restart`, `reset`, `shutdown`, `reboot`) take a group or a glob. Name the server, e.g. `/bytemark %s`.",
+			c.name, quote(args[0]), c.examples[0])
 	}
 	t, err := parseTarget(args[0])
 	if err != nil {
-		return nil, c.usageError(err.Error())
+		return nil, err
 	}
 	a, err := c.build(args)
 	if err != nil {
-		return nil, c.usageError(err.Error())
+		return nil, err
 	}
-	m := Many{Action: withTarget(a, ""), Target: t}
-	if err := check(m); err != nil {
-		return nil, c.usageError(err.Error())
-	}
-	return m, nil
+	return Many{Action: withTarget(a, ""), Target: t}, nil // Parse checks it
 }
 
 // withTarget returns a copy of a with its Target field set to target.
