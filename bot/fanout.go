@@ -119,6 +119,11 @@ func (p *fanPlan) asks() bool {
 	return p.err == nil && p.decErr == nil && p.refusal == "" && len(p.list.Servers) > 0 && p.d.Approvals > 0
 }
 
+// runs reports whether the plan is to run the action at once.
+func (p *fanPlan) runs() bool {
+	return p.err == nil && p.decErr == nil && p.refusal == "" && len(p.list.Servers) > 0 && p.d.Approvals == 0
+}
+
 // judgeMany plans a job whose action is on many servers, and reports
 // whether it is one. An approved ticket's job is decided again when it
 // runs, on the servers its card listed (runManyTicket).
@@ -249,6 +254,18 @@ func (e *execution) runMany(ctx context.Context, m commands.Many) (string, bool)
 	if e.job.TicketID != "" {
 		return e.runManyTicket(ctx, m)
 	}
+	if p := e.fan; p != nil && p.runs() {
+		return e.fanRun(ctx, m, e.fan.list, fanReport{channel: e.job.Channel, thread: e.job.ThreadTS, key: "exec:job:" + e.job.ID})
+	}
+	// Every other ending is the job's alone (each server's run counts its own).
+	outcome, failed := e.endMany(ctx, m)
+	e.s.metrics.executions.WithLabelValues(m.Name(), strings.TrimPrefix(outcome, "refused: ")).Inc()
+	return outcome, failed
+}
+
+// endMany ends a job on many servers that runs none of them: it can't be
+// resolved or decided, reaches none, is refused, or asks for approval.
+func (e *execution) endMany(ctx context.Context, m commands.Many) (string, bool) {
 	p := e.fan
 	ch, thread, who := e.job.Channel, e.job.ThreadTS, slackui.Mention(e.job.RequestedBy)
 	switch {
@@ -277,10 +294,8 @@ func (e *execution) runMany(ctx context.Context, m commands.Many) (string, bool)
 		e.post(ctx, ch, thread, fmt.Sprintf(":no_entry: Not running %s (for %s): %s", commands.Code(m.String()), who, p.refusal))
 		e.auditEach(ctx, m, []fanServer{{Name: p.refused}}, "", "refused: policy", p.refusal)
 		return "refused: policy", true
-	case p.asks():
-		return e.askMany(ctx, m, p)
 	}
-	return e.fanRun(ctx, m, p.list, fanReport{channel: ch, thread: thread, key: "exec:job:" + e.job.ID})
+	return e.askMany(ctx, m, p)
 }
 
 // askMany opens an approval ticket for m on the listed servers and posts
