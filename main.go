@@ -308,6 +308,7 @@ func botConfig(cfg *Config, policy commands.Policy) bot.Config {
 		Approvers:         cfg.Approvers,
 		Protected:         cfg.ProtectedServers,
 		PurgeGrace:        purgeGrace(cfg.PurgeGrace),
+		BlastRadius:       cfg.BlastRadius,
 		ApprovalsRequired: cfg.ApprovalsRequired,
 		ApprovalTTL:       cfg.ApprovalTTL,
 		GroupMaxAge:       cfg.UsergroupMaxAge,

@@ -161,6 +161,10 @@ func (c policyCase) decide(ctx context.Context, p *policy.Policy) (explained, er
 		}
 		return explained{}, err
 	}
+	if m, ok := a.(commands.Many); ok {
+		return explained{}, fmt.Errorf("%q: %s names many servers, which only the bot can list (from Bytemark); offline, "+
+			"ask about each server by its canonical name (e.g. %s)", c.Command, m.Target, m.For("web1.default.ACCOUNT"))
+	}
 	if s := a.Server(); s != "" && !policy.Canonical(s) {
 		return explained{}, fmt.Errorf("%q: %s is not a canonical name; offline there is no default group or account, "+
 			"so write name.group.account (e.g. %s.default.ACCOUNT)", c.Command, s, strings.Split(s, ".")[0])

@@ -126,6 +126,10 @@ func TestPolicyExplain(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "web1 is not a canonical name") || !strings.Contains(err.Error(), "web1.default.ACCOUNT") {
 		t.Errorf("explain with a short name = %v; want a hint\n%s", err, out)
 	}
+	out, err = runPolicy(t, "explain", "examples/policy.yaml", "--user", "U0CAROL", "restart web*.staging.acme")
+	if err == nil || !strings.Contains(err.Error(), "names many servers") || !strings.Contains(err.Error(), "restart web1.default.ACCOUNT") {
+		t.Errorf("explain of a target of many servers = %v; want it to ask about each server\n%s", err, out)
+	}
 	if _, err := runPolicy(t, "explain", "examples/policy.yaml", "purge web1.a.b"); err == nil {
 		t.Error("explain without --user succeeded")
 	}

@@ -10,8 +10,11 @@ import (
 // card renders an approval ticket from what it stores: the snapshot the
 // approvers were shown, the power state and the reason.
 func card(t approvals.Ticket, now time.Time, note string) slackui.Message {
-	snap, _ := parseSnapshot(t.Snapshot)
 	m := metaOf(t.Meta)
+	if l, ok := parseFanList(t.Snapshot); ok { // many servers (fanout.go)
+		return slackui.Card(t, manySubject(l, m.Power), m.Reason, now, note)
+	}
+	snap, _ := parseSnapshot(t.Snapshot)
 	sub := snap.subject(m.Power)
 	if t.Purge.State != "" {
 		return slackui.StagedCard(t, sub, now, note)

@@ -99,7 +99,7 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 		}
 		return s.audit(ctx, log, name, server)
 	}
-	if _, ok := a.(commands.Runnable); !ok {
+	if _, ok := a.(commands.Runnable); !ok && !commands.IsMany(a) {
 		log.Error("action has no way to run", "action", a.String())
 		return name, "error", ephemeral(fmt.Sprintf("Something went wrong (ref %s).", in.RequestID))
 	}

@@ -189,6 +189,8 @@ type execution struct {
 	// couldn't be made.
 	decision *policy.Decision
 	decErr   error
+	// fan is judge's plan for an action on many servers (fanout.go).
+	fan *fanPlan
 }
 
 // ref is what a person quotes to find this job in the logs.
@@ -206,6 +208,9 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 		e.log.Error("job with an unparseable command", "err", err)
 		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Can't run %s: %s", commands.Code(e.job.Command), slackui.ErrorText(err, e.ref())))
 		return "invalid", true
+	}
+	if m, ok := a.(commands.Many); ok {
+		return e.runMany(ctx, m) // many servers, each on its own (fanout.go)
 	}
 	if e.idErr != nil {
 		outcome, failed = e.refuseUnidentified(ctx, a)

@@ -115,6 +115,9 @@ func (s *Server) admit(ctx context.Context, log *slog.Logger, a commands.Action,
 // the rule may have changed since it was asked for). Monitoring's jobs are
 // decided by the webhooks (hooks*.go) and are not judged here.
 func (e *execution) judge(ctx context.Context) {
+	if e.judgeMany(ctx) {
+		return // many servers: decided on each (fanout.go)
+	}
 	m := jobMetaOf(e.job)
 	if m.Decided || e.idErr != nil {
 		return
@@ -149,6 +152,9 @@ func (e *execution) judge(ctx context.Context) {
 func (e *execution) asks() bool {
 	if e.job.TicketID != "" {
 		return false
+	}
+	if e.fan != nil {
+		return e.fan.asks()
 	}
 	if e.decision != nil {
 		return e.decision.Allowed && e.decision.Approvals > 0

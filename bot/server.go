@@ -39,6 +39,9 @@ type Cloud interface {
 	// full hostname) to its ID and canonical name; the guards key on the ID.
 	Identify(ctx context.Context, name string) (bytemark.Identity, error)
 	IdentifyAll(ctx context.Context, names []string) (map[string]bytemark.Identity, map[string]error)
+	// ListAllServers lists a group's servers, deleted ones too: what a
+	// target of many servers (group:…, web*) resolves against.
+	ListAllServers(ctx context.Context, group string) ([]bytemark.Server, error)
 	// The destroying calls, naming the server by the ID approvers saw.
 	DeleteServerByID(ctx context.Context, id bytemark.Identity) error
 	PurgeServerByID(ctx context.Context, id bytemark.Identity) error
@@ -107,6 +110,10 @@ type Config struct {
 	// Protected are globs over canonical server names (PROTECTED_SERVERS)
 	// of servers that are never deleted, purged or reimaged, whoever asks.
 	Protected []string
+	// BlastRadius is how many servers a power action on a target of many
+	// servers (group:…, a glob) may reach without approval (BLAST_RADIUS,
+	// default 3; fanout.go).
+	BlastRadius int
 	// Inline runs the work that follows a request's answer (card updates,
 	// replies) at once, in the caller's goroutine, rather than in the
 	// background: for the console, whose transcript must be deterministic.
@@ -128,6 +135,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers < 1 {
 		c.Workers = DefaultWorkers
+	}
+	if c.BlastRadius < 1 {
+		c.BlastRadius = 3
 	}
 	def(&c.ApprovalTTL, DefaultApprovalTTL)
 	def(&c.JobTimeout, 6*time.Minute)

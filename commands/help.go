@@ -2,6 +2,7 @@ package commands
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -28,6 +29,9 @@ func HelpText(topic string) string {
 		if c.args != nil && c.args[0] == argServer {
 			b.WriteString("\n" + serverNames)
 		}
+		if slices.Contains(powerCommands, c.name) {
+			b.WriteString("\n" + targetsHelp)
+		}
 		return b.String()
 	}
 	var b strings.Builder
@@ -43,6 +47,9 @@ func HelpText(topic string) string {
 		fmt.Fprintf(&b, "• `%s`: %s\n", c.usage(), c.summary)
 	}
 	b.WriteString(serverNames + " Sizes look like " + SizeExamples + "; a bare number is GiB.")
+	if topic == "" {
+		b.WriteString(" The power commands also take many servers: `group:&lt;group&gt;` or a glob such as `web*`.")
+	}
 	if topic == "" {
 		b.WriteString(" Purges and reimages always need approval; other actions may too, as configured.")
 	}

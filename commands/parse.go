@@ -342,7 +342,7 @@ func Parse(text string) (Action, error) {
 			return nil, c.usageError(err.Error())
 		}
 	}
-	a, err := c.build(args)
+	a, err := c.buildAny(args) // the server may be a group or a glob (targets.go)
 	if err == nil {
 		err = check(a)
 	}

@@ -139,7 +139,8 @@ func TestParse(t *testing.T) {
 		{name: "disc alone", in: "disc", wantErr: "`disc` needs `add`, `resize` or `purge`"},
 		{name: "disc server", in: "disc web1", wantErr: "Did you mean `/bytemark discs web1`?"},
 		{name: "disc typo", in: "disc ad web1 data 1G", wantErr: "=`disc` can't `ad`; it can `add`, `resize` or `purge`. Did you mean `disc add`?"},
-		{name: "bad server", in: "delete *", wantErr: "=`*` isn't a server name: it has the character `*`; use letters, digits and hyphens." + serverHint + "\nUsage: `/bytemark delete &lt;server&gt;`"},
+		{name: "bad server", in: "delete web1*x!", wantErr: "=`delete` takes exactly one server, not `web1*x!`: only the power commands (`start`, `stop`, `restart`, `reset`, `shutdown`, `reboot`) take a group or a glob. Name the server, e.g. `/bytemark delete web1`.\nUsage: `/bytemark delete &lt;server&gt;`"},
+		{name: "bad server char", in: "delete web_1", wantErr: "=`web_1` isn't a server name: it has the character `_`; use letters, digits and hyphens." + serverHint + "\nUsage: `/bytemark delete &lt;server&gt;`"},
 		{name: "path server", in: "reboot ../x", wantErr: "=`../x` isn't a server name: it has an empty part (a dot at the start or end, or two together)." + serverHint + "\nUsage: `/bytemark reboot &lt;server&gt; [graceful|reset|cycle]`"},
 		{name: "hyphen server", in: "show -web1", wantErr: "a part starts or ends with a hyphen"},
 		{name: "junk after hostname", in: "show web1.default.acme.x_y", wantErr: "has the character `_`"},
@@ -246,6 +247,10 @@ var allActions = []Action{
 	Create{Target: "new-2.staging", Cores: 2, MemoryMiB: 4096, Discs: [8]NewDisc{{1536, "sata"}}, Distribution: "bookworm", Stopped: true},
 	Reimage{Target: "web1", Distribution: "bookworm"}, Reimage{Target: "db1.default.acme", Distribution: "ubuntu-24.04"},
 	Rescue{Target: "web1"}, Images{},
+	// Targets of many servers (targets.go).
+	Many{Action: Restart{}, Target: Target{Group: "staging"}}, Many{Action: Start{}, Target: Target{Glob: "web*"}},
+	Many{Action: Stop{}, Target: Target{Glob: "web[12]", Group: "staging.acme"}}, Many{Action: Shutdown{}, Target: Target{Group: "default.acme"}},
+	Many{Action: Reset{}, Target: Target{Glob: "db?"}}, Many{Action: Reboot{Method: RebootCycle}, Target: Target{Glob: "*", Group: "staging"}},
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -478,7 +483,9 @@ func FuzzParse(f *testing.F) {
 		f.Add(c.examples[0])
 	}
 	for _, s := range []string{"", "reboot ../x", "disc add web1 vda 1.5G", "show web1.default.acme.uk0.bigv.io", "RESTART Web1", "disc add web1 d 0.001T",
-		"purge web1.default.acme.uk1.bigv.io", "show web1.default.acme.uk0.bigv.io.evil.com", "restart 1001.11.1"} {
+		"purge web1.default.acme.uk1.bigv.io", "show web1.default.acme.uk0.bigv.io.evil.com", "restart 1001.11.1",
+		"restart group:staging", "reboot web* cycle", "stop WEB[1-3].Staging.acme", "start group:", "delete group:x", "purge web*",
+		"reset web*.st*", "shutdown [", "reboot group:a.b.c", "start *", "restart web[!2]"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {

@@ -54,6 +54,9 @@ var effects = map[string][]string{
 // those of the commands it amounts to (`reboot web1 cycle` is reboot, stop
 // and start). Rules that say which actions need approval match on these.
 func Effects(a Action) []string {
+	if m, ok := a.(Many); ok && m.Action != nil {
+		a = m.Action // many servers: each does what the one action does
+	}
 	key := a.Name()
 	if r, ok := a.(Reboot); ok {
 		key += " " + cmp.Or(r.Method, RebootGraceful)

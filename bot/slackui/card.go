@@ -37,6 +37,10 @@ type Subject struct {
 	// InUse: the action purges the server, which is running and was never
 	// deleted (the card says so in bold).
 	InUse bool
+	// Servers, when set, are the canonical names of the servers of an
+	// action on many servers (targets.go), and Skipped those it matched
+	// but leaves out (deleted); the card lists them.
+	Servers, Skipped []string
 }
 
 // Disc is a disc on a card.
@@ -139,6 +143,9 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 // destroys lists what the action would destroy (or, for a server to be
 // created, what it creates).
 func destroys(snap Subject) string {
+	if len(snap.Servers) > 0 {
+		return targetList(snap)
+	}
 	if snap.Creates {
 		return creates(snap)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -198,5 +199,78 @@ rules:
 	if n1, n2, n3 := signals(fake.Server, "web1")+signals(fake.Server, "1001"), signals(fake.Server, "web2")+signals(fake.Server, "1002"),
 		signals(fake.Server, "db1")+signals(fake.Server, "1003"); n1 != 1 || n2 != 0 || n3 != 0 {
 		t.Errorf("reboots of web1, web2, db1 = %d, %d, %d; want 1, 0, 0\n%s", n1, n2, n3, dump())
+	}
+}
+
+// Scenario 18.6: targets of many servers under a POLICY_FILE. A group
+// target within BLAST_RADIUS runs at once and its report lists every
+// server; a glob beyond it asks the approvers of the rule that matches
+// them, on a card listing them, and once approved resets each exactly
+// once; a destructive command never takes a group.
+func TestPolicyGroupTarget(t *testing.T) {
+	t.Parallel()
+	slack := newSlackAPI(t, "xoxb-reliability")
+	fake := newFakeAPI(t)
+	for _, s := range []struct{ group, name string }{{"staging", "stage2"}, {"default", "web3"}} {
+		if _, err := fake.Server.AddServer("acme", s.group, bytemark.Server{Name: s.name, PowerOn: s.group == "default"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rds := startRedis(t, "")
+	const secret = "reliability-signing-secret"
+	file := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(file, []byte(`roles:
+  ops: [UAPPROVE1, UAPPROVE2, UASKER001]
+rules:
+  - actions: [start, stop, restart, reset, shutdown, reboot]
+    servers: ["*.default.acme", "*.staging.acme"]
+    requesters: [ops]
+    approvers: [ops]
+    approvals: 0
+  - actions: [delete]
+    approvers: [ops]
+    approvals: 1
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bot := startBot(t, "bot", botEnv(slack, fake, rds, "relgrp:", "APPROVERS=", "POLICY_FILE="+file, "BLAST_RADIUS=2"))
+	dump := func() string { return bot.logText() + "\n" + slack.Dump() }
+
+	// A destructive command never takes a group: refused when parsed.
+	if code, body := bot.slash(secret, userAsker, chanOps, "delete group:staging"); code != http.StatusOK || !strings.Contains(replyText(body), "`delete` takes exactly one server") {
+		t.Errorf("delete group:staging = %d %q; want a refusal", code, replyText(body))
+	}
+
+	// Two servers, within BLAST_RADIUS: at once, listed, each started.
+	if code, body := bot.slash(secret, userAsker, chanOps, "start group:staging"); code != http.StatusOK || !strings.Contains(replyText(body), "Working on") {
+		t.Fatalf("start group:staging = %d %q", code, replyText(body))
+	}
+	slack.WaitCall(t, "chat.update", "done on all 2 servers in `staging.acme`", "`stage1.staging.acme`: stage1.staging.acme started", "`stage2.staging.acme`: stage2.staging.acme started")
+
+	// Three servers, beyond it: a card from rule 1's approvers, listing them.
+	before := writes(fake.Server)
+	bot.slash(secret, userAsker, chanOps, "reset web*")
+	c := slack.WaitCard(t, 1)
+	blocks := slacktest.UnescapeJSON(c.Blocks)
+	for _, want := range []string{"*Servers (3)*", "`web1.default.acme`", "`web2.default.acme`", "`web3.default.acme`",
+		"more than BLAST_RADIUS (2)", "rule 1 (line 4) asks for 1 from <@UAPPROVE1>, <@UAPPROVE2>, <@UASKER001> (ops)"} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("card lacks %q:\n%s", want, blocks)
+		}
+	}
+	if n := writes(fake.Server) - before; n != 0 {
+		t.Fatalf("%d writes before the approval\n%s", n, dump())
+	}
+	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	slack.WaitCall(t, "chat.update", "`reset web*` (for <@UASKER001>, approved by <@UAPPROVE1>): done on all 3 servers")
+	for _, s := range []string{"web1", "web2", "web3"} {
+		if n := signals(fake.Server, s); n != 1 {
+			t.Errorf("resets of %s = %d; want 1\n%s", s, n, dump())
+		}
+	}
+	if n := writes(fake.Server) - before; n != 3 {
+		t.Errorf("Bytemark writes = %d; want the 3 resets\n%s", n, dump())
 	}
 }
