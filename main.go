@@ -170,7 +170,9 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("redis is not answering yet; the bot will keep trying", "err", err)
 	}
 	cancelLoad()
-	srv := bot.New(botConfig(cfg, policy), cloud, store, slackapp.NewPoster(api, logger), logger)
+	poster := slackapp.NewPoster(api, logger)
+	poster.APIURL = cfg.SlackAPIURL // response_urls are posted to on its hooks host only
+	srv := bot.New(botConfig(cfg, policy), cloud, store, poster, logger)
 	app := slackapp.New(srv) // the Slack transport: HTTP routes and Socket Mode
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

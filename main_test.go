@@ -43,7 +43,7 @@ func TestConsoleScript(t *testing.T) {
 	}{
 		{1, []string{"3 servers", "web1.default.acme", "web2.default.acme", "db1.default.acme"}},
 		{2, []string{"Approval needed: purge web2", "root", "25 GiB", "@you", "[Approve: type `approve "}},
-		{3, []string{"only you sees this", "can't approve"}},
+		{3, []string{"only you can see this", "can't approve"}},
 		{4, []string{"Approved by @alice", "web2.default.acme purged"}},
 		{5, []string{"2 servers"}},
 		{6, []string{"Audit log", "approved", "done"}},

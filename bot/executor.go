@@ -180,6 +180,9 @@ type execution struct {
 	// ticket, as the approvers saw it; zero when unknown.
 	id    bytemark.Identity
 	idErr error // why the server couldn't be identified
+	// reads is true for a job whose answer is for the person who asked
+	// only (privately); settled once their acknowledgement was replaced.
+	reads, settled bool
 }
 
 // ref is what a person quotes to find this job in the logs.
@@ -198,6 +201,7 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Can't run %s: %s", commands.Code(e.job.Command), slackui.ErrorText(err, e.ref())))
 		return "invalid", true
 	}
+	e.reads = e.privately(a)
 	if e.idErr != nil {
 		outcome, failed = e.refuseUnidentified(ctx, a)
 		e.s.metrics.executions.WithLabelValues(a.Name(), outcome).Inc()
@@ -215,6 +219,11 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 			":no_entry: Not running %s (for %s): %s is protected by PROTECTED_SERVERS (%s), so it is never deleted, purged or reimaged. To allow it, take it out of PROTECTED_SERVERS.",
 			commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), commands.Code(a.Server()), commands.Code(glob)))
 		e.s.metrics.executions.WithLabelValues(a.Name(), "protected").Inc()
+		if e.job.TicketID != "" {
+			rctx, cancel := e.s.reporting(ctx)
+			defer cancel()
+			e.s.updateCardWith(rctx, e.log, e.job.TicketID, news{Note: ":no_entry: Not run: the server is protected (PROTECTED_SERVERS).", Outcome: slackui.OutcomeRefused}, true)
+		}
 		return "refused: protected", true
 	}
 	switch {
@@ -244,10 +253,18 @@ func (e *execution) postMessage(ctx context.Context, channel, thread string, m s
 	}
 	ctx, cancel := e.s.reporting(ctx)
 	defer cancel()
+	if e.reads {
+		e.answer(ctx, channel, m)
+		return ""
+	}
 	ts, err := e.s.Poster.Post(ctx, channel, thread, m)
 	if err != nil {
-		e.log.Error("posting result failed; the result was", "err", err, "channel", channel, "message", m.Text)
+		if !e.unposted(ctx, m, err) {
+			e.log.Error("posting result failed; the result was", "err", err, "channel", channel, "message", m.Text)
+		}
+		return ""
 	}
+	e.posted(ctx)
 	return ts
 }
 
@@ -256,56 +273,6 @@ func (e *execution) postMessage(ctx context.Context, channel, thread string, m s
 // still get out, unless the process is out of time to stop (Shutdown).
 func (s *Server) reporting(ctx context.Context) (context.Context, context.CancelFunc) {
 	return s.haltable(background(ctx, 2*time.Minute))
-}
-
-// ask reads the server, opens an approval ticket with what the approvers
-// will see and posts its card.
-func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread, reason string) (string, bool) {
-	s := e.s
-	srv, err := s.api.GetServer(ctx, a.Server())
-	if err != nil {
-		e.logErr("reading server for approval card", err)
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s: %s", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), e.cloudErrorText(a, err)))
-		return "failed", true
-	}
-	snap, err := takeSnapshot(a.Server(), srv, commands.DiscOf(a))
-	if err != nil {
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s, but %s has no disc %s.", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), commands.Code(a.Server()), commands.Code(commands.DiscOf(a))))
-		return "failed", true
-	}
-	power := "off"
-	if srv.PowerOn {
-		power = "on"
-	}
-	meta := jobMeta{Power: power, Req: jobMetaOf(e.job).Req, Reason: reason}
-	t, err := s.Store.Submit(ctx, approvals.Request{
-		Command:     a.String(),
-		RequestedBy: e.job.RequestedBy,
-		Channel:     channel,
-		Snapshot:    snap.String(),
-		Server:      a.Server(),
-		Required:    s.Config.ApprovalsRequired,
-		TTL:         s.Config.ApprovalTTL,
-		Meta:        meta.encode(nil),
-	})
-	if err != nil {
-		e.logErr("opening ticket", err)
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", commands.Code(a.String()), e.ref()))
-		return "failed", true
-	}
-	ts, err := s.Poster.Post(ctx, channel, thread, card(t, s.Now(), ""))
-	if err != nil {
-		e.logErr("posting approval card; cancelling the ticket", err, "ticket", t.ID)
-		if _, err := s.Store.Cancel(ctx, t.ID, t.RequestedBy); err != nil {
-			e.logErr("cancelling ticket without a card", err, "ticket", t.ID)
-		}
-		return "failed", true
-	}
-	if err := s.Store.SetMessage(ctx, t.ID, channel, ts); err != nil {
-		e.logErr("recording the card of a ticket", err, "ticket", t.ID)
-	}
-	s.metrics.approvals.WithLabelValues("requested").Inc()
-	return "asked", false
 }
 
 // runTicket runs an approved ticket's action, after checking that the
@@ -329,7 +296,7 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 		rctx, cancel := e.s.reporting(ctx)
 		defer cancel()
 		e.s.reply(rctx, e.log, t, thread)
-		e.s.updateCard(rctx, e.log, t.ID, note, true)
+		e.s.updateCardWith(rctx, e.log, t.ID, news{Note: note, Outcome: cardOutcome(outcome, failed)}, true)
 		return outcome, failed
 	}
 	if snap, ok := parseSnapshot(t.Snapshot); ok {
@@ -394,8 +361,20 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	}
 	rctx, cancel := e.s.reporting(ctx)
 	defer cancel()
-	s.updateCard(rctx, e.log, t.ID, ":white_check_mark: "+summary, true)
+	s.updateCardWith(rctx, e.log, t.ID, news{Note: ":white_check_mark: " + summary, Outcome: slackui.OutcomeDone}, true)
 	return "done", false
+}
+
+// cardOutcome is how a ticket's card shows a job that ended with outcome:
+// done unless it failed; not run when it was refused before running.
+func cardOutcome(outcome string, failed bool) slackui.Outcome {
+	switch {
+	case !failed:
+		return slackui.OutcomeDone
+	case outcome == "failed":
+		return slackui.OutcomeFailed
+	}
+	return slackui.OutcomeRefused
 }
 
 // runPlain runs an action that needs no approval.
@@ -436,7 +415,11 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 		e.post(ctx, ch, thread, fmt.Sprintf(":x: %s failed (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
 		return "failed", true
 	}
-	e.postMessage(ctx, ch, thread, slackui.Result(a, res, e.job.RequestedBy, nil))
+	user := e.job.RequestedBy
+	if e.reads {
+		user = "" // only they see it
+	}
+	e.postMessage(ctx, ch, thread, slackui.Result(a, res, user, nil))
 	e.private(ctx, ch, e.job.RequestedBy, res)
 	return "done", false
 }
@@ -454,6 +437,11 @@ func (e *execution) private(ctx context.Context, channel, user string, res comma
 	}
 	rctx, cancel := e.s.reporting(ctx)
 	defer cancel()
+	// The command's response_url reaches the requester alone wherever
+	// they asked; chat.postEphemeral only where the bot is.
+	if e.s.respond(rctx, e.log, jobMetaOf(e.job), Response{Message: slackui.Text(res.Private)}) {
+		return
+	}
 	if err := e.s.Poster.Ephemeral(rctx, channel, user, slackui.Text(res.Private)); err != nil {
 		e.log.Error("delivering a private result (root password) failed; it is not kept", "err", err, "user", user)
 		e.post(ctx, channel, "", fmt.Sprintf(":warning: I couldn't send %s the new root password privately, and it isn't kept anywhere: reset it from the server's console.", slackui.Mention(user)))

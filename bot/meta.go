@@ -3,6 +3,7 @@ package bot
 import (
 	"maps"
 	"strconv"
+	"time"
 
 	"github.com/bytebot/bytebot/approvals"
 )
@@ -19,6 +20,11 @@ type jobMeta struct {
 	Source     string // the webhook it came from
 	Occurrence string // the alert occurrence's key
 	Fleet      int    // distinct new servers in its delivery
+	// The response_url of the command that asked (a job's, and its
+	// ticket's and the ticket's job's), and when Slack gave it: it takes
+	// posts for 30 minutes (responder.go).
+	ResponseURL string
+	ResponseAt  time.Time
 }
 
 // Meta keys, and phases of a job.
@@ -30,6 +36,8 @@ const (
 	metaSource     = "source"
 	metaOccurrence = "occurrence"
 	metaFleet      = "fleet"
+	metaRespURL    = "response_url"
+	metaRespAt     = "response_at"
 
 	phaseAsk  = "ask"  // prepare an approval card rather than run
 	phaseHeld = "held" // decide a held reboot again (hooks_report.go)
@@ -38,8 +46,12 @@ const (
 // metaOf reads the bot's meta from m.
 func metaOf(m map[string]string) jobMeta {
 	fleet, _ := strconv.Atoi(m[metaFleet])
-	return jobMeta{Req: m[metaReq], Reason: m[metaReason], Phase: m[metaPhase], Power: m[metaPower],
-		Source: m[metaSource], Occurrence: m[metaOccurrence], Fleet: fleet}
+	jm := jobMeta{Req: m[metaReq], Reason: m[metaReason], Phase: m[metaPhase], Power: m[metaPower],
+		Source: m[metaSource], Occurrence: m[metaOccurrence], Fleet: fleet, ResponseURL: m[metaRespURL]}
+	if at, err := strconv.ParseInt(m[metaRespAt], 10, 64); err == nil && at > 0 {
+		jm.ResponseAt = time.UnixMilli(at)
+	}
+	return jm
 }
 
 // jobMetaOf reads job's meta.
@@ -70,5 +82,11 @@ func (m jobMeta) encode(other map[string]string) map[string]string {
 		fleet = strconv.Itoa(m.Fleet)
 	}
 	set(metaFleet, fleet)
+	set(metaRespURL, m.ResponseURL)
+	at := ""
+	if m.ResponseURL != "" && !m.ResponseAt.IsZero() {
+		at = strconv.FormatInt(m.ResponseAt.UnixMilli(), 10)
+	}
+	set(metaRespAt, at)
 	return out
 }

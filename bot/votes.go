@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -113,10 +112,8 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 		if res.Decided && t.State == approvals.StateApproved {
 			note = ":hourglass_flowing_sand: Queued to run…"
 		}
+		// A denial is said once, on the card.
 		s.updateCard(ctx, log, t.ID, note, false)
-		if res.Decided && t.State == approvals.StateDenied {
-			s.reply(ctx, log, t, fmt.Sprintf("Denied by %s. Nothing was done.", slackui.Mention(c.User)))
-		}
 	})
 	return outcome, Reply{}
 }
@@ -127,9 +124,15 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 // the executor has given a card its final note (final), a later update
 // with a lesser note keeps it.
 func (s *Server) updateCard(ctx context.Context, log *slog.Logger, id, note string, final bool) {
+	s.updateCardWith(ctx, log, id, news{Note: note}, final)
+}
+
+// updateCardWith is updateCard with news: a final outcome (the executor's)
+// finishes the card.
+func (s *Server) updateCardWith(ctx context.Context, log *slog.Logger, id string, n news, final bool) {
 	unlock := s.cards.lock(id)
 	defer unlock()
-	note = s.notes.note(id, note, final, s.Now())
+	n = s.notes.news(id, n, final, s.Now())
 	t, err := s.Store.Get(ctx, id)
 	if err != nil {
 		log.Error("reading ticket for its card", "ticket", id, "err", err)
@@ -138,7 +141,7 @@ func (s *Server) updateCard(ctx context.Context, log *slog.Logger, id, note stri
 	if t.MessageTS == "" {
 		return
 	}
-	if err := s.Poster.Update(ctx, t.MessageChannel, t.MessageTS, card(t, s.Now(), note)); err != nil {
+	if err := s.Poster.Update(ctx, t.MessageChannel, t.MessageTS, card(t, s.Now(), n)); err != nil {
 		log.Error("updating approval card", "ticket", id, "err", err)
 	}
 }
@@ -150,13 +153,13 @@ type finalNotes struct {
 }
 
 type finalNote struct {
-	note string
+	news news
 	at   time.Time
 }
 
-// note returns the note to show on ticket id's card: note itself if final
-// (and then remembered) or no final note is known, else the final one.
-func (f *finalNotes) note(id, note string, final bool, now time.Time) string {
+// news returns the news to show on ticket id's card: n itself if final
+// (and then remembered) or no final news is known, else the final one.
+func (f *finalNotes) news(id string, n news, final bool, now time.Time) news {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.m == nil {
@@ -168,13 +171,13 @@ func (f *finalNotes) note(id, note string, final bool, now time.Time) string {
 				delete(f.m, k)
 			}
 		}
-		f.m[id] = finalNote{note: note, at: now}
-		return note
+		f.m[id] = finalNote{news: n, at: now}
+		return n
 	}
 	if v, ok := f.m[id]; ok {
-		return v.note
+		return v.news
 	}
-	return note
+	return n
 }
 
 // reply posts msg in the thread of ticket t's card.

@@ -95,6 +95,15 @@ func Text(s string) Message {
 	return Message{Text: s, Blocks: []slack.Block{slack.NewSectionBlock(Mrkdwn(s), nil, nil)}}
 }
 
+// WithNote returns m with note (mrkdwn) added at its end.
+func WithNote(m Message, note string) Message {
+	if len(m.Blocks) == 0 {
+		m = Text(m.Text)
+	}
+	blocks := append(append([]slack.Block(nil), m.Blocks...), slack.NewContextBlock("", Mrkdwn(Truncate(note, 3000))))
+	return Message{Text: Truncate(m.Text+"\n"+note, 3000), Blocks: blocks}
+}
+
 // Roughly formats d for people: "an hour", "30m", "1h30m".
 func Roughly(d time.Duration) string {
 	if d == time.Hour {

@@ -321,3 +321,60 @@ func (a *API) updateViewLocked(call *Call) answer {
 	call.TS = v.ID
 	return a.viewAnswer(v)
 }
+
+// Acknowledge records body, a slash command's immediate answer (the JSON
+// the bot wrote to Slack's request), as the first message responseURL
+// shows, as Slack shows it: it is what a later post with
+// replace_original replaces. It uses none of the URL's 5 posts.
+func (a *API) Acknowledge(responseURL string, body []byte) {
+	var p struct {
+		Text         string          `json:"text"`
+		Blocks       json.RawMessage `json:"blocks"`
+		ResponseType string          `json:"response_type"`
+	}
+	if json.Unmarshal(body, &p) != nil || p.Text == "" && len(p.Blocks) == 0 {
+		return // an empty 200 shows nothing
+	}
+	m := Message{Text: p.Text, ResponseType: p.ResponseType}
+	if len(p.Blocks) > 0 && string(p.Blocks) != "null" {
+		m.Blocks = string(p.Blocks)
+	}
+	if m.ResponseType == "" {
+		m.ResponseType = "ephemeral"
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, id, _ := strings.Cut(responseURL, responsePath)
+	if u := a.urls[id]; u != nil {
+		u.messages = append([]Message{m}, u.messages...)
+	}
+}
+
+// WaitShown waits until what responseURL shows (Responses) has a message
+// with every substring, and returns what it shows then.
+func (a *API) WaitShown(t testing.TB, responseURL string, substrings ...string) []Message {
+	t.Helper()
+	var shown []Message
+	a.Wait(t, fmt.Sprintf("%s to show %q", responseURL, substrings), func() bool {
+		shown = a.Responses(responseURL)
+		for _, m := range shown {
+			if m.Has(substrings...) {
+				return true
+			}
+		}
+		return false
+	})
+	return shown
+}
+
+// Has reports whether the message's text or blocks have every substring
+// (with the JSON escapes of < > & undone).
+func (m Message) Has(substrings ...string) bool {
+	all := UnescapeJSON(m.Text + "\n" + m.Blocks)
+	for _, s := range substrings {
+		if !strings.Contains(all, s) {
+			return false
+		}
+	}
+	return true
+}
