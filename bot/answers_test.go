@@ -3,10 +3,13 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -238,4 +242,40 @@ func TestTicketRecordsItsCard(t *testing.T) {
 		t.Fatalf("click = %d", code)
 	}
 	h.slack.WaitCall(t, "chat.update", "Approved by <@"+userAppr1+">")
+}
+
+// TestClickBeforeTicketOpens: a card goes up a moment before its ticket
+// is opened; a click in that moment waits for the ticket and counts, and
+// the card shows it.
+func TestClickBeforeTicketOpens(t *testing.T) {
+	rdb := redistest.Client(t)
+	release := make(chan struct{})
+	var votes atomic.Int32
+	redistest.OnCommand(rdb, func(ctx context.Context, cmd redis.Cmder) {
+		args := fmt.Sprint(cmd.Args()...)
+		switch {
+		case strings.Contains(args, "snapshot"): // the submit script: held
+			select {
+			case <-release:
+			case <-ctx.Done():
+			case <-t.Context().Done():
+			}
+		case strings.Contains(args, userAppr1) && votes.Add(1) == 2:
+			// The click tries again: its first try found no ticket.
+			close(release)
+		}
+	})
+	h := newHarness(t, withRedis(rdb))
+	h.mustSlash(userAsker, chanOps, "purge web1")
+	card := h.slack.WaitCard(t, 1)
+	clicked := make(chan int, 1)
+	go func() { clicked <- h.click(userAppr1, chanOps, card, slackui.ActionApprove) }()
+	if code := <-clicked; code != http.StatusOK {
+		t.Fatalf("click = %d", code)
+	}
+	h.slack.WaitCall(t, "chat.update", "Approved by <@"+userAppr1+">")
+	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
+	if n := len(h.slack.Find("chat.postEphemeral", "no longer exists")); n != 0 {
+		t.Errorf("the early click was told the request doesn't exist")
+	}
 }

@@ -66,12 +66,19 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 		log.Warn("user group of APPROVERS not counted", "group", ge.Group, "fetched", ge.Fetched, "err", ge.Err)
 	}
 	var res approvals.VoteResult
-	err = s.quick(ctx, func(ctx context.Context) (err error) {
-		// The ticket's own channel is checked in the vote's script: the
-		// click's block_id can't be trusted to say where the ticket is.
-		res, err = s.Store.VoteIn(ctx, c.TicketID, c.Channel, c.User, c.Approve, approvers)
-		return err
-	})
+	for tries := 1; ; tries++ {
+		err = s.quick(ctx, func(ctx context.Context) (err error) {
+			// The ticket's own channel is checked in the vote's script: the
+			// click's block_id can't be trusted to say where the ticket is.
+			res, err = s.Store.VoteIn(ctx, c.TicketID, c.Channel, c.User, c.Approve, approvers)
+			return err
+		})
+		// A card is posted just before its ticket is opened (ask.go): a
+		// click in between waits for the ticket, a moment.
+		if !errors.Is(err, approvals.ErrNotFound) || c.Channel == "" || tries == clickWaitTries || Sleep(ctx, clickWait) != nil {
+			break
+		}
+	}
 	switch {
 	case errors.Is(err, approvals.ErrWrongChannel):
 		log.Warn("vote from another channel than the ticket's", "channel", c.Channel, "ticket_channel", res.Ticket.Channel)
@@ -117,6 +124,14 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 	})
 	return outcome, Reply{}
 }
+
+// A click on a card whose ticket isn't found is tried again clickWaitTries
+// times in all, clickWait apart: the card may be a moment older than its
+// ticket.
+const (
+	clickWaitTries = 8
+	clickWait      = 100 * time.Millisecond
+)
 
 // updateCard re-renders ticket id's card from its current state, with note
 // (the latest news about it) when not empty. Updates of one card are
