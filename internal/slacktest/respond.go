@@ -33,6 +33,10 @@ type responseURL struct {
 	issued        time.Time
 	posts         int
 	messages      []Message
+	// replaced: a post with replace_original found nothing to replace;
+	// the acknowledgement recorded after it (Acknowledge) is what it
+	// replaced.
+	replaced bool
 }
 
 type trigger struct {
@@ -119,6 +123,9 @@ func (a *API) serveResponse(w http.ResponseWriter, r *http.Request, id string, b
 			}
 		case p.ReplaceOriginal && len(u.messages) > 0:
 			u.messages[len(u.messages)-1] = m
+		case p.ReplaceOriginal:
+			u.replaced = true
+			u.messages = append(u.messages, m)
 		case !p.DeleteOriginal:
 			u.messages = append(u.messages, m)
 		}
@@ -324,8 +331,10 @@ func (a *API) updateViewLocked(call *Call) answer {
 
 // Acknowledge records body, a slash command's immediate answer (the JSON
 // the bot wrote to Slack's request), as the first message responseURL
-// shows, as Slack shows it: it is what a later post with
-// replace_original replaces. It uses none of the URL's 5 posts.
+// shows, as Slack shows it: it is what a post with replace_original
+// replaces. It uses none of the URL's 5 posts. A test records it once the
+// bot's handler has returned, which the bot's answer may beat: a
+// replace_original post that came first replaced it.
 func (a *API) Acknowledge(responseURL string, body []byte) {
 	var p struct {
 		Text         string          `json:"text"`
@@ -346,6 +355,10 @@ func (a *API) Acknowledge(responseURL string, body []byte) {
 	defer a.mu.Unlock()
 	_, id, _ := strings.Cut(responseURL, responsePath)
 	if u := a.urls[id]; u != nil {
+		if u.replaced {
+			u.replaced = false
+			return
+		}
 		u.messages = append([]Message{m}, u.messages...)
 	}
 }

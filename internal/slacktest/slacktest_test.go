@@ -485,3 +485,18 @@ func TestAcknowledge(t *testing.T) {
 		t.Errorf("an empty acknowledgement showed something: %+v", got)
 	}
 }
+
+// An answer that replaces the acknowledgement before the test recorded it
+// (the bot was quicker than its handler's return) still replaces it.
+func TestAcknowledgeAfterAnswer(t *testing.T) {
+	api := New(t, Options{})
+	cmd := api.Slash("U1", "C1", "list")
+	m := slack.WebhookMessage{Text: "3 servers", ReplaceOriginal: true}
+	if err := slack.PostWebhookContext(context.Background(), cmd.ResponseURL, &m); err != nil {
+		t.Fatal(err)
+	}
+	api.Acknowledge(cmd.ResponseURL, []byte(`{"response_type":"ephemeral","text":"Working on it"}`))
+	if got := api.Responses(cmd.ResponseURL); len(got) != 1 || got[0].Text != "3 servers" {
+		t.Errorf("shows %+v; want the answer alone", got)
+	}
+}
