@@ -185,9 +185,11 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 		logger.Warn("redis is not answering yet; the bot will keep trying", "err", err)
 	}
 	cancelLoad()
+	poster := slackapp.NewPoster(api, logger)
+	poster.APIURL = cfg.SlackAPIURL // response_urls are posted to on its hooks host only
 	botCfg := botConfig(cfg, approval)
 	botCfg.Rules = pol // the one policy every request is decided by
-	srv := bot.New(botCfg, cloud, store, slackapp.NewPoster(api, logger), logger)
+	srv := bot.New(botCfg, cloud, store, poster, logger)
 	app := slackapp.New(srv)                      // the Slack transport: HTTP routes and Socket Mode
 	hooks := monitor.New(srv, monitorConfig(cfg)) // the monitoring webhooks, refusing every delivery unless configured
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))

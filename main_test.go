@@ -48,9 +48,9 @@ func TestConsoleScript(t *testing.T) {
 	}{
 		{1, []string{"3 servers", "web1.default.acme", "web2.default.acme", "db1.default.acme"}},
 		{2, []string{"Approval needed: purge web2", "root", "25 GiB", "@you", "[Approve: type `approve "}},
-		{3, []string{"only you sees this", "can't approve"}},
-		{4, []string{"only alice sees this", "can't be undone", "25 GiB", "type the server's name: `web2`"}},
-		{5, []string{"only alice sees this", "isn't the name of the server"}},
+		{3, []string{"only you can see this", "can't approve"}},
+		{4, []string{"only alice can see this", "can't be undone", "25 GiB", "type the server's name: `web2`"}},
+		{5, []string{"only alice can see this", "isn't the name of the server"}},
 		{7, []string{"Approved by @alice", "web2.default.acme purged"}},
 		{8, []string{"2 servers"}},
 		{9, []string{"Audit log", "approve refused", "approved", "done"}},
@@ -172,6 +172,65 @@ func TestDemoScript(t *testing.T) {
 			t.Errorf("the demo's transcript lacks %q:\n%s", s, transcript)
 		}
 	}
+	// README shows this transcript: it must be what the console prints.
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, ok := readmeTranscript(string(readme))
+	if !ok {
+		t.Fatal("README.md has no transcript block after <!-- transcript: go run . console < demo.txt -->")
+	}
+	if got, want := normalizeTranscript(transcript), normalizeTranscript(shown); got != want {
+		t.Errorf("README's transcript differs from what `go run . console < demo.txt` prints (IDs and times aside).\n"+
+			"First difference at line %d:\n  README:  %q\n  console: %q\nThe console printed:\n%s",
+			firstDiff(want, got)+1, line(want, firstDiff(want, got)), line(got, firstDiff(want, got)), transcript)
+	}
+}
+
+// readmeTranscript returns the code block that follows README's
+// transcript marker.
+func readmeTranscript(readme string) (string, bool) {
+	_, rest, ok := strings.Cut(readme, "<!-- transcript: go run . console < demo.txt -->\n```text\n")
+	if !ok {
+		return "", false
+	}
+	block, _, ok := strings.Cut(rest, "\n```\n")
+	return block, ok
+}
+
+var (
+	transcriptID   = regexp.MustCompile("((?:[Tt]icket|approve|deny|cancel|job) `?)[a-z2-7]{10,16}\\b")
+	transcriptTime = regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}Z| UTC)`)
+)
+
+// normalizeTranscript makes two runs' transcripts comparable: ticket and
+// job IDs and times differ from run to run, trailing spaces don't show.
+func normalizeTranscript(s string) string {
+	s = transcriptID.ReplaceAllString(s, "${1}ID")
+	s = transcriptTime.ReplaceAllString(s, "TIME")
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		lines = append(lines, strings.TrimRight(l, " "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func firstDiff(a, b string) int {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return i
+		}
+	}
+	return min(len(al), len(bl))
+}
+
+func line(s string, i int) string {
+	if ls := strings.Split(s, "\n"); i < len(ls) {
+		return ls[i]
+	}
+	return "(end)"
 }
 
 // TestConsoleInterrupt checks that Ctrl-C ends the console at once, even

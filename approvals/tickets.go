@@ -49,7 +49,20 @@ type Request struct {
 	// Rule says which rule asked for approval and who may give it, for
 	// the card.
 	Rule string
+	// ID, when set, is the ticket's ID (from NewTicketID): its card can
+	// be posted before the ticket is opened. Submit fails with ErrExists
+	// if a ticket has it already.
+	ID string
+	// MessageChannel and MessageTS, when set, record where the ticket's
+	// card is in the same write that opens it (as SetMessage does).
+	MessageChannel, MessageTS string
 }
+
+// ErrExists is Submit's error for a Request.ID that is taken.
+var ErrExists = errors.New("approvals: a ticket with that ID exists")
+
+// NewTicketID returns a new ticket ID for Request.ID.
+func NewTicketID() string { return newID() }
 
 // A Ticket is a request for approval and its votes.
 type Ticket struct {
@@ -112,14 +125,27 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 	if err != nil {
 		return Ticket{}, fmt.Errorf("approvals: submit: %w", err)
 	}
-	for range 5 {
-		id := newID()
+	tries := 5
+	if r.ID != "" {
+		if r.ID = normID(r.ID); !validID(r.ID) {
+			return Ticket{}, fmt.Errorf("approvals: submit: bad ticket ID %q", r.ID)
+		}
+		tries = 1
+	}
+	for range tries {
+		id := r.ID
+		if id == "" {
+			id = newID()
+		}
 		args := []any{ms(now), ms(exp), durMS(r.TTL + TicketRetention), s.auditMax,
 			id, r.RequestedBy, r.Command, r.Server,
 			"id", id, "command", r.Command, "requested_by", r.RequestedBy, "channel", r.Channel,
 			"snapshot", r.Snapshot, "server", r.Server, "required", r.Required,
 			"state", string(StatePending), "approvers", "[]", "created", ms(now), "expires", ms(exp),
 			"meta", meta, "eligible", string(eligible), "rule", r.Rule}
+		if r.MessageTS != "" {
+			args = append(args, "msg_channel", r.MessageChannel, "msg_ts", r.MessageTS)
+		}
 		n, err := s.decide(ctx, s.sc.submit, []string{s.ticketKey(id), s.key("pending"), s.key("audit")}, args...).Int()
 		if err != nil {
 			return Ticket{}, fmt.Errorf("approvals: submit: %w", err)
@@ -130,8 +156,12 @@ func (s *Store) Submit(ctx context.Context, r Request) (Ticket, error) {
 				Snapshot: r.Snapshot, Server: r.Server, Required: r.Required, State: StatePending,
 				Approvers: []string{}, CreatedAt: time.UnixMilli(now.UnixMilli()), ExpiresAt: time.UnixMilli(exp.UnixMilli()),
 				Meta: decodeMeta(meta), Eligible: append([]string{}, r.Eligible...), Rule: r.Rule,
+				MessageChannel: r.MessageChannel, MessageTS: r.MessageTS,
 			}, nil
 		}
+	}
+	if r.ID != "" {
+		return Ticket{}, ErrExists
 	}
 	return Ticket{}, errors.New("approvals: submit: could not find a free ticket ID")
 }

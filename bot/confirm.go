@@ -102,11 +102,7 @@ func irreversible(t approvals.Ticket) bool { return slackui.TypeTheName(t.Comman
 // readTicket reads ticket id for a vote; outcome is not empty when it
 // can't be read, and reply then says why.
 func (s *Server) readTicket(ctx context.Context, log *slog.Logger, id string) (approvals.Ticket, string, Reply) {
-	var t approvals.Ticket
-	err := s.quick(ctx, func(ctx context.Context) (err error) {
-		t, err = s.Store.Get(ctx, id)
-		return err
-	})
+	t, err := s.ticketOf(ctx, id)
 	switch {
 	case errors.Is(err, approvals.ErrNotFound):
 		return t, "refused", ephemeral("That request no longer exists.")

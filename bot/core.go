@@ -39,6 +39,9 @@ type Invocation struct {
 type Reply struct {
 	slackui.Message
 	InChannel bool
+	// Interim marks an acknowledgement that the answer will replace,
+	// through the command's response_url (Poster.Respond with Replace).
+	Interim bool
 }
 
 func ephemeral(s string) Reply { return Reply{Message: slackui.Text(s)} }
@@ -106,7 +109,8 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 	ask := d.Approvals > 0 && !d.Varies // else the executor may still ask, for this server
 	var res approvals.EnqueueResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
-		res, err = s.submit(ctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID, Key: in.Key})
+		res, err = s.submit(ctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID, Key: in.Key,
+			ResponseURL: in.ResponseURL})
 		return err
 	})
 	if err != nil {
@@ -124,11 +128,13 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 		return name, "duplicate", ephemeral(fmt.Sprintf(
 			"%s is already being handled: this request reached the bot more than once, and it runs once.", commands.Code(a.String())))
 	}
+	// The acknowledgement is the requester's alone, and the answer
+	// replaces it: nothing is left behind in the channel.
 	if ask {
-		return name, "approval", Reply{InChannel: true, Message: slackui.Text(fmt.Sprintf(
+		return name, "approval", Reply{Interim: true, Message: slackui.Text(fmt.Sprintf(
 			"%s needs approval; preparing the request…", commands.Code(a.String())))}
 	}
-	return name, "queued", Reply{InChannel: true, Message: slackui.Text(fmt.Sprintf("Working on %s…", commands.Code(a.String())))}
+	return name, "queued", Reply{Interim: true, Message: slackui.Text(fmt.Sprintf("Working on %s…", commands.Code(a.String())))}
 }
 
 // A Request is work for the executor from any entry point (a command, a
@@ -162,6 +168,9 @@ type Request struct {
 	// policy already (monitoring's pseudo-role and guards): the executor
 	// doesn't judge it again as a person's request.
 	Decided bool
+	// ResponseURL is the command's response_url, when there is one: how
+	// its answer reaches the person who asked (responder.go).
+	ResponseURL string
 }
 
 // repeatWindow is how long a person's request for a change (not a read)
@@ -217,6 +226,9 @@ func (s *Server) Job(r Request) (approvals.Job, error) {
 	// Whether it needs approval is decided by the executor, once the
 	// server is identified (judge).
 	meta := jobMeta{Req: r.RequestID, Reason: r.Reason}
+	if r.ResponseURL != "" {
+		meta.ResponseURL, meta.ResponseAt = r.ResponseURL, s.Now()
+	}
 	if r.Ask {
 		meta.Phase = phaseAsk
 	}
@@ -341,8 +353,7 @@ func (s *Server) cancel(ctx context.Context, log *slog.Logger, name, id string, 
 	s.Go(func() {
 		ctx, cancel := background(ctx, 2*time.Minute)
 		defer cancel()
-		s.updateCard(ctx, log, t.ID, "", false)
-		s.reply(ctx, log, t, fmt.Sprintf("Cancelled by %s. Nothing was done.", slackui.Mention(in.User)))
+		s.updateCard(ctx, log, t.ID, "", false) // says it once, on the card
 	})
 	return name, "ok", ephemeral(fmt.Sprintf("Cancelled ticket `%s` (%s).", t.ID, commands.Code(t.Command)))
 }

@@ -46,45 +46,7 @@ func (e *execution) askCreate(ctx context.Context, a commands.Create, channel, t
 		return "failed", true
 	}
 	snap := e.createSnapshot(ctx, a)
-	return e.openTicket(ctx, a, snap, jobMeta{Req: jobMetaOf(e.job).Req, Reason: reason}, channel, thread)
-}
-
-// openTicket opens an approval ticket for a with what the approvers see
-// (snap), under the rule that asked for it (approvers, count and TTL), and
-// posts its card.
-func (e *execution) openTicket(ctx context.Context, a commands.Action, snap snapshot, meta jobMeta, channel, thread string) (string, bool) {
-	s := e.s
-	d := e.approval(a)
-	if len(d.Approvers) == 0 {
-		e.post(ctx, channel, thread, fmt.Sprintf(":no_entry: Not running %s (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), d.Explanation))
-		return "refused: policy", true
-	}
-	t, err := s.Store.Submit(ctx, ticketRequest(approvals.Request{
-		Command:     a.String(),
-		RequestedBy: e.job.RequestedBy,
-		Channel:     channel,
-		Snapshot:    snap.String(),
-		Server:      snap.Server,
-		Meta:        meta.encode(nil),
-	}, d))
-	if err != nil {
-		e.logErr("opening ticket", err)
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", commands.Code(a.String()), e.ref()))
-		return "failed", true
-	}
-	ts, err := s.Poster.Post(ctx, channel, thread, card(t, s.Now(), ""))
-	if err != nil {
-		e.logErr("posting approval card; cancelling the ticket", err, "ticket", t.ID)
-		if _, err := s.Store.Cancel(ctx, t.ID, t.RequestedBy); err != nil {
-			e.logErr("cancelling ticket without a card", err, "ticket", t.ID)
-		}
-		return "failed", true
-	}
-	if err := s.Store.SetMessage(ctx, t.ID, channel, ts); err != nil {
-		e.logErr("recording the card of a ticket", err, "ticket", t.ID)
-	}
-	s.metrics.approvals.WithLabelValues("requested").Inc()
-	return "asked", false
+	return e.openTicket(ctx, a, snap, jobMeta{Reason: reason}, channel, thread)
 }
 
 // runCreateTicket runs an approved create: once (claimed), under the
@@ -124,6 +86,6 @@ func (e *execution) runCreateTicket(ctx context.Context, a commands.Create, t ap
 	}
 	rctx, cancel := s.reporting(ctx)
 	defer cancel()
-	s.updateCard(rctx, e.log, t.ID, ":white_check_mark: "+summary, true)
+	s.updateCardWith(rctx, e.log, t.ID, news{Note: ":white_check_mark: " + summary, Outcome: slackui.OutcomeDone}, true)
 	return "done", false
 }

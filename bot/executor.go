@@ -191,6 +191,9 @@ type execution struct {
 	decErr   error
 	// fan is judge's plan for an action on many servers (fanout.go).
 	fan *fanPlan
+	// reads is true for a job whose answer is for the person who asked
+	// only (privately); settled once their acknowledgement was replaced.
+	reads, settled bool
 }
 
 // ref is what a person quotes to find this job in the logs.
@@ -209,6 +212,7 @@ func (e *execution) run(ctx context.Context) (outcome string, failed bool) {
 		e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":x: Can't run %s: %s", commands.Code(e.job.Command), slackui.ErrorText(err, e.ref())))
 		return "invalid", true
 	}
+	e.reads = e.privately(a)
 	if m, ok := a.(commands.Many); ok {
 		return e.runMany(ctx, m) // many servers, each on its own (fanout.go)
 	}
@@ -256,10 +260,18 @@ func (e *execution) postMessage(ctx context.Context, channel, thread string, m s
 	}
 	ctx, cancel := e.s.reporting(ctx)
 	defer cancel()
+	if e.reads {
+		e.answer(ctx, channel, m)
+		return ""
+	}
 	ts, err := e.s.Poster.Post(ctx, channel, thread, m)
 	if err != nil {
-		e.log.Error("posting result failed; the result was", "err", err, "channel", channel, "message", m.Text)
+		if !e.unposted(ctx, m, err) {
+			e.log.Error("posting result failed; the result was", "err", err, "channel", channel, "message", m.Text)
+		}
+		return ""
 	}
+	e.posted(ctx)
 	return ts
 }
 
@@ -268,36 +280,6 @@ func (e *execution) postMessage(ctx context.Context, channel, thread string, m s
 // still get out, unless the process is out of time to stop (Shutdown).
 func (s *Server) reporting(ctx context.Context) (context.Context, context.CancelFunc) {
 	return s.haltable(background(ctx, 2*time.Minute))
-}
-
-// ask reads the server, opens an approval ticket with what the approvers
-// will see and posts its card.
-func (e *execution) ask(ctx context.Context, a commands.Action, channel, thread, reason string) (string, bool) {
-	s := e.s
-	if c, ok := a.(commands.Create); ok {
-		return e.askCreate(ctx, c, channel, thread, reason) // no server yet (create.go)
-	}
-	srv, err := s.api.GetServer(ctx, a.Server())
-	if err != nil {
-		e.logErr("reading server for approval card", err)
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s: %s", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), e.cloudErrorText(a, err)))
-		return "failed", true
-	}
-	snap, err := takeSnapshot(a.Server(), srv, commands.DiscOf(a))
-	if err != nil {
-		e.post(ctx, channel, thread, fmt.Sprintf(":x: %s asked for %s, but %s has no disc %s.", slackui.Mention(e.job.RequestedBy), commands.Code(a.String()), commands.Code(a.Server()), commands.Code(commands.DiscOf(a))))
-		return "failed", true
-	}
-	if done, msg := commands.AlreadyDone(a, srv); done {
-		// Nothing to approve: say so instead of asking people for nothing.
-		e.post(ctx, channel, thread, fmt.Sprintf(":information_source: %s Nothing was asked or sent (for %s).", msg, slackui.Mention(e.job.RequestedBy)))
-		return "nothing to do", false
-	}
-	power := "off"
-	if srv.PowerOn {
-		power = "on"
-	}
-	return e.openTicket(ctx, a, snap, jobMeta{Power: power, Req: jobMetaOf(e.job).Req, Reason: reason}, channel, thread)
 }
 
 // runTicket runs an approved ticket's action, after checking that the
@@ -321,7 +303,7 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 		rctx, cancel := e.s.reporting(ctx)
 		defer cancel()
 		e.s.reply(rctx, e.log, t, thread)
-		e.s.updateCard(rctx, e.log, t.ID, note, true)
+		e.s.updateCardWith(rctx, e.log, t.ID, news{Note: note, Outcome: cardOutcome(outcome, failed)}, true)
 		return outcome, failed
 	}
 	if snap, ok := parseSnapshot(t.Snapshot); ok {
@@ -396,8 +378,20 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 	}
 	rctx, cancel := e.s.reporting(ctx)
 	defer cancel()
-	s.updateCard(rctx, e.log, t.ID, ":white_check_mark: "+summary, true)
+	s.updateCardWith(rctx, e.log, t.ID, news{Note: ":white_check_mark: " + summary, Outcome: slackui.OutcomeDone}, true)
 	return "done", false
+}
+
+// cardOutcome is how a ticket's card shows a job that ended with outcome:
+// done unless it failed; not run when it was refused before running.
+func cardOutcome(outcome string, failed bool) slackui.Outcome {
+	switch {
+	case !failed:
+		return slackui.OutcomeDone
+	case outcome == "failed":
+		return slackui.OutcomeFailed
+	}
+	return slackui.OutcomeRefused
 }
 
 // runPlain runs an action that needs no approval.
@@ -438,7 +432,11 @@ func (e *execution) runPlain(ctx context.Context, a commands.Action) (string, bo
 		e.post(ctx, ch, thread, fmt.Sprintf(":x: %s failed (for %s): %s", commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), e.cloudErrorText(a, err)))
 		return "failed", true
 	}
-	e.postResult(ctx, a, res, ch, thread, e.job.RequestedBy, nil, "") // undo.go
+	user := e.job.RequestedBy
+	if e.reads {
+		user = "" // only they see it
+	}
+	e.postResult(ctx, a, res, ch, thread, user, nil, "") // undo.go
 	e.private(ctx, ch, e.job.RequestedBy, res)
 	if res.NoOp {
 		return "nothing to do", false
@@ -459,6 +457,11 @@ func (e *execution) private(ctx context.Context, channel, user string, res comma
 	}
 	rctx, cancel := e.s.reporting(ctx)
 	defer cancel()
+	// The command's response_url reaches the requester alone wherever
+	// they asked; chat.postEphemeral only where the bot is.
+	if e.s.respond(rctx, e.log, jobMetaOf(e.job), Response{Message: slackui.Text(res.Private)}) {
+		return
+	}
 	if err := e.s.Poster.Ephemeral(rctx, channel, user, slackui.Text(res.Private)); err != nil {
 		e.log.Error("delivering a private result (root password) failed; it is not kept", "err", err, "user", user)
 		e.post(ctx, channel, "", fmt.Sprintf(":warning: I couldn't send %s the new root password privately, and it isn't kept anywhere: reset it from the server's console.", slackui.Mention(user)))

@@ -7,11 +7,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/bot/slackui"
 )
 
 // Names the tests (package bot_test) use from inside the package.
 
-var Card = card
+// Card renders a ticket's card with a note, as the executor's notes do.
+func Card(t approvals.Ticket, now time.Time, note string) slackui.Message {
+	return card(t, now, news{Note: note})
+}
+
+// CardWith renders a ticket's card with news (an outcome).
+var CardWith = card
 
 var DiscList = discList
 var ErrNoDisc = errNoDisc

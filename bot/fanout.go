@@ -301,35 +301,13 @@ func (e *execution) endMany(ctx context.Context, m commands.Many) (string, bool)
 // askMany opens an approval ticket for m on the listed servers and posts
 // its card, which lists them.
 func (e *execution) askMany(ctx context.Context, m commands.Many, p *fanPlan) (string, bool) {
-	s := e.s
 	ch, thread := e.job.Channel, e.job.ThreadTS
-	meta := jobMeta{Power: powerOf(p.list), Req: jobMetaOf(e.job).Req, Reason: p.why}
-	t, err := s.Store.Submit(ctx, ticketRequest(approvals.Request{
-		Command:     m.String(),
-		RequestedBy: e.job.RequestedBy,
-		Channel:     ch,
-		Snapshot:    p.list.String(),
-		Meta:        meta.encode(nil),
-	}, p.d))
-	if err != nil {
-		e.logErr("opening ticket", err)
-		e.post(ctx, ch, thread, fmt.Sprintf(":x: Couldn't open an approval request for %s (ref %s). Try again.", commands.Code(m.String()), e.ref()))
-		return "failed", true
+	meta := jobMeta{Power: powerOf(p.list), Reason: p.why}
+	t, outcome, failed := e.openTicketWith(ctx, m, p.list.String(), "", p.d, meta, ch, thread)
+	if t.ID != "" {
+		e.auditEach(ctx, m, p.list.Servers, t.ID, "requested", fmt.Sprintf("one of %d servers of %s", len(p.list.Servers), m.String()))
 	}
-	e.auditEach(ctx, m, p.list.Servers, t.ID, "requested", fmt.Sprintf("one of %d servers of %s", len(p.list.Servers), m.String()))
-	ts, err := s.Poster.Post(ctx, ch, thread, card(t, s.Now(), ""))
-	if err != nil {
-		e.logErr("posting approval card; cancelling the ticket", err, "ticket", t.ID)
-		if _, err := s.Store.Cancel(ctx, t.ID, t.RequestedBy); err != nil {
-			e.logErr("cancelling ticket without a card", err, "ticket", t.ID)
-		}
-		return "failed", true
-	}
-	if err := s.Store.SetMessage(ctx, t.ID, ch, ts); err != nil {
-		e.logErr("recording the card of a ticket", err, "ticket", t.ID)
-	}
-	s.metrics.approvals.WithLabelValues("requested").Inc()
-	return "asked", false
+	return outcome, failed
 }
 
 // powerOf says how many of the listed servers were on and off.
@@ -381,13 +359,13 @@ func (e *execution) runManyTicket(ctx context.Context, m commands.Many) (string,
 			e.logErr("deciding with the policy", err)
 		}
 		s.reply(rctx, e.log, t, ":x: Not running it: "+why)
-		s.updateCard(rctx, e.log, t.ID, ":x: Not run: the policy couldn't be checked.", true)
+		s.updateCardWith(rctx, e.log, t.ID, news{Note: ":x: Not run: the policy couldn't be checked.", Outcome: slackui.OutcomeRefused}, true)
 		return "failed", true
 	case refusal != "":
 		// Decided again: a rule that refuses one of them now stops the lot.
 		e.log.Warn("approved ticket refused by the policy in force", "server", refused)
 		s.reply(rctx, e.log, t, ":no_entry: Not running it after all: "+refusal)
-		s.updateCard(rctx, e.log, t.ID, ":no_entry: Not run: the policy in force refuses it.", true)
+		s.updateCardWith(rctx, e.log, t.ID, news{Note: ":no_entry: Not run: the policy in force refuses it.", Outcome: slackui.OutcomeRefused}, true)
 		e.auditEach(ctx, m, []fanServer{{Name: refused}}, t.ID, "refused: policy", refusal)
 		return "refused: policy", true
 	}
@@ -398,7 +376,11 @@ func (e *execution) runManyTicket(ctx context.Context, m commands.Many) (string,
 	if failed {
 		note = ":warning: " + commands.Escape(outcome) + "; the thread has each server's result."
 	}
-	s.updateCard(rctx, e.log, t.ID, note, true)
+	done := news{Note: note, Outcome: slackui.OutcomeDone}
+	if failed {
+		done.Outcome = slackui.OutcomeFailed
+	}
+	s.updateCardWith(rctx, e.log, t.ID, done, true)
 	return outcome, failed
 }
 

@@ -149,7 +149,9 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	if o.cloud != nil {
 		botCloud = o.cloud(cloud)
 	}
-	s := bot.New(cfg, botCloud, store, slackapp.NewPoster(api.Client(), logger), logger)
+	poster := slackapp.NewPoster(api.Client(), logger)
+	poster.APIURL = api.URL() // the stand-in serves the response_urls too
+	s := bot.New(cfg, botCloud, store, poster, logger)
 	s.SetClaimBlock(100 * time.Millisecond) // stop quickly at the end of the test
 	if o.now != nil {
 		s.Now = o.now
@@ -189,7 +191,20 @@ var signer = slacktest.Signer{Secret: testSecret}
 // decoded JSON body.
 func (h *harness) slash(user, channel, text string) (*httptest.ResponseRecorder, slashReply) {
 	h.t.Helper()
-	return h.send(signer.Request("/slack/commands", slacktest.SlashBody(user, channel, text)), text)
+	w, body, _ := h.slashURL(user, channel, text)
+	return w, body
+}
+
+// slashURL is slash, also returning the command's response_url (the
+// stand-in's), which shows the acknowledgement until an answer replaces it.
+func (h *harness) slashURL(user, channel, text string) (*httptest.ResponseRecorder, slashReply, string) {
+	h.t.Helper()
+	sc := h.slack.Slash(user, channel, text)
+	w, body := h.send(signer.Request("/slack/commands", sc.Body()), text)
+	if w.Code == http.StatusOK {
+		h.slack.Acknowledge(sc.ResponseURL, w.Body.Bytes())
+	}
+	return w, body, sc.ResponseURL
 }
 
 // send serves a slash command request and returns the response and its

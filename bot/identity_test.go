@@ -17,7 +17,7 @@ func TestWrongSuffixRefused(t *testing.T) {
 	h.mustSlash(userAsker, chanOps, "purge web1.default.acme.uk1.bigv.io")
 	h.waitPost("Not running", "purge web1.default.acme.uk1.bigv.io", "hostname is `web1.default.acme.uk0.bigv.io`")
 	h.mustSlash(userAsker, chanOps, "show web1.default.acme.uk0.bigv.io.evil.com")
-	m := h.waitPost("Not running", "show web1.default.acme.uk0.bigv.io.evil.com", "must be exactly `uk0.bigv.io`")
+	m := h.waitAnswer("Not running", "show web1.default.acme.uk0.bigv.io.evil.com", "must be exactly `uk0.bigv.io`")
 	if strings.Contains(m.Form.Get("text"), " is on") {
 		t.Errorf("web1 shown: %q", m.Form.Get("text"))
 	}
@@ -26,7 +26,7 @@ func TestWrongSuffixRefused(t *testing.T) {
 	}
 	// The API's own suffix is a name of web1.
 	h.mustSlash(userAsker, chanOps, "show web1.default.acme.uk0.bigv.io")
-	h.waitPost("web1.default.acme is on")
+	h.waitAnswer("web1.default.acme is on")
 	if n := h.writes(); n != 0 {
 		t.Errorf("%d Bytemark writes; want none", n)
 	}

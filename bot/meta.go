@@ -2,6 +2,8 @@ package bot
 
 import (
 	"maps"
+	"strconv"
+	"time"
 
 	"github.com/bytebot/bytebot/approvals"
 )
@@ -17,6 +19,11 @@ type jobMeta struct {
 	// Decided: the entry point decided the job under the policy
 	// (Request.Decided); the executor doesn't judge it again.
 	Decided bool
+	// The response_url of the command that asked (a job's, and its
+	// ticket's and the ticket's job's), and when Slack gave it: it takes
+	// posts for 30 minutes (responder.go).
+	ResponseURL string
+	ResponseAt  time.Time
 }
 
 // Meta keys, and phases of a job.
@@ -26,13 +33,20 @@ const (
 	metaReq     = "req"
 	metaReason  = "reason"
 	metaDecided = "decided"
+	metaRespURL = "response_url"
+	metaRespAt  = "response_at"
 
 	phaseAsk = "ask" // prepare an approval card rather than run
 )
 
 // metaOf reads the bot's meta from m.
 func metaOf(m map[string]string) jobMeta {
-	return jobMeta{Req: m[metaReq], Reason: m[metaReason], Phase: m[metaPhase], Power: m[metaPower], Decided: m[metaDecided] == "edge"}
+	jm := jobMeta{Req: m[metaReq], Reason: m[metaReason], Phase: m[metaPhase], Power: m[metaPower],
+		Decided: m[metaDecided] == "edge", ResponseURL: m[metaRespURL]}
+	if at, err := strconv.ParseInt(m[metaRespAt], 10, 64); err == nil && at > 0 {
+		jm.ResponseAt = time.UnixMilli(at)
+	}
+	return jm
 }
 
 // jobMetaOf reads job's meta.
@@ -61,5 +75,11 @@ func (m jobMeta) encode(other map[string]string) map[string]string {
 	} else {
 		set(metaDecided, "")
 	}
+	set(metaRespURL, m.ResponseURL)
+	at := ""
+	if m.ResponseURL != "" && !m.ResponseAt.IsZero() {
+		at = strconv.FormatInt(m.ResponseAt.UnixMilli(), 10)
+	}
+	set(metaRespAt, at)
 	return out
 }

@@ -188,8 +188,18 @@ func (e *execution) refuse(ctx context.Context, a commands.Action) (outcome stri
 	e.post(ctx, e.job.Channel, e.job.ThreadTS, fmt.Sprintf(":no_entry: Not running %s (for %s): %s",
 		commands.Code(a.String()), slackui.Mention(e.job.RequestedBy), d.Explanation))
 	// A staged purge refused when it falls due stays deleted; its card
-	// says why (staged.go).
+	// says why (staged.go). Another approved ticket's card says it wasn't
+	// run.
 	e.keepStaged(ctx, fmt.Sprintf("Not purged: %s It stays deleted.", d.Explanation))
+	if e.job.TicketID != "" && e.job.Origin != approvals.OriginStaged {
+		rctx, cancel := e.s.reporting(ctx)
+		defer cancel()
+		note := ":no_entry: Not run: the policy refuses it now."
+		if d.Protected {
+			note = ":no_entry: Not run: the server is protected."
+		}
+		e.s.updateCardWith(rctx, e.log, e.job.TicketID, news{Note: note, Outcome: slackui.OutcomeRefused}, true)
+	}
 	return outcome, true
 }
 

@@ -106,9 +106,9 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	}
 
 	h.mustSlash(userAsker, chanOps, "show evil1")
-	h.waitPost("evil1.default.acme is on")
+	h.waitAnswer("evil1.default.acme is on")
 	h.mustSlash(userAsker, chanOps, "discs evil1")
-	h.waitPost("evil1.default.acme has 2 discs")
+	h.waitAnswer("evil1.default.acme has 2 discs")
 	h.mustSlash(userAsker, chanOps, "purge evil1")
 	card := h.waitCard(1)
 	// The server changes before the vote: the refusal says how.

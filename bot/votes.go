@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -69,6 +68,14 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 			return outcome, reply
 		}
 	}
+	if c.ticket == nil && c.Channel != "" {
+		// Not read yet (a Deny): wait for a ticket a moment younger than
+		// its card.
+		if _, err := s.ticketOf(ctx, c.TicketID); err != nil && !errors.Is(err, approvals.ErrNotFound) {
+			log.Error("reading a ticket for a vote", "err", err)
+			return "unavailable", ephemeral(msgUnavailable)
+		}
+	}
 	approvers, unknown, err := s.approvers(ctx, log, c.TicketID)
 	switch {
 	case errors.Is(err, approvals.ErrNotFound):
@@ -101,10 +108,8 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 		if res.Decided && t.State == approvals.StateApproved {
 			note = ":hourglass_flowing_sand: Queued to run…"
 		}
+		// A denial is said once, on the card.
 		s.updateCard(ctx, log, t.ID, note, false)
-		if res.Decided && t.State == approvals.StateDenied {
-			s.reply(ctx, log, t, fmt.Sprintf("Denied by %s. Nothing was done.", slackui.Mention(c.User)))
-		}
 	})
 	return outcome, Reply{}
 }
@@ -159,15 +164,43 @@ func (s *Server) voteRefusal(log *slog.Logger, err error, t approvals.Ticket, c 
 	return "unavailable", ephemeral(msgUnavailable)
 }
 
+// A click on a card whose ticket isn't found is tried again clickWaitTries
+// times in all, clickWait apart: the card may be a moment older than its
+// ticket (ask.go posts the card, then opens the ticket).
+const (
+	clickWaitTries = 8
+	clickWait      = 100 * time.Millisecond
+)
+
+// ticketOf reads ticket id for a click on its card, waiting a moment for
+// a ticket whose card was posted before it was opened.
+func (s *Server) ticketOf(ctx context.Context, id string) (t approvals.Ticket, err error) {
+	for tries := 1; ; tries++ {
+		err = s.quick(ctx, func(ctx context.Context) (err error) {
+			t, err = s.Store.Get(ctx, id)
+			return err
+		})
+		if !errors.Is(err, approvals.ErrNotFound) || tries == clickWaitTries || Sleep(ctx, clickWait) != nil {
+			return t, err
+		}
+	}
+}
+
 // updateCard re-renders ticket id's card from its current state, with note
 // (the latest news about it) when not empty. Updates of one card are
 // serialized so that an older state never overwrites a newer one, and once
 // the executor has given a card its final note (final), a later update
 // with a lesser note keeps it.
 func (s *Server) updateCard(ctx context.Context, log *slog.Logger, id, note string, final bool) {
+	s.updateCardWith(ctx, log, id, news{Note: note}, final)
+}
+
+// updateCardWith is updateCard with news: a final outcome (the executor's)
+// finishes the card.
+func (s *Server) updateCardWith(ctx context.Context, log *slog.Logger, id string, n news, final bool) {
 	unlock := s.cards.lock(id)
 	defer unlock()
-	note = s.notes.note(id, note, final, s.Now())
+	n = s.notes.news(id, n, final, s.Now())
 	t, err := s.Store.Get(ctx, id)
 	if err != nil {
 		log.Error("reading ticket for its card", "ticket", id, "err", err)
@@ -176,7 +209,7 @@ func (s *Server) updateCard(ctx context.Context, log *slog.Logger, id, note stri
 	if t.MessageTS == "" {
 		return
 	}
-	if err := s.Poster.Update(ctx, t.MessageChannel, t.MessageTS, card(t, s.Now(), note)); err != nil {
+	if err := s.Poster.Update(ctx, t.MessageChannel, t.MessageTS, card(t, s.Now(), n)); err != nil {
 		log.Error("updating approval card", "ticket", id, "err", err)
 	}
 }
@@ -188,13 +221,13 @@ type finalNotes struct {
 }
 
 type finalNote struct {
-	note string
+	news news
 	at   time.Time
 }
 
-// note returns the note to show on ticket id's card: note itself if final
-// (and then remembered) or no final note is known, else the final one.
-func (f *finalNotes) note(id, note string, final bool, now time.Time) string {
+// news returns the news to show on ticket id's card: n itself if final
+// (and then remembered) or no final news is known, else the final one.
+func (f *finalNotes) news(id string, n news, final bool, now time.Time) news {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.m == nil {
@@ -206,13 +239,13 @@ func (f *finalNotes) note(id, note string, final bool, now time.Time) string {
 				delete(f.m, k)
 			}
 		}
-		f.m[id] = finalNote{note: note, at: now}
-		return note
+		f.m[id] = finalNote{news: n, at: now}
+		return n
 	}
 	if v, ok := f.m[id]; ok {
-		return v.note
+		return v.news
 	}
-	return note
+	return n
 }
 
 // reply posts msg in the thread of ticket t's card.

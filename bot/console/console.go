@@ -62,11 +62,40 @@ type Poster struct {
 	out  io.Writer
 	ts   int
 	seen map[string]string // the last text of each message, by ts
+	urls map[string]string // the user of each response URL handed out
 }
 
 // NewPoster returns a Poster that writes to out.
 func NewPoster(out io.Writer) *Poster {
-	return &Poster{out: out, seen: map[string]string{}}
+	return &Poster{out: out, seen: map[string]string{}, urls: map[string]string{}}
+}
+
+// ResponseURL hands out the console's stand-in for a command's
+// response_url: what is sent through it is printed for user alone.
+func (p *Poster) ResponseURL(user string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	url := "console:response/" + strconv.Itoa(len(p.urls)+1)
+	p.urls[url] = user
+	return url
+}
+
+// Respond prints r as its person sees it: in place of the command's
+// acknowledgement, which the console does not print (Reply.Interim), or
+// after it.
+func (p *Poster) Respond(_ context.Context, responseURL string, r bot.Response) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	user, ok := p.urls[responseURL]
+	if !ok {
+		return fmt.Errorf("console: no response URL %q", responseURL)
+	}
+	who := "only " + userName(user) + " can see this"
+	if r.InChannel {
+		who = "for everyone"
+	}
+	p.print("bytebot ("+who+")", renderText(r.Message))
+	return nil
 }
 
 // Post prints m as a new message (indented under its thread when it has one).
@@ -109,7 +138,7 @@ func (p *Poster) Update(_ context.Context, channel, ts string, m slackui.Message
 func (p *Poster) Ephemeral(_ context.Context, channel, user string, m slackui.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.print("bytebot (only "+userName(user)+" sees this)", renderText(m))
+	p.print("bytebot (only "+userName(user)+" can see this)", renderText(m))
 	return nil
 }
 
@@ -337,8 +366,14 @@ func runLine(ctx context.Context, s *bot.Server, out io.Writer, alert Alerter, n
 			fmt.Fprintln(out, "console: type `/bytemark help`, `approve <ticket>`, or `help` for the console's own help")
 			return nil
 		}
-		reply := s.Command(ctx, bot.Invocation{User: user, Channel: Channel, Text: strings.TrimSpace(text), Origin: "console"})
-		if len(reply.Blocks) > 0 || reply.Text != "" {
+		in := bot.Invocation{User: user, Channel: Channel, Text: strings.TrimSpace(text), Origin: "console"}
+		if p, ok := s.Poster.(*Poster); ok {
+			in.ResponseURL = p.ResponseURL(user)
+		}
+		reply := s.Command(ctx, in)
+		// An interim acknowledgement ("Working on …") is replaced by the
+		// answer in Slack; the console shows only what stays.
+		if !reply.Interim && (len(reply.Blocks) > 0 || reply.Text != "") {
 			if reply.InChannel {
 				s.Poster.Post(ctx, Channel, "", reply.Message)
 			} else {

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +36,13 @@ type Poster struct {
 	// Sleep waits for d or until ctx is done, between retries; tests may
 	// replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// APIURL is the Slack Web API base the client uses (SLACK_API_URL;
+	// "" is Slack's own). Respond posts only to response_urls on its
+	// host or its "hooks." host (hooks.slack.com for slack.com), so that
+	// a response_url from anywhere else is never posted to.
+	APIURL string
+	// HTTP posts to response_urls (default: a client with a 10s timeout).
+	HTTP *http.Client
 }
 
 // NewPoster returns a Poster that uses api. The client should have a
@@ -55,6 +65,7 @@ func NewPoster(api *slack.Client, logger *slog.Logger) *Poster {
 		MaxAttempts: 5,
 		MaxWait:     2 * time.Minute,
 		Sleep:       bot.Sleep,
+		HTTP:        &http.Client{Timeout: 10 * time.Second},
 	}
 }
 
@@ -84,7 +95,64 @@ func (p *Poster) Post(ctx context.Context, channel, threadTS string, m slackui.M
 		_, ts, err = p.api.PostMessageContext(ctx, channel, opts...)
 		return err
 	})
+	if cantPost(err) {
+		err = fmt.Errorf("%w: %w", bot.ErrCantPost, err)
+	}
 	return ts, err
+}
+
+// cantPost reports whether err is Slack saying the bot can't post in the
+// channel at all: a private channel or DM it is not in, a public channel
+// it has not joined, an archived one.
+func cantPost(err error) bool {
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Err {
+	case "channel_not_found", "not_in_channel", "is_archived":
+		return true
+	}
+	return false
+}
+
+// Respond implements Poster by posting to a response_url (5 posts within
+// 30 minutes of the command, Slack's rules). A URL that isn't Slack's is
+// refused, unposted.
+func (p *Poster) Respond(ctx context.Context, responseURL string, r bot.Response) error {
+	if !p.slackURL(responseURL) {
+		return errors.New("slack response_url: not on Slack's hooks host; not posted")
+	}
+	msg := &slack.WebhookMessage{Text: r.Text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: r.Replace}
+	if r.InChannel {
+		msg.ResponseType = slack.ResponseTypeInChannel
+	}
+	if len(r.Blocks) > 0 {
+		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
+	}
+	return p.retry(ctx, "response_url", func() error {
+		return slack.PostWebhookCustomHTTPContext(ctx, responseURL, p.HTTP, msg)
+	})
+}
+
+// slackURL reports whether u is a response_url Slack could have made: on
+// the Web API's host, or its hooks host.
+func (p *Poster) slackURL(u string) bool {
+	api := p.APIURL
+	if api == "" {
+		api = slack.APIURL
+	}
+	a, err := url.Parse(api)
+	if err != nil {
+		return false
+	}
+	r, err := url.Parse(u)
+	if err != nil || r.User != nil || r.Scheme != a.Scheme && r.Scheme != "https" {
+		return false
+	}
+	host := strings.ToLower(r.Host)
+	apiHost := strings.ToLower(a.Host)
+	return host == apiHost || host == "hooks."+apiHost
 }
 
 // Update implements Poster with chat.update.

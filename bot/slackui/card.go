@@ -26,6 +26,7 @@ type Subject struct {
 	Name    string // the hostname, or the name the action used
 	Power   string // "on" or "off"; "" is unknown
 	Deleted bool
+	Gone    bool // purged: nothing is left of it
 	Cores   int
 	Memory  int // MiB
 	Discs   []Disc
@@ -54,31 +55,111 @@ type Disc struct {
 // reason (may be empty). note, when not empty, is the latest outcome
 // (e.g. the result of running it).
 func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, note string) Message {
-	snap := subject
-	name := snap.Name
-	var blocks []slack.Block
-	title := fmt.Sprintf("Approval needed: %s", t.Command)
+	return CardWith(t, subject, reason, now, News{Note: note})
+}
+
+// News is what is known about a ticket beyond its state: the latest note
+// about it and, once its action has run, how that ended.
+type News struct {
+	Note    string
+	Outcome Outcome
+}
+
+// An Outcome is how an approved ticket's action ended.
+type Outcome string
+
+// Outcomes of an approved ticket's action; "" while it hasn't ended.
+const (
+	OutcomeDone    Outcome = "done"
+	OutcomeFailed  Outcome = "failed"
+	OutcomeRefused Outcome = "refused" // not run: the server changed, is protected, …
+)
+
+// finished reports whether nothing more will happen to t: the card keeps
+// no buttons and no way to withdraw it, and says the outcome first.
+func finished(t approvals.Ticket, news News) bool {
+	return t.State != approvals.StatePending && (t.State != approvals.StateApproved || news.Outcome != "")
+}
+
+// CardWith renders an approval ticket about subject (the server as it is
+// now), asked for because of reason (may be empty), with news.
+func CardWith(t approvals.Ticket, subject Subject, reason string, now time.Time, news News) Message {
+	title := cardTitle(t, news)
+	blocks := []slack.Block{slack.NewHeaderBlock(Plain(Truncate(title, 150)))}
+	status := cardStatus(t, news, now)
+	done := finished(t, news)
+	if done && status != nil {
+		blocks = append(blocks, status) // the outcome first
+	}
+	blocks = append(blocks, slack.NewSectionBlock(nil, cardFields(t, subject, reason, now), nil))
+	// A section's text is at most 3000 characters (else Slack refuses the
+	// whole card with invalid_blocks); a server may have many addresses.
+	if subject.InUse && t.State == approvals.StatePending {
+		blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(fmt.Sprintf(
+			":warning: *%s is running and was never deleted: it is in use now.*", commands.Code(subject.Name))), nil, nil))
+	}
+	heading := "*What it affects*\n"
+	if news.Outcome == OutcomeDone {
+		heading = "*What it affected*\n"
+	}
+	if len(subject.Servers) > 0 || subject.Creates {
+		heading = "" // their lists say what they are
+	}
+	blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(Truncate(heading+destroys(subject), 3000)), nil, nil))
+	if !done && status != nil {
+		blocks = append(blocks, status)
+	}
+	if t.State == approvals.StatePending {
+		blocks = append(blocks, cardButtons(t, subject))
+	}
+	footer := fmt.Sprintf("Ticket `%s`", t.ID)
+	if t.State == approvals.StatePending {
+		footer += fmt.Sprintf(" · `/bytemark cancel %s` to withdraw it", t.ID)
+	}
+	blocks = append(blocks, slack.NewContextBlock("", Mrkdwn(footer)))
+	text := fmt.Sprintf("%s (requested by %s, ticket %s)", commands.Escape(title), Mention(t.RequestedBy), t.ID)
+	return Message{Text: text, Blocks: blocks}
+}
+
+// cardTitle is a card's header: what happened to the request, then what
+// it asks.
+func cardTitle(t approvals.Ticket, news News) string {
 	switch t.State {
 	case approvals.StateApproved:
-		title = "Approved: " + t.Command
+		switch news.Outcome {
+		case OutcomeDone:
+			return "Done: " + t.Command
+		case OutcomeFailed:
+			return "Failed: " + t.Command
+		case OutcomeRefused:
+			return "Not run: " + t.Command
+		}
+		return "Approved: " + t.Command
 	case approvals.StateDenied:
-		title = "Denied: " + t.Command
+		return "Denied: " + t.Command
 	case approvals.StateExpired:
-		title = "Expired: " + t.Command
+		return "Expired: " + t.Command
 	case approvals.StateCancelled:
-		title = "Cancelled: " + t.Command
+		return "Cancelled: " + t.Command
 	}
-	blocks = append(blocks, slack.NewHeaderBlock(Plain(Truncate(title, 150))))
+	return "Approval needed: " + t.Command
+}
 
+// cardFields are the facts of a card: the server as it is now, who asked,
+// the votes.
+func cardFields(t approvals.Ticket, snap Subject, reason string, now time.Time) []*slack.TextBlockObject {
 	power := snap.Power
 	if power == "" {
 		power = "unknown"
 	}
-	if snap.Deleted {
+	switch {
+	case snap.Gone:
+		power = "none: purged"
+	case snap.Deleted:
 		power += " (deleted)"
 	}
 	fields := []*slack.TextBlockObject{
-		Mrkdwn("*Server*\n" + commands.Code(name)),
+		Mrkdwn("*Server*\n" + commands.Code(snap.Name)),
 		Mrkdwn("*Power*\n" + power),
 		Mrkdwn("*Requested by*\n" + Mention(t.RequestedBy)),
 		Mrkdwn(fmt.Sprintf("*Approvals*\n%d of %d", len(t.Approvers), t.Required)),
@@ -92,16 +173,16 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 	if t.Rule != "" { // which rule asked for approval, and who may give it
 		fields = append(fields, Mrkdwn("*Rule*\n"+Truncate(t.Rule, 500)))
 	}
-	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
-	if snap.InUse && t.State == approvals.StatePending {
-		blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(fmt.Sprintf(
-			":warning: *%s is running and was never deleted: it is in use now.*", commands.Code(name))), nil, nil))
-	}
-	// A section's text is at most 3000 characters (else Slack refuses the
-	// whole card with invalid_blocks); a server may have many addresses.
-	blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(Truncate(destroys(snap), 3000)), nil, nil))
+	return fields
+}
 
+// cardStatus is the section that says where the request stands (nil when
+// there is nothing to say yet).
+func cardStatus(t approvals.Ticket, news News, now time.Time) slack.Block {
 	var status []string
+	if news.Note != "" && finished(t, news) {
+		status = append(status, news.Note)
+	}
 	switch t.State {
 	case approvals.StatePending:
 		if len(t.Approvers) > 0 {
@@ -116,28 +197,34 @@ func Card(t approvals.Ticket, subject Subject, reason string, now time.Time, not
 	case approvals.StateCancelled:
 		status = append(status, ":wastebasket: Cancelled by "+Mention(t.RequestedBy)+". Nothing was done.")
 	}
-	if note != "" {
-		status = append(status, note)
+	if news.Note != "" && !finished(t, news) {
+		status = append(status, news.Note)
 	}
-	if len(status) > 0 {
-		blocks = append(blocks, slack.NewSectionBlock(Mrkdwn(strings.Join(status, "\n")), nil, nil))
+	if len(status) == 0 {
+		return nil
 	}
-	if t.State == approvals.StatePending {
-		approve := slack.NewButtonBlockElement(ActionApprove, t.ID, Plain("Approve")).
-			WithStyle(slack.StylePrimary).
-			WithConfirm(slack.NewConfirmationBlockObject(
-				Plain(Truncate("Approve "+t.Command+"?", 100)),
-				Mrkdwn(Truncate("This lets the bot run *"+commands.Escape(t.Command)+"* on "+commands.Code(name)+". It cannot be undone.", 300)),
-				Plain("Approve"), Plain("Cancel")).WithStyle(slack.StyleDanger))
-		if TypeTheName(t.Command) {
-			approve.Confirm = nil // the type-the-name modal asks instead (modal.go)
-		}
-		deny := slack.NewButtonBlockElement(ActionDeny, t.ID, Plain("Deny")).WithStyle(slack.StyleDanger)
-		blocks = append(blocks, slack.NewActionBlock(BlockPrefix+t.Channel, approve, deny))
+	return slack.NewSectionBlock(Mrkdwn(strings.Join(status, "\n")), nil, nil)
+}
+
+// cardButtons are a pending card's Approve and Deny buttons. Approve asks
+// to confirm, saying what will happen and whether it can be undone
+// (commands.Consequence).
+func cardButtons(t approvals.Ticket, snap Subject) slack.Block {
+	what := "This lets the bot run *" + commands.Escape(t.Command) + "* on " + commands.Code(snap.Name) + "."
+	if a, err := commands.Parse(t.Command); err == nil {
+		what = commands.Consequence(a)
 	}
-	blocks = append(blocks, slack.NewContextBlock("", Mrkdwn(fmt.Sprintf("Ticket `%s` · `/bytemark cancel %s` to withdraw it", t.ID, t.ID))))
-	text := fmt.Sprintf("%s (requested by %s, ticket %s)", commands.Escape(title), Mention(t.RequestedBy), t.ID)
-	return Message{Text: text, Blocks: blocks}
+	approve := slack.NewButtonBlockElement(ActionApprove, t.ID, Plain("Approve")).
+		WithStyle(slack.StylePrimary).
+		WithConfirm(slack.NewConfirmationBlockObject(
+			Plain(Truncate("Approve "+t.Command+"?", 100)),
+			Mrkdwn(Truncate(what, 300)),
+			Plain("Approve"), Plain("Cancel")).WithStyle(slack.StyleDanger))
+	if TypeTheName(t.Command) {
+		approve.Confirm = nil // the type-the-name modal asks instead (modal.go)
+	}
+	deny := slack.NewButtonBlockElement(ActionDeny, t.ID, Plain("Deny")).WithStyle(slack.StyleDanger)
+	return slack.NewActionBlock(BlockPrefix+t.Channel, approve, deny)
 }
 
 // destroys lists what the action would destroy (or, for a server to be
@@ -150,7 +237,6 @@ func destroys(snap Subject) string {
 		return creates(snap)
 	}
 	var b strings.Builder
-	b.WriteString("*What it affects*\n")
 	if len(snap.Discs) == 0 {
 		b.WriteString("• no discs\n")
 	}

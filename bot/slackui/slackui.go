@@ -95,6 +95,15 @@ func Text(s string) Message {
 	return Message{Text: s, Blocks: []slack.Block{slack.NewSectionBlock(Mrkdwn(s), nil, nil)}}
 }
 
+// WithNote returns m with note (mrkdwn) added at its end.
+func WithNote(m Message, note string) Message {
+	if len(m.Blocks) == 0 {
+		m = Text(m.Text)
+	}
+	blocks := append(append([]slack.Block(nil), m.Blocks...), slack.NewContextBlock("", Mrkdwn(Truncate(note, 3000))))
+	return Message{Text: Truncate(m.Text+"\n"+note, 3000), Blocks: blocks}
+}
+
 // Roughly formats d for people: "15 minutes", "1 hour 30 minutes"
 // (commands.HumanDuration, the one way durations are said).
 func Roughly(d time.Duration) string { return commands.HumanDuration(d) }

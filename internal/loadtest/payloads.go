@@ -36,21 +36,22 @@ func slashBody(user, text string, i int) []byte {
 }
 
 // slashAck is the slash-command reply the bot gives when it has accepted
-// (queued) the command: JSON posted in the channel, the command echoed.
+// (queued) the command.
 type slashAck struct {
 	ResponseType string `json:"response_type"`
 	Text         string `json:"text"`
 }
 
 // checkQueued accepts a slash-command answer that says the work was queued
-// or an approval is being prepared: an in_channel reply. Usage errors,
-// "unavailable" and refusals are ephemeral.
+// or an approval is being prepared ("Working on …", "… preparing the
+// request…"; ephemeral, like every answer, and replaced later through the
+// response_url). Usage errors, "unavailable" and refusals say otherwise.
 func checkQueued(body []byte) error {
 	var a slashAck
 	if err := json.Unmarshal(body, &a); err != nil {
 		return errors.New("not a JSON reply")
 	}
-	if a.ResponseType != "in_channel" {
+	if !strings.HasPrefix(a.Text, "Working on ") && !strings.Contains(a.Text, "preparing the request") {
 		return fmt.Errorf("%s reply %q", a.ResponseType, truncate(a.Text, 60))
 	}
 	return nil

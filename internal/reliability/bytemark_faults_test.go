@@ -36,7 +36,7 @@ func TestBytemarkFaults(t *testing.T) {
 		ip := newInproc(t, inprocOpts{executor: true})
 		ip.fake.FailNext("GET", "/virtual_machines/web1", http.StatusServiceUnavailable, 2)
 		ip.slash(userAsker, chanOps, "show web1")
-		ip.slack.WaitPost(t, "web1.default.acme is on")
+		ip.slack.WaitResponse(t, "", "web1.default.acme is on") // a read: answered to the asker alone
 		// The first read identifies the server (2 refused, 1 retried); the
 		// second is show's own.
 		if all, _ := count(ip.fake.Server, "GET", "/virtual_machines/web1"); all != 4 {
@@ -49,7 +49,7 @@ func TestBytemarkFaults(t *testing.T) {
 		ip := newInproc(t, inprocOpts{executor: true})
 		ip.fake.FailNext("GET", "/virtual_machines/web1", http.StatusServiceUnavailable, 100)
 		ip.slash(userAsker, chanOps, "show web1")
-		m := ip.slack.WaitPost(t, "show web1", "failed")
+		m := ip.slack.WaitResponse(t, "", "show web1", "failed")
 		if all, _ := count(ip.fake.Server, "GET", "/virtual_machines/web1"); all != 3 {
 			t.Errorf("GET web1 = %d; want 3 (bounded retries)", all)
 		}
@@ -63,7 +63,7 @@ func TestBytemarkFaults(t *testing.T) {
 		ip := newInproc(t, inprocOpts{executor: true})
 		ip.fake.FailNext("GET", "/virtual_machines/web1", http.StatusInternalServerError, 100)
 		ip.slash(userAsker, chanOps, "show web1")
-		m := ip.slack.WaitPost(t, "show web1", "failed")
+		m := ip.slack.WaitResponse(t, "", "show web1", "failed")
 		if all, _ := count(ip.fake.Server, "GET", "/virtual_machines/web1"); all != 1 {
 			t.Errorf("GET web1 = %d; want exactly 1 (a 500 is not retried)", all)
 		}
@@ -80,7 +80,7 @@ func TestBytemarkFaults(t *testing.T) {
 		})
 		start := time.Now()
 		ip.slash(userAsker, chanOps, "show web1")
-		m := ip.slack.WaitPost(t, "show web1")
+		m := ip.slack.WaitResponse(t, "", "show web1")
 		if all, _ := count(ip.fake.Server, "GET", "/virtual_machines/web1"); all != 3 {
 			t.Errorf("GET web1 = %d; want 3", all)
 		}
@@ -160,7 +160,7 @@ func TestBytemarkFaults(t *testing.T) {
 			o.APIKey, o.Username, o.Password = "", bytemarktest.Username, bytemarktest.Password
 		}})
 		ip.slash(userAsker, chanOps, "show web1")
-		ip.slack.WaitPost(t, "web1.default.acme is on")
+		ip.slack.WaitResponse(t, "", "web1.default.acme is on") // a read: answered to the asker alone
 		ip.fake.ExpireSessions()
 		ip.slash(userAsker, chanOps, "reset web1")
 		ip.slack.WaitPost(t, "web1.default.acme reset")

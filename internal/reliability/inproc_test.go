@@ -109,6 +109,7 @@ func newInproc(t testing.TB, o inprocOpts) *inproc {
 	}
 	poster := slackapp.NewPoster(slack.New(inBot, slack.OptionAPIURL(api.URL()),
 		slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second})), logger)
+	poster.APIURL = api.URL() // the stand-in serves the response_urls too
 	s := bot.New(cfg, cloud, store, poster, logger)
 	hooks := monitor.New(s, monitor.Config{WebhookToken: inToken, Mode: monitor.ModeOn, Method: commands.RebootReset})
 	ip := &inproc{t: t, s: s, h: slackapp.New(s).Handler(hooks.Register), slack: api, fake: fake, store: store, logs: logs}
@@ -140,9 +141,10 @@ func (ip *inproc) serve(r *http.Request) *httptest.ResponseRecorder {
 	return w
 }
 
-// slash sends a signed slash command and returns the answer's status and text.
+// slash sends a signed slash command, whose response_url is the
+// stand-in's, and returns the answer's status and text.
 func (ip *inproc) slash(user, channel, text string) (int, string) {
-	w := ip.serve(signedRequest("", inSecret, "/slack/commands", slashBody(user, channel, text), time.Now()))
+	w := ip.serve(signedRequest("", inSecret, "/slack/commands", ip.slack.Slash(user, channel, text).Body(), time.Now()))
 	var r slashReply
 	json.Unmarshal(w.Body.Bytes(), &r)
 	return w.Code, r.Text

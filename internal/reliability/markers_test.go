@@ -15,7 +15,8 @@ func oneWorker(c *bot.Config) { c.Workers = 1 }
 const markerServer = "db1"
 
 // settled is the positive signal that something did not happen: it runs a
-// marker command (show db1) through the executor and waits for its result.
+// marker command (show db1) through the executor and waits for its result
+// (answered through the command's response_url: a read).
 // The queue is first in, first out, so with one worker (Workers: 1) every
 // job queued before the marker has run by then. It returns the Bytemark
 // requests made since the before-th that are not the marker's: what the
@@ -23,11 +24,12 @@ const markerServer = "db1"
 func (ip *inproc) settled(t testing.TB, before int) []string {
 	t.Helper()
 	want := markerServer + ".default.acme is "
-	n := len(ip.slack.Posts(want))
+	answers := func() int { return len(ip.slack.Find("response_url", want)) }
+	n := answers()
 	if code, text := ip.slash(userAsker, chanOps, "show "+markerServer); code != 200 {
 		t.Fatalf("marker command = %d %q", code, text)
 	}
-	ip.slack.Wait(t, "the marker's result", func() bool { return len(ip.slack.Posts(want)) > n })
+	ip.slack.Wait(t, "the marker's result", func() bool { return answers() > n })
 	var others []string
 	for _, r := range ip.fake.Requests()[before:] {
 		if r.Method == "GET" && (strings.HasSuffix(r.Path, "/"+markerServer) || strings.HasSuffix(r.Path, "/"+seedIDs[markerServer])) {

@@ -27,6 +27,12 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 		t.Fatalf("purge web1 = %d %s", code, body)
 	}
 	c := slack.WaitCard(t, 1)
+	// The card goes up a moment before its ticket is opened: wait for the
+	// ticket (listed as pending) before Redis dies.
+	waitFor(t, 10*time.Second, "the card's ticket opened", func() bool {
+		_, body := bot.slash(secret, userAsker, chanOps, "approvals")
+		return strings.Contains(string(body), c.Ticket)
+	}, dump)
 
 	rds.kill9()
 

@@ -58,7 +58,7 @@ func TestReplayedRestartRunsOnce(t *testing.T) {
 	body := slashBody(userAsker, chanOps, "restart web1")
 	at := time.Now().Add(-4 * time.Minute) // inside the window, near its end
 	code, ans := do(signedRequest(a.url, secret, "/slack/commands", body, at))
-	if rt, text := slashText(ans); code != http.StatusOK || rt != "in_channel" || !strings.Contains(text, "Working on") {
+	if rt, text := slashText(ans); code != http.StatusOK || rt != "ephemeral" || !strings.Contains(text, "Working on") {
 		t.Fatalf("restart web1 = %d %s", code, ans)
 	}
 	code, ans = do(signedRequest(b.url, secret, "/slack/commands", body, at))

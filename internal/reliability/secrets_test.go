@@ -59,8 +59,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// Reads, a power action, an error from Bytemark, a usage error.
 	slash(a, userAsker, "list")
-	slash(a, userAsker, "show web2")
-	slack.WaitPost(t, "web2.default.acme is on")
+	// A read, with a response_url the stand-in serves: its answer is the
+	// asker's alone.
+	code, body := do(signedRequest(a.url, secSigning, "/slack/commands", slack.Slash(userAsker, chanOps, "show web2").Body(), time.Now()))
+	record("show web2", code, body)
+	slack.WaitResponse(t, "", "web2.default.acme is on")
 	fake.FailNext("GET", "/virtual_machines/db1", http.StatusInternalServerError, 1)
 	slash(a, userAsker, "show db1")
 	slash(a, userAsker, "disc resize web1 root 1PB")
@@ -72,7 +75,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// A purge, approved.
 	slash(a, userAsker, "purge web2")
 	c := slack.WaitCard(t, 1)
-	code, body := a.click(secSigning, userAppr1, chanOps, c, "approve")
+	code, body = a.click(secSigning, userAppr1, chanOps, c, "approve")
 	record("approve", code, body)
 	slack.WaitPost(t, "web2.default.acme purged")
 	// Refusals: a bad signature, a self-approval, a wrong webhook token.

@@ -33,6 +33,10 @@ type responseURL struct {
 	issued        time.Time
 	posts         int
 	messages      []Message
+	// replaced: a post with replace_original found nothing to replace;
+	// the acknowledgement recorded after it (Acknowledge) is what it
+	// replaced.
+	replaced bool
 }
 
 type trigger struct {
@@ -119,6 +123,9 @@ func (a *API) serveResponse(w http.ResponseWriter, r *http.Request, id string, b
 			}
 		case p.ReplaceOriginal && len(u.messages) > 0:
 			u.messages[len(u.messages)-1] = m
+		case p.ReplaceOriginal:
+			u.replaced = true
+			u.messages = append(u.messages, m)
 		case !p.DeleteOriginal:
 			u.messages = append(u.messages, m)
 		}
@@ -333,4 +340,67 @@ func (a *API) updateViewLocked(call *Call) answer {
 	}
 	call.TS = v.ID
 	return a.viewAnswer(v)
+}
+
+// Acknowledge records body, a slash command's immediate answer (the JSON
+// the bot wrote to Slack's request), as the first message responseURL
+// shows, as Slack shows it: it is what a post with replace_original
+// replaces. It uses none of the URL's 5 posts. A test records it once the
+// bot's handler has returned, which the bot's answer may beat: a
+// replace_original post that came first replaced it.
+func (a *API) Acknowledge(responseURL string, body []byte) {
+	var p struct {
+		Text         string          `json:"text"`
+		Blocks       json.RawMessage `json:"blocks"`
+		ResponseType string          `json:"response_type"`
+	}
+	if json.Unmarshal(body, &p) != nil || p.Text == "" && len(p.Blocks) == 0 {
+		return // an empty 200 shows nothing
+	}
+	m := Message{Text: p.Text, ResponseType: p.ResponseType}
+	if len(p.Blocks) > 0 && string(p.Blocks) != "null" {
+		m.Blocks = string(p.Blocks)
+	}
+	if m.ResponseType == "" {
+		m.ResponseType = "ephemeral"
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, id, _ := strings.Cut(responseURL, responsePath)
+	if u := a.urls[id]; u != nil {
+		if u.replaced {
+			u.replaced = false
+			return
+		}
+		u.messages = append([]Message{m}, u.messages...)
+	}
+}
+
+// WaitShown waits until what responseURL shows (Responses) has a message
+// with every substring, and returns what it shows then.
+func (a *API) WaitShown(t testing.TB, responseURL string, substrings ...string) []Message {
+	t.Helper()
+	var shown []Message
+	a.Wait(t, fmt.Sprintf("%s to show %q", responseURL, substrings), func() bool {
+		shown = a.Responses(responseURL)
+		for _, m := range shown {
+			if m.Has(substrings...) {
+				return true
+			}
+		}
+		return false
+	})
+	return shown
+}
+
+// Has reports whether the message's text or blocks have every substring
+// (with the JSON escapes of < > & undone).
+func (m Message) Has(substrings ...string) bool {
+	all := UnescapeJSON(m.Text + "\n" + m.Blocks)
+	for _, s := range substrings {
+		if !strings.Contains(all, s) {
+			return false
+		}
+	}
+	return true
 }

@@ -469,3 +469,40 @@ func TestUnescapeJSON(t *testing.T) {
 		t.Errorf("UnescapeJSON(%s) = %s; want %s", js, got, want)
 	}
 }
+
+// An acknowledgement (the command's immediate answer) is what the first
+// replace_original replaces; it uses none of the URL's posts.
+func TestAcknowledge(t *testing.T) {
+	api := New(t, Options{})
+	cmd := api.Slash("U1", "C1", "show web1")
+	api.Acknowledge(cmd.ResponseURL, []byte(`{"response_type":"ephemeral","text":"Working on <it>"}`))
+	if got := api.Responses(cmd.ResponseURL); len(got) != 1 || !got[0].Has("Working on <it>") || got[0].ResponseType != "ephemeral" {
+		t.Fatalf("after the acknowledgement: %+v", got)
+	}
+	m := slack.WebhookMessage{Text: "web1 is on", ReplaceOriginal: true}
+	if err := slack.PostWebhookContext(context.Background(), cmd.ResponseURL, &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := api.WaitShown(t, cmd.ResponseURL, "web1 is on"); len(got) != 1 {
+		t.Errorf("after the answer: %+v; want it alone", got)
+	}
+	api.Acknowledge(cmd.ResponseURL, []byte(``)) // an empty 200 shows nothing
+	if got := api.Responses(cmd.ResponseURL); len(got) != 1 {
+		t.Errorf("an empty acknowledgement showed something: %+v", got)
+	}
+}
+
+// An answer that replaces the acknowledgement before the test recorded it
+// (the bot was quicker than its handler's return) still replaces it.
+func TestAcknowledgeAfterAnswer(t *testing.T) {
+	api := New(t, Options{})
+	cmd := api.Slash("U1", "C1", "list")
+	m := slack.WebhookMessage{Text: "3 servers", ReplaceOriginal: true}
+	if err := slack.PostWebhookContext(context.Background(), cmd.ResponseURL, &m); err != nil {
+		t.Fatal(err)
+	}
+	api.Acknowledge(cmd.ResponseURL, []byte(`{"response_type":"ephemeral","text":"Working on it"}`))
+	if got := api.Responses(cmd.ResponseURL); len(got) != 1 || got[0].Text != "3 servers" {
+		t.Errorf("shows %+v; want the answer alone", got)
+	}
+}
