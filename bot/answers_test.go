@@ -174,7 +174,7 @@ func TestFinishedCards(t *testing.T) {
 		c.Policy, _ = commands.ParsePolicy("delete,stop")
 	}))
 	confirms := map[string][]string{
-		"purge web2":  {"destroyed", "can't be undone", "gone for good"},
+		"purge web2":  {}, // the type-the-name box says it instead (below)
 		"delete web1": {"deletes", "`undelete` brings it back"},
 		"stop db1":    {"powers off", "`start` powers it on again"},
 	}
@@ -199,7 +199,20 @@ func TestFinishedCards(t *testing.T) {
 			purge = c
 		}
 	}
-	h.click(userAppr1, chanOps, purge, slackui.ActionApprove)
+	if strings.Contains(purge.Blocks, `"confirm"`) {
+		t.Errorf("purge web2's Approve has a confirm dialog; the type-the-name box asks instead: %s", purge.Blocks)
+	}
+	_, k := h.press(userAppr1, chanOps, purge, slackui.ActionApprove)
+	v, ok := h.slack.ViewOpenedBy(k.TriggerID)
+	if !ok {
+		t.Fatal("Approve on purge web2 opened no box")
+	}
+	for _, w := range []string{"can't be undone", "type"} {
+		if !strings.Contains(slacktest.UnescapeJSON(v.Blocks), w) {
+			t.Errorf("purge web2's box lacks %q: %s", w, v.Blocks)
+		}
+	}
+	h.submit(userAppr1, v, "web2")
 	done := h.slack.WaitCall(t, "chat.update", "Done: purge web2.default.acme")
 	if len(done.Buttons()) != 0 || done.Has("to withdraw it") || done.Has("Power*\\non") {
 		t.Errorf("the finished card keeps buttons, the withdraw line or the power: %s", done.BlocksJSON())
@@ -260,8 +273,9 @@ func TestClickBeforeTicketOpens(t *testing.T) {
 			case <-ctx.Done():
 			case <-t.Context().Done():
 			}
-		case strings.Contains(args, userAppr1) && votes.Add(1) == 2:
-			// The click tries again: its first try found no ticket.
+		case strings.HasPrefix(strings.ToLower(args), "hgetall") && votes.Add(1) == 1:
+			// The click reads the ticket while it isn't opened yet: the
+			// submit goes on, and the click must wait for it.
 			close(release)
 		}
 	})

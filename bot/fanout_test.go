@@ -131,7 +131,7 @@ func TestManyBlastRadius(t *testing.T) {
 		t.Errorf("%d signals in all; want 4", n)
 	}
 	h.waitFor("the card's final note", func() bool {
-		return len(h.slack.Find("chat.update", "Approved: reset web*", "Done on every server")) > 0
+		return len(h.slack.Find("chat.update", "Done: reset web*", "Done on every server")) > 0
 	})
 }
 

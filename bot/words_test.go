@@ -84,8 +84,8 @@ func TestBytemarkErrorsWordedAndLogged(t *testing.T) {
 		t.Errorf("log ref %q is not the one Slack was given: %s", ref, post.Form.Get("text"))
 	}
 
-	h.mustSlash(userAsker, chanOps, "show nosuch1")
-	h.waitPost("I can't find server `nosuch1` in group `default`")
+	_, _, url := h.slashURL(userAsker, chanOps, "show nosuch1")
+	h.slack.WaitShown(t, url, "I can't find server `nosuch1` in group `default`") // a read: answered privately
 	if rec := logs.find("running action", "nosuch1"); rec == nil || rec["level"] != "INFO" {
 		t.Errorf("an unknown server logged as %v; want INFO (a person's mistake)", rec)
 	}
