@@ -3,14 +3,13 @@ package monitor
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"time"
+
+	"github.com/bytebot/bytebot/commands"
 )
 
 // TestAlert sends a test alert for server through the Alertmanager route,
@@ -79,8 +78,8 @@ func (w *answerWriter) Write(b []byte) (int, error) {
 
 // AlertmanagerPayload is an Alertmanager webhook delivery (version 4) of
 // one InstanceDown alert for server, named by label, started at start:
-// firing, or resolved at end. Alertmanager's fingerprint is a hash of the
-// labels (not its own function, which the bot doesn't need).
+// firing, or resolved at end, with the labels' fingerprint
+// (commands.Fingerprint).
 func AlertmanagerPayload(label, server string, start time.Time, resolved bool, end time.Time) []byte {
 	type alert struct {
 		Status      string            `json:"status"`
@@ -93,7 +92,7 @@ func AlertmanagerPayload(label, server string, start time.Time, resolved bool, e
 	labels := map[string]string{"alertname": "InstanceDown", "instance": server + ":9100", "job": "node", "severity": "critical", label: server}
 	a := alert{Status: "firing", Labels: labels,
 		Annotations: map[string]string{"summary": server + " is down (a test alert)"},
-		StartsAt:    start.UTC().Format(time.RFC3339), EndsAt: "0001-01-01T00:00:00Z", Fingerprint: fingerprint(labels)}
+		StartsAt:    start.UTC().Format(time.RFC3339), EndsAt: "0001-01-01T00:00:00Z", Fingerprint: commands.Fingerprint(labels)}
 	if resolved {
 		a.Status, a.EndsAt = "resolved", end.UTC().Format(time.RFC3339)
 	}
@@ -102,19 +101,4 @@ func AlertmanagerPayload(label, server string, start time.Time, resolved bool, e
 		"groupKey": `{}:{alertname="InstanceDown"}`, "groupLabels": map[string]string{"alertname": "InstanceDown"},
 	})
 	return b
-}
-
-// fingerprint is a label set's fingerprint: 16 hex digits, the same for
-// the same labels.
-func fingerprint(labels map[string]string) string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		fmt.Fprintf(h, "%s\xff%s\xff", k, labels[k])
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -1,14 +1,14 @@
 package slacktest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/bytebot/bytebot/commands"
 )
 
 // FiringEnd is the endsAt of a firing alert (Alertmanager's zero time).
@@ -33,18 +33,7 @@ type Alert struct {
 
 // Fingerprint is a label set's fingerprint: 16 hex digits, the same for
 // the same labels, as Alertmanager's (not its hash function).
-func Fingerprint(labels map[string]string) string {
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		fmt.Fprintf(h, "%s\xff%s\xff", k, labels[k])
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
-}
+func Fingerprint(labels map[string]string) string { return commands.Fingerprint(labels) }
 
 // Firing is a firing InstanceDown alert for server, named by the label
 // (REBOOT_LABEL, e.g. "bytemark_server"), started at start.
