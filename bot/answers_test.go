@@ -18,6 +18,7 @@ import (
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
@@ -25,17 +26,17 @@ import (
 // waitAnswer waits for an answer sent through a command's response_url
 // (any command's) with every substring: what a read's asker alone sees.
 func (h *harness) waitAnswer(substrings ...string) slacktest.Call {
-	h.t.Helper()
-	return h.slack.WaitResponse(h.t, "", substrings...)
+	h.T.Helper()
+	return h.Slack.WaitResponse(h.T, "", substrings...)
 }
 
 // shown waits until the response_url url shows one message, with every
 // substring, in place of the command's acknowledgement, and returns it.
 func (h *harness) shown(url string, substrings ...string) slacktest.Message {
-	h.t.Helper()
-	shown := h.slack.WaitShown(h.t, url, substrings...)
+	h.T.Helper()
+	shown := h.Slack.WaitShown(h.T, url, substrings...)
 	if len(shown) != 1 || shown[0].ResponseType != "ephemeral" {
-		h.t.Fatalf("the command shows %d messages: %+v; want one, ephemeral, in place of its acknowledgement", len(shown), shown)
+		h.T.Fatalf("the command shows %d messages: %+v; want one, ephemeral, in place of its acknowledgement", len(shown), shown)
 	}
 	return shown[0]
 }
@@ -53,36 +54,36 @@ func TestAnswersReplaceTheAcknowledgement(t *testing.T) {
 		{"discs web1", "Working on `discs web1`", "root"},
 		{"images", "Working on `images`", "7 images"},
 	} {
-		_, ack, url := h.slashURL(userAsker, chanOps, c.text)
+		_, ack, url := h.SlashURL(bottest.UserAsker, bottest.ChanOps, c.text)
 		if ack.ResponseType != "ephemeral" || !strings.Contains(ack.Text, c.ack) {
 			t.Errorf("%s acknowledged with %+v; want an ephemeral %q", c.text, ack, c.ack)
 		}
-		if m := h.shown(url, c.answer); strings.Contains(m.Text, "Working on") || strings.Contains(m.Text, "<@"+userAsker+">") {
+		if m := h.shown(url, c.answer); strings.Contains(m.Text, "Working on") || strings.Contains(m.Text, "<@"+bottest.UserAsker+">") {
 			t.Errorf("%s's answer = %q; want the answer alone, for the asker", c.text, m.Text)
 		}
 	}
 	for _, text := range []string{"help", "approvals", "audit"} {
-		if _, r, _ := h.slashURL(userAsker, chanOps, text); r.ResponseType != "ephemeral" || r.Text == "" {
+		if _, r, _ := h.SlashURL(bottest.UserAsker, bottest.ChanOps, text); r.ResponseType != "ephemeral" || r.Text == "" {
 			t.Errorf("%s answered %+v; want an ephemeral answer", text, r)
 		}
 	}
-	if posts := h.slack.Calls("chat.postMessage"); len(posts) != 0 {
-		t.Errorf("reads posted %d messages in the channel; want none:\n%s", len(posts), h.slack.Dump())
+	if posts := h.Slack.Calls("chat.postMessage"); len(posts) != 0 {
+		t.Errorf("reads posted %d messages in the channel; want none:\n%s", len(posts), h.Slack.Dump())
 	}
 
-	_, ack, url := h.slashURL(userAsker, chanOps, "restart web1")
+	_, ack, url := h.SlashURL(bottest.UserAsker, bottest.ChanOps, "restart web1")
 	if ack.ResponseType != "ephemeral" || !strings.Contains(ack.Text, "Working on `restart web1`") {
 		t.Errorf("restart acknowledged with %+v; want an ephemeral Working on", ack)
 	}
-	post := h.waitPost(":white_check_mark:", "web1", "restarted", userAsker)
-	if post.Channel() != chanOps {
-		t.Errorf("restart's result posted in %q; want %q", post.Channel(), chanOps)
+	post := h.WaitPost(":white_check_mark:", "web1", "restarted", bottest.UserAsker)
+	if post.Channel() != bottest.ChanOps {
+		t.Errorf("restart's result posted in %q; want %q", post.Channel(), bottest.ChanOps)
 	}
 	h.shown(url, "The result of `restart web1` is posted in this channel.")
 
 	// A purge's acknowledgement becomes where its card is.
-	_, _, url = h.slashURL(userAsker, chanOps, "purge web2")
-	card := h.waitCard(1)
+	_, _, url = h.SlashURL(bottest.UserAsker, bottest.ChanOps, "purge web2")
+	card := h.WaitCard(1)
 	h.shown(url, "Asked for approval of `purge web2.default.acme`", card.Ticket)
 }
 
@@ -101,19 +102,19 @@ const (
 func TestWhereTheBotCantPost(t *testing.T) {
 	h := newHarness(t)
 	for _, ch := range []string{privateChan, dmChan} {
-		h.slack.ChannelError(ch, "channel_not_found")
+		h.Slack.ChannelError(ch, "channel_not_found")
 	}
 
-	_, _, url := h.slashURL(userAsker, dmChan, "list")
+	_, _, url := h.SlashURL(bottest.UserAsker, dmChan, "list")
 	h.shown(url, "3 servers")
 
-	_, _, url = h.slashURL(userAsker, privateChan, "restart web1")
+	_, _, url = h.SlashURL(bottest.UserAsker, privateChan, "restart web1")
 	m := h.shown(url, "web1.default.acme restarted", "Only you can see this", "/invite @bytemark")
 	if !strings.Contains(m.Blocks, "root") {
 		t.Errorf("the result shown to the asker lacks the server's details: %+v", m)
 	}
-	h.waitFor("the failed post in the private channel", func() bool {
-		for _, c := range h.slack.Calls("chat.postMessage") {
+	h.WaitFor("the failed post in the private channel", func() bool {
+		for _, c := range h.Slack.Calls("chat.postMessage") {
 			if c.Channel() == privateChan && c.Error == "channel_not_found" {
 				return true
 			}
@@ -125,14 +126,14 @@ func TestWhereTheBotCantPost(t *testing.T) {
 	}
 
 	for _, ch := range []string{privateChan, dmChan} {
-		_, _, url = h.slashURL(userAsker, ch, "purge web2")
-		h.shown(url, "needs approval", "can't post an approval card here", "Nothing was done", "/invite @bytemark", "<#"+chanOps+">")
+		_, _, url = h.SlashURL(bottest.UserAsker, ch, "purge web2")
+		h.shown(url, "needs approval", "can't post an approval card here", "Nothing was done", "/invite @bytemark", "<#"+bottest.ChanOps+">")
 	}
-	pending, err := h.store.Pending(context.Background())
+	pending, err := h.Store.Pending(context.Background())
 	if err != nil || len(pending) != 0 {
 		t.Errorf("pending tickets = %v, %v; want none", pending, err)
 	}
-	es, err := h.store.AuditLog(context.Background(), "", 50)
+	es, err := h.Store.AuditLog(context.Background(), "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +142,8 @@ func TestWhereTheBotCantPost(t *testing.T) {
 			t.Errorf("a ticket was opened: %+v", e)
 		}
 	}
-	if len(h.slack.Cards()) != 0 || h.purges("web2") != 0 {
-		t.Errorf("a card was posted or web2 purged:\n%s", h.slack.Dump())
+	if len(h.Slack.Cards()) != 0 || h.Purges("web2") != 0 {
+		t.Errorf("a card was posted or web2 purged:\n%s", h.Slack.Dump())
 	}
 }
 
@@ -151,18 +152,18 @@ func TestWhereTheBotCantPost(t *testing.T) {
 func TestSocketModeAnswersThroughResponseURL(t *testing.T) {
 	h := newHarness(t)
 	var a acks
-	sc := h.slack.Slash(userAsker, privateChan, "show web1")
-	h.slack.ChannelError(privateChan, "channel_not_found")
-	slackapp.New(h.s).SocketEvent(context.Background(), socketmode.Event{
+	sc := h.Slack.Slash(bottest.UserAsker, privateChan, "show web1")
+	h.Slack.ChannelError(privateChan, "channel_not_found")
+	slackapp.New(h.Server).SocketEvent(context.Background(), socketmode.Event{
 		Type: socketmode.EventTypeSlashCommand,
-		Data: slack.SlashCommand{Command: "/bytemark", Text: sc.Text, TeamID: testTeam, UserID: userAsker, ChannelID: privateChan,
+		Data: slack.SlashCommand{Command: "/bytemark", Text: sc.Text, TeamID: bottest.Team, UserID: bottest.UserAsker, ChannelID: privateChan,
 			ResponseURL: sc.ResponseURL, TriggerID: sc.TriggerID},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-answers"},
 	}, a.ack)
 	if _, ok := a.get("env-answers"); !ok {
 		t.Fatal("slash command not acknowledged")
 	}
-	h.slack.WaitShown(t, sc.ResponseURL, "web1.default.acme is on")
+	h.Slack.WaitShown(t, sc.ResponseURL, "web1.default.acme is on")
 }
 
 // TestFinishedCards (issue 15, point 3): the Approve dialog says what will
@@ -170,7 +171,7 @@ func TestSocketModeAnswersThroughResponseURL(t *testing.T) {
 // first, keeps no buttons and no way to withdraw it, and shows the server
 // as it is now.
 func TestFinishedCards(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *bot.Config) {
+	h := newHarness(t, bottest.WithConfig(func(c *bot.Config) {
 		c.Policy, _ = commands.ParsePolicy("delete,stop")
 	}))
 	confirms := map[string][]string{
@@ -180,9 +181,9 @@ func TestFinishedCards(t *testing.T) {
 	}
 	n := 0
 	for text, want := range confirms {
-		h.mustSlash(userAsker, chanOps, text)
+		h.MustSlash(bottest.UserAsker, bottest.ChanOps, text)
 		n++
-		card := h.waitCard(n)
+		card := h.WaitCard(n)
 		for _, w := range want {
 			if !strings.Contains(slacktest.UnescapeJSON(card.Blocks), w) {
 				t.Errorf("%s's Approve dialog lacks %q: %s", text, w, card.Blocks)
@@ -193,8 +194,8 @@ func TestFinishedCards(t *testing.T) {
 		}
 	}
 
-	purge := h.slack.Cards()[0]
-	for _, c := range h.slack.Cards() {
+	purge := h.Slack.Cards()[0]
+	for _, c := range h.Slack.Cards() {
 		if strings.Contains(c.Text, "purge web2") {
 			purge = c
 		}
@@ -202,8 +203,8 @@ func TestFinishedCards(t *testing.T) {
 	if strings.Contains(purge.Blocks, `"confirm"`) {
 		t.Errorf("purge web2's Approve has a confirm dialog; the type-the-name box asks instead: %s", purge.Blocks)
 	}
-	_, k := h.press(userAppr1, chanOps, purge, slackui.ActionApprove)
-	v, ok := h.slack.ViewOpenedBy(k.TriggerID)
+	_, k := h.Press(bottest.UserAppr1, bottest.ChanOps, purge, slackui.ActionApprove)
+	v, ok := h.Slack.ViewOpenedBy(k.TriggerID)
 	if !ok {
 		t.Fatal("Approve on purge web2 opened no box")
 	}
@@ -212,8 +213,8 @@ func TestFinishedCards(t *testing.T) {
 			t.Errorf("purge web2's box lacks %q: %s", w, v.Blocks)
 		}
 	}
-	h.submit(userAppr1, v, "web2")
-	done := h.slack.WaitCall(t, "chat.update", "Done: purge web2.default.acme")
+	h.Submit(bottest.UserAppr1, v, "web2")
+	done := h.Slack.WaitCall(t, "chat.update", "Done: purge web2.default.acme")
 	if len(done.Buttons()) != 0 || done.Has("to withdraw it") || done.Has("Power*\\non") {
 		t.Errorf("the finished card keeps buttons, the withdraw line or the power: %s", done.BlocksJSON())
 	}
@@ -234,12 +235,12 @@ func TestFinishedCards(t *testing.T) {
 // vote used to be counted without the card showing it).
 func TestTicketRecordsItsCard(t *testing.T) {
 	h := newHarness(t)
-	h.mustSlash(userAsker, chanOps, "purge web1")
-	card := h.slack.WaitCard(t, 1) // not waitCard: no wait for the ticket
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge web1")
+	card := h.Slack.WaitCard(t, 1) // not waitCard: no wait for the ticket
 	var tk approvals.Ticket
-	h.waitFor("the ticket", func() bool {
+	h.WaitFor("the ticket", func() bool {
 		var err error
-		tk, err = h.store.Get(context.Background(), card.Ticket)
+		tk, err = h.Store.Get(context.Background(), card.Ticket)
 		if errors.Is(err, approvals.ErrNotFound) {
 			return false
 		}
@@ -248,13 +249,13 @@ func TestTicketRecordsItsCard(t *testing.T) {
 		}
 		return true
 	})
-	if tk.MessageTS != card.TS || tk.MessageChannel != chanOps {
-		t.Errorf("the ticket's card = %s %s; want %s %s from the moment it exists", tk.MessageChannel, tk.MessageTS, chanOps, card.TS)
+	if tk.MessageTS != card.TS || tk.MessageChannel != bottest.ChanOps {
+		t.Errorf("the ticket's card = %s %s; want %s %s from the moment it exists", tk.MessageChannel, tk.MessageTS, bottest.ChanOps, card.TS)
 	}
-	if code := h.click(userAppr1, chanOps, card, slackui.ActionApprove); code != http.StatusOK {
+	if code := h.Click(bottest.UserAppr1, bottest.ChanOps, card, slackui.ActionApprove); code != http.StatusOK {
 		t.Fatalf("click = %d", code)
 	}
-	h.slack.WaitCall(t, "chat.update", "Approved by <@"+userAppr1+">")
+	h.Slack.WaitCall(t, "chat.update", "Approved by <@"+bottest.UserAppr1+">")
 }
 
 // TestClickBeforeTicketOpens: a card goes up a moment before its ticket
@@ -279,17 +280,17 @@ func TestClickBeforeTicketOpens(t *testing.T) {
 			close(release)
 		}
 	})
-	h := newHarness(t, withRedis(rdb))
-	h.mustSlash(userAsker, chanOps, "purge web1")
-	card := h.slack.WaitCard(t, 1)
+	h := newHarness(t, bottest.WithRedis(rdb))
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge web1")
+	card := h.Slack.WaitCard(t, 1)
 	clicked := make(chan int, 1)
-	go func() { clicked <- h.click(userAppr1, chanOps, card, slackui.ActionApprove) }()
+	go func() { clicked <- h.Click(bottest.UserAppr1, bottest.ChanOps, card, slackui.ActionApprove) }()
 	if code := <-clicked; code != http.StatusOK {
 		t.Fatalf("click = %d", code)
 	}
-	h.slack.WaitCall(t, "chat.update", "Approved by <@"+userAppr1+">")
-	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
-	if n := len(h.slack.Find("chat.postEphemeral", "no longer exists")); n != 0 {
+	h.Slack.WaitCall(t, "chat.update", "Approved by <@"+bottest.UserAppr1+">")
+	h.WaitFor("the purge", func() bool { return h.Purges("web1") == 1 })
+	if n := len(h.Slack.Find("chat.postEphemeral", "no longer exists")); n != 0 {
 		t.Errorf("the early click was told the request doesn't exist")
 	}
 }

@@ -1,10 +1,8 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,28 +12,11 @@ import (
 
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
+	"github.com/bytebot/bytebot/internal/bottest"
+	"github.com/bytebot/bytebot/internal/logtest"
 	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
-
-// lockedBuffer is a log destination that tests can read while the bot
-// writes to it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // redisRecorder keeps the text of every command
 // sent to Redis.
@@ -56,34 +37,21 @@ func (r *redisRecorder) all() string {
 	return strings.Join(r.cmds, "\n")
 }
 
-// privateHarness is the harness with its log captured and every command
-// it sends to Redis recorded.
-func privateHarness(t *testing.T, opts ...harnessOption) (*harness, *lockedBuffer, *redisRecorder) {
+// privateHarness is the harness with its log captured (all of it: the
+// bot's, its Slack poster's and its Bytemark client's) and every command
+// it sends to Redis recorded. Its poster, unlike main's, knows no Slack
+// API URL, so it posts to no response_url (they are the stand-in's, not
+// Slack's): private answers go by chat.postEphemeral, whose calls
+// rootPassword reads.
+func privateHarness(t *testing.T, opts ...bottest.Option) (*harness, *logtest.Buffer, *redisRecorder) {
 	t.Helper()
 	rdb := redistest.Client(t)
 	rec := &redisRecorder{}
 	redistest.OnCommand(rdb, rec.note)
-	h := newHarness(t, append(opts, withRedis(rdb), withoutExecutor())...)
-	logs := &lockedBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	// Nothing runs yet: the executor starts below, with the captured log.
-	h.s.Logger = logger
-	h.s.Poster = slackapp.NewPoster(h.slack.Client(), logger)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := h.s.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if t.Failed() {
-			t.Logf("bot log:\n%s", logs.String())
-		}
-	})
+	logs := &logtest.Buffer{}
+	h := newHarness(t, append(opts, bottest.WithRedis(rdb), bottest.WithLog(logs), bottest.BeforeRun(func(b *bottest.Bot) {
+		b.Server.Poster = slackapp.NewPoster(b.Slack.Client(), b.Server.Logger)
+	}))...)
 	return h, logs, rec
 }
 
@@ -93,16 +61,16 @@ func privateHarness(t *testing.T, opts ...harnessOption) (*harness, *lockedBuffe
 func rootPassword(t *testing.T, h *harness, server string) string {
 	t.Helper()
 	var found []slacktest.Call
-	h.waitFor("the private root password of "+server, func() bool {
-		found = h.slack.Find("chat.postEphemeral", "Root password of `"+server+"`")
+	h.WaitFor("the private root password of "+server, func() bool {
+		found = h.Slack.Find("chat.postEphemeral", "Root password of `"+server+"`")
 		return len(found) > 0
 	})
 	if len(found) != 1 {
 		t.Fatalf("%d private messages with the root password of %s; want 1", len(found), server)
 	}
 	c := found[0]
-	if c.Form.Get("user") != userAsker || c.Form.Get("channel") != chanOps {
-		t.Errorf("root password sent to user %q in %q; want %q in %q", c.Form.Get("user"), c.Form.Get("channel"), userAsker, chanOps)
+	if c.Form.Get("user") != bottest.UserAsker || c.Form.Get("channel") != bottest.ChanOps {
+		t.Errorf("root password sent to user %q in %q; want %q in %q", c.Form.Get("user"), c.Form.Get("channel"), bottest.UserAsker, bottest.ChanOps)
 	}
 	_, rest, _ := strings.Cut(c.Form.Get("text"), "`: `")
 	pw, _, _ := strings.Cut(rest, "`")
@@ -115,16 +83,16 @@ func rootPassword(t *testing.T, h *harness, server string) string {
 // assertOnlyPrivate checks that pw is in the one private message to the
 // requester and nowhere else: no other Slack call, no log line, no
 // command sent to Redis and no key or value under test prefixes.
-func assertOnlyPrivate(t *testing.T, h *harness, logs *lockedBuffer, rec *redisRecorder, pw string) {
+func assertOnlyPrivate(t *testing.T, h *harness, logs *logtest.Buffer, rec *redisRecorder, pw string) {
 	t.Helper()
 	n := 0
-	for _, c := range h.slack.Calls("") {
+	for _, c := range h.Slack.Calls("") {
 		all := c.Form.Encode() + c.BlocksJSON()
 		if !strings.Contains(all, pw) {
 			continue
 		}
 		n++
-		if c.Method != "chat.postEphemeral" || c.Form.Get("user") != userAsker {
+		if c.Method != "chat.postEphemeral" || c.Form.Get("user") != bottest.UserAsker {
 			t.Errorf("the root password is in Slack call %s to channel %q user %q", c.Method, c.Form.Get("channel"), c.Form.Get("user"))
 		}
 	}
@@ -177,10 +145,10 @@ func assertOnlyPrivate(t *testing.T, h *harness, logs *lockedBuffer, rec *redisR
 // the server's name, addresses and how to log in.
 func TestCreatePasswordIsPrivate(t *testing.T) {
 	h, logs, rec := privateHarness(t)
-	h.mustSlash(userAsker, chanOps, "create new1")
-	post := h.waitPost("new1.default.acme is up with symbiosis")
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "create new1")
+	post := h.WaitPost("new1.default.acme is up with symbiosis")
 	pw := rootPassword(t, h, "new1.default.acme")
-	srv, ok := h.fake.Server("acme", "default", "new1")
+	srv, ok := h.Fake.Server("acme", "default", "new1")
 	if !ok || !srv.PowerOn || len(srv.NetworkInterfaces) == 0 {
 		t.Fatalf("new1 = %+v, %v; want it created and on", srv, ok)
 	}
@@ -197,13 +165,13 @@ func TestCreatePasswordIsPrivate(t *testing.T) {
 // the policy says; nothing is written before it; after the approval it
 // runs once, and the new root password reaches the requester alone.
 func TestReimageApprovedPasswordIsPrivate(t *testing.T) {
-	h, logs, rec := privateHarness(t, withPolicy(t, "none"))
-	body := h.mustSlash(userAsker, chanOps, "reimage web2 bookworm")
+	h, logs, rec := privateHarness(t, bottest.WithPolicy(t, "none"))
+	body := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "reimage web2 bookworm")
 	if !strings.Contains(body.Text, "needs approval") {
 		t.Errorf("reimage reply = %q; want it to need approval", body.Text)
 	}
-	b := h.waitCard(1)
-	card := h.slack.Find("chat.postMessage", b.Ticket)[0].BlocksJSON()
+	b := h.WaitCard(1)
+	card := h.Slack.Find("chat.postMessage", b.Ticket)[0].BlocksJSON()
 	for _, want := range []string{"reimage web2.default.acme bookworm", "root", "25 GiB"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("card lacks %q:\n%s", want, card)
@@ -212,15 +180,15 @@ func TestReimageApprovedPasswordIsPrivate(t *testing.T) {
 	if n := h.reimages(); n != 0 {
 		t.Fatalf("reimage calls before approval = %d; want 0", n)
 	}
-	if code := h.click(userAppr1, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
+	if code := h.Click(bottest.UserAppr1, bottest.ChanOps, b, slackui.ActionApprove); code != http.StatusOK {
 		t.Fatalf("approve click = %d", code)
 	}
-	h.waitPost("web2.default.acme reimaged with bookworm")
+	h.WaitPost("web2.default.acme reimaged with bookworm")
 	pw := rootPassword(t, h, "web2.default.acme")
 	if n := h.reimages(); n != 1 {
 		t.Errorf("reimage calls after approval = %d; want 1", n)
 	}
-	if srv, _ := h.fake.Server("acme", "default", "web2"); srv.LastImagedWith != "bookworm" {
+	if srv, _ := h.Fake.Server("acme", "default", "web2"); srv.LastImagedWith != "bookworm" {
 		t.Errorf("web2 imaged with %q; want bookworm", srv.LastImagedWith)
 	}
 	assertOnlyPrivate(t, h, logs, rec, pw)
@@ -229,7 +197,7 @@ func TestReimageApprovedPasswordIsPrivate(t *testing.T) {
 // reimages counts the reimage calls the fake received.
 func (h *harness) reimages() int {
 	n := 0
-	for _, r := range h.fake.Requests() {
+	for _, r := range h.Fake.Requests() {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/reimage") {
 			n++
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
@@ -80,9 +81,9 @@ func TestRedisHangs(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	dl := &deadlines{left: map[string][]time.Duration{}}
 	redistest.OnCommand(rdb, dl.note)
-	api := slacktest.New(t, slacktest.Options{TeamID: testTeam})
+	api := slacktest.New(t, slacktest.Options{TeamID: bottest.Team})
 	policy, _ := commands.ParsePolicy("")
-	s := bot.New(bot.Config{SigningSecret: testSecret, Approvers: []string{userAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
+	s := bot.New(bot.Config{SigningSecret: bottest.SigningSecret, Approvers: []string{bottest.UserAppr1}, Policy: policy, RequestTimeout: 300 * time.Millisecond}, nil,
 		approvals.New(rdb, approvals.Options{}), slackapp.NewPoster(api.Client(), nil), nil)
 	t.Cleanup(s.Close)
 	h := slackapp.New(s).Handler()
@@ -106,20 +107,20 @@ func TestRedisHangs(t *testing.T) {
 	}
 
 	for _, text := range []string{"list", "purge web1", "approvals", "cancel abc", "audit"} {
-		w := serve(fmt.Sprintf("%q", text), signer.Request("/slack/commands", slacktest.SlashBody(userAsker, chanOps, text)))
-		var body slashReply
+		w := serve(fmt.Sprintf("%q", text), bottest.Signer.Request("/slack/commands", slacktest.SlashBody(bottest.UserAsker, bottest.ChanOps, text)))
+		var body bottest.SlashReply
 		json.Unmarshal(w.Body.Bytes(), &body)
 		if w.Code != http.StatusOK || body.ResponseType != "ephemeral" || !strings.Contains(body.Text, "temporarily unavailable") {
 			t.Errorf("%q with Redis hanging = %d %+v; want 200 and an ephemeral 'temporarily unavailable'", text, w.Code, body)
 		}
 	}
 
-	card := slacktest.Card{Ticket: "abc", BlockID: slackui.BlockPrefix + chanOps, TS: "1.2"}
-	w := serve("a click", signer.Request("/slack/interactions", slacktest.ClickBody(userAppr1, chanOps, card, slackui.ActionApprove)))
+	card := slacktest.Card{Ticket: "abc", BlockID: slackui.BlockPrefix + bottest.ChanOps, TS: "1.2"}
+	w := serve("a click", bottest.Signer.Request("/slack/interactions", slacktest.ClickBody(bottest.UserAppr1, bottest.ChanOps, card, slackui.ActionApprove)))
 	if w.Code != http.StatusOK {
 		t.Errorf("click with Redis hanging = %d; want 200", w.Code)
 	}
-	api.WaitEphemeral(t, userAppr1, "temporarily unavailable")
+	api.WaitEphemeral(t, bottest.UserAppr1, "temporarily unavailable")
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
 	if len(dl.left) == 0 {

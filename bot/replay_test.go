@@ -16,6 +16,7 @@ import (
 
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
@@ -24,7 +25,7 @@ import (
 // per restart.
 func (h *harness) signals(server string) int {
 	n := 0
-	for _, r := range h.fake.Requests() {
+	for _, r := range h.Fake.Requests() {
 		if r.Method == http.MethodPost && strings.Contains(r.Path, "/"+server+"/signal") {
 			n++
 		}
@@ -36,11 +37,11 @@ func (h *harness) signals(server string) int {
 // With one worker jobs run in the order they were queued, so anything
 // queued before it has run when it returns.
 func (h *harness) marker() {
-	h.t.Helper()
-	if r := h.mustSlash(userAppr2, chanOps, "restart db1"); !strings.Contains(r.Text, "Working on") {
-		h.t.Fatalf("marker command answered %q", r.Text)
+	h.T.Helper()
+	if r := h.MustSlash(bottest.UserAppr2, bottest.ChanOps, "restart db1"); !strings.Contains(r.Text, "Working on") {
+		h.T.Fatalf("marker command answered %q", r.Text)
 	}
-	h.waitPost("db1.default.acme restarted")
+	h.WaitPost("db1.default.acme restarted")
 }
 
 // TestSlashDeliveredTwiceRunsOnce: a slash command replayed byte for byte
@@ -48,39 +49,39 @@ func (h *harness) marker() {
 // again), or typed again by the same person a moment later runs once; the
 // repeats are answered that it is already being handled.
 func TestSlashDeliveredTwiceRunsOnce(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
-	body := slacktest.SlashBody(userAsker, chanOps, "restart web1")
+	h := newHarness(t, bottest.WithConfig(func(c *bot.Config) { c.Workers = 1 }))
+	body := slacktest.SlashBody(bottest.UserAsker, bottest.ChanOps, "restart web1")
 	at := time.Now()
-	if _, r := h.send(slacktest.SignedRequest(testSecret, "/slack/commands", body, at), "restart web1"); !strings.Contains(r.Text, "Working on") {
+	if _, r := h.Send(slacktest.SignedRequest(bottest.SigningSecret, "/slack/commands", body, at), "restart web1"); !strings.Contains(r.Text, "Working on") {
 		t.Fatalf("first delivery answered %q; want Working on", r.Text)
 	}
 	// The attacker's (or a proxy's) exact replay: same bytes, same signature.
-	w, r := h.send(slacktest.SignedRequest(testSecret, "/slack/commands", body, at), "restart web1")
+	w, r := h.Send(slacktest.SignedRequest(bottest.SigningSecret, "/slack/commands", body, at), "restart web1")
 	if w.Code != http.StatusOK || r.ResponseType != "ephemeral" || !strings.Contains(r.Text, "already being handled") {
 		t.Errorf("exact replay = %d %+v; want 200 and an ephemeral 'already being handled'", w.Code, r)
 	}
 	// Slack's retry: the same body, signed again, with X-Slack-Retry-Num.
-	retry := slacktest.SignedRequest(testSecret, "/slack/commands", body, at.Add(2*time.Second))
+	retry := slacktest.SignedRequest(bottest.SigningSecret, "/slack/commands", body, at.Add(2*time.Second))
 	retry.Header.Set("X-Slack-Retry-Num", "1")
 	retry.Header.Set("X-Slack-Retry-Reason", "http_timeout")
-	if _, r := h.send(retry, "restart web1"); !strings.Contains(r.Text, "already being handled") {
+	if _, r := h.Send(retry, "restart web1"); !strings.Contains(r.Text, "already being handled") {
 		t.Errorf("Slack retry answered %q; want 'already being handled'", r.Text)
 	}
 	// The person types it again (a new trigger_id).
-	if r := h.mustSlash(userAsker, chanOps, "restart web1"); !strings.Contains(r.Text, "a moment ago") {
+	if r := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "restart web1"); !strings.Contains(r.Text, "a moment ago") {
 		t.Errorf("asking again at once answered %q; want 'a moment ago'", r.Text)
 	}
 	// Reads are not held back.
 	for range 2 {
-		if r := h.mustSlash(userAsker, chanOps, "show web2"); !strings.Contains(r.Text, "Working on") {
+		if r := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "show web2"); !strings.Contains(r.Text, "Working on") {
 			t.Errorf("show web2 answered %q; want Working on", r.Text)
 		}
 	}
 	h.marker()
 	if n := h.signals("web1"); n != 1 {
-		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.slack.Dump())
+		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.Slack.Dump())
 	}
-	if n := len(h.slack.Find("chat.postMessage", "web1.default.acme restarted")); n != 1 {
+	if n := len(h.Slack.Find("chat.postMessage", "web1.default.acme restarted")); n != 1 {
 		t.Errorf("%d results for web1; want 1", n)
 	}
 }
@@ -88,12 +89,12 @@ func TestSlashDeliveredTwiceRunsOnce(t *testing.T) {
 // TestAskAgainAfterFailure: a change that failed may be asked for again at
 // once; only one that was queued and did not fail counts as asked.
 func TestAskAgainAfterFailure(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
-	h.mustSlash(userAsker, chanOps, "restart web9")
-	h.waitPost("failed", "can't find server")
+	h := newHarness(t, bottest.WithConfig(func(c *bot.Config) { c.Workers = 1 }))
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "restart web9")
+	h.WaitPost("failed", "can't find server")
 	// The job's record says it failed (the result is posted just before).
-	h.waitAudit(userAsker, "failed", 1)
-	if r := h.mustSlash(userAsker, chanOps, "restart web9"); !strings.Contains(r.Text, "Working on") {
+	h.WaitAudit(bottest.UserAsker, "failed", 1)
+	if r := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "restart web9"); !strings.Contains(r.Text, "Working on") {
 		t.Errorf("asking again after a failure answered %q; want Working on", r.Text)
 	}
 }
@@ -104,14 +105,14 @@ func TestAskAgainAfterFailure(t *testing.T) {
 // submission; each is delivered twice. The purge runs once, and the
 // replayed submission is told the request was decided.
 func TestClickDeliveredTwiceVotesOnce(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 }))
-	h.mustSlash(userAsker, chanOps, "purge web1")
-	b := h.waitCard(1)
-	press := h.slack.Click(userAppr1, chanOps, b, slackui.ActionApprove)
+	h := newHarness(t, bottest.WithConfig(func(c *bot.Config) { c.Workers = 1 }))
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge web1")
+	b := h.WaitCard(1)
+	press := h.Slack.Click(bottest.UserAppr1, bottest.ChanOps, b, slackui.ActionApprove)
 	at := time.Now()
 	deliver := func(body []byte) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
-		h.h.ServeHTTP(w, slacktest.SignedRequest(testSecret, "/slack/interactions", body, at))
+		h.Handler.ServeHTTP(w, slacktest.SignedRequest(bottest.SigningSecret, "/slack/interactions", body, at))
 		if w.Code != http.StatusOK {
 			t.Fatalf("interaction = %d; want 200", w.Code)
 		}
@@ -120,23 +121,23 @@ func TestClickDeliveredTwiceVotesOnce(t *testing.T) {
 	for range 2 {
 		deliver(press.Body())
 	}
-	v, ok := h.slack.ViewOpenedBy(press.TriggerID)
+	v, ok := h.Slack.ViewOpenedBy(press.TriggerID)
 	if !ok {
-		t.Fatalf("the press opened no modal:\n%s", h.slack.Dump())
+		t.Fatalf("the press opened no modal:\n%s", h.Slack.Dump())
 	}
-	if n := len(h.slack.Views()); n != 1 {
+	if n := len(h.Slack.Views()); n != 1 {
 		t.Errorf("%d modals opened; want 1 (the replay's trigger was used)", n)
 	}
-	sub := h.slack.Submit(userAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web1"}})
+	sub := h.Slack.Submit(bottest.UserAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web1"}})
 	if w := deliver(sub.Body()); w.Body.Len() != 0 {
 		t.Errorf("the submission answered %q; want an empty 200 (the modal closes)", w.Body.String())
 	}
 	if w := deliver(sub.Body()); !strings.Contains(w.Body.String(), "already been decided") {
 		t.Errorf("the replayed submission answered %q; want it told the request was decided", w.Body.String())
 	}
-	h.waitFor("the purge", func() bool { return h.purges("web1") >= 1 })
+	h.WaitFor("the purge", func() bool { return h.Purges("web1") >= 1 })
 	h.marker()
-	if n := h.purges("web1"); n != 1 {
+	if n := h.Purges("web1"); n != 1 {
 		t.Errorf("web1 purged %d times; want 1", n)
 	}
 }
@@ -222,27 +223,27 @@ func (p *slowRedis) client(t *testing.T) *redis.Client {
 // when they do, the restart is not queued a second time.
 func TestAskAgainAfterUnavailableRunsOnce(t *testing.T) {
 	p := newSlowRedis(t)
-	h := newHarness(t, withRedis(p.client(t)), withConfig(func(c *bot.Config) {
+	h := newHarness(t, bottest.WithRedis(p.client(t)), bottest.WithConfig(func(c *bot.Config) {
 		c.Workers = 1
 		c.RequestTimeout = 300 * time.Millisecond
-	}), withoutExecutor())
-	if err := h.store.Load(context.Background()); err != nil {
+	}), bottest.WithoutExecutor())
+	if err := h.Store.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	p.delay.Store(int64(time.Second))
-	if r := h.mustSlash(userAsker, chanOps, "restart web1"); !strings.Contains(r.Text, "temporarily unavailable") {
+	if r := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "restart web1"); !strings.Contains(r.Text, "temporarily unavailable") {
 		t.Fatalf("with Redis answering late the bot answered %q; want 'temporarily unavailable'", r.Text)
 	}
 	p.delay.Store(0)
-	if r := h.mustSlash(userAsker, chanOps, "restart web1"); !strings.Contains(r.Text, "a moment ago") {
+	if r := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "restart web1"); !strings.Contains(r.Text, "a moment ago") {
 		t.Errorf("asking again answered %q; want 'a moment ago' (the first was queued)", r.Text)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); h.s.Run(ctx) }()
+	go func() { defer close(done); h.Server.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	h.marker()
 	if n := h.signals("web1"); n != 1 {
-		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.slack.Dump())
+		t.Errorf("web1 was restarted %d times; want 1\n%s", n, h.Slack.Dump())
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // acks records Socket Mode acknowledgements.
@@ -46,9 +47,9 @@ func TestSocketMode(t *testing.T) {
 	var a acks
 	ctx := context.Background()
 
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
-		Data:    slack.SlashCommand{Command: "/bytemark", Text: "help", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps},
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "help", TeamID: bottest.Team, UserID: bottest.UserAsker, ChannelID: bottest.ChanOps},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-1"},
 	}, a.ack)
 	p, ok := a.get("env-1")
@@ -60,48 +61,48 @@ func TestSocketMode(t *testing.T) {
 		t.Errorf("ack payload = %s; want the ephemeral help", js)
 	}
 
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{
 		Type:    socketmode.EventTypeSlashCommand,
-		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps},
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: bottest.Team, UserID: bottest.UserAsker, ChannelID: bottest.ChanOps},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-2"},
 	}, a.ack)
-	b := h.waitCard(1)
+	b := h.WaitCard(1)
 
 	// Approve on a purge opens the type-the-name modal over the socket
 	// too; its submission arrives as an interactive envelope, and its
 	// errors go back in the acknowledgement.
-	press := h.slack.Click(userAppr1, chanOps, b, slackui.ActionApprove)
+	press := h.Slack.Click(bottest.UserAppr1, bottest.ChanOps, b, slackui.ActionApprove)
 	socketInteraction(t, h, &a, press.Payload(), "env-3")
 	if p, ok := a.get("env-3"); !ok || p != nil {
 		t.Errorf("the press acknowledged with %v, %v; want an empty acknowledgement", p, ok)
 	}
-	v, ok := h.slack.ViewOpenedBy(press.TriggerID)
+	v, ok := h.Slack.ViewOpenedBy(press.TriggerID)
 	if !ok {
-		t.Fatalf("the press opened no modal:\n%s", h.slack.Dump())
+		t.Fatalf("the press opened no modal:\n%s", h.Slack.Dump())
 	}
-	wrong := h.slack.Submit(userAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web2"}})
+	wrong := h.Slack.Submit(bottest.UserAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web2"}})
 	socketInteraction(t, h, &a, wrong.Payload(), "env-4")
 	p, _ = a.get("env-4")
 	if js, _ := json.Marshal(p); !strings.Contains(string(js), `"response_action":"errors"`) || !strings.Contains(string(js), `"`+slackui.BlockConfirmName+`":"That isn't the name`) {
 		t.Errorf("a wrong name acknowledged with %s; want errors on the name's block", js)
 	}
-	if tk, err := h.store.Get(ctx, b.Ticket); err != nil || len(tk.Approvers) != 0 {
+	if tk, err := h.Store.Get(ctx, b.Ticket); err != nil || len(tk.Approvers) != 0 {
 		t.Errorf("ticket after a wrong name = %+v, %v; want no approvals", tk, err)
 	}
-	right := h.slack.Submit(userAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web1"}})
+	right := h.Slack.Submit(bottest.UserAppr1, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: "web1"}})
 	socketInteraction(t, h, &a, right.Payload(), "env-5")
 	if p, ok := a.get("env-5"); !ok || p != nil {
 		t.Errorf("the right name acknowledged with %v, %v; want an empty acknowledgement (the modal closes)", p, ok)
 	}
-	h.waitFor("the purge", func() bool { return h.purges("web1") == 1 })
+	h.WaitFor("the purge", func() bool { return h.Purges("web1") == 1 })
 	h.marker()
-	if tk, err := h.store.Get(ctx, b.Ticket); err != nil || !slices.Equal(tk.Approvers, []string{userAppr1}) {
-		t.Errorf("ticket after the right name = %+v, %v; want one approval, by %s", tk, err, userAppr1)
+	if tk, err := h.Store.Get(ctx, b.Ticket); err != nil || !slices.Equal(tk.Approvers, []string{bottest.UserAppr1}) {
+		t.Errorf("ticket after the right name = %+v, %v; want one approval, by %s", tk, err, bottest.UserAppr1)
 	}
 
 	// Connection events need no acknowledgement and must not crash.
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeConnecting}, a.ack)
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &socketmode.Request{EnvelopeID: "env-6"}}, a.ack)
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeConnecting}, a.ack)
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeEventsAPI, Request: &socketmode.Request{EnvelopeID: "env-6"}}, a.ack)
 	if _, ok := a.get("env-6"); !ok {
 		t.Error("events_api envelope not acknowledged")
 	}
@@ -115,7 +116,7 @@ func socketInteraction(t *testing.T, h *harness, a *acks, payload []byte, id str
 	if err := json.Unmarshal(payload, &ic); err != nil {
 		t.Fatal(err)
 	}
-	slackapp.New(h.s).SocketEvent(context.Background(), socketmode.Event{
+	slackapp.New(h.Server).SocketEvent(context.Background(), socketmode.Event{
 		Type: socketmode.EventTypeInteractive, Data: ic,
 		Request: &socketmode.Request{Type: "interactive", EnvelopeID: id},
 	}, a.ack)
@@ -127,11 +128,11 @@ func TestSocketModeRedelivery(t *testing.T) {
 	h := newHarness(t)
 	var a acks
 	ctx := context.Background()
-	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps}
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: bottest.Team, UserID: bottest.UserAsker, ChannelID: bottest.ChanOps}
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup"}}, a.ack)
-	h.waitCard(1)
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	h.WaitCard(1)
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-dup", RetryAttempt: 1}}, a.ack)
 	if p, ok := a.get("env-dup"); !ok {
 		t.Error("redelivery not acknowledged")
@@ -141,11 +142,11 @@ func TestSocketModeRedelivery(t *testing.T) {
 	// A different envelope (from someone else: one person asking twice
 	// within repeatWindow is answered that it is already being done) still
 	// gets a card: the first one was not lost.
-	cmd.UserID = userOther
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	cmd.UserID = bottest.UserOther
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-new"}}, a.ack)
-	h.waitCard(2)
-	if got := len(h.slack.Cards()); got != 2 {
+	h.WaitCard(2)
+	if got := len(h.Slack.Cards()); got != 2 {
 		t.Errorf("cards = %d; want 2 (the redelivery must not post one)", got)
 	}
 }
@@ -154,13 +155,13 @@ func TestSocketModeRedelivery(t *testing.T) {
 // arrives in two envelopes, as after a reconnection to another replica,
 // is queued once.
 func TestSocketModeSameTriggerTwice(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *bot.Config) { c.Workers = 1 })) // jobs run in queue order
+	h := newHarness(t, bottest.WithConfig(func(c *bot.Config) { c.Workers = 1 })) // jobs run in queue order
 	var a acks
 	ctx := context.Background()
-	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: testTeam, UserID: userAsker, ChannelID: chanOps, TriggerID: "1337.42.abc"}
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	cmd := slack.SlashCommand{Command: "/bytemark", Text: "purge web1", TeamID: bottest.Team, UserID: bottest.UserAsker, ChannelID: bottest.ChanOps, TriggerID: "1337.42.abc"}
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-a"}}, a.ack)
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: cmd,
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-b"}}, a.ack)
 	p, _ := a.get("env-b")
 	if js, _ := json.Marshal(p); !strings.Contains(string(js), "already being handled") {
@@ -168,11 +169,11 @@ func TestSocketModeSameTriggerTwice(t *testing.T) {
 	}
 	// Someone else's purge of web2 comes after it in the queue: once its
 	// card is posted, a second card for web1 would have been too.
-	slackapp.New(h.s).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
-		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web2", TeamID: testTeam, UserID: userOther, ChannelID: chanOps, TriggerID: "1337.43.def"},
+	slackapp.New(h.Server).SocketEvent(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand,
+		Data:    slack.SlashCommand{Command: "/bytemark", Text: "purge web2", TeamID: bottest.Team, UserID: bottest.UserOther, ChannelID: bottest.ChanOps, TriggerID: "1337.43.def"},
 		Request: &socketmode.Request{Type: "slash_commands", EnvelopeID: "env-c"}}, a.ack)
-	h.waitFor("the card for web2", func() bool { return len(h.slack.Find("chat.postMessage", "purge web2")) == 1 })
-	if n := len(h.slack.Find("chat.postMessage", "purge web1")); n != 1 {
+	h.WaitFor("the card for web2", func() bool { return len(h.Slack.Find("chat.postMessage", "purge web2")) == 1 })
+	if n := len(h.Slack.Find("chat.postMessage", "purge web1")); n != 1 {
 		t.Errorf("cards for web1 = %d; want 1", n)
 	}
 }

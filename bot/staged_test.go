@@ -11,20 +11,21 @@ import (
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // withGrace stages approved purges for d (PURGE_GRACE).
-func withGrace(d time.Duration) harnessOption {
-	return withConfig(func(c *bot.Config) { c.PurgeGrace = d })
+func withGrace(d time.Duration) bottest.Option {
+	return bottest.WithConfig(func(c *bot.Config) { c.PurgeGrace = d })
 }
 
 // undeletes counts the undeletes (PUT {"deleted":false}) the fake got for
 // server (by name or by its ID).
 func (h *harness) undeletes(server string) int {
 	n := 0
-	for _, r := range h.fake.Requests() {
-		if r.Method == http.MethodPut && (strings.HasSuffix(r.Path, "/"+server) || strings.HasSuffix(r.Path, "/"+seedIDs[server])) &&
+	for _, r := range h.Fake.Requests() {
+		if r.Method == http.MethodPut && (strings.HasSuffix(r.Path, "/"+server) || strings.HasSuffix(r.Path, "/"+bottest.SeedIDs[server])) &&
 			strings.Contains(r.Body, `"deleted":false`) {
 			n++
 		}
@@ -36,10 +37,10 @@ func (h *harness) undeletes(server string) int {
 // ticket (any ticket when empty) by actor (anyone when empty) whose detail
 // has detail.
 func (h *harness) audited(outcome, ticket, actor, detail string) bool {
-	h.t.Helper()
-	es, err := h.store.AuditLog(context.Background(), "", 100)
+	h.T.Helper()
+	es, err := h.Store.AuditLog(context.Background(), "", 100)
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	for _, e := range es {
 		if e.Outcome == outcome && (ticket == "" || e.Ticket == ticket) && (actor == "" || e.Actor == actor) && strings.Contains(e.Detail, detail) {
@@ -52,16 +53,16 @@ func (h *harness) audited(outcome, ticket, actor, detail string) bool {
 // approveStaged asks for `purge web1`, checks the card says web1 is in use
 // now, approves it and returns the card and the countdown's Undo button.
 func approveStaged(h *harness) (card, undo slacktest.Card) {
-	h.t.Helper()
-	h.mustSlash(userAsker, chanOps, "purge web1")
-	card = h.waitCard(1)
-	if post := h.slack.Find("chat.postMessage", card.Ticket)[0]; !post.Has(":warning: *`web1.default.acme", "is running and was never deleted: it is in use now.*") {
-		h.t.Errorf("the card of a purge of a running server doesn't say in bold that it is in use now:\n%s", post.BlocksJSON())
+	h.T.Helper()
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge web1")
+	card = h.WaitCard(1)
+	if post := h.Slack.Find("chat.postMessage", card.Ticket)[0]; !post.Has(":warning: *`web1.default.acme", "is running and was never deleted: it is in use now.*") {
+		h.T.Errorf("the card of a purge of a running server doesn't say in bold that it is in use now:\n%s", post.BlocksJSON())
 	}
-	if code := h.click(userAppr1, chanOps, card, slackui.ActionApprove); code != http.StatusOK {
-		h.t.Fatalf("approve = %d", code)
+	if code := h.Click(bottest.UserAppr1, bottest.ChanOps, card, slackui.ActionApprove); code != http.StatusOK {
+		h.T.Fatalf("approve = %d", code)
 	}
-	undo = h.slack.WaitButton(h.t, slackui.ActionUndo, "will be purged at")
+	undo = h.Slack.WaitButton(h.T, slackui.ActionUndo, "will be purged at")
 	return card, undo
 }
 
@@ -72,30 +73,30 @@ func approveStaged(h *harness) (card, undo slacktest.Card) {
 func TestStagedPurgeUndo(t *testing.T) {
 	h := newHarness(t, withGrace(time.Hour))
 	card, undo := approveStaged(h)
-	if undo.TS != card.TS || undo.Ticket != card.Ticket || undo.BlockID != slackui.UndoPrefix+chanOps {
-		t.Errorf("Undo button = %+v; want on the card %s, for ticket %s, bound to %s", undo, card.TS, card.Ticket, chanOps)
+	if undo.TS != card.TS || undo.Ticket != card.Ticket || undo.BlockID != slackui.UndoPrefix+bottest.ChanOps {
+		t.Errorf("Undo button = %+v; want on the card %s, for ticket %s, bound to %s", undo, card.TS, card.Ticket, bottest.ChanOps)
 	}
-	if srv, ok := h.fake.Server("acme", "default", "web1"); !ok || !srv.Deleted {
+	if srv, ok := h.Fake.Server("acme", "default", "web1"); !ok || !srv.Deleted {
 		t.Fatalf("web1 after approval = %+v, %v; want it soft-deleted", srv, ok)
 	}
-	if n := h.purges("web1"); n != 0 {
+	if n := h.Purges("web1"); n != 0 {
 		t.Fatalf("purge calls during the grace = %d; want 0", n)
 	}
-	h.waitPost("will be purged at", "unless <@"+userAsker+"> or an approver presses *Undo*")
-	if !h.audited("staged", card.Ticket, userAsker, "purge due at") {
+	h.WaitPost("will be purged at", "unless <@"+bottest.UserAsker+"> or an approver presses *Undo*")
+	if !h.audited("staged", card.Ticket, bottest.UserAsker, "purge due at") {
 		t.Errorf("no staged audit entry with the due time")
 	}
 	// Countdown text: the due time in Slack's date format, with a UTC fallback.
-	if c := h.slack.Find("chat.update", "will be purged at", "<!date^"); len(c) == 0 {
-		t.Errorf("the countdown doesn't show the due time:\n%s", h.slack.Dump())
+	if c := h.Slack.Find("chat.update", "will be purged at", "<!date^"); len(c) == 0 {
+		t.Errorf("the countdown doesn't show the due time:\n%s", h.Slack.Dump())
 	}
 
 	// Someone who neither asked nor approves.
-	h.click(userOther, chanOps, undo, slackui.ActionUndo)
-	h.slack.WaitEphemeral(t, userOther, "Only <@"+userAsker+"> (who asked) or an approver can undo this")
+	h.Click(bottest.UserOther, bottest.ChanOps, undo, slackui.ActionUndo)
+	h.Slack.WaitEphemeral(t, bottest.UserOther, "Only <@"+bottest.UserAsker+"> (who asked) or an approver can undo this")
 	// From another channel.
-	h.click(userAsker, chanOther, undo, slackui.ActionUndo)
-	h.slack.WaitEphemeral(t, userAsker, "belongs to another channel")
+	h.Click(bottest.UserAsker, bottest.ChanOther, undo, slackui.ActionUndo)
+	h.Slack.WaitEphemeral(t, bottest.UserAsker, "belongs to another channel")
 	if n := h.undeletes("web1"); n != 0 {
 		t.Fatalf("undeletes after refused presses = %d; want 0", n)
 	}
@@ -103,37 +104,37 @@ func TestStagedPurgeUndo(t *testing.T) {
 	// The requester and an approver press at once, five times each.
 	var wg sync.WaitGroup
 	for i := range 10 {
-		user := userAsker
+		user := bottest.UserAsker
 		if i%2 == 1 {
-			user = userAppr1
+			user = bottest.UserAppr1
 		}
-		wg.Go(func() { h.click(user, chanOps, undo, slackui.ActionUndo) })
+		wg.Go(func() { h.Click(user, bottest.ChanOps, undo, slackui.ActionUndo) })
 	}
 	wg.Wait()
-	h.waitPost("Undone by", "the purge of `web1.default.acme` is called off", "is undeleted")
-	h.waitFor("the other presses to be told", func() bool { return len(h.slack.Find("chat.postEphemeral", "Already undone by")) == 9 })
+	h.WaitPost("Undone by", "the purge of `web1.default.acme` is called off", "is undeleted")
+	h.WaitFor("the other presses to be told", func() bool { return len(h.Slack.Find("chat.postEphemeral", "Already undone by")) == 9 })
 	if n := h.undeletes("web1"); n != 1 {
 		t.Errorf("undeletes after 10 presses = %d; want 1", n)
 	}
-	if srv, ok := h.fake.Server("acme", "default", "web1"); !ok || srv.Deleted {
+	if srv, ok := h.Fake.Server("acme", "default", "web1"); !ok || srv.Deleted {
 		t.Errorf("web1 after Undo = %+v, %v; want it undeleted", srv, ok)
 	}
-	h.waitFor("the card to say who undid it, without Undo", func() bool {
-		for _, c := range h.slack.Find("chat.update", "Undone by") {
+	h.WaitFor("the card to say who undid it, without Undo", func() bool {
+		for _, c := range h.Slack.Find("chat.update", "Undone by") {
 			if _, ok := slacktest.ButtonOf(c, slackui.ActionUndo); !ok && c.Form.Get("ts") == card.TS && c.Has("is undeleted") {
 				return true
 			}
 		}
 		return false
 	})
-	tk, err := h.store.Get(context.Background(), card.Ticket)
+	tk, err := h.Store.Get(context.Background(), card.Ticket)
 	if err != nil || tk.Purge.State != approvals.PurgeUndone {
 		t.Fatalf("ticket = %+v, %v; want its purge undone", tk.Purge, err)
 	}
 	if !h.audited("undone", card.Ticket, tk.Purge.By, "cancelled by "+tk.Purge.By) || !h.audited("undeleted", card.Ticket, tk.Purge.By, "") {
 		t.Errorf("audit lacks the Undo by %s and the undelete", tk.Purge.By)
 	}
-	if n := h.purges("web1"); n != 0 {
+	if n := h.Purges("web1"); n != 0 {
 		t.Errorf("purge calls after Undo = %d; want 0", n)
 	}
 }
@@ -144,23 +145,23 @@ func TestStagedPurgeUndo(t *testing.T) {
 func TestStagedPurgeFallsDue(t *testing.T) {
 	h := newHarness(t, withGrace(300*time.Millisecond))
 	card, undo := approveStaged(h)
-	h.waitPost("purged at the end of its grace")
-	if n := h.purges("web1"); n != 1 {
+	h.WaitPost("purged at the end of its grace")
+	if n := h.Purges("web1"); n != 1 {
 		t.Errorf("purge calls = %d; want 1", n)
 	}
-	h.waitFor("the card to show the purge, without Undo", func() bool {
-		for _, c := range h.slack.Find("chat.update", "Purged at") {
+	h.WaitFor("the card to show the purge, without Undo", func() bool {
+		for _, c := range h.Slack.Find("chat.update", "Purged at") {
 			if _, ok := slacktest.ButtonOf(c, slackui.ActionUndo); !ok && c.Form.Get("ts") == card.TS {
 				return true
 			}
 		}
 		return false
 	})
-	h.waitFor("the purge to be audited", func() bool { return h.audited("purged", card.Ticket, userAsker, "server 1001") })
-	before := len(h.fake.Requests())
-	h.click(userAsker, chanOps, undo, slackui.ActionUndo)
-	h.slack.WaitEphemeral(t, userAsker, "Too late: `web1.default.acme` was purged", "Nothing was done")
-	if n := len(h.fake.Requests()); n != before {
+	h.WaitFor("the purge to be audited", func() bool { return h.audited("purged", card.Ticket, bottest.UserAsker, "server 1001") })
+	before := len(h.Fake.Requests())
+	h.Click(bottest.UserAsker, bottest.ChanOps, undo, slackui.ActionUndo)
+	h.Slack.WaitEphemeral(t, bottest.UserAsker, "Too late: `web1.default.acme` was purged", "Nothing was done")
+	if n := len(h.Fake.Requests()); n != before {
 		t.Errorf("an Undo after the purge made %d Bytemark calls; want none", n-before)
 	}
 }
@@ -171,18 +172,18 @@ func TestStagedPurgeFallsDue(t *testing.T) {
 func TestStagedPurgeRefusedWhenUndeleted(t *testing.T) {
 	h := newHarness(t, withGrace(time.Second))
 	card, _ := approveStaged(h)
-	h.mustSlash(userAsker, chanOps, "undelete web1")
-	h.waitPost("web1.default.acme undeleted")
-	h.waitPost("is not deleted any more")
-	h.waitFor("the card to say it was not purged", func() bool {
-		for _, c := range h.slack.Find("chat.update", "Not purged", "not deleted any more") {
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "undelete web1")
+	h.WaitPost("web1.default.acme undeleted")
+	h.WaitPost("is not deleted any more")
+	h.WaitFor("the card to say it was not purged", func() bool {
+		for _, c := range h.Slack.Find("chat.update", "Not purged", "not deleted any more") {
 			if c.Form.Get("ts") == card.TS {
 				return true
 			}
 		}
 		return false
 	})
-	if n := h.purges("web1"); n != 0 {
+	if n := h.Purges("web1"); n != 0 {
 		t.Errorf("purge calls = %d; want 0", n)
 	}
 }
@@ -191,17 +192,17 @@ func TestStagedPurgeRefusedWhenUndeleted(t *testing.T) {
 // once after approval, grace or not: its grace was the deletion.
 func TestPurgeOfDeletedServerAtOnce(t *testing.T) {
 	h := newHarness(t, withGrace(time.Hour))
-	h.mustSlash(userAsker, chanOps, "purge old1")
-	card := h.waitCard(1)
-	if post := h.slack.Find("chat.postMessage", card.Ticket)[0]; post.Has("in use now") {
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge old1")
+	card := h.WaitCard(1)
+	if post := h.Slack.Find("chat.postMessage", card.Ticket)[0]; post.Has("in use now") {
 		t.Errorf("the card of a deleted server says it is in use")
 	}
-	h.click(userAppr1, chanOps, card, slackui.ActionApprove)
-	h.waitPost("old1.default.acme purged")
-	if n := h.purges("old1"); n != 1 {
+	h.Click(bottest.UserAppr1, bottest.ChanOps, card, slackui.ActionApprove)
+	h.WaitPost("old1.default.acme purged")
+	if n := h.Purges("old1"); n != 1 {
 		t.Errorf("purge calls = %d; want 1", n)
 	}
-	if len(h.slack.Find("", "will be purged at")) != 0 {
+	if len(h.Slack.Find("", "will be purged at")) != 0 {
 		t.Errorf("a deleted server's purge was staged")
 	}
 }
@@ -211,36 +212,36 @@ func TestPurgeOfDeletedServerAtOnce(t *testing.T) {
 // only as far as the API says; one press undeletes once.
 func TestDeleteUndelete(t *testing.T) {
 	h := newHarness(t)
-	h.mustSlash(userAsker, chanOps, "delete web2")
-	card := h.waitCard(1)
-	h.click(userAppr1, chanOps, card, slackui.ActionApprove)
-	b := h.slack.WaitButton(t, slackui.ActionUndelete, "web2.default.acme deleted", "doesn't say how long")
-	if b.BlockID != slackui.UndoPrefix+chanOps {
-		t.Errorf("Undelete bound to %q; want %s", b.BlockID, chanOps)
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "delete web2")
+	card := h.WaitCard(1)
+	h.Click(bottest.UserAppr1, bottest.ChanOps, card, slackui.ActionApprove)
+	b := h.Slack.WaitButton(t, slackui.ActionUndelete, "web2.default.acme deleted", "doesn't say how long")
+	if b.BlockID != slackui.UndoPrefix+bottest.ChanOps {
+		t.Errorf("Undelete bound to %q; want %s", b.BlockID, bottest.ChanOps)
 	}
-	if srv, _ := h.fake.Server("acme", "default", "web2"); !srv.Deleted {
+	if srv, _ := h.Fake.Server("acme", "default", "web2"); !srv.Deleted {
 		t.Fatal("web2 not deleted")
 	}
-	h.click(userOther, chanOps, b, slackui.ActionUndelete)
-	h.slack.WaitEphemeral(t, userOther, "Only <@"+userAsker+"> (who asked) or an approver")
+	h.Click(bottest.UserOther, bottest.ChanOps, b, slackui.ActionUndelete)
+	h.Slack.WaitEphemeral(t, bottest.UserOther, "Only <@"+bottest.UserAsker+"> (who asked) or an approver")
 	var wg sync.WaitGroup
-	for _, u := range []string{userAsker, userAppr1, userAsker, userAppr1} {
-		wg.Go(func() { h.click(u, chanOps, b, slackui.ActionUndelete) })
+	for _, u := range []string{bottest.UserAsker, bottest.UserAppr1, bottest.UserAsker, bottest.UserAppr1} {
+		wg.Go(func() { h.Click(u, bottest.ChanOps, b, slackui.ActionUndelete) })
 	}
 	wg.Wait()
-	h.waitFor("the result to say who pressed Undelete", func() bool {
-		for _, c := range h.slack.Find("chat.update", "Undelete pressed by", "is undeleted") {
+	h.WaitFor("the result to say who pressed Undelete", func() bool {
+		for _, c := range h.Slack.Find("chat.update", "Undelete pressed by", "is undeleted") {
 			if _, ok := slacktest.ButtonOf(c, slackui.ActionUndelete); !ok && c.Form.Get("ts") == b.TS {
 				return true
 			}
 		}
 		return false
 	})
-	h.waitFor("the other presses to be told", func() bool { return len(h.slack.Find("chat.postEphemeral", "Already pressed by")) == 3 })
+	h.WaitFor("the other presses to be told", func() bool { return len(h.Slack.Find("chat.postEphemeral", "Already pressed by")) == 3 })
 	if n := h.undeletes("web2"); n != 1 {
 		t.Errorf("undeletes = %d; want 1", n)
 	}
-	if srv, _ := h.fake.Server("acme", "default", "web2"); srv.Deleted {
+	if srv, _ := h.Fake.Server("acme", "default", "web2"); srv.Deleted {
 		t.Error("web2 still deleted")
 	}
 }

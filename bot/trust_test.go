@@ -12,18 +12,8 @@ import (
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/bytemark"
-	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
-
-// withPolicy sets APPROVAL_ACTIONS.
-func withPolicy(t *testing.T, csv string) harnessOption {
-	t.Helper()
-	p, err := commands.ParsePolicy(csv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return withConfig(func(c *bot.Config) { c.Policy = p })
-}
 
 // TestRebootCycleCountsAsStop: with APPROVAL_ACTIONS=stop, typing
 // `reboot web1 cycle` (which pulls the plug) must not get round the rule:
@@ -31,22 +21,22 @@ func withPolicy(t *testing.T, csv string) harnessOption {
 // same holds for an automatic reboot by power cycle from monitoring
 // (bot/monitor's test of the same name).
 func TestRebootCycleCountsAsStop(t *testing.T) {
-	h := newHarness(t, withPolicy(t, "stop"))
-	writes := h.writes()
-	body := h.mustSlash(userAsker, chanOps, "reboot web1 cycle")
+	h := newHarness(t, bottest.WithPolicy(t, "stop"))
+	writes := h.Writes()
+	body := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "reboot web1 cycle")
 	if !strings.Contains(body.Text, "needs approval") {
 		t.Errorf("reboot web1 cycle with APPROVAL_ACTIONS=stop answered %q; want it to need approval", body.Text)
 	}
-	h.waitCard(1)
-	if got := h.writes(); got != writes {
+	h.WaitCard(1)
+	if got := h.Writes(); got != writes {
 		t.Errorf("reboot web1 cycle wrote %d times to Bytemark before any approval", got-writes)
 	}
 	// A reset is neither a stop nor a start: it runs at once.
-	body = h.mustSlash(userAsker, chanOps, "reboot web2 reset")
+	body = h.MustSlash(bottest.UserAsker, bottest.ChanOps, "reboot web2 reset")
 	if strings.Contains(body.Text, "needs approval") {
 		t.Errorf("reboot web2 reset with APPROVAL_ACTIONS=stop answered %q; want it to run", body.Text)
 	}
-	h.waitPost(":white_check_mark:", "web2", "rebooted by reset")
+	h.WaitPost(":white_check_mark:", "web2", "rebooted by reset")
 	// Monitoring, rebooting by power cycle: monitor.TestRebootCycleCountsAsStop.
 }
 
@@ -96,8 +86,8 @@ func (c *hostileCloud) ListServers(ctx context.Context, group string) ([]bytemar
 // TestOutsideTextIsEscaped.
 func TestOutsideTextIsEscaped(t *testing.T) {
 	hc := &hostileCloud{ip: "<!here>"}
-	h := newHarness(t, withCloud(func(c bot.Cloud) bot.Cloud { hc.Cloud = c; return hc }))
-	if _, err := h.fake.AddServer("acme", "default", bytemark.Server{Name: "evil1", PowerOn: true, ZoneName: "york <!channel> & co",
+	h := newHarness(t, bottest.WithCloud(func(c bot.Cloud) bot.Cloud { hc.Cloud = c; return hc }))
+	if _, err := h.Fake.AddServer("acme", "default", bytemark.Server{Name: "evil1", PowerOn: true, ZoneName: "york <!channel> & co",
 		Discs: []bytemark.Disc{
 			{Label: "root<@U123>", Size: 25600, StorageGrade: "sata<!everyone>"},
 			{Label: "data", Size: 51200, StorageGrade: "*bold* & <https://evil.example|click>"},
@@ -105,21 +95,21 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h.mustSlash(userAsker, chanOps, "show evil1")
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "show evil1")
 	h.waitAnswer("evil1.default.acme is on")
-	h.mustSlash(userAsker, chanOps, "discs evil1")
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "discs evil1")
 	h.waitAnswer("evil1.default.acme has 2 discs")
-	h.mustSlash(userAsker, chanOps, "purge evil1")
-	card := h.waitCard(1)
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge evil1")
+	card := h.WaitCard(1)
 	// The server changes before the vote: the refusal says how.
 	hc.setIP("<!subteam^S123>")
-	h.click(userAppr1, chanOps, card, slackui.ActionApprove)
-	h.waitPost("changed since the approvers saw it")
-	h.waitCard(2)
+	h.Click(bottest.UserAppr1, bottest.ChanOps, card, slackui.ActionApprove)
+	h.WaitPost("changed since the approvers saw it")
+	h.WaitCard(2)
 
 	entities := strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "")
 	seen := map[string]bool{}
-	for _, c := range h.slack.Calls("") {
+	for _, c := range h.Slack.Calls("") {
 		all := c.Form.Get("text") + "\n" + c.BlocksJSON()
 		for _, raw := range []string{"<!channel>", "<!here>", "<!everyone>", "<!subteam^S123>", "<@U123>", "<https://evil"} {
 			if strings.Contains(all, raw) {
@@ -139,7 +129,7 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	for _, want := range []string{"&lt;!channel&gt; &amp; co", "&lt;!here&gt;", "&lt;!everyone&gt;", "&lt;!subteam^S123&gt;",
 		"root&lt;@U123&gt;"} {
 		if !seen[want] {
-			t.Errorf("no Slack message shows %q (escaped); Slack calls:\n%s", want, h.slack.Dump())
+			t.Errorf("no Slack message shows %q (escaped); Slack calls:\n%s", want, h.Slack.Dump())
 		}
 	}
 }
@@ -168,45 +158,45 @@ func (c *testClock) advance(d time.Duration) {
 // told why.
 func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 	clock := &testClock{now: time.Now()}
-	h := newHarness(t, withNow(clock.Now), withConfig(func(c *bot.Config) { c.Approvers = []string{"S0ADMINS1"} }))
-	h.slack.SetGroup("S0ADMINS1", userAppr2)
-	h.mustSlash(userAsker, chanOps, "purge web1")
-	card1 := h.waitCard(1)
-	h.mustSlash(userAsker, chanOps, "purge web2")
-	card2 := h.waitCard(2)
+	h := newHarness(t, bottest.WithNow(clock.Now), bottest.WithConfig(func(c *bot.Config) { c.Approvers = []string{"S0ADMINS1"} }))
+	h.Slack.SetGroup("S0ADMINS1", bottest.UserAppr2)
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge web1")
+	card1 := h.WaitCard(1)
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge web2")
+	card2 := h.WaitCard(2)
 
 	// A non-member's vote reads the group from Slack.
-	h.click(userAppr1, chanOps, card1, slackui.ActionApprove)
-	h.waitFor("the refusal of a non-member", func() bool {
-		return len(h.slack.Find("chat.postEphemeral", "aren't one of the approvers")) > 0
+	h.Click(bottest.UserAppr1, bottest.ChanOps, card1, slackui.ActionApprove)
+	h.WaitFor("the refusal of a non-member", func() bool {
+		return len(h.Slack.Find("chat.postEphemeral", "aren't one of the approvers")) > 0
 	})
-	h.slack.FailWith("usergroups.users.list", "missing_scope") // not retried: the vote answers at once
+	h.Slack.FailWith("usergroups.users.list", "missing_scope") // not retried: the vote answers at once
 
 	// Half an hour later Slack fails: what it said half an hour ago counts.
 	clock.advance(30 * time.Minute)
-	h.click(userAppr2, chanOps, card1, slackui.ActionApprove)
-	h.waitFor("the purge of web1", func() bool { return h.purges("web1") == 1 })
+	h.Click(bottest.UserAppr2, bottest.ChanOps, card1, slackui.ActionApprove)
+	h.WaitFor("the purge of web1", func() bool { return h.Purges("web1") == 1 })
 
 	// Over an hour later it no longer does, and the voter is told why.
 	clock.advance(31 * time.Minute)
-	before := len(h.slack.Calls("usergroups.users.list"))
-	h.click(userAppr2, chanOps, card2, slackui.ActionApprove)
+	before := len(h.Slack.Calls("usergroups.users.list"))
+	h.Click(bottest.UserAppr2, bottest.ChanOps, card2, slackui.ActionApprove)
 	refusal := "I couldn't check the membership of <!subteam^S0ADMINS1> with Slack for over an hour"
-	h.waitFor("the refusal of stale membership", func() bool {
-		return len(h.slack.Find("chat.postEphemeral", refusal)) > 0
+	h.WaitFor("the refusal of stale membership", func() bool {
+		return len(h.Slack.Find("chat.postEphemeral", refusal)) > 0
 	})
-	if len(h.slack.Calls("usergroups.users.list")) == before {
+	if len(h.Slack.Calls("usergroups.users.list")) == before {
 		t.Errorf("the vote didn't ask Slack for the group's members again")
 	}
-	if tk, err := h.store.Get(context.Background(), card2.Ticket); err != nil || len(tk.Approvers) != 0 {
+	if tk, err := h.Store.Get(context.Background(), card2.Ticket); err != nil || len(tk.Approvers) != 0 {
 		t.Errorf("ticket after the refused vote = %+v, %v; want no approvals", tk, err)
 	}
 
 	// Slack answers again: the vote counts.
-	h.slack.FailWith("usergroups.users.list", "")
-	h.click(userAppr2, chanOps, card2, slackui.ActionApprove)
-	h.waitFor("the purge of web2", func() bool { return h.purges("web2") == 1 })
-	if n := len(h.slack.Find("chat.postEphemeral", refusal)); n != 1 {
+	h.Slack.FailWith("usergroups.users.list", "")
+	h.Click(bottest.UserAppr2, bottest.ChanOps, card2, slackui.ActionApprove)
+	h.WaitFor("the purge of web2", func() bool { return h.Purges("web2") == 1 })
+	if n := len(h.Slack.Find("chat.postEphemeral", refusal)); n != 1 {
 		t.Errorf("%d refusals for stale membership; want 1", n)
 	}
 }
@@ -216,10 +206,10 @@ func TestStaleGroupMembershipStopsCounting(t *testing.T) {
 // askers who come together share one check.
 func TestReadyzAsksBytemarkAtMostEvery10s(t *testing.T) {
 	clock := &testClock{now: time.Now()}
-	h := newHarness(t, withNow(clock.Now), withoutExecutor())
+	h := newHarness(t, bottest.WithNow(clock.Now), bottest.WithoutExecutor())
 	pings := func() int {
 		n := 0
-		for _, r := range h.fake.Requests() {
+		for _, r := range h.Fake.Requests() {
 			if r.Method == http.MethodGet && r.Path == "/accounts" {
 				n++
 			}
@@ -228,7 +218,7 @@ func TestReadyzAsksBytemarkAtMostEvery10s(t *testing.T) {
 	}
 	readyz := func() int {
 		w := httptest.NewRecorder()
-		h.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		h.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		return w.Code
 	}
 	before := pings()
@@ -262,18 +252,18 @@ func TestReadyzAsksBytemarkAtMostEvery10s(t *testing.T) {
 // group in ALLOWED_USERS, and the refusal says why.
 func TestStaleGroupMembershipAllowlist(t *testing.T) {
 	clock := &testClock{now: time.Now()}
-	h := newHarness(t, withNow(clock.Now), withoutExecutor(), withConfig(func(c *bot.Config) { c.AllowedUsers = []string{"S0TEAM001"} }))
-	h.slack.SetGroup("S0TEAM001", "UTEAMMATE")
-	if body := h.mustSlash("UTEAMMATE", chanOps, "help"); strings.Contains(body.Text, "Sorry") {
+	h := newHarness(t, bottest.WithNow(clock.Now), bottest.WithoutExecutor(), bottest.WithConfig(func(c *bot.Config) { c.AllowedUsers = []string{"S0TEAM001"} }))
+	h.Slack.SetGroup("S0TEAM001", "UTEAMMATE")
+	if body := h.MustSlash("UTEAMMATE", bottest.ChanOps, "help"); strings.Contains(body.Text, "Sorry") {
 		t.Fatalf("help by a member = %q; want it answered", body.Text)
 	}
-	h.slack.FailWith("usergroups.users.list", "missing_scope")
+	h.Slack.FailWith("usergroups.users.list", "missing_scope")
 	clock.advance(59 * time.Minute)
-	if body := h.mustSlash("UTEAMMATE", chanOps, "help"); strings.Contains(body.Text, "Sorry") {
+	if body := h.MustSlash("UTEAMMATE", bottest.ChanOps, "help"); strings.Contains(body.Text, "Sorry") {
 		t.Errorf("help by a member 59 min after the last read = %q; want it answered", body.Text)
 	}
 	clock.advance(2 * time.Minute)
-	body := h.mustSlash("UTEAMMATE", chanOps, "help")
+	body := h.MustSlash("UTEAMMATE", bottest.ChanOps, "help")
 	if !strings.Contains(body.Text, "I couldn't check the membership of <!subteam^S0TEAM001> with Slack for over an hour") {
 		t.Errorf("help by a member 61 min after the last read = %q; want a refusal saying why", body.Text)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackapp"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -20,7 +21,7 @@ func TestVerifyRefuses(t *testing.T) {
 	const secret = "test-signing-secret"
 	s := bot.New(bot.Config{SigningSecret: secret}, nil, nil, nil, nil)
 	h := slackapp.New(s).Handler()
-	body := slacktest.SlashBody(userAsker, chanOps, "list")
+	body := slacktest.SlashBody(bottest.UserAsker, bottest.ChanOps, "list")
 	big := []byte("text=" + strings.Repeat("a", 70<<10))
 
 	tests := []struct {
@@ -80,7 +81,7 @@ func TestVerifyRefuses(t *testing.T) {
 // TestVerifyEmptySecret checks that a missing signing secret fails closed.
 func TestVerifyEmptySecret(t *testing.T) {
 	s := bot.New(bot.Config{}, nil, nil, nil, nil)
-	body := slacktest.SlashBody(userAsker, chanOps, "list")
+	body := slacktest.SlashBody(bottest.UserAsker, bottest.ChanOps, "list")
 	w := httptest.NewRecorder()
 	slackapp.New(s).Handler().ServeHTTP(w, slacktest.Signer{Secret: ""}.Request("/slack/commands", body))
 	if got, want := w.Code, http.StatusUnauthorized; got != want {
@@ -92,7 +93,7 @@ func TestVerifyEmptySecret(t *testing.T) {
 func TestSSLCheck(t *testing.T) {
 	const secret = "test-signing-secret"
 	s := bot.New(bot.Config{SigningSecret: secret}, nil, nil, nil, nil)
-	body := readTestdata(t, "ssl_check.txt")
+	body := bottest.ReadTestdata(t, "ssl_check.txt")
 	for _, r := range []*http.Request{
 		slacktest.Signer{Secret: secret}.Request("/slack/commands", body),
 		httptest.NewRequest(http.MethodPost, "/slack/commands", bytes.NewReader(body)),

@@ -36,7 +36,7 @@ func newFrontDoor(t *testing.T, h *harness) *frontDoor {
 	fd := &frontDoor{}
 	fd.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fd.entered.Add(1)
-		h.h.ServeHTTP(w, r)
+		h.Handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() {
 		fd.srv.CloseClientConnections()
@@ -112,23 +112,23 @@ func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
 	for range 10 {
 		refused = append(refused, fd.dribble(t, pathAM))
 	}
-	h.waitFor("the 50 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 50 })
+	h.WaitFor("the 50 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 50 })
 
-	code, body := fd.send(t, pathAM, amDelivery(firing("web2", time.Now())),
-		map[string]string{"Authorization": "Bearer " + testWebhookToken})
+	code, body := fd.Send(t, pathAM, amDelivery(firing("web2", time.Now())),
+		map[string]string{"Authorization": "Bearer " + bottest.WebhookToken})
 	if code != http.StatusOK {
 		t.Fatalf("Alertmanager delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
 	}
-	gf := readTestdata(t, "grafana.json")
-	code, body = fd.send(t, pathGrafana, gf, map[string]string{
+	gf := bottest.ReadTestdata(t, "grafana.json")
+	code, body = fd.Send(t, pathGrafana, gf, map[string]string{
 		slacktest.GrafanaSignatureHeader: slacktest.GrafanaSignature(testHMACSecret, now, gf), slacktest.GrafanaTimestampHeader: now})
 	if code != http.StatusOK {
 		t.Fatalf("signed Grafana delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
-	h.waitAudit(monitor.SourceGrafana, "done", 1)
-	if h.resets("web1") != 1 || h.resets("web2") != 1 {
-		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 1)
+	h.WaitAudit(monitor.SourceGrafana, "done", 1)
+	if h.Resets("web1") != 1 || h.Resets("web2") != 1 {
+		t.Errorf("resets: web1 %d, web2 %d; want one each", h.Resets("web1"), h.Resets("web2"))
 	}
 
 	// Without credentials: refused without waiting for the body.
@@ -159,7 +159,7 @@ func TestHookBodyDeadline(t *testing.T) {
 		hdr        []string
 	}{
 		{"bogus Grafana signature", pathGrafana, []string{slacktest.GrafanaSignatureHeader + ": " + strings.Repeat("ab", 32), slacktest.GrafanaTimestampHeader + ": " + now}},
-		{"bearer token", pathAM, []string{"Authorization: Bearer " + testWebhookToken}},
+		{"bearer token", pathAM, []string{"Authorization: Bearer " + bottest.WebhookToken}},
 	} {
 		conn := fd.dribble(t, c.path, c.hdr...)
 		resp, err := answerOn(t, conn, 10*time.Second)
@@ -183,20 +183,20 @@ func TestHookBodyDeadline(t *testing.T) {
 	for range 2 {
 		fd.dribble(t, pathGrafana, slacktest.GrafanaSignatureHeader+": "+strings.Repeat("ab", 32), slacktest.GrafanaTimestampHeader+": "+now)
 	}
-	busy.waitFor("the 2 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 2 })
+	busy.WaitFor("the 2 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 2 })
 	// The two may not have taken their places yet: the third is refused
 	// once they have.
-	gf := readTestdata(t, "grafana.json")
-	busy.waitFor("a third unverified delivery to be refused as busy", func() bool {
-		code, body := fd.send(t, pathGrafana, gf, map[string]string{
+	gf := bottest.ReadTestdata(t, "grafana.json")
+	busy.WaitFor("a third unverified delivery to be refused as busy", func() bool {
+		code, body := fd.Send(t, pathGrafana, gf, map[string]string{
 			slacktest.GrafanaSignatureHeader: strings.Repeat("cd", 32), slacktest.GrafanaTimestampHeader: now})
 		if code != http.StatusServiceUnavailable && code != http.StatusUnauthorized {
 			t.Fatalf("third unverified delivery = %d %s; want 503 (or 401 before the pool fills)", code, body)
 		}
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "busy")
 	})
-	if code, body := fd.send(t, pathAM, amDelivery(firing("web2", time.Now())),
-		map[string]string{"Authorization": "Bearer " + testWebhookToken}); code != http.StatusOK {
+	if code, body := fd.Send(t, pathAM, amDelivery(firing("web2", time.Now())),
+		map[string]string{"Authorization": "Bearer " + bottest.WebhookToken}); code != http.StatusOK {
 		t.Fatalf("bearer delivery with the unverified pool full = %d %s; want 200", code, body)
 	}
 }
@@ -205,12 +205,12 @@ func TestHookBodyDeadline(t *testing.T) {
 // X-Grafana-Alerting-Timestamp could be replayed forever, so it is refused
 // unless GrafanaAllowNoTimestamp (GRAFANA_ALLOW_NO_TIMESTAMP) is set.
 func TestHookGrafanaNeedsTimestamp(t *testing.T) {
-	body := readTestdata(t, "grafana.json")
+	body := bottest.ReadTestdata(t, "grafana.json")
 	send := func(h *harness) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, pathGrafana, bytes.NewReader(body))
 		r.Header.Set(slacktest.GrafanaSignatureHeader, slacktest.GrafanaSignature(testHMACSecret, "", body))
 		w := httptest.NewRecorder()
-		h.h.ServeHTTP(w, r)
+		h.Handler.ServeHTTP(w, r)
 		return w
 	}
 	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.GrafanaHMACSecret = testHMACSecret })
@@ -219,7 +219,7 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 		!strings.Contains(w.Body.String(), "GRAFANA_ALLOW_NO_TIMESTAMP") {
 		t.Errorf("signed without a timestamp = %d %s; want 401 naming the header and GRAFANA_ALLOW_NO_TIMESTAMP", w.Code, w.Body.String())
 	}
-	if n := len(h.fake.Requests()); n != 0 {
+	if n := len(h.Fake.Requests()); n != 0 {
 		t.Errorf("%d Bytemark requests for a refused delivery; want none", n)
 	}
 
@@ -230,7 +230,7 @@ func TestHookGrafanaNeedsTimestamp(t *testing.T) {
 	if w := send(allow); w.Code != http.StatusOK {
 		t.Errorf("signed without a timestamp, allowed = %d %s; want 200", w.Code, w.Body.String())
 	}
-	allow.waitAudit(monitor.SourceGrafana, "done", 1)
+	allow.WaitAudit(monitor.SourceGrafana, "done", 1)
 }
 
 // amFlood is an Alertmanager delivery of n firing alerts for server, each
@@ -252,41 +252,41 @@ func amFlood(t *testing.T, server string, seq, n int) []byte {
 // `audit web2` still shows the purge after more decisions than the log
 // holds; and `audit` shows both kinds, newest first.
 func TestHookFloodKeepsAudit(t *testing.T) {
-	h := auditCappedHarness(t, 200, monitor.Config{WebhookToken: testWebhookToken, Mode: monitor.ModeOn, Method: "reset"})
-	h.mustSlash(userAsker, chanOps, "purge web2")
-	b := h.waitCard(1)
-	if code := h.click(userAppr1, chanOps, b, slackui.ActionApprove); code != http.StatusOK {
+	h := auditCappedHarness(t, 200, monitor.Config{WebhookToken: bottest.WebhookToken, Mode: monitor.ModeOn, Method: "reset"})
+	h.MustSlash(bottest.UserAsker, bottest.ChanOps, "purge web2")
+	b := h.WaitCard(1)
+	if code := h.Click(bottest.UserAppr1, bottest.ChanOps, b, slackui.ActionApprove); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
-	h.waitFor("the purge to be done", func() bool {
-		es, err := h.store.AuditLog(t.Context(), "web2", 20)
+	h.WaitFor("the purge to be done", func() bool {
+		es, err := h.Store.AuditLog(t.Context(), "web2", 20)
 		return err == nil && len(es) > 0 && es[0].Outcome == "done"
 	})
 
 	const deliveries, per = 5, 100 // 500 decisions, over twice the cap
 	for seq := range deliveries {
-		h.mustPost(pathAM, amFlood(t, "web1", seq, per))
+		h.MustPost(pathAM, amFlood(t, "web1", seq, per))
 	}
 	// A redelivery: every alert deduplicated.
-	if a := h.mustPost(pathAM, amFlood(t, "web1", 0, per)); a.Decisions[monitor.DecDeduped] != per {
+	if a := h.MustPost(pathAM, amFlood(t, "web1", 0, per)); a.Decisions[monitor.DecDeduped] != per {
 		t.Fatalf("redelivery decisions = %v; want %d deduped", a.Decisions, per)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecCooldown, 150)
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecCooldown, 150)
 
-	reply := h.mustSlash(userAsker, chanOps, "audit web2")
+	reply := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "audit web2")
 	for _, want := range []string{"purge web2", "*requested*", "*approved*", "*done*"} {
 		if !strings.Contains(reply.Text, want) {
 			t.Errorf("audit web2 after %d alerts lacks %q:\n%s", deliveries*per, want, reply.Text)
 		}
 	}
-	if got := h.auditOutcomes(monitor.SourceAlertmanager); count(got, monitor.DecDeduped) != 0 {
-		t.Errorf("audit has %d deduped entries; want none (they are counted in metrics)", count(got, monitor.DecDeduped))
+	if got := h.AuditOutcomes(monitor.SourceAlertmanager); bottest.Count(got, monitor.DecDeduped) != 0 {
+		t.Errorf("audit has %d deduped entries; want none (they are counted in metrics)", bottest.Count(got, monitor.DecDeduped))
 	}
 	if n := h.alertMetric(monitor.SourceAlertmanager, monitor.DecDeduped); n != "100" {
 		t.Errorf("deduped alerts counted = %s; want 100", n)
 	}
 	// Both kinds, newest first: the latest decisions come before the purge.
-	es, err := h.store.AuditLog(t.Context(), "", 1000)
+	es, err := h.Store.AuditLog(t.Context(), "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,10 +307,10 @@ func TestHookFloodKeepsAudit(t *testing.T) {
 // alertMetric is the value of bytebot_webhook_alerts_total for source and
 // decision, as the Server's registry has it ("" if absent).
 func (h *harness) alertMetric(source, decision string) string {
-	h.t.Helper()
-	mfs, err := h.s.Metrics().Gather()
+	h.T.Helper()
+	mfs, err := h.Server.Metrics().Gather()
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	for _, mf := range mfs {
 		if mf.GetName() != "bytebot_webhook_alerts_total" {
@@ -369,9 +369,9 @@ func TestHookMaximalDeliveryMemory(t *testing.T) {
 		b.ResetTimer()
 		for i := range b.N {
 			r := httptest.NewRequest(http.MethodPost, pathAM, bytes.NewReader(bodies[i]))
-			r.Header.Set("Authorization", "Bearer "+testWebhookToken)
+			r.Header.Set("Authorization", "Bearer "+bottest.WebhookToken)
 			w := httptest.NewRecorder()
-			h.h.ServeHTTP(w, r)
+			h.Handler.ServeHTTP(w, r)
 			if w.Code != http.StatusOK {
 				b.Fatalf("maximal delivery = %d %s", w.Code, w.Body.String())
 			}
@@ -387,5 +387,5 @@ func TestHookMaximalDeliveryMemory(t *testing.T) {
 // streams are capped at about auditMax entries each.
 func auditCappedHarness(t *testing.T, auditMax int64, reboot monitor.Config) *harness {
 	t.Helper()
-	return newHarness(t, withAuditMax(auditMax), func(_ *bot.Config, c *monitor.Config, _ *harnessOpts) { *c = reboot })
+	return newHarness(t, bottest.WithAuditMax(auditMax), func(_ *bot.Config, c *monitor.Config, _ *harnessOpts) { *c = reboot })
 }

@@ -18,7 +18,7 @@ const holdDelay = 300 * time.Millisecond
 // run), waits until it is held and reported, and returns the summary.
 func heldDelivery(t *testing.T, h *harness, server string, start time.Time) {
 	t.Helper()
-	ans := h.mustPost(pathAM, amDelivery(firing(server, start)))
+	ans := h.MustPost(pathAM, amDelivery(firing(server, start)))
 	if ans.Decisions[monitor.DecHeld] != 1 {
 		t.Fatalf("decisions = %v; want held", ans.Decisions)
 	}
@@ -28,7 +28,7 @@ func heldDelivery(t *testing.T, h *harness, server string, start time.Time) {
 // nothing left for any replica to decide later.
 func noHoldsLeft(t *testing.T, h *harness) {
 	t.Helper()
-	hs, err := h.store.TakeDueHolds(context.Background(), time.Minute, 10)
+	hs, err := h.Store.TakeDueHolds(context.Background(), time.Minute, 10)
 	if err != nil || len(hs) != 0 {
 		t.Errorf("holds left = %+v, %v; want none", hs, err)
 	}
@@ -39,27 +39,27 @@ func noHoldsLeft(t *testing.T, h *harness) {
 // decided by one of them, once: one reboot, reported once, in the thread
 // of the delivery's summary.
 func TestHookHoldOnceAcrossReplicasAndRestart(t *testing.T) {
-	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Delay = holdDelay }, withoutExecutor())
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Delay = holdDelay }, bottest.WithoutExecutor())
 	heldDelivery(t, h, "web1", time.Now().Add(-time.Hour))
-	summary := h.waitPost("Alertmanager", "held for", "web1")
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 1) // the thread is recorded with the audit
-	h.stop()
+	summary := h.WaitPost("Alertmanager", "held for", "web1")
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 1) // the thread is recorded with the audit
+	h.Stop()
 
-	r1, r2 := h.replica(false), h.replica(false)
-	result := r1.waitPost(":white_check_mark:", "web1", "reset")
+	r1, r2 := h.Replica(false), h.Replica(false)
+	result := r1.WaitPost(":white_check_mark:", "web1", "reset")
 	if got := result.Form.Get("thread_ts"); got != summary.TS {
 		t.Errorf("held reboot reported in thread %q; want the summary's %q", got, summary.TS)
 	}
-	r2.waitAudit(monitor.SourceAlertmanager, "done", 1)
-	if got := h.auditOutcomes(monitor.SourceAlertmanager); count(got, monitor.DecReboot) != 1 || count(got, "done") != 1 {
+	r2.WaitAudit(monitor.SourceAlertmanager, "done", 1)
+	if got := h.AuditOutcomes(monitor.SourceAlertmanager); bottest.Count(got, monitor.DecReboot) != 1 || bottest.Count(got, "done") != 1 {
 		t.Errorf("audit outcomes = %v; want one %q and one done", got, monitor.DecReboot)
 	}
 	noHoldsLeft(t, h)
-	if n := h.resets("web1"); n != 1 {
+	if n := h.Resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
-	if n := len(h.slack.Find("chat.postMessage", "rebooted by reset")); n != 1 {
-		t.Errorf("%d reboot results posted; want 1\n%s", n, h.slack.Dump())
+	if n := len(h.Slack.Find("chat.postMessage", "rebooted by reset")); n != 1 {
+		t.Errorf("%d reboot results posted; want 1\n%s", n, h.Slack.Dump())
 	}
 }
 
@@ -69,28 +69,28 @@ func TestHookHoldOnceAcrossReplicasAndRestart(t *testing.T) {
 // end, the first reboots and the second is held back by the cooldown the
 // first started, said in its delivery's thread.
 func TestHookHoldGuardsAfterHold(t *testing.T) {
-	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Delay = holdDelay }, withoutExecutor())
+	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Delay = holdDelay }, bottest.WithoutExecutor())
 	t0 := time.Now().Add(-time.Hour)
 	heldDelivery(t, h, "web1", t0)
 	heldDelivery(t, h, "web1", t0.Add(time.Minute))
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 2)
-	h.stop()
-	h.replica(false)
-	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
-	cooled := h.waitPost("Not rebooting", "web1.default.acme", "after the hold", "cooldown")
-	summaries := h.slack.Find("chat.postMessage", "held for")
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 2)
+	h.Stop()
+	h.Replica(false)
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 1)
+	cooled := h.WaitPost("Not rebooting", "web1.default.acme", "after the hold", "cooldown")
+	summaries := h.Slack.Find("chat.postMessage", "held for")
 	if len(summaries) != 2 {
-		t.Fatalf("%d summaries; want 2\n%s", len(summaries), h.slack.Dump())
+		t.Fatalf("%d summaries; want 2\n%s", len(summaries), h.Slack.Dump())
 	}
 	if got := cooled.Form.Get("thread_ts"); got != summaries[0].TS && got != summaries[1].TS {
 		t.Errorf("cooldown after the hold posted in thread %q; want a summary's", got)
 	}
-	got := h.auditOutcomes(monitor.SourceAlertmanager)
-	if count(got, monitor.DecReboot) != 1 || count(got, monitor.DecCooldown) != 1 {
+	got := h.AuditOutcomes(monitor.SourceAlertmanager)
+	if bottest.Count(got, monitor.DecReboot) != 1 || bottest.Count(got, monitor.DecCooldown) != 1 {
 		t.Errorf("audit outcomes = %v; want one %q and one %q", got, monitor.DecReboot, monitor.DecCooldown)
 	}
 	noHoldsLeft(t, h)
-	if n := h.resets("web1"); n != 1 {
+	if n := h.Resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
 }
@@ -106,49 +106,49 @@ func TestHookHoldTakerDies(t *testing.T) {
 		started bool // the dead replica had begun to decide
 	}{{"before deciding", false}, {"while deciding", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Delay = holdDelay }, withoutExecutor())
+			h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Delay = holdDelay }, bottest.WithoutExecutor())
 			alert := firing("web1", time.Now().Add(-time.Hour))
-			h.mustPost(pathAM, amDelivery(alert))
-			summary := h.waitPost("Alertmanager", "held for", "web1")
-			h.waitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 1)
+			h.MustPost(pathAM, amDelivery(alert))
+			summary := h.WaitPost("Alertmanager", "held for", "web1")
+			h.WaitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 1)
 			ctx := context.Background()
 			// The dying replica: takes the hold when it ends, for a short lease.
 			var taken []approvals.Held
-			h.waitFor("the hold to end and be taken", func() bool {
-				hs, err := h.store.TakeDueHolds(ctx, 200*time.Millisecond, 10)
+			h.WaitFor("the hold to end and be taken", func() bool {
+				hs, err := h.Store.TakeDueHolds(ctx, 200*time.Millisecond, 10)
 				taken = append(taken, hs...)
 				return err == nil && len(taken) > 0
 			})
 			if tc.started {
-				if ok, err := h.store.Once(ctx, monitor.HeldOnceKey(monitor.SourceAlertmanager, alert.Fingerprint+"@"+alert.StartsAt), time.Hour); !ok || err != nil {
+				if ok, err := h.Store.Once(ctx, monitor.HeldOnceKey(monitor.SourceAlertmanager, alert.Fingerprint+"@"+alert.StartsAt), time.Hour); !ok || err != nil {
 					t.Fatalf("Once = %v, %v", ok, err)
 				}
 			}
-			h.stop()
-			r := h.replica(false)
+			h.Stop()
+			r := h.Replica(false)
 			if !tc.started {
-				result := r.waitPost(":white_check_mark:", "web1", "reset")
+				result := r.WaitPost(":white_check_mark:", "web1", "reset")
 				if got := result.Form.Get("thread_ts"); got != summary.TS {
 					t.Errorf("reboot reported in thread %q; want %q", got, summary.TS)
 				}
-				r.waitAudit(monitor.SourceAlertmanager, "done", 1)
-				if n := h.resets("web1"); n != 1 {
+				r.WaitAudit(monitor.SourceAlertmanager, "done", 1)
+				if n := h.Resets("web1"); n != 1 {
 					t.Errorf("reset calls = %d; want 1", n)
 				}
 				noHoldsLeft(t, h)
 				return
 			}
-			said := r.waitPost("Not rebooting", "web1.default.acme", "interrupted", "/bytemark reboot")
+			said := r.WaitPost("Not rebooting", "web1.default.acme", "interrupted", "/bytemark reboot")
 			if got := said.Form.Get("thread_ts"); got != summary.TS {
 				t.Errorf("interruption reported in thread %q; want %q", got, summary.TS)
 			}
-			r.waitAudit(monitor.SourceAlertmanager, monitor.DecInterrupted, 1)
+			r.WaitAudit(monitor.SourceAlertmanager, monitor.DecInterrupted, 1)
 			noHoldsLeft(t, h)
-			if n := h.writes(); n != 0 {
+			if n := h.Writes(); n != 0 {
 				t.Errorf("%d Bytemark writes; want none", n)
 			}
-			if strings.Contains(h.slack.Dump(), "rebooted by reset") {
-				t.Errorf("a reboot was reported:\n%s", h.slack.Dump())
+			if strings.Contains(h.Slack.Dump(), "rebooted by reset") {
+				t.Errorf("a reboot was reported:\n%s", h.Slack.Dump())
 			}
 		})
 	}

@@ -26,34 +26,34 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, nil)
 	// How long the answer takes is BenchmarkHookDelivery's, not budgeted
 	// here (a wall-clock budget flakes on a loaded machine).
-	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
+	ans := h.MustPost(pathAM, bottest.ReadTestdata(t, "alertmanager.json"))
 	if ans.Decisions[monitor.DecReboot] != 1 || ans.Status != "accepted" {
 		t.Errorf("answer = %+v; want one reboot accepted", ans)
 	}
-	summary := h.waitPost("Alertmanager", "Rebooting", "web1.default.acme", "InstanceDown")
-	if got := summary.Form.Get("channel"); got != chanOps {
-		t.Errorf("summary posted to %q; want %q", got, chanOps)
+	summary := h.WaitPost("Alertmanager", "Rebooting", "web1.default.acme", "InstanceDown")
+	if got := summary.Form.Get("channel"); got != bottest.ChanOps {
+		t.Errorf("summary posted to %q; want %q", got, bottest.ChanOps)
 	}
-	result := h.waitPost(":white_check_mark:", "web1", "reset")
+	result := h.WaitPost(":white_check_mark:", "web1", "reset")
 	if got := result.Form.Get("thread_ts"); got != summary.TS {
-		t.Errorf("reboot result in thread %q; want the summary's %q\n%s", got, summary.TS, h.slack.Dump())
+		t.Errorf("reboot result in thread %q; want the summary's %q\n%s", got, summary.TS, h.Slack.Dump())
 	}
-	if n := h.resets("web1"); n != 1 {
+	if n := h.Resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
-	if got := h.auditOutcomes(monitor.SourceAlertmanager); count(got, monitor.DecReboot) != 1 {
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 1)
+	if got := h.AuditOutcomes(monitor.SourceAlertmanager); bottest.Count(got, monitor.DecReboot) != 1 {
 		t.Errorf("audit outcomes = %v; want one %q", got, monitor.DecReboot)
 	}
 
 	// The resolve goes to the reboot's thread, and only there.
-	h.mustPost(pathAM, readTestdata(t, "alertmanager_resolved.json"))
-	resolved := h.waitPost("Resolved", "web1")
+	h.MustPost(pathAM, bottest.ReadTestdata(t, "alertmanager_resolved.json"))
+	resolved := h.WaitPost("Resolved", "web1")
 	if got := resolved.Form.Get("thread_ts"); got != summary.TS {
 		t.Errorf("resolve posted in thread %q; want %q", got, summary.TS)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecResolved, 1)
-	if n := h.resets("web1"); n != 1 {
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecResolved, 1)
+	if n := h.Resets("web1"); n != 1 {
 		t.Errorf("reset calls after the resolve = %d; want 1", n)
 	}
 }
@@ -61,18 +61,18 @@ func TestHookOneAlertOneReboot(t *testing.T) {
 // TestHookRepeatedDelivery sends the same delivery ten times at once.
 func TestHookRepeatedDelivery(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, nil)
-	body := readTestdata(t, "alertmanager.json")
+	body := bottest.ReadTestdata(t, "alertmanager.json")
 	var mu sync.Mutex
 	total := map[string]int{}
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
-			w := h.post(pathAM, body)
+			w := h.Post(pathAM, body)
 			if w.Code != http.StatusOK {
 				t.Errorf("POST = %d %s; want 200", w.Code, w.Body.String())
 				return
 			}
-			a := hookAnswerOf(t, w)
+			a := bottest.HookAnswer(t, w)
 			mu.Lock()
 			defer mu.Unlock()
 			for k, v := range a.Decisions {
@@ -84,16 +84,16 @@ func TestHookRepeatedDelivery(t *testing.T) {
 	if total[monitor.DecReboot] != 1 || total[monitor.DecDeduped] != 9 {
 		t.Errorf("decisions = %v; want 1 reboot and 9 deduped", total)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 1)
 	// Repeats are counted, not audited (TestHookFloodKeepsAudit).
 	if n := h.alertMetric(monitor.SourceAlertmanager, monitor.DecDeduped); n != "9" {
 		t.Errorf("deduped alerts counted = %s; want 9", n)
 	}
-	if n := h.resets("web1"); n != 1 {
+	if n := h.Resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
-	if n := len(h.slack.Find("chat.postMessage", "Alertmanager")); n != 1 {
-		t.Errorf("%d summaries; want 1\n%s", n, h.slack.Dump())
+	if n := len(h.Slack.Find("chat.postMessage", "Alertmanager")); n != 1 {
+		t.Errorf("%d summaries; want 1\n%s", n, h.Slack.Dump())
 	}
 }
 
@@ -102,15 +102,15 @@ func TestHookRepeatedDelivery(t *testing.T) {
 func TestHookCooldown(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, nil)
 	t0 := time.Now().Add(-time.Hour)
-	h.mustPost(pathAM, amDelivery(firing("web1", t0)))
-	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
-	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(5*time.Minute))))
+	h.MustPost(pathAM, amDelivery(firing("web1", t0)))
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 1)
+	ans := h.MustPost(pathAM, amDelivery(firing("web1", t0.Add(5*time.Minute))))
 	if ans.Decisions[monitor.DecCooldown] != 1 {
 		t.Errorf("second alert decisions = %v; want cooldown", ans.Decisions)
 	}
-	h.waitPost("Not rebooting", "web1", "cooldown")
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecCooldown, 1)
-	if n := h.resets("web1"); n != 1 {
+	h.WaitPost("Not rebooting", "web1", "cooldown")
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecCooldown, 1)
+	if n := h.Resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
 }
@@ -120,22 +120,22 @@ func TestHookDailyCap(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Cooldown = time.Millisecond })
 	t0 := time.Now().Add(-time.Hour)
 	for i := range 3 {
-		ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(time.Duration(i)*time.Minute))))
+		ans := h.MustPost(pathAM, amDelivery(firing("web1", t0.Add(time.Duration(i)*time.Minute))))
 		if ans.Decisions[monitor.DecReboot] != 1 {
 			t.Fatalf("alert %d decisions = %v; want a reboot", i+1, ans.Decisions)
 		}
-		h.waitAudit(monitor.SourceAlertmanager, "done", i+1)
+		h.WaitAudit(monitor.SourceAlertmanager, "done", i+1)
 	}
-	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0.Add(10*time.Minute))))
+	ans := h.MustPost(pathAM, amDelivery(firing("web1", t0.Add(10*time.Minute))))
 	if ans.Decisions[monitor.DecCapped] != 1 {
 		t.Fatalf("fourth alert decisions = %v; want capped", ans.Decisions)
 	}
-	card := h.waitCard(1)
-	if c := h.slack.Find("chat.postMessage", card.Ticket)[0]; !strings.Contains(c.BlocksJSON(), "REBOOT_MAX_PER_DAY") {
+	card := h.WaitCard(1)
+	if c := h.Slack.Find("chat.postMessage", card.Ticket)[0]; !strings.Contains(c.BlocksJSON(), "REBOOT_MAX_PER_DAY") {
 		t.Errorf("card doesn't say why:\n%s", c.BlocksJSON())
 	}
-	h.waitPost("approval card posted", "REBOOT_MAX_PER_DAY")
-	if n := h.resets("web1"); n != 3 {
+	h.WaitPost("approval card posted", "REBOOT_MAX_PER_DAY")
+	if n := h.Resets("web1"); n != 3 {
 		t.Errorf("reset calls = %d; want 3", n)
 	}
 }
@@ -147,7 +147,7 @@ func addServers(t *testing.T, h *harness, n int) []slacktest.Alert {
 	var as []slacktest.Alert
 	for i := range n {
 		name := fmt.Sprintf("fleet%02d", i+1)
-		if _, err := h.fake.AddServer("acme", "default", bytemark.Server{Name: name, PowerOn: true}); err != nil {
+		if _, err := h.Fake.AddServer("acme", "default", bytemark.Server{Name: name, PowerOn: true}); err != nil {
 			t.Fatal(err)
 		}
 		as = append(as, firing(name, t0))
@@ -159,17 +159,17 @@ func addServers(t *testing.T, h *harness, n int) []slacktest.Alert {
 func TestHookFleetBrake(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, nil)
 	as := addServers(t, h, 20)
-	ans := h.mustPost(pathAM, amDelivery(as...))
+	ans := h.MustPost(pathAM, amDelivery(as...))
 	if ans.Decisions[monitor.DecBrake] != 20 {
 		t.Errorf("decisions = %v; want 20 fleet-brake", ans.Decisions)
 	}
-	h.waitPost("fleet brake", "fleet01", "fleet20")
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecBrake, 20)
-	if n := h.totalResets(); n != 0 {
+	h.WaitPost("fleet brake", "fleet01", "fleet20")
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecBrake, 20)
+	if n := h.Resets(""); n != 0 {
 		t.Errorf("reset calls = %d; want 0", n)
 	}
-	if n := len(h.slack.Calls("chat.postMessage")); n != 1 {
-		t.Errorf("%d messages for one delivery; want 1\n%s", n, h.slack.Dump())
+	if n := len(h.Slack.Calls("chat.postMessage")); n != 1 {
+		t.Errorf("%d messages for one delivery; want 1\n%s", n, h.Slack.Dump())
 	}
 }
 
@@ -180,14 +180,14 @@ func TestHookFleetBrakeAcrossDeliveries(t *testing.T) {
 	as := addServers(t, h, 8)
 	reboots := 0
 	for _, a := range as {
-		reboots += h.mustPost(pathAM, amDelivery(a)).Decisions[monitor.DecReboot]
+		reboots += h.MustPost(pathAM, amDelivery(a)).Decisions[monitor.DecReboot]
 	}
 	if reboots != 5 {
 		t.Errorf("reboots = %d; want 5 (REBOOT_FLEET_MAX)", reboots)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, "done", 5)
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecBrake, 3)
-	if n := h.totalResets(); n != 5 {
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 5)
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecBrake, 3)
+	if n := h.Resets(""); n != 5 {
 		t.Errorf("reset calls = %d; want 5", n)
 	}
 }
@@ -195,19 +195,19 @@ func TestHookFleetBrakeAcrossDeliveries(t *testing.T) {
 // TestHookDryRun says what it would do and calls nothing.
 func TestHookDryRun(t *testing.T) {
 	h := hookHarness(t, monitor.ModeDryRun, nil)
-	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
+	ans := h.MustPost(pathAM, bottest.ReadTestdata(t, "alertmanager.json"))
 	if ans.Decisions[monitor.DecDryRun] != 1 {
 		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
 	}
-	h.waitPost("Dry run", "Would reboot", "web1")
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecDryRun, 1)
+	h.WaitPost("Dry run", "Would reboot", "web1")
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecDryRun, 1)
 	// A repeat in dry-run is a cooldown in dry-run, not a real one.
-	ans = h.mustPost(pathAM, amDelivery(firing("web1", time.Now())))
+	ans = h.MustPost(pathAM, amDelivery(firing("web1", time.Now())))
 	if ans.Decisions[monitor.DecDryRun] != 1 {
 		t.Errorf("decisions = %v; want dry-run", ans.Decisions)
 	}
-	h.waitPost("Dry run", "cooldown")
-	if n := h.writes(); n != 0 {
+	h.WaitPost("Dry run", "cooldown")
+	if n := h.Writes(); n != 0 {
 		t.Errorf("dry run made %d Bytemark writes; want none (only the reads that identify the server)", n)
 	}
 }
@@ -215,23 +215,23 @@ func TestHookDryRun(t *testing.T) {
 // TestHookOffAndApprove: off ignores (and audits); approve posts a card.
 func TestHookOffAndApprove(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOff, nil)
-	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
+	ans := h.MustPost(pathAM, bottest.ReadTestdata(t, "alertmanager.json"))
 	if ans.Decisions[monitor.DecIgnored] != 1 {
 		t.Errorf("off: decisions = %v; want ignored", ans.Decisions)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecIgnored, 1)
-	if n := len(h.slack.Calls("")); n != 0 || len(h.fake.Requests()) != 0 {
-		t.Errorf("off: %d Slack calls, %d Bytemark requests; want none", n, len(h.fake.Requests()))
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecIgnored, 1)
+	if n := len(h.Slack.Calls("")); n != 0 || len(h.Fake.Requests()) != 0 {
+		t.Errorf("off: %d Slack calls, %d Bytemark requests; want none", n, len(h.Fake.Requests()))
 	}
 
 	h = hookHarness(t, monitor.ModeApprove, nil)
-	ans = h.mustPost(pathAM, readTestdata(t, "alertmanager.json"))
+	ans = h.MustPost(pathAM, bottest.ReadTestdata(t, "alertmanager.json"))
 	if ans.Decisions[monitor.DecApproval] != 1 {
 		t.Errorf("approve: decisions = %v; want approval", ans.Decisions)
 	}
-	h.waitCard(1)
-	h.waitPost("approval card posted", "web1")
-	if n := h.writes(); n != 0 {
+	h.WaitCard(1)
+	h.WaitPost("approval card posted", "web1")
+	if n := h.Writes(); n != 0 {
 		t.Errorf("approve: %d writes before approval; want 0", n)
 	}
 }
@@ -241,32 +241,32 @@ func TestHookOffAndApprove(t *testing.T) {
 func TestHookHoldCancelledByResolve(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Delay = 500 * time.Millisecond })
 	t0 := time.Now().Add(-time.Hour)
-	ans := h.mustPost(pathAM, amDelivery(firing("web1", t0), firing("web2", t0)))
+	ans := h.MustPost(pathAM, amDelivery(firing("web1", t0), firing("web2", t0)))
 	if ans.Decisions[monitor.DecHeld] != 2 {
 		t.Fatalf("decisions = %v; want 2 held", ans.Decisions)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 2) // the summary is out: monitoring resolves minutes later
-	ans = h.mustPost(pathAM, amDelivery(firing("web1", t0).Resolved(t0.Add(10*time.Minute))))
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecHeld, 2) // the summary is out: monitoring resolves minutes later
+	ans = h.MustPost(pathAM, amDelivery(firing("web1", t0).Resolved(t0.Add(10*time.Minute))))
 	if ans.Decisions[monitor.DecCancelled] != 1 {
 		t.Fatalf("resolve decisions = %v; want cancelled", ans.Decisions)
 	}
-	summary := h.waitPost("Alertmanager", "held for", "web1", "web2")
-	cancelled := h.waitPost("web1", "reboot cancelled")
+	summary := h.WaitPost("Alertmanager", "held for", "web1", "web2")
+	cancelled := h.WaitPost("web1", "reboot cancelled")
 	if got := cancelled.Form.Get("thread_ts"); got != summary.TS {
 		t.Errorf("cancel posted in thread %q; want %q", got, summary.TS)
 	}
 	// web2's reboot shows that the hold is over for both.
-	result := h.waitPost(":white_check_mark:", "web2", "reset")
+	result := h.WaitPost(":white_check_mark:", "web2", "reset")
 	if got := result.Form.Get("thread_ts"); got != summary.TS {
 		t.Errorf("held reboot result in thread %q; want %q", got, summary.TS)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
-	if n, m := h.resets("web1"), h.resets("web2"); n != 0 || m != 1 {
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 1)
+	if n, m := h.Resets("web1"), h.Resets("web2"); n != 0 || m != 1 {
 		t.Errorf("resets web1=%d web2=%d; want 0 and 1", n, m)
 	}
-	got := h.auditOutcomes(monitor.SourceAlertmanager)
+	got := h.AuditOutcomes(monitor.SourceAlertmanager)
 	for _, want := range []string{monitor.DecHeld, monitor.DecCancelled, monitor.DecReboot, "done"} {
-		if count(got, want) == 0 {
+		if bottest.Count(got, want) == 0 {
 			t.Errorf("audit outcomes %v lack %q", got, want)
 		}
 	}
@@ -276,7 +276,7 @@ func TestHookHoldCancelledByResolve(t *testing.T) {
 // HMAC signatures.
 func TestHookGrafana(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.GrafanaHMACSecret = testHMACSecret })
-	body := readTestdata(t, "grafana.json")
+	body := bottest.ReadTestdata(t, "grafana.json")
 	sign := func(ts string, b []byte) string { return slacktest.GrafanaSignature(testHMACSecret, ts, b) }
 	send := func(hdr map[string]string, b []byte) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, pathGrafana, bytes.NewReader(b))
@@ -284,7 +284,7 @@ func TestHookGrafana(t *testing.T) {
 			r.Header.Set(k, v)
 		}
 		w := httptest.NewRecorder()
-		h.h.ServeHTTP(w, r)
+		h.Handler.ServeHTTP(w, r)
 		return w
 	}
 	now := strconv.FormatInt(time.Now().Unix(), 10)
@@ -307,26 +307,26 @@ func TestHookGrafana(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("signed with timestamp: %d %s; want 200", w.Code, w.Body.String())
 	}
-	ans := hookAnswerOf(t, w)
+	ans := bottest.HookAnswer(t, w)
 	if ans.Decisions[monitor.DecReboot] != 1 || ans.Decisions[monitor.DecSkipped] != 1 {
 		t.Errorf("decisions = %v; want one reboot and one skipped (no label)", ans.Decisions)
 	}
-	h.waitPost("Grafana", "Rebooting", "web1", "High memory usage", "no bytemark_server label")
-	h.waitAudit(monitor.SourceGrafana, "done", 1)
+	h.WaitPost("Grafana", "Rebooting", "web1", "High memory usage", "no bytemark_server label")
+	h.WaitAudit(monitor.SourceGrafana, "done", 1)
 	// The same delivery signed without a timestamp: refused (it could be
 	// replayed; TestHookGrafanaNeedsTimestamp). With the bearer token:
 	// deduplicated.
 	if w := send(map[string]string{slacktest.GrafanaSignatureHeader: sign("", body)}, body); w.Code != http.StatusUnauthorized {
 		t.Errorf("signed without timestamp: %d %s; want 401", w.Code, w.Body.String())
 	}
-	if a := h.mustPost(pathGrafana, body); a.Decisions[monitor.DecDeduped] != 1 {
+	if a := h.MustPost(pathGrafana, body); a.Decisions[monitor.DecDeduped] != 1 {
 		t.Errorf("bearer: %+v; want deduped", a)
 	}
-	if n := h.resets("web1"); n != 1 {
+	if n := h.Resets("web1"); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
 	// An Alertmanager payload on the Grafana route is refused.
-	if w := h.post(pathGrafana, readTestdata(t, "alertmanager.json")); w.Code != http.StatusBadRequest {
+	if w := h.Post(pathGrafana, bottest.ReadTestdata(t, "alertmanager.json")); w.Code != http.StatusBadRequest {
 		t.Errorf("alertmanager payload on grafana route: %d; want 400", w.Code)
 	}
 }
@@ -335,13 +335,13 @@ func TestHookGrafana(t *testing.T) {
 // and says why.
 func TestHookSkippedWithoutLabel(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, nil)
-	ans := h.mustPost(pathAM, readTestdata(t, "alertmanager_nolabel.json"))
+	ans := h.MustPost(pathAM, bottest.ReadTestdata(t, "alertmanager_nolabel.json"))
 	if ans.Decisions[monitor.DecSkipped] != 1 || len(ans.Decisions) != 1 {
 		t.Errorf("decisions = %v; want skipped", ans.Decisions)
 	}
-	h.waitPost("Ignored", "InstanceDown", "no bytemark_server label")
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecSkipped, 1)
-	if n := len(h.fake.Requests()); n != 0 {
+	h.WaitPost("Ignored", "InstanceDown", "no bytemark_server label")
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecSkipped, 1)
+	if n := len(h.Fake.Requests()); n != 0 {
 		t.Errorf("%d Bytemark requests; want none", n)
 	}
 }
@@ -349,12 +349,12 @@ func TestHookSkippedWithoutLabel(t *testing.T) {
 // TestHookAuth: wrong or missing credentials get 401 and do nothing.
 func TestHookAuth(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, nil)
-	body := readTestdata(t, "alertmanager.json")
+	body := bottest.ReadTestdata(t, "alertmanager.json")
 	for _, c := range []struct{ name, path, auth string }{
 		{"wrong token", pathAM, "Bearer wrong-token"},
-		{"token prefix", pathAM, "Bearer " + testWebhookToken[:5]},
+		{"token prefix", pathAM, "Bearer " + bottest.WebhookToken[:5]},
 		{"no header", pathAM, ""},
-		{"basic", pathAM, "Basic " + testWebhookToken},
+		{"basic", pathAM, "Basic " + bottest.WebhookToken},
 		{"grafana wrong token", pathGrafana, "Bearer nope"},
 	} {
 		r := httptest.NewRequest(http.MethodPost, c.path, bytes.NewReader(body))
@@ -362,17 +362,17 @@ func TestHookAuth(t *testing.T) {
 			r.Header.Set("Authorization", c.auth)
 		}
 		w := httptest.NewRecorder()
-		h.h.ServeHTTP(w, r)
+		h.Handler.ServeHTTP(w, r)
 		if w.Code != http.StatusUnauthorized {
 			t.Errorf("%s: %d; want 401", c.name, w.Code)
 		}
-		if strings.Contains(w.Body.String(), testWebhookToken) {
+		if strings.Contains(w.Body.String(), bottest.WebhookToken) {
 			t.Errorf("%s: answer shows the token", c.name)
 		}
 	}
 	// Bearer scheme is case-insensitive.
 	r := httptest.NewRequest(http.MethodPost, pathAM, bytes.NewReader(body))
-	r.Header.Set("Authorization", "bearer "+testWebhookToken)
+	r.Header.Set("Authorization", "bearer "+bottest.WebhookToken)
 	w := httptest.NewRecorder()
 	hookHarness(t, monitor.ModeOff, nil).h.ServeHTTP(w, r)
 	if w.Code != http.StatusOK {
@@ -380,19 +380,19 @@ func TestHookAuth(t *testing.T) {
 	}
 
 	// Nothing happened on the refused ones.
-	if n := len(h.slack.Calls("")); n != 0 {
+	if n := len(h.Slack.Calls("")); n != 0 {
 		t.Errorf("%d Slack calls; want none", n)
 	}
-	if n := len(h.fake.Requests()); n != 0 {
+	if n := len(h.Fake.Requests()); n != 0 {
 		t.Errorf("%d Bytemark requests; want none", n)
 	}
-	if got := h.auditOutcomes(monitor.SourceAlertmanager); len(got) != 0 {
+	if got := h.AuditOutcomes(monitor.SourceAlertmanager); len(got) != 0 {
 		t.Errorf("audit = %v; want nothing", got)
 	}
 
 	// Not configured: refused, with a clear reason.
-	u := newHarness(t, withoutExecutor())
-	w = u.post(pathAM, body)
+	u := newHarness(t, bottest.WithoutExecutor())
+	w = u.Post(pathAM, body)
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "WEBHOOK_TOKEN") {
 		t.Errorf("unconfigured: %d %s; want 401 naming WEBHOOK_TOKEN", w.Code, w.Body.String())
 	}
@@ -419,7 +419,7 @@ func TestHookMalformed(t *testing.T) {
 		{"nul", "\x00\x01", 400},
 		{"too big", `{"alerts":[` + strings.Repeat(`{"labels":{}},`, 10000) + `{}]}`, 413},
 	} {
-		w := h.post(pathAM, []byte(c.body))
+		w := h.Post(pathAM, []byte(c.body))
 		if w.Code != c.want {
 			t.Errorf("%s: %d %s; want %d", c.name, w.Code, w.Body.String(), c.want)
 		}
@@ -430,11 +430,11 @@ func TestHookMalformed(t *testing.T) {
 		`{"alerts":[{"labels":{"bytemark_server":"../../etc"},"status":"firing"}]}`,
 		`{"alerts":[{"labels":{"bytemark_server":"web1"},"status":"weird"}]}`,
 	} {
-		if w := h.post(pathAM, []byte(body)); w.Code != http.StatusOK || hookAnswerOf(t, w).Decisions[monitor.DecSkipped] == 0 {
+		if w := h.Post(pathAM, []byte(body)); w.Code != http.StatusOK || bottest.HookAnswer(t, w).Decisions[monitor.DecSkipped] == 0 {
 			t.Errorf("%s: %d %s; want 200 with skipped alerts", body, w.Code, w.Body.String())
 		}
 	}
-	if n := h.writes(); n != 0 {
+	if n := h.Writes(); n != 0 {
 		t.Errorf("%d Bytemark writes; want none", n)
 	}
 }
@@ -458,11 +458,11 @@ func TestHookBusy(t *testing.T) {
 		var pr *io.PipeReader
 		pr, pw = io.Pipe()
 		slow := httptest.NewRequest(http.MethodPost, pathAM, pr)
-		slow.Header.Set("Authorization", "Bearer "+testWebhookToken)
+		slow.Header.Set("Authorization", "Bearer "+bottest.WebhookToken)
 		slowW, done = httptest.NewRecorder(), make(chan struct{})
 		go func() {
 			defer close(done)
-			h.h.ServeHTTP(slowW, slow)
+			h.Handler.ServeHTTP(slowW, slow)
 		}()
 	}
 	start()
@@ -478,7 +478,7 @@ func TestHookBusy(t *testing.T) {
 			start()
 		default:
 		}
-		if w := h.post(pathAM, []byte("{}")); w.Code == http.StatusServiceUnavailable {
+		if w := h.Post(pathAM, []byte("{}")); w.Code == http.StatusServiceUnavailable {
 			busy = w
 		} else if w.Code != http.StatusBadRequest {
 			t.Fatalf("probe: %d %s; want 400 or 503", w.Code, w.Body.String())
@@ -487,12 +487,12 @@ func TestHookBusy(t *testing.T) {
 	if got := busy.Header().Get("Retry-After"); got != "1" {
 		t.Errorf("Retry-After = %q; want 1", got)
 	}
-	if a := hookAnswerOf(t, busy); !strings.Contains(a.Error, "busy") || a.Status != "" {
+	if a := bottest.HookAnswer(t, busy); !strings.Contains(a.Error, "busy") || a.Status != "" {
 		t.Errorf("busy answer = %+v; want a busy error", a)
 	}
 	// A real delivery refused while busy decides nothing.
 	refused := amDelivery(firing("web2", time.Now()))
-	if w := h.post(pathAM, refused); w.Code != http.StatusServiceUnavailable {
+	if w := h.Post(pathAM, refused); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("delivery while busy: %d %s; want 503", w.Code, w.Body.String())
 	}
 	if _, err := pw.Write(amDelivery(firing("web1", time.Now()))); err != nil {
@@ -504,12 +504,12 @@ func TestHookBusy(t *testing.T) {
 		t.Fatalf("slow delivery: %d %s; want 200", slowW.Code, slowW.Body.String())
 	}
 	// The refused delivery, retried, is decided as new: it was not seen.
-	if a := h.mustPost(pathAM, refused); a.Decisions[monitor.DecReboot] != 1 {
+	if a := h.MustPost(pathAM, refused); a.Decisions[monitor.DecReboot] != 1 {
 		t.Errorf("retried delivery decisions = %v; want one reboot", a.Decisions)
 	}
-	h.waitAudit(monitor.SourceAlertmanager, "done", 2)
-	if h.resets("web1") != 1 || h.resets("web2") != 1 {
-		t.Errorf("resets: web1 %d, web2 %d; want one each", h.resets("web1"), h.resets("web2"))
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 2)
+	if h.Resets("web1") != 1 || h.Resets("web2") != 1 {
+		t.Errorf("resets: web1 %d, web2 %d; want one each", h.Resets("web1"), h.Resets("web2"))
 	}
 }
 
@@ -518,8 +518,8 @@ func TestHookBusy(t *testing.T) {
 func TestHookRedisDown(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { rdb.Close() })
-	h := hookHarness(t, monitor.ModeOn, nil, withoutExecutor(), withRedis(rdb))
-	w := h.post(pathAM, readTestdata(t, "alertmanager.json"))
+	h := hookHarness(t, monitor.ModeOn, nil, bottest.WithoutExecutor(), bottest.WithRedis(rdb))
+	w := h.Post(pathAM, bottest.ReadTestdata(t, "alertmanager.json"))
 	if w.Code != http.StatusServiceUnavailable {
 		t.Errorf("Redis down: %d %s; want 503", w.Code, w.Body.String())
 	}
@@ -531,7 +531,7 @@ func TestHookRedisDown(t *testing.T) {
 // loaded machine).
 func TestHookLatency(t *testing.T) {
 	h, body := hundredAlerts(t)
-	ans := h.mustPost(pathAM, body)
+	ans := h.MustPost(pathAM, body)
 	if ans.Decisions[monitor.DecReboot] != 100 {
 		t.Errorf("decisions = %v", ans.Decisions)
 	}
@@ -551,20 +551,20 @@ func BenchmarkHookDelivery(b *testing.B) {
 		}
 		body := amDelivery(as...)
 		b.StartTimer()
-		h.mustPost(pathAM, body)
+		h.MustPost(pathAM, body)
 	}
 }
 
 // hundredAlerts returns a webhook harness (no executor; room for 100
 // servers) with its scripts loaded, and a delivery of 100 firing alerts.
 func hundredAlerts(tb testing.TB) (*harness, []byte) {
-	h := newHarness(tb, withoutExecutor(), withHooks(monitor.ModeOn, func(c *monitor.Config) { c.FleetMax = 200 }))
+	h := newHarness(tb, bottest.WithoutExecutor(), bottest.WithHooks(monitor.ModeOn, func(c *monitor.Config) { c.FleetMax = 200 }))
 	t0 := time.Now().Add(-time.Hour)
 	var as []slacktest.Alert
 	for i := range 100 {
 		as = append(as, firing(fmt.Sprintf("srv%03d", i), t0))
 	}
-	h.mustPost(pathAM, amDelivery(firing("warmup", t0))) // scripts loaded
+	h.MustPost(pathAM, amDelivery(firing("warmup", t0))) // scripts loaded
 	return h, amDelivery(as...)
 }
 
@@ -588,12 +588,12 @@ func TestHookMrkdwnInjection(t *testing.T) {
 	p["alerts"] = []any{a, bad}
 	body, _ := json.Marshal(p)
 
-	h.mustPost(pathAM, body)
-	h.waitCard(1)
-	h.waitPost("Alertmanager", "Ignored")
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecSkipped, 1)
+	h.MustPost(pathAM, body)
+	h.WaitCard(1)
+	h.WaitPost("Alertmanager", "Ignored")
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecSkipped, 1)
 	pings := []string{"<!here>", "<!channel>", "<!everyone>", "<@UEVIL0001>", "<https://evil"}
-	for _, c := range h.slack.Calls("chat.postMessage") {
+	for _, c := range h.Slack.Calls("chat.postMessage") {
 		for _, s := range []string{c.Form.Get("text"), c.BlocksJSON()} {
 			for _, ping := range pings {
 				if strings.Contains(s, ping) {
@@ -602,10 +602,10 @@ func TestHookMrkdwnInjection(t *testing.T) {
 			}
 		}
 	}
-	if len(h.slack.Find("chat.postMessage", "&lt;!channel&gt;")) == 0 {
-		t.Errorf("the alert's summary is not shown, escaped:\n%s", h.slack.Dump())
+	if len(h.Slack.Find("chat.postMessage", "&lt;!channel&gt;")) == 0 {
+		t.Errorf("the alert's summary is not shown, escaped:\n%s", h.Slack.Dump())
 	}
-	reply := h.mustSlash(userAsker, chanOps, "audit")
+	reply := h.MustSlash(bottest.UserAsker, bottest.ChanOps, "audit")
 	for _, ping := range pings {
 		if strings.Contains(reply.Text, ping) {
 			t.Errorf("audit reply carries %q from an alert:\n%s", ping, reply.Text)

@@ -20,18 +20,18 @@ var webhookAliases = []string{"1001.default.acme", "1001", "web1.11.acme", "web1
 func TestHookAliasCooldown(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, nil)
 	t0 := time.Now().Add(-time.Hour)
-	h.mustPost(pathAM, amDelivery(firing("web1.default.acme", t0)))
-	h.waitAudit(monitor.SourceAlertmanager, "done", 1)
+	h.MustPost(pathAM, amDelivery(firing("web1.default.acme", t0)))
+	h.WaitAudit(monitor.SourceAlertmanager, "done", 1)
 	for i, alias := range webhookAliases {
-		ans := h.mustPost(pathAM, amDelivery(firing(alias, t0.Add(time.Duration(i+1)*time.Minute))))
+		ans := h.MustPost(pathAM, amDelivery(firing(alias, t0.Add(time.Duration(i+1)*time.Minute))))
 		if ans.Decisions[monitor.DecCooldown] != 1 {
 			t.Errorf("alert for %s: decisions = %v; want cooldown", alias, ans.Decisions)
 		}
 	}
-	h.waitAudit(monitor.SourceAlertmanager, monitor.DecCooldown, len(webhookAliases))
+	h.WaitAudit(monitor.SourceAlertmanager, monitor.DecCooldown, len(webhookAliases))
 	// Reported under the canonical name.
-	h.waitPost("Not rebooting", "`web1.default.acme`", "cooldown")
-	if n := h.totalResets(); n != 1 {
+	h.WaitPost("Not rebooting", "`web1.default.acme`", "cooldown")
+	if n := h.Resets(""); n != 1 {
 		t.Errorf("reset calls = %d; want 1", n)
 	}
 }
@@ -48,19 +48,19 @@ func TestHookAliasDailyCapAndFleet(t *testing.T) {
 	// Two reboots by two names: one server, so the fleet brake (at most
 	// one server) doesn't hold the second.
 	for i, name := range []string{"web1", "1001"} {
-		ans := h.mustPost(pathAM, amDelivery(firing(name, t0.Add(time.Duration(i)*time.Minute))))
+		ans := h.MustPost(pathAM, amDelivery(firing(name, t0.Add(time.Duration(i)*time.Minute))))
 		if ans.Decisions[monitor.DecReboot] != 1 {
 			t.Fatalf("alert for %s: decisions = %v; want a reboot", name, ans.Decisions)
 		}
-		h.waitAudit(monitor.SourceAlertmanager, "done", i+1)
+		h.WaitAudit(monitor.SourceAlertmanager, "done", i+1)
 	}
 	// The third, by a third name, is over the cap of two.
-	ans := h.mustPost(pathAM, amDelivery(firing("web1.11.acme", t0.Add(10*time.Minute))))
+	ans := h.MustPost(pathAM, amDelivery(firing("web1.11.acme", t0.Add(10*time.Minute))))
 	if ans.Decisions[monitor.DecCapped] != 1 {
 		t.Fatalf("third alert decisions = %v; want capped", ans.Decisions)
 	}
-	h.waitPost("approval card posted", "REBOOT_MAX_PER_DAY")
-	if n := h.totalResets(); n != 2 {
+	h.WaitPost("approval card posted", "REBOOT_MAX_PER_DAY")
+	if n := h.Resets(""); n != 2 {
 		t.Errorf("reset calls = %d; want 2", n)
 	}
 }
@@ -69,9 +69,9 @@ func TestHookAliasDailyCapAndFleet(t *testing.T) {
 // reboots nothing; the job says why.
 func TestHookWrongSuffix(t *testing.T) {
 	h := hookHarness(t, monitor.ModeOn, nil)
-	h.mustPost(pathAM, amDelivery(firing("web1.default.acme.uk1.bigv.io", time.Now())))
-	h.waitPost("Not running", "web1.default.acme.uk1.bigv.io", "`uk0.bigv.io`")
-	if n := h.writes(); n != 0 {
+	h.MustPost(pathAM, amDelivery(firing("web1.default.acme.uk1.bigv.io", time.Now())))
+	h.WaitPost("Not running", "web1.default.acme.uk1.bigv.io", "`uk0.bigv.io`")
+	if n := h.Writes(); n != 0 {
 		t.Errorf("%d Bytemark writes; want none", n)
 	}
 }

@@ -15,12 +15,12 @@ import (
 // reboot by power cycle from monitoring asks for approval, and nothing is
 // written to Bytemark until then (bot's test of the same name: typed).
 func TestRebootCycleCountsAsStop(t *testing.T) {
-	hk := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Method = commands.RebootCycle }, withPolicy(t, "stop"))
-	writes := hk.writes()
-	hk.mustPost(pathAM, amDelivery(firing("web1", time.Now().Add(-time.Minute))))
-	hk.waitCard(1)
-	hk.waitPost("APPROVAL_ACTIONS includes stop")
-	if got := hk.writes(); got != writes {
+	hk := hookHarness(t, monitor.ModeOn, func(c *monitor.Config) { c.Method = commands.RebootCycle }, bottest.WithPolicy(t, "stop"))
+	writes := hk.Writes()
+	hk.MustPost(pathAM, amDelivery(firing("web1", time.Now().Add(-time.Minute))))
+	hk.WaitCard(1)
+	hk.WaitPost("APPROVAL_ACTIONS includes stop")
+	if got := hk.Writes(); got != writes {
 		t.Errorf("an automatic power cycle with APPROVAL_ACTIONS=stop wrote %d times to Bytemark before any approval", got-writes)
 	}
 }
@@ -32,7 +32,7 @@ func TestRebootCycleCountsAsStop(t *testing.T) {
 // (bot's test of the same name: the API's text in results and cards).
 func TestOutsideTextIsEscaped(t *testing.T) {
 	h := hookHarness(t, monitor.ModeApprove, nil)
-	if _, err := h.fake.AddServer("acme", "default", bytemark.Server{Name: "evil1", PowerOn: true, ZoneName: "york <!channel> & co",
+	if _, err := h.Fake.AddServer("acme", "default", bytemark.Server{Name: "evil1", PowerOn: true, ZoneName: "york <!channel> & co",
 		Discs: []bytemark.Disc{{Label: "root<@U123>", Size: 25600, StorageGrade: "sata<!everyone>"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,16 +52,16 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	a2["fingerprint"] = "0123456789abcdef"
 	d["alerts"] = append(d["alerts"].([]any), a2)
 	b, _ := json.Marshal(d)
-	h.mustPost(pathAM, b)
-	h.waitCard(1)
-	h.waitPost("Alertmanager")
-	h.waitPost("&lt;!channel&gt;&amp;web9")
+	h.MustPost(pathAM, b)
+	h.WaitCard(1)
+	h.WaitPost("Alertmanager")
+	h.WaitPost("&lt;!channel&gt;&amp;web9")
 
 	entities := strings.NewReplacer("&amp;", "", "&lt;", "", "&gt;", "")
 	wants := []string{"&lt;!everyone&gt;", "root&lt;@U123&gt;",
 		"&lt;!channel&gt; Down &amp; *out*", "&lt;@U123&gt; look"}
 	seen := map[string]bool{}
-	for _, c := range h.slack.Calls("") {
+	for _, c := range h.Slack.Calls("") {
 		all := c.Form.Get("text") + "\n" + c.BlocksJSON()
 		for _, raw := range []string{"<!channel>", "<!here>", "<!everyone>", "<@U123>", "<https://evil"} {
 			if strings.Contains(all, raw) {
@@ -79,7 +79,7 @@ func TestOutsideTextIsEscaped(t *testing.T) {
 	}
 	for _, want := range wants {
 		if !seen[want] {
-			t.Errorf("no Slack message shows %q (escaped); Slack calls:\n%s", want, h.slack.Dump())
+			t.Errorf("no Slack message shows %q (escaped); Slack calls:\n%s", want, h.Slack.Dump())
 		}
 	}
 }
