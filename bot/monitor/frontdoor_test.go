@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -114,13 +114,13 @@ func TestHookSlowUnverifiedTakeNoSlot(t *testing.T) {
 	}
 	h.WaitFor("the 50 slow connections to reach the handler", func() bool { return fd.entered.Load() >= 50 })
 
-	code, body := fd.Send(t, pathAM, amDelivery(firing("web2", time.Now())),
+	code, body := fd.send(t, pathAM, amDelivery(firing("web2", time.Now())),
 		map[string]string{"Authorization": "Bearer " + bottest.WebhookToken})
 	if code != http.StatusOK {
 		t.Fatalf("Alertmanager delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
 	}
 	gf := bottest.ReadTestdata(t, "grafana.json")
-	code, body = fd.Send(t, pathGrafana, gf, map[string]string{
+	code, body = fd.send(t, pathGrafana, gf, map[string]string{
 		slacktest.GrafanaSignatureHeader: slacktest.GrafanaSignature(testHMACSecret, now, gf), slacktest.GrafanaTimestampHeader: now})
 	if code != http.StatusOK {
 		t.Fatalf("signed Grafana delivery while 40 unverified connections dribble = %d %s; want 200", code, body)
@@ -188,14 +188,14 @@ func TestHookBodyDeadline(t *testing.T) {
 	// once they have.
 	gf := bottest.ReadTestdata(t, "grafana.json")
 	busy.WaitFor("a third unverified delivery to be refused as busy", func() bool {
-		code, body := fd.Send(t, pathGrafana, gf, map[string]string{
+		code, body := fd.send(t, pathGrafana, gf, map[string]string{
 			slacktest.GrafanaSignatureHeader: strings.Repeat("cd", 32), slacktest.GrafanaTimestampHeader: now})
 		if code != http.StatusServiceUnavailable && code != http.StatusUnauthorized {
 			t.Fatalf("third unverified delivery = %d %s; want 503 (or 401 before the pool fills)", code, body)
 		}
 		return code == http.StatusServiceUnavailable && strings.Contains(body, "busy")
 	})
-	if code, body := fd.Send(t, pathAM, amDelivery(firing("web2", time.Now())),
+	if code, body := fd.send(t, pathAM, amDelivery(firing("web2", time.Now())),
 		map[string]string{"Authorization": "Bearer " + bottest.WebhookToken}); code != http.StatusOK {
 		t.Fatalf("bearer delivery with the unverified pool full = %d %s; want 200", code, body)
 	}
@@ -387,5 +387,5 @@ func TestHookMaximalDeliveryMemory(t *testing.T) {
 // streams are capped at about auditMax entries each.
 func auditCappedHarness(t *testing.T, auditMax int64, reboot monitor.Config) *harness {
 	t.Helper()
-	return newHarness(t, bottest.WithAuditMax(auditMax), func(_ *bot.Config, c *monitor.Config, _ *harnessOpts) { *c = reboot })
+	return newHarness(t, bottest.WithAuditMax(auditMax), func(s *bottest.Setup) { s.Monitor = reboot })
 }

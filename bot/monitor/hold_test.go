@@ -8,6 +8,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot/monitor"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // holdDelay is the hold of these tests: long enough for a delivery to be

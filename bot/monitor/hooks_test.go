@@ -17,6 +17,7 @@ import (
 
 	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -374,7 +375,7 @@ func TestHookAuth(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, pathAM, bytes.NewReader(body))
 	r.Header.Set("Authorization", "bearer "+bottest.WebhookToken)
 	w := httptest.NewRecorder()
-	hookHarness(t, monitor.ModeOff, nil).h.ServeHTTP(w, r)
+	hookHarness(t, monitor.ModeOff, nil).Handler.ServeHTTP(w, r)
 	if w.Code != http.StatusOK {
 		t.Errorf("lowercase bearer: %d; want 200", w.Code)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // TestRebootCycleCountsAsStop: with APPROVAL_ACTIONS=stop, an automatic
