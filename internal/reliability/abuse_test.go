@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // abuseCase is one hostile or broken request.
@@ -53,17 +55,17 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 	t.Parallel()
 	ip := newInproc(t, inprocOpts{executor: true, cfg: oneWorker})
 	// A real ticket, for the clicks.
-	ip.slash(userAsker, chanOps, "purge web1")
-	c := ip.slack.WaitCard(t, 1)
+	ip.slash(bottest.UserAsker, bottest.ChanOps, "purge web1")
+	c := ip.Slack.WaitCard(t, 1)
 	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
-		tk, err := ip.store.Get(t.Context(), c.Ticket)
+		tk, err := ip.Store.Get(t.Context(), c.Ticket)
 		return err == nil && tk.MessageTS != ""
 	}, ip.dump)
 	before := len(ip.fake.Requests())
 
 	now := time.Now()
-	cmd := slashBody(userAppr1, chanOps, "purge web2")
-	click := clickBody(userAppr1, chanOps, c, "approve")
+	cmd := slashBody(bottest.UserAppr1, bottest.ChanOps, "purge web2")
+	click := clickBody(bottest.UserAppr1, bottest.ChanOps, c, "approve")
 	big := bytes.Repeat([]byte("a"), 64<<10+1)
 	bigHook := append([]byte(`{"version":"4","alerts":[],"x":"`), bytes.Repeat([]byte("a"), 2<<20)...)
 	bigHook = append(bigHook, `"}`...)
@@ -144,15 +146,15 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 		abuseCase{"/slack/interactions view_submission", signedAt("/slack/interactions",
 			[]byte(url.Values{"payload": {`{"type":"view_submission","user":{"id":"UAPPROVE1"}}`}}.Encode()), now), ok},
 		abuseCase{"/slack/interactions forged ticket", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{Ticket: "aaaaaaaaaa", BlockID: c.BlockID, TS: c.TS}, "approve"), now), ok},
+			clickBody(bottest.UserAppr1, bottest.ChanOps, card{Ticket: "aaaaaaaaaa", BlockID: c.BlockID, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions ticket ID with script chars", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{Ticket: "x'; return redis.call('FLUSHALL') --", BlockID: c.BlockID, TS: c.TS}, "approve"), now), ok},
+			clickBody(bottest.UserAppr1, bottest.ChanOps, card{Ticket: "x'; return redis.call('FLUSHALL') --", BlockID: c.BlockID, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions ticket of another channel", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOther, c, "approve"), now), ok},
+			clickBody(bottest.UserAppr1, bottest.ChanOther, c, "approve"), now), ok},
 		abuseCase{"/slack/interactions no block_id", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, card{Ticket: c.Ticket, TS: c.TS}, "approve"), now), ok},
+			clickBody(bottest.UserAppr1, bottest.ChanOps, card{Ticket: c.Ticket, TS: c.TS}, "approve"), now), ok},
 		abuseCase{"/slack/interactions unknown action", signedAt("/slack/interactions",
-			clickBody(userAppr1, chanOps, c, "approve_all"), now), ok},
+			clickBody(bottest.UserAppr1, bottest.ChanOps, c, "approve_all"), now), ok},
 		abuseCase{"/slack/commands ssl_check unsigned", func(*inproc) *http.Request {
 			return rawRequest(http.MethodPost, "/slack/commands", "application/x-www-form-urlencoded", []byte("ssl_check=1&token=x"))
 		}, ok},
@@ -230,10 +232,10 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 	if calls := ip.settled(t, before); len(calls) != 0 { // anything wrongly queued has run by now
 		t.Errorf("abusive requests made %d Bytemark calls: %v", len(calls), calls)
 	}
-	if n := purges(ip.fake.Server, "web2") + purges(ip.fake.Server, "web1"); n != 0 {
+	if n := ip.Purges("web2") + ip.Purges("web1"); n != 0 {
 		t.Errorf("purges = %d", n)
 	}
-	for _, e := range ip.slack.Calls("chat.postEphemeral") {
+	for _, e := range ip.Slack.Calls("chat.postEphemeral") {
 		if strings.Contains(e.Form.Get("text"), "panic") || strings.Contains(e.Form.Get("text"), "goroutine") {
 			t.Errorf("a private answer shows internals: %q", e.Form.Get("text"))
 		}
@@ -241,5 +243,5 @@ func TestAbuseEveryEndpoint(t *testing.T) {
 	if logs := ip.logs.String(); strings.Contains(logs, "panic") {
 		t.Errorf("the logs mention a panic:\n%s", logs)
 	}
-	t.Logf("%d abusive requests, %d private refusals", len(cases), len(ip.slack.Calls("chat.postEphemeral")))
+	t.Logf("%d abusive requests, %d private refusals", len(cases), len(ip.Slack.Calls("chat.postEphemeral")))
 }

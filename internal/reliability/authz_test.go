@@ -8,6 +8,7 @@ import (
 
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // Scenario 9: a user outside ALLOWED_USERS, a channel outside
@@ -16,8 +17,8 @@ import (
 func TestAuthorization(t *testing.T) {
 	t.Parallel()
 	ip := newInproc(t, inprocOpts{executor: true, cfg: func(c *bot.Config) {
-		c.AllowedUsers = []string{userAsker, userAppr1, userAppr2, userOther}
-		c.AllowedChannels = []string{chanOps, chanOther}
+		c.AllowedUsers = []string{bottest.UserAsker, bottest.UserAppr1, bottest.UserAppr2, bottest.UserOther}
+		c.AllowedChannels = []string{bottest.ChanOps, bottest.ChanOther}
 		c.Workers = 1 // for settled
 	}})
 	before := len(ip.fake.Requests())
@@ -25,8 +26,8 @@ func TestAuthorization(t *testing.T) {
 	for _, tc := range []struct {
 		user, channel, want string
 	}{
-		{"UOUTSIDE1", chanOps, "aren't allowed"},
-		{userAsker, "CNOTLISTED", "isn't enabled in this channel"},
+		{"UOUTSIDE1", bottest.ChanOps, "aren't allowed"},
+		{bottest.UserAsker, "CNOTLISTED", "isn't enabled in this channel"},
 	} {
 		for _, cmd := range []string{"purge web1", "reset web1", "list", "approvals"} {
 			code, text := ip.slash(tc.user, tc.channel, cmd)
@@ -40,10 +41,10 @@ func TestAuthorization(t *testing.T) {
 	}
 
 	// A ticket, then clicks that must be refused.
-	ip.slash(userAsker, chanOps, "purge web1")
-	c := ip.slack.WaitCard(t, 1)
+	ip.slash(bottest.UserAsker, bottest.ChanOps, "purge web1")
+	c := ip.Slack.WaitCard(t, 1)
 	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
-		tk, err := ip.store.Get(t.Context(), c.Ticket)
+		tk, err := ip.Store.Get(t.Context(), c.Ticket)
 		return err == nil && tk.MessageTS != ""
 	}, ip.dump)
 	before = len(ip.fake.Requests())
@@ -53,11 +54,11 @@ func TestAuthorization(t *testing.T) {
 		c                   card
 		want                string
 	}{
-		{"non-approver", userOther, chanOps, c, "aren't one of the approvers"},
-		{"outside ALLOWED_USERS", "UOUTSIDE1", chanOps, c, "aren't one of the approvers"},
-		{"self-approval", userAsker, chanOps, c, "someone else has to"},
-		{"from another channel", userAppr1, chanOther, c, "belongs to another channel"},
-		{"forged ticket", userAppr1, chanOps, card{Ticket: "zzzzzzzzzz", BlockID: c.BlockID, TS: c.TS}, "no longer exists"},
+		{"non-approver", bottest.UserOther, bottest.ChanOps, c, "aren't one of the approvers"},
+		{"outside ALLOWED_USERS", "UOUTSIDE1", bottest.ChanOps, c, "aren't one of the approvers"},
+		{"self-approval", bottest.UserAsker, bottest.ChanOps, c, "someone else has to"},
+		{"from another channel", bottest.UserAppr1, bottest.ChanOther, c, "belongs to another channel"},
+		{"forged ticket", bottest.UserAppr1, bottest.ChanOps, card{Ticket: "zzzzzzzzzz", BlockID: c.BlockID, TS: c.TS}, "no longer exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if code := ip.click(tc.user, tc.channel, tc.c, "approve"); code != http.StatusOK {
@@ -71,27 +72,27 @@ func TestAuthorization(t *testing.T) {
 	if calls := ip.settled(t, before); len(calls) != 0 {
 		t.Errorf("refused clicks made Bytemark calls %v; want none", calls)
 	}
-	tk, err := ip.store.Get(t.Context(), c.Ticket)
+	tk, err := ip.Store.Get(t.Context(), c.Ticket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tk.State != approvals.StatePending || len(tk.Approvers) != 0 {
 		t.Errorf("ticket after refused clicks: state %s, approvers %v; want pending with none\n%s", tk.State, tk.Approvers, ip.dump())
 	}
-	if n := purges(ip.fake.Server, "web1"); n != 0 {
+	if n := ip.Purges("web1"); n != 0 {
 		t.Errorf("purge calls = %d; want 0", n)
 	}
 
 	// A refused user cannot cancel someone else's ticket either.
-	if _, text := ip.slash(userOther, chanOps, "cancel "+c.Ticket); !strings.Contains(text, "Only the person who asked") {
+	if _, text := ip.slash(bottest.UserOther, bottest.ChanOps, "cancel "+c.Ticket); !strings.Contains(text, "Only the person who asked") {
 		t.Errorf("cancel by another user = %q; want a refusal", text)
 	}
 	// And the rightful approver still can approve.
-	if code := ip.click(userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	if code := ip.click(bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	ip.slack.WaitPost(t, "web1.default.acme purged")
-	if n := purges(ip.fake.Server, "web1"); n != 1 {
+	ip.Slack.WaitPost(t, "web1.default.acme purged")
+	if n := ip.Purges("web1"); n != 1 {
 		t.Errorf("purge calls = %d; want 1", n)
 	}
 }
@@ -104,19 +105,19 @@ func TestAuthorization(t *testing.T) {
 func TestClickBoundToTicketChannel(t *testing.T) {
 	t.Parallel()
 	ip := newInproc(t, inprocOpts{executor: true, cfg: oneWorker})
-	ip.slash(userAsker, chanOps, "purge web1")
-	c := ip.slack.WaitCard(t, 1)
-	moved := card{Ticket: c.Ticket, BlockID: "approval:" + chanOther, TS: c.TS}
-	if code := ip.click(userAppr1, chanOther, moved, "approve"); code != http.StatusOK {
+	ip.slash(bottest.UserAsker, bottest.ChanOps, "purge web1")
+	c := ip.Slack.WaitCard(t, 1)
+	moved := card{Ticket: c.Ticket, BlockID: "approval:" + bottest.ChanOther, TS: c.TS}
+	if code := ip.click(bottest.UserAppr1, bottest.ChanOther, moved, "approve"); code != http.StatusOK {
 		t.Fatalf("click = %d", code)
 	}
-	ip.ephemeralTo(userAppr1, "another channel")
+	ip.ephemeralTo(bottest.UserAppr1, "another channel")
 	ip.settled(t, 0) // a purge wrongly approved would have run by now
-	tk, err := ip.store.Get(t.Context(), c.Ticket)
+	tk, err := ip.Store.Get(t.Context(), c.Ticket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tk.State != approvals.StatePending || purges(ip.fake.Server, "web1") != 0 {
-		t.Errorf("a click from %s approved a ticket asked in %s: state %s, purges %d", chanOther, chanOps, tk.State, purges(ip.fake.Server, "web1"))
+	if tk.State != approvals.StatePending || ip.Purges("web1") != 0 {
+		t.Errorf("a click from %s approved a ticket asked in %s: state %s, purges %d", bottest.ChanOther, bottest.ChanOps, tk.State, ip.Purges("web1"))
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // count counts the fake's requests with method whose path ends with suffix,
@@ -35,8 +36,8 @@ func TestBytemarkFaults(t *testing.T) {
 		t.Parallel()
 		ip := newInproc(t, inprocOpts{executor: true})
 		ip.fake.FailNext("GET", "/virtual_machines/web1", http.StatusServiceUnavailable, 2)
-		ip.slash(userAsker, chanOps, "show web1")
-		ip.slack.WaitResponse(t, "", "web1.default.acme is on") // a read: answered to the asker alone
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "show web1")
+		ip.Slack.WaitResponse(t, "", "web1.default.acme is on") // a read: answered to the asker alone
 		// The first read identifies the server (2 refused, 1 retried); the
 		// second is show's own.
 		if all, _ := count(ip.fake.Server, "GET", "/virtual_machines/web1"); all != 4 {
@@ -48,8 +49,8 @@ func TestBytemarkFaults(t *testing.T) {
 		t.Parallel()
 		ip := newInproc(t, inprocOpts{executor: true})
 		ip.fake.FailNext("GET", "/virtual_machines/web1", http.StatusServiceUnavailable, 100)
-		ip.slash(userAsker, chanOps, "show web1")
-		m := ip.slack.WaitResponse(t, "", "show web1", "failed")
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "show web1")
+		m := ip.Slack.WaitResponse(t, "", "show web1", "failed")
 		if all, _ := count(ip.fake.Server, "GET", "/virtual_machines/web1"); all != 3 {
 			t.Errorf("GET web1 = %d; want 3 (bounded retries)", all)
 		}
@@ -62,8 +63,8 @@ func TestBytemarkFaults(t *testing.T) {
 		t.Parallel()
 		ip := newInproc(t, inprocOpts{executor: true})
 		ip.fake.FailNext("GET", "/virtual_machines/web1", http.StatusInternalServerError, 100)
-		ip.slash(userAsker, chanOps, "show web1")
-		m := ip.slack.WaitResponse(t, "", "show web1", "failed")
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "show web1")
+		m := ip.Slack.WaitResponse(t, "", "show web1", "failed")
 		if all, _ := count(ip.fake.Server, "GET", "/virtual_machines/web1"); all != 1 {
 			t.Errorf("GET web1 = %d; want exactly 1 (a 500 is not retried)", all)
 		}
@@ -79,8 +80,8 @@ func TestBytemarkFaults(t *testing.T) {
 			return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/web1")
 		})
 		start := time.Now()
-		ip.slash(userAsker, chanOps, "show web1")
-		m := ip.slack.WaitResponse(t, "", "show web1")
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "show web1")
+		m := ip.Slack.WaitResponse(t, "", "show web1")
 		if all, _ := count(ip.fake.Server, "GET", "/virtual_machines/web1"); all != 3 {
 			t.Errorf("GET web1 = %d; want 3", all)
 		}
@@ -96,8 +97,8 @@ func TestBytemarkFaults(t *testing.T) {
 		t.Parallel()
 		ip := newInproc(t, inprocOpts{executor: true})
 		ip.fake.FailNext("POST", "/virtual_machines/web1/signal", http.StatusServiceUnavailable, 100)
-		ip.slash(userAsker, chanOps, "reset web1")
-		m := ip.slack.WaitPost(t, "reset web1", "failed")
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "reset web1")
+		m := ip.Slack.WaitPost(t, "reset web1", "failed")
 		if all, _ := count(ip.fake.Server, "POST", "/web1/signal"); all != 1 {
 			t.Errorf("POST signal = %d; want exactly 1 (a write is not repeated)", all)
 		}
@@ -112,8 +113,8 @@ func TestBytemarkFaults(t *testing.T) {
 		ip.fake.holdAnswers(func(r *http.Request) bool {
 			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/signal")
 		})
-		ip.slash(userAsker, chanOps, "reset web1")
-		m := ip.slack.WaitPost(t, "reset web1")
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "reset web1")
+		m := ip.Slack.WaitPost(t, "reset web1")
 		if all, _ := count(ip.fake.Server, "POST", "/web1/signal"); all != 1 {
 			t.Errorf("POST signal = %d; want exactly 1", all)
 		}
@@ -126,19 +127,19 @@ func TestBytemarkFaults(t *testing.T) {
 		t.Parallel()
 		ip := newInproc(t, inprocOpts{executor: true})
 		ip.fake.FailNext("DELETE", "/virtual_machines/1002", http.StatusInternalServerError, 100) // purged by its ID
-		ip.slash(userAsker, chanOps, "purge web2")
-		c := ip.slack.WaitCard(t, 1)
-		if code := ip.click(userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "purge web2")
+		c := ip.Slack.WaitCard(t, 1)
+		if code := ip.click(bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 			t.Fatalf("approve = %d", code)
 		}
-		m := ip.slack.WaitPost(t, "purge web2", "failed")
+		m := ip.Slack.WaitPost(t, "purge web2", "failed")
 		if m.Form.Get("thread_ts") != c.TS {
 			t.Errorf("failure posted outside the card's thread: %q", m.Form.Get("thread_ts"))
 		}
 		// The job's record: finished as failed (acknowledged, so never
 		// taken again).
 		waitFor(t, 10*time.Second, "the purge job's failure in the audit log", func() bool {
-			log, _ := ip.store.AuditLog(t.Context(), "web2", 50)
+			log, _ := ip.Store.AuditLog(t.Context(), "web2", 50)
 			for _, e := range log {
 				if e.Ticket == c.Ticket && strings.HasPrefix(e.Outcome, "failed") {
 					return true
@@ -146,7 +147,7 @@ func TestBytemarkFaults(t *testing.T) {
 			}
 			return false
 		}, ip.dump)
-		if n := purges(ip.fake.Server, "web2"); n != 1 {
+		if n := ip.Purges("web2"); n != 1 {
 			t.Errorf("purge calls = %d; want exactly 1", n)
 		}
 		if !strings.Contains(m.Content(), "HTTP 500") {
@@ -159,11 +160,11 @@ func TestBytemarkFaults(t *testing.T) {
 		ip := newInproc(t, inprocOpts{executor: true, client: func(o *bytemark.Options) {
 			o.APIKey, o.Username, o.Password = "", bytemarktest.Username, bytemarktest.Password
 		}})
-		ip.slash(userAsker, chanOps, "show web1")
-		ip.slack.WaitResponse(t, "", "web1.default.acme is on") // a read: answered to the asker alone
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "show web1")
+		ip.Slack.WaitResponse(t, "", "web1.default.acme is on") // a read: answered to the asker alone
 		ip.fake.ExpireSessions()
-		ip.slash(userAsker, chanOps, "reset web1")
-		ip.slack.WaitPost(t, "web1.default.acme reset")
+		ip.slash(bottest.UserAsker, bottest.ChanOps, "reset web1")
+		ip.Slack.WaitPost(t, "web1.default.acme reset")
 		if n := ip.fake.Calls("POST", "/session"); n != 2 {
 			t.Errorf("logins = %d; want 2 (the expired session was replaced once)", n)
 		}

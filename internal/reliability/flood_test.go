@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // Scenario 6: a flood of 10,000 firing alerts for one server within a
@@ -37,7 +39,7 @@ func TestAlertFloodOneReboot(t *testing.T) {
 			case <-tick.C:
 			}
 			start := time.Now()
-			code, body := bot.slash(secret, userAsker, chanOps, "show web2")
+			code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "show web2")
 			took := time.Since(start)
 			commands.Add(1)
 			if took > time.Duration(worst.Load()) {
@@ -97,7 +99,7 @@ func TestAlertFloodOneReboot(t *testing.T) {
 	if n := signals(fake.Server, "web1"); n != 1 {
 		t.Errorf("reboots of web1 = %d; want at most (and here exactly) 1", n)
 	}
-	if n := writes(fake.Server); n != 1 {
+	if n := bottest.Writes(fake.Server); n != 1 {
 		t.Errorf("Bytemark writes = %d; want 1 (the reboot)", n)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // dribble opens a connection to the bot and sends a webhook's headers (hdr,
@@ -125,11 +127,11 @@ func TestAlertFloodKeepsAudit(t *testing.T) {
 	bot := startBot(t, "bot", botEnv(slack, fake, rds, "{rel11}:", "REBOOT_COOLDOWN=15m"))
 	dump := func() string { return bot.logText() }
 
-	if code, body := bot.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK {
+	if code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge web2"); code != http.StatusOK {
 		t.Fatalf("purge web2 = %d %s", code, body)
 	}
 	c := slack.WaitCard(t, 1)
-	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := bot.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
 	slack.WaitPost(t, "purged")
@@ -163,7 +165,7 @@ func TestAlertFloodKeepsAudit(t *testing.T) {
 		return err == nil && n >= deliveries*perDelivery
 	}, dump)
 
-	code, body := bot.slash(secret, userAsker, chanOps, "audit web2")
+	code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "audit web2")
 	var r slashReply
 	if code != http.StatusOK || json.Unmarshal(body, &r) != nil {
 		t.Fatalf("audit web2 = %d %s", code, body)

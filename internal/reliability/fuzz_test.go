@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // The fuzz targets send what the fuzzer makes to the bot's handler, on real
@@ -32,18 +34,18 @@ func checkAnswer(t *testing.T, ip *inproc, code int, body string, writesBefore i
 	if code >= 500 {
 		t.Fatalf("status %d: %q", code, trunc(body, 300))
 	}
-	if n := writes(ip.fake.Server); n != writesBefore {
+	if n := ip.Writes(); n != writesBefore {
 		t.Fatalf("a Bytemark write was made (%d)", n-writesBefore)
 	}
 }
 
 func FuzzSlashCommand(f *testing.F) {
 	for _, s := range []string{
-		string(slashBody(userAsker, chanOps, "list")),
-		string(slashBody(userAsker, chanOps, "purge web1")),
-		string(slashBody(userAsker, chanOps, "disc add web1 data 10G archive")),
-		string(slashBody(userAsker, chanOps, "cancel abcdefghij")),
-		string(slashBody(userAsker, chanOps, "audit web1.default.acme")),
+		string(slashBody(bottest.UserAsker, bottest.ChanOps, "list")),
+		string(slashBody(bottest.UserAsker, bottest.ChanOps, "purge web1")),
+		string(slashBody(bottest.UserAsker, bottest.ChanOps, "disc add web1 data 10G archive")),
+		string(slashBody(bottest.UserAsker, bottest.ChanOps, "cancel abcdefghij")),
+		string(slashBody(bottest.UserAsker, bottest.ChanOps, "audit web1.default.acme")),
 		"token=gIkuvaNzQIHg97ATvDxqgjtO&team_id=T0001&team_domain=example&enterprise_id=E0001&enterprise_name=Globular%20Construct%20Inc&channel_id=C2147483705&channel_name=test&user_id=U2147483697&user_name=Steve&command=/weather&text=94070&response_url=https://hooks.slack.com/commands/1234/5678&trigger_id=13345224609.738474920.8088930838d88f008e0&api_app_id=A123456",
 		"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c",
 		"ssl_check=1&token=x",
@@ -53,7 +55,7 @@ func FuzzSlashCommand(f *testing.F) {
 	}
 	ip := fuzzBot(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		w0 := writes(ip.fake.Server)
+		w0 := ip.Writes()
 		w := ip.serve(signedRequest("", inSecret, "/slack/commands", body, time.Now()))
 		checkAnswer(t, ip, w.Code, w.Body.String(), w0)
 		if w.Code == http.StatusOK && w.Body.Len() > 0 {
@@ -74,11 +76,11 @@ func FuzzSlashCommand(f *testing.F) {
 }
 
 func FuzzInteraction(f *testing.F) {
-	c := card{Ticket: "abcdefghij", BlockID: "approval:" + chanOps, TS: "1700000000.000001"}
+	c := card{Ticket: "abcdefghij", BlockID: "approval:" + bottest.ChanOps, TS: "1700000000.000001"}
 	for _, b := range [][]byte{
-		clickBody(userAppr1, chanOps, c, "approve"),
-		clickBody(userAsker, chanOps, c, "deny"),
-		clickBody(userAppr1, chanOther, c, "approve"),
+		clickBody(bottest.UserAppr1, bottest.ChanOps, c, "approve"),
+		clickBody(bottest.UserAsker, bottest.ChanOps, c, "deny"),
+		clickBody(bottest.UserAppr1, bottest.ChanOther, c, "approve"),
 	} {
 		v, _ := url.ParseQuery(string(b))
 		f.Add(v.Get("payload"))
@@ -90,7 +92,7 @@ func FuzzInteraction(f *testing.F) {
 	f.Add(`null`)
 	ip := fuzzBot(f)
 	f.Fuzz(func(t *testing.T, payload string) {
-		w0 := writes(ip.fake.Server)
+		w0 := ip.Writes()
 		body := []byte(url.Values{"payload": {payload}}.Encode())
 		w := ip.serve(signedRequest("", inSecret, "/slack/interactions", body, time.Now()))
 		checkAnswer(t, ip, w.Code, w.Body.String(), w0)
@@ -103,7 +105,7 @@ func FuzzInteraction(f *testing.F) {
 // FuzzSlackHeaders fuzzes the signature and timestamp headers and the
 // content type: nothing passes without a valid signature over the body.
 func FuzzSlackHeaders(f *testing.F) {
-	body := slashBody(userAsker, chanOps, "reset web1")
+	body := slashBody(bottest.UserAsker, bottest.ChanOps, "reset web1")
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	f.Add(ts, sign(inSecret, time.Now().Unix(), body), "application/x-www-form-urlencoded", body)
 	f.Add("1531420618", "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", "application/x-www-form-urlencoded",
@@ -114,7 +116,7 @@ func FuzzSlackHeaders(f *testing.F) {
 	ip := fuzzBot(f)
 	f.Fuzz(func(t *testing.T, ts, sig, ct string, body []byte) {
 		for _, path := range []string{"/slack/commands", "/slack/interactions"} {
-			w0 := writes(ip.fake.Server)
+			w0 := ip.Writes()
 			r := rawRequest(http.MethodPost, path, "", body)
 			r.Header["X-Slack-Request-Timestamp"] = []string{ts}
 			r.Header["X-Slack-Signature"] = []string{sig}
@@ -145,7 +147,7 @@ func FuzzAlertmanagerHook(f *testing.F) {
 	ip := fuzzBot(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, path := range []string{"/hooks/alertmanager", "/hooks/grafana"} {
-			w0 := writes(ip.fake.Server)
+			w0 := ip.Writes()
 			w := ip.serve(hookRequest(path, "Bearer "+inToken, "application/json", body))
 			checkAnswer(t, ip, w.Code, w.Body.String(), w0)
 			switch w.Code {

@@ -18,16 +18,6 @@ import (
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
-// Slack and chat IDs used throughout.
-const (
-	chanOps   = "COPS00001"
-	chanOther = "COTHER001"
-	userAsker = "UASKER001"
-	userAppr1 = "UAPPROVE1"
-	userAppr2 = "UAPPROVE2"
-	userOther = "UOTHER001"
-)
-
 // repoRoot is the module's root directory.
 func repoRoot(t testing.TB) string {
 	t.Helper()
@@ -257,33 +247,6 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	w.Write(rec.Body.Bytes())
-}
-
-// seedIDs are the IDs of the fake's demo servers.
-var seedIDs = map[string]string{"web1": "1001", "web2": "1002", "db1": "1003", "old1": "1004", "stage1": "1005"}
-
-// purges counts the purge requests (DELETE …?purge=true) the fake
-// received for server (by name, or by its ID as the bot purges).
-func purges(f *bytemarktest.Server, server string) int {
-	n := 0
-	for _, r := range f.Requests() {
-		if r.Method == http.MethodDelete && (strings.HasSuffix(r.Path, "/"+server) || strings.HasSuffix(r.Path, "/"+seedIDs[server])) && strings.Contains(r.Query, "purge=true") {
-			n++
-		}
-	}
-	return n
-}
-
-// writes counts the requests to the fake that could change something
-// (anything but reads and logins).
-func writes(f *bytemarktest.Server) int {
-	n := 0
-	for _, r := range f.Requests() {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasPrefix(r.Path, "/session") {
-			n++
-		}
-	}
-	return n
 }
 
 // signals counts the POST …/signal requests for server.

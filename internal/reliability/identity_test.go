@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // Scenario: one server, one identity. Aliases of web1 (ID 1001) don't get
@@ -44,7 +46,7 @@ func TestAliasesShareGuards(t *testing.T) {
 	// and starts it; the second may start only after the first is done.
 	fake.ResetRequests()
 	for _, name := range []string{"web1", "1001"} {
-		if code, body := bot.slash(secret, userAsker, chanOps, "restart "+name); code != http.StatusOK {
+		if code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "restart "+name); code != http.StatusOK {
 			t.Fatalf("restart %s = %d %s", name, code, body)
 		}
 	}

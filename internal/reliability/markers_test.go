@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bytebot/bytebot/bot"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // oneWorker gives the bot one worker, for settled.
@@ -24,15 +25,15 @@ const markerServer = "db1"
 func (ip *inproc) settled(t testing.TB, before int) []string {
 	t.Helper()
 	want := markerServer + ".default.acme is "
-	answers := func() int { return len(ip.slack.Find("response_url", want)) }
+	answers := func() int { return len(ip.Slack.Find("response_url", want)) }
 	n := answers()
-	if code, text := ip.slash(userAsker, chanOps, "show "+markerServer); code != 200 {
+	if code, text := ip.slash(bottest.UserAsker, bottest.ChanOps, "show "+markerServer); code != 200 {
 		t.Fatalf("marker command = %d %q", code, text)
 	}
-	ip.slack.Wait(t, "the marker's result", func() bool { return answers() > n })
+	ip.Slack.Wait(t, "the marker's result", func() bool { return answers() > n })
 	var others []string
 	for _, r := range ip.fake.Requests()[before:] {
-		if r.Method == "GET" && (strings.HasSuffix(r.Path, "/"+markerServer) || strings.HasSuffix(r.Path, "/"+seedIDs[markerServer])) {
+		if r.Method == "GET" && (strings.HasSuffix(r.Path, "/"+markerServer) || strings.HasSuffix(r.Path, "/"+bottest.SeedIDs[markerServer])) {
 			continue
 		}
 		others = append(others, r.Method+" "+r.Path)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -88,44 +89,44 @@ func TestPolicyFileInServe(t *testing.T) {
 	}
 
 	// A refused requester: devs are in no rule's requesters.
-	before := writes(fake.Server)
-	code, body := bot.slash(secret, userOther, chanOps, "reset web1")
+	before := bottest.Writes(fake.Server)
+	code, body := bot.slash(secret, bottest.UserOther, bottest.ChanOps, "reset web1")
 	if text := replyText(body); code != http.StatusOK || !strings.Contains(text, "aren't allowed") ||
 		!strings.Contains(text, "refused by rule 2 (line 12)") || !strings.Contains(text, "add UOTHER001 to a role in the requesters of rule 2 (line 12)") {
 		t.Errorf("reset by a dev = %d %q; want a refusal naming rule 2 and what would allow it", code, text)
 	}
 
 	// A protected server.
-	bot.slash(secret, userAsker, chanOps, "purge db1")
+	bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge db1")
 	slack.WaitPost(t, "Not running `purge db1.default.acme`", "db1.default.acme is protected (it matches db1.default.acme in protected ("+file+":15))")
 
 	// The quorum of two.
-	bot.slash(secret, userAsker, chanOps, "purge web2")
+	bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge web2")
 	c := slack.WaitCard(t, 1)
 	for _, want := range []string{"0 of 2", "*Rule*", "rule 1 (line 6) asks for 2 from <@UAPPROVE1>, <@UAPPROVE2>, <@UASKER001> (ops)"} {
 		if !strings.Contains(slacktest.UnescapeJSON(c.Blocks), want) {
 			t.Errorf("card lacks %q:\n%s", want, c.Blocks)
 		}
 	}
-	if code, _ := bot.click(secret, userOther, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := bot.click(secret, bottest.UserOther, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	slack.WaitEphemeral(t, userOther, "aren't one of the approvers")
-	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	slack.WaitEphemeral(t, bottest.UserOther, "aren't one of the approvers")
+	if code, _ := bot.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatal(code)
 	}
 	slack.WaitCall(t, "chat.update", "1 of 2")
-	if n := purges(fake.Server, "web2"); n != 0 {
+	if n := bottest.Purges(fake.Server, "web2"); n != 0 {
 		t.Fatalf("purges of web2 after one approval = %d; want 0", n)
 	}
-	if code, _ := bot.click(secret, userAppr2, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := bot.click(secret, bottest.UserAppr2, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatal(code)
 	}
 	slack.WaitPost(t, "web2.default.acme purged")
-	if n := purges(fake.Server, "web2"); n != 1 {
+	if n := bottest.Purges(fake.Server, "web2"); n != 1 {
 		t.Errorf("purges of web2 = %d; want 1", n)
 	}
-	if n := writes(fake.Server) - before; n != 1 {
+	if n := bottest.Writes(fake.Server) - before; n != 1 {
 		t.Errorf("Bytemark writes = %d; want only the purge of web2\n%s", n, dump())
 	}
 
@@ -147,7 +148,7 @@ func TestPolicyFileInServe(t *testing.T) {
 	}
 	bot.p.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, 10*time.Second, "the new policy", func() bool { return !strings.Contains(bot.readyz(t), hash) }, dump)
-	if code, body := bot.slash(secret, userOther, chanOps, "reset web1"); code != http.StatusOK || !strings.Contains(replyText(body), "Working on") {
+	if code, body := bot.slash(secret, bottest.UserOther, bottest.ChanOps, "reset web1"); code != http.StatusOK || !strings.Contains(replyText(body), "Working on") {
 		t.Errorf("reset by a dev after the reload = %d %s; want it to run", code, body)
 	}
 	slack.WaitPost(t, "web1.default.acme", "reset")
@@ -237,19 +238,19 @@ rules:
 	dump := func() string { return bot.logText() + "\n" + slack.Dump() }
 
 	// A destructive command never takes a group: refused when parsed.
-	if code, body := bot.slash(secret, userAsker, chanOps, "delete group:staging"); code != http.StatusOK || !strings.Contains(replyText(body), "`delete` takes exactly one server") {
+	if code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "delete group:staging"); code != http.StatusOK || !strings.Contains(replyText(body), "`delete` takes exactly one server") {
 		t.Errorf("delete group:staging = %d %q; want a refusal", code, replyText(body))
 	}
 
 	// Two servers, within BLAST_RADIUS: at once, listed, each started.
-	if code, body := bot.slash(secret, userAsker, chanOps, "start group:staging"); code != http.StatusOK || !strings.Contains(replyText(body), "Working on") {
+	if code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "start group:staging"); code != http.StatusOK || !strings.Contains(replyText(body), "Working on") {
 		t.Fatalf("start group:staging = %d %q", code, replyText(body))
 	}
 	slack.WaitCall(t, "chat.update", "done on all 2 servers in `staging.acme`", "`stage1.staging.acme`: stage1.staging.acme started", "`stage2.staging.acme`: stage2.staging.acme started")
 
 	// Three servers, beyond it: a card from rule 1's approvers, listing them.
-	before := writes(fake.Server)
-	bot.slash(secret, userAsker, chanOps, "reset web*")
+	before := bottest.Writes(fake.Server)
+	bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "reset web*")
 	c := slack.WaitCard(t, 1)
 	blocks := slacktest.UnescapeJSON(c.Blocks)
 	for _, want := range []string{"*Servers (3)*", "`web1.default.acme`", "`web2.default.acme`", "`web3.default.acme`",
@@ -258,10 +259,10 @@ rules:
 			t.Errorf("card lacks %q:\n%s", want, blocks)
 		}
 	}
-	if n := writes(fake.Server) - before; n != 0 {
+	if n := bottest.Writes(fake.Server) - before; n != 0 {
 		t.Fatalf("%d writes before the approval\n%s", n, dump())
 	}
-	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := bot.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatal(code)
 	}
 	slack.WaitCall(t, "chat.update", "`reset web*` (for <@UASKER001>, approved by <@UAPPROVE1>): done on all 3 servers")
@@ -270,7 +271,7 @@ rules:
 			t.Errorf("resets of %s = %d; want 1\n%s", s, n, dump())
 		}
 	}
-	if n := writes(fake.Server) - before; n != 3 {
+	if n := bottest.Writes(fake.Server) - before; n != 3 {
 		t.Errorf("Bytemark writes = %d; want the 3 resets\n%s", n, dump())
 	}
 }

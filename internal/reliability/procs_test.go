@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -191,13 +192,13 @@ func botEnv(slack *slackAPI, fake *fakeAPI, rds *redisProc, prefix string, extra
 		"SLACK_SIGNING_SECRET": "reliability-signing-secret",
 		"SLACK_BOT_TOKEN":      slack.Token(),
 		"SLACK_API_URL":        slack.URL(),
-		"SLACK_CHANNEL":        chanOps,
+		"SLACK_CHANNEL":        bottest.ChanOps,
 		"BYTEMARK_API_URL":     fake.URL(),
 		"BYTEMARK_AUTH_URL":    fake.URL(),
 		"BYTEMARK_API_KEY":     "demo0d3f4c7e9a2b5d8c1e6f",
 		"BYTEMARK_ACCOUNT":     "acme",
 		"REDIS_PREFIX":         prefix,
-		"APPROVERS":            userAppr1 + "," + userAppr2,
+		"APPROVERS":            bottest.UserAppr1 + "," + bottest.UserAppr2,
 		"WEBHOOK_TOKEN":        "reliability-webhook-token",
 		"AUTO_REBOOT":          "on",
 		"REBOOT_METHOD":        "reset",

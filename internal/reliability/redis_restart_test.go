@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // Scenario 1: Redis is killed (SIGKILL) and restarted, with append-only
@@ -23,14 +25,14 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	dump := func() string { return slack.Dump() + "\n--- bot\n" + bot.logText() }
 
 	// Mid-flow: a purge waits for approval.
-	if code, body := bot.slash(secret, userAsker, chanOps, "purge web1"); code != http.StatusOK {
+	if code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge web1"); code != http.StatusOK {
 		t.Fatalf("purge web1 = %d %s", code, body)
 	}
 	c := slack.WaitCard(t, 1)
 	// The card goes up a moment before its ticket is opened: wait for the
 	// ticket (listed as pending) before Redis dies.
 	waitFor(t, 10*time.Second, "the card's ticket opened", func() bool {
-		_, body := bot.slash(secret, userAsker, chanOps, "approvals")
+		_, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "approvals")
 		return strings.Contains(string(body), c.Ticket)
 	}, dump)
 
@@ -47,7 +49,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	}
 	// Commands: a clear answer, fast.
 	for _, cmd := range []string{"restart web2", "approvals", "audit web1", "list"} {
-		code, body := timed(cmd, func() (int, []byte) { return bot.slash(secret, userAsker, chanOps, cmd) })
+		code, body := timed(cmd, func() (int, []byte) { return bot.slash(secret, bottest.UserAsker, bottest.ChanOps, cmd) })
 		var r slashReply
 		json.Unmarshal(body, &r)
 		if code != http.StatusOK || !strings.Contains(r.Text, "temporarily unavailable") {
@@ -55,12 +57,12 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 		}
 	}
 	// A click: answered 200 at once, and the voter is told privately.
-	if code, _ := timed("approve click", func() (int, []byte) { return bot.click(secret, userAppr1, chanOps, c, "approve") }); code != http.StatusOK {
+	if code, _ := timed("approve click", func() (int, []byte) { return bot.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve") }); code != http.StatusOK {
 		t.Errorf("click while Redis is down = %d; want 200", code)
 	}
 	waitFor(t, 10*time.Second, "a private 'temporarily unavailable' to the voter", func() bool {
 		for _, e := range slack.Find("chat.postEphemeral", "temporarily unavailable") {
-			if e.Form.Get("user") == userAppr1 {
+			if e.Form.Get("user") == bottest.UserAppr1 {
 				return true
 			}
 		}
@@ -77,8 +79,8 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	if code := bot.get("/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz while Redis is down = %d; want 200 (the process is alive)", code)
 	}
-	if purges(fake.Server, "web1") != 0 || writes(fake.Server) != 0 {
-		t.Fatalf("Bytemark writes while Redis was down: %d", writes(fake.Server))
+	if bottest.Purges(fake.Server, "web1") != 0 || bottest.Writes(fake.Server) != 0 {
+		t.Fatalf("Bytemark writes while Redis was down: %d", bottest.Writes(fake.Server))
 	}
 
 	rds.start() // same port, same directory: the AOF is replayed
@@ -86,19 +88,19 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	// The bot recovers by itself.
 	waitFor(t, 20*time.Second, "/readyz to pass again", func() bool { return bot.get("/readyz") == http.StatusOK }, dump)
 	// The pending ticket survived.
-	code, body := bot.slash(secret, userAsker, chanOps, "approvals")
+	code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "approvals")
 	if code != http.StatusOK || !strings.Contains(string(body), c.Ticket) {
 		t.Errorf("approvals after the restart = %d %s; want ticket %s listed", code, body, c.Ticket)
 	}
-	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := bot.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve after the restart = %d", code)
 	}
 	slack.WaitPost(t, "web1.default.acme purged")
-	if n := purges(fake.Server, "web1"); n != 1 {
+	if n := bottest.Purges(fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want 1", n)
 	}
 	// Commands and webhooks work again.
-	code, body = bot.slash(secret, userAsker, chanOps, "restart web2")
+	code, body = bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "restart web2")
 	if code != http.StatusOK || strings.Contains(string(body), "unavailable") {
 		t.Errorf("restart web2 after the restart = %d %s", code, body)
 	}

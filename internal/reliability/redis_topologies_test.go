@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/redistest"
 )
 
@@ -20,7 +21,7 @@ import (
 // slashOK runs a slash command and reports whether it was answered without
 // "temporarily unavailable".
 func slashOK(b *botProc, text string) (bool, []byte) {
-	code, body := b.slash("reliability-signing-secret", userAsker, chanOps, text)
+	code, body := b.slash("reliability-signing-secret", bottest.UserAsker, bottest.ChanOps, text)
 	return code == http.StatusOK && !strings.Contains(string(body), "temporarily unavailable"), body
 }
 
@@ -69,11 +70,11 @@ func TestSentinelFailover(t *testing.T) {
 		t.Fatalf("purge web1: %s", body)
 	}
 	c := slack.WaitCard(t, 1)
-	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := bot.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
 	waitFor(t, 20*time.Second, "the first approval", func() bool {
-		return strings.Contains(ticket(c.Ticket)["approvers"], userAppr1)
+		return strings.Contains(ticket(c.Ticket)["approvers"], bottest.UserAppr1)
 	}, dump)
 	// A reset running: its request reached Bytemark, its answer is held.
 	fake.holdAnswers(func(r *http.Request) bool {
@@ -91,7 +92,7 @@ func TestSentinelFailover(t *testing.T) {
 	defer replica.Close()
 	waitFor(t, 20*time.Second, "the replica to have the first approval", func() bool {
 		v, _ := replica.HGet(ctx, "{rel9}:ticket:"+c.Ticket, "approvers").Result()
-		return strings.Contains(v, userAppr1)
+		return strings.Contains(v, bottest.UserAppr1)
 	}, dump)
 
 	// The second approval is in flight when the master dies.
@@ -102,7 +103,10 @@ func TestSentinelFailover(t *testing.T) {
 		body []byte
 	}
 	voted := make(chan answer, 1)
-	go func() { code, body := bot.click(secret, userAppr2, chanOps, c, "approve"); voted <- answer{code, body} }()
+	go func() {
+		code, body := bot.click(secret, bottest.UserAppr2, bottest.ChanOps, c, "approve")
+		voted <- answer{code, body}
+	}()
 	killed := time.Now()
 	set.Master.Kill()
 	set.WaitMaster(t, set.Replica)
@@ -139,8 +143,8 @@ func TestSentinelFailover(t *testing.T) {
 	switch tk["state"] {
 	case "approved":
 	case "pending":
-		if tk["approvers"] != `["`+userAppr1+`"]` {
-			t.Errorf("approvers after the failover = %s; want [%s]", tk["approvers"], userAppr1)
+		if tk["approvers"] != `["`+bottest.UserAppr1+`"]` {
+			t.Errorf("approvers after the failover = %s; want [%s]", tk["approvers"], bottest.UserAppr1)
 		}
 		// The voter was told the vote did not land: privately (the
 		// press) or in the modal's answer (the submission).
@@ -149,7 +153,7 @@ func TestSentinelFailover(t *testing.T) {
 				return true
 			}
 			for _, e := range slack.Find("chat.postEphemeral", "temporarily unavailable") {
-				if e.Form.Get("user") == userAppr2 {
+				if e.Form.Get("user") == bottest.UserAppr2 {
 					return true
 				}
 			}
@@ -160,7 +164,7 @@ func TestSentinelFailover(t *testing.T) {
 				t.Errorf("a card said approved, but the ticket is pending after the failover:\n%s", u.Content())
 			}
 		}
-		if code, _ := bot.click(secret, userAppr2, chanOps, c, "approve"); code != http.StatusOK {
+		if code, _ := bot.click(secret, bottest.UserAppr2, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 			t.Fatalf("approve again = %d", code)
 		}
 	default:
@@ -172,7 +176,7 @@ func TestSentinelFailover(t *testing.T) {
 		p, err := rdb.XPending(ctx, "{rel9}:queue", "executors").Result()
 		return err == nil && p.Count == 0
 	}, dump)
-	if n := purges(fake.Server, "web1"); n != 1 {
+	if n := bottest.Purges(fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want exactly 1\n%s", n, dump())
 	}
 	if n := posts(slack, "web1.default.acme purged"); n != 1 {
@@ -222,7 +226,7 @@ func TestClusterNodeRestartAndSlotMove(t *testing.T) {
 	home := cl.NodeFor(t, "{rel10}:queue")
 	home.Kill()
 	waitFor(t, 20*time.Second, "a clear answer while the node is down", func() bool {
-		_, body := bot.slash(secret, userAsker, chanOps, "approvals")
+		_, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "approvals")
 		return strings.Contains(string(body), "temporarily unavailable")
 	}, dump)
 	killed := time.Now()
@@ -265,11 +269,11 @@ func TestClusterNodeRestartAndSlotMove(t *testing.T) {
 		t.Fatalf("slot still on %s; want %s", got.Addr(), dst.Addr())
 	}
 
-	if code, _ := bot.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := bot.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
 	slack.WaitPost(t, "web1.default.acme purged")
-	if n := purges(fake.Server, "web1"); n != 1 {
+	if n := bottest.Purges(fake.Server, "web1"); n != 1 {
 		t.Errorf("purge calls = %d; want exactly 1\n%s", n, dump())
 	}
 	if n := signals(fake.Server, "web2"); n != 1 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 const evilTeam = "TEVIL0001"
@@ -55,7 +56,7 @@ func TestReplayedRestartRunsOnce(t *testing.T) {
 	b := startBot(t, "bot-b", botEnv(slack, fake, rds, prefix, "SLACK_TEAM_ID="+slackTeam))
 	dump := func() string { return slack.Dump() + "\n--- bot-a\n" + a.logText() + "\n--- bot-b\n" + b.logText() }
 
-	body := slashBody(userAsker, chanOps, "restart web1")
+	body := slashBody(bottest.UserAsker, bottest.ChanOps, "restart web1")
 	at := time.Now().Add(-4 * time.Minute) // inside the window, near its end
 	code, ans := do(signedRequest(a.url, secret, "/slack/commands", body, at))
 	if rt, text := slashText(ans); code != http.StatusOK || rt != "ephemeral" || !strings.Contains(text, "Working on") {
@@ -72,13 +73,13 @@ func TestReplayedRestartRunsOnce(t *testing.T) {
 	if _, text := slashText(ans); code != http.StatusOK || !strings.Contains(text, "already being handled") {
 		t.Errorf("Slack's retry = %d %s; want 'already being handled'", code, ans)
 	}
-	code, ans = b.slash(secret, userAsker, chanOps, "restart web1")
+	code, ans = b.slash(secret, bottest.UserAsker, bottest.ChanOps, "restart web1")
 	if _, text := slashText(ans); code != http.StatusOK || !strings.Contains(text, "a moment ago") {
 		t.Errorf("typed again = %d %s; want 'a moment ago'", code, ans)
 	}
 
 	// A later command, then an empty queue: whatever was queued has run.
-	if code, ans := a.slash(secret, userAppr2, chanOps, "restart db1"); code != http.StatusOK || !strings.Contains(string(ans), "Working on") {
+	if code, ans := a.slash(secret, bottest.UserAppr2, bottest.ChanOps, "restart db1"); code != http.StatusOK || !strings.Contains(string(ans), "Working on") {
 		t.Fatalf("marker restart db1 = %d %s", code, ans)
 	}
 	slack.WaitPost(t, "db1.default.acme restarted")
@@ -106,7 +107,7 @@ func TestOtherWorkspaceRefused(t *testing.T) {
 	a := startBot(t, "bot-a", botEnv(slack, fake, rds, prefix))
 	dump := func() string { return slack.Dump() + "\n--- bot-a\n" + a.logText() }
 
-	v, _ := url.ParseQuery(string(slashBody(userAsker, chanOps, "restart web1")))
+	v, _ := url.ParseQuery(string(slashBody(bottest.UserAsker, bottest.ChanOps, "restart web1")))
 	v.Set("team_id", evilTeam)
 	code, ans := do(signedRequest(a.url, secret, "/slack/commands", []byte(v.Encode()), time.Now()))
 	if rt, text := slashText(ans); code != http.StatusOK || rt != "ephemeral" || !strings.Contains(text, "only serves its own Slack workspace") {
@@ -114,11 +115,11 @@ func TestOtherWorkspaceRefused(t *testing.T) {
 	}
 
 	// A card in the bot's workspace, clicked from another.
-	if code, ans := a.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK {
+	if code, ans := a.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge web2"); code != http.StatusOK {
 		t.Fatalf("purge web2 = %d %s", code, ans)
 	}
 	c := slack.WaitCard(t, 1)
-	cv, _ := url.ParseQuery(string(clickBody(userAppr1, chanOps, c, "approve")))
+	cv, _ := url.ParseQuery(string(clickBody(bottest.UserAppr1, bottest.ChanOps, c, "approve")))
 	var p map[string]any
 	json.Unmarshal([]byte(cv.Get("payload")), &p)
 	p["team"].(map[string]any)["id"] = evilTeam
@@ -129,7 +130,7 @@ func TestOtherWorkspaceRefused(t *testing.T) {
 		t.Errorf("click from another workspace = %d; want 401", code)
 	}
 
-	if code, ans := a.slash(secret, userAppr2, chanOps, "restart db1"); code != http.StatusOK || !strings.Contains(string(ans), "Working on") {
+	if code, ans := a.slash(secret, bottest.UserAppr2, bottest.ChanOps, "restart db1"); code != http.StatusOK || !strings.Contains(string(ans), "Working on") {
 		t.Fatalf("marker restart db1 = %d %s", code, ans)
 	}
 	slack.WaitPost(t, "db1.default.acme restarted")
@@ -137,7 +138,7 @@ func TestOtherWorkspaceRefused(t *testing.T) {
 	if n := signals(fake.Server, "web1"); n != 0 {
 		t.Errorf("web1 got %d power signals; want none\n%s", n, dump())
 	}
-	if n := purges(fake.Server, "web2"); n != 0 {
+	if n := bottest.Purges(fake.Server, "web2"); n != 0 {
 		t.Errorf("web2 purged %d times; want none\n%s", n, dump())
 	}
 	if n := len(slack.Find("chat.update", "Approved")); n != 0 {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // Scenario 3: two bot processes share one Redis; 100 Approve clicks spread
@@ -21,7 +23,7 @@ func TestTwoReplicasHundredApprovesOnePurge(t *testing.T) {
 	b := startBot(t, "bot-b", botEnv(slack, fake, rds, "rel3:"))
 	dump := func() string { return slack.Dump() + "\n--- bot-a\n" + a.logText() + "\n--- bot-b\n" + b.logText() }
 
-	code, body := a.slash(secret, userAsker, chanOps, "purge web2")
+	code, body := a.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge web2")
 	if code != http.StatusOK || !strings.Contains(string(body), "needs approval") {
 		t.Fatalf("purge web2 = %d %s", code, body)
 	}
@@ -35,11 +37,11 @@ func TestTwoReplicasHundredApprovesOnePurge(t *testing.T) {
 		if i%2 == 1 {
 			bot = b
 		}
-		user := userAppr1
+		user := bottest.UserAppr1
 		if i%4 >= 2 {
-			user = userAppr2
+			user = bottest.UserAppr2
 		}
-		wg.Go(func() { codes[i], _ = bot.click(secret, user, chanOps, c, "approve") })
+		wg.Go(func() { codes[i], _ = bot.click(secret, user, bottest.ChanOps, c, "approve") })
 	}
 	wg.Wait()
 	for i, code := range codes {
@@ -56,7 +58,7 @@ func TestTwoReplicasHundredApprovesOnePurge(t *testing.T) {
 		p, err := rdb.XPending(t.Context(), "{rel3}:queue", "executors").Result()
 		return err == nil && p.Count == 0
 	}, dump)
-	if n := purges(fake.Server, "web2"); n != 1 {
+	if n := bottest.Purges(fake.Server, "web2"); n != 1 {
 		t.Fatalf("purge calls = %d; want exactly 1\n%s", n, dump())
 	}
 	if n := len(slack.Find("chat.postMessage", "purged")); n != 1 {

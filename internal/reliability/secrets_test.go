@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -50,7 +51,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		answers = append(answers, fmt.Sprintf("%s %d %s", what, code, body))
 	}
 	slash := func(bot *botProc, user, text string) {
-		code, body := bot.slash(secSigning, user, chanOps, text)
+		code, body := bot.slash(secSigning, user, bottest.ChanOps, text)
 		record(text, code, body)
 		if code != http.StatusOK {
 			t.Errorf("%s = %d %s", text, code, body)
@@ -58,40 +59,40 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	// Reads, a power action, an error from Bytemark, a usage error.
-	slash(a, userAsker, "list")
+	slash(a, bottest.UserAsker, "list")
 	// A read, with a response_url the stand-in serves: its answer is the
 	// asker's alone.
-	code, body := do(signedRequest(a.url, secSigning, "/slack/commands", slack.Slash(userAsker, chanOps, "show web2").Body(), time.Now()))
+	code, body := do(signedRequest(a.url, secSigning, "/slack/commands", slack.Slash(bottest.UserAsker, bottest.ChanOps, "show web2").Body(), time.Now()))
 	record("show web2", code, body)
 	slack.WaitResponse(t, "", "web2.default.acme is on")
 	fake.FailNext("GET", "/virtual_machines/db1", http.StatusInternalServerError, 1)
-	slash(a, userAsker, "show db1")
-	slash(a, userAsker, "disc resize web1 root 1PB")
-	slash(a, userAsker, "restart nosuchserver")
+	slash(a, bottest.UserAsker, "show db1")
+	slash(a, bottest.UserAsker, "disc resize web1 root 1PB")
+	slash(a, bottest.UserAsker, "restart nosuchserver")
 	// The session expires mid-run: the bot logs in again.
 	fake.ExpireSessions()
-	slash(a, userAsker, "reset web1")
+	slash(a, bottest.UserAsker, "reset web1")
 	slack.WaitPost(t, "web1.default.acme reset")
 	// A purge, approved.
-	slash(a, userAsker, "purge web2")
+	slash(a, bottest.UserAsker, "purge web2")
 	c := slack.WaitCard(t, 1)
-	code, body = a.click(secSigning, userAppr1, chanOps, c, "approve")
+	code, body = a.click(secSigning, bottest.UserAppr1, bottest.ChanOps, c, "approve")
 	record("approve", code, body)
 	slack.WaitPost(t, "web2.default.acme purged")
 	// Refusals: a bad signature, a self-approval, a wrong webhook token.
-	code, body = do(signedRequest(a.url, secSigning+"x", "/slack/commands", slashBody(userAsker, chanOps, "list"), time.Now()))
+	code, body = do(signedRequest(a.url, secSigning+"x", "/slack/commands", slashBody(bottest.UserAsker, bottest.ChanOps, "list"), time.Now()))
 	record("bad signature", code, body)
 	code, body = a.hook("WRONG-"+secWebhook, alertBody("web1", 0, 1))
 	record("wrong webhook token", code, body)
-	slash(a, userAsker, "delete stage1.staging")
+	slash(a, bottest.UserAsker, "delete stage1.staging")
 	c2 := slack.WaitCard(t, 2)
-	code, body = a.click(secSigning, userAsker, chanOps, c2, "approve")
+	code, body = a.click(secSigning, bottest.UserAsker, bottest.ChanOps, c2, "approve")
 	record("self-approval", code, body)
 	// A webhook reboot.
 	code, body = a.hook(secWebhook, alertBody("db1", 0, 1))
 	record("alertmanager", code, body)
-	slash(a, userAsker, "audit")
-	slash(a, userAsker, "approvals")
+	slash(a, bottest.UserAsker, "audit")
+	slash(a, bottest.UserAsker, "approvals")
 	for _, p := range []string{"/metrics", "/readyz", "/healthz"} {
 		base := a.url
 		if p == "/metrics" {
@@ -114,8 +115,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	// The API-key bot: commands, and a Grafana delivery signed with HMAC.
-	slash(b, userAsker, "list")
-	slash(b, userAsker, "restart web1")
+	slash(b, bottest.UserAsker, "list")
+	slash(b, bottest.UserAsker, "restart web1")
 	gbody := readFile(t, repoRoot(t)+"/bot/monitor/testdata/grafana.json")
 	code, body = do(slacktest.GrafanaRequest(b.url+"/hooks/grafana", secGrafana, gbody, time.Now()))
 	record("grafana", code, body)
@@ -124,7 +125,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	code, body = do(req)
 	record("grafana bad hmac", code, body)
 	slack.WaitPost(t, "web1.default.acme restarted")
-	code, body = b.slash(secSigning, userAsker, chanOps, "metrics")
+	code, body = b.slash(secSigning, bottest.UserAsker, bottest.ChanOps, "metrics")
 	record("metrics (usage)", code, body)
 
 	// The flow did what it should, through the session renewal.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -69,21 +70,21 @@ func sigkillMidPurge(t *testing.T, hold func(r *http.Request) bool, want string)
 	a := startBot(t, "bot-a", env)
 	dump := func() string { return slack.Dump() + "\n--- bot-a\n" + a.logText() }
 
-	if code, body := a.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK {
+	if code, body := a.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge web2"); code != http.StatusOK {
 		t.Fatalf("purge web2 = %d %s", code, body)
 	}
 	c := slack.WaitCard(t, 1)
 	// The request acts at Bytemark, but its answer is held: the job is
 	// mid-flight when the worker dies.
 	fake.holdAnswers(hold)
-	if code, _ := a.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := a.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
 	waitFor(t, 20*time.Second, "the job to be mid-flight", func() bool { return fake.heldCount() == 1 }, dump)
 	a.p.kill()
 	fake.holdAnswers(nil)
 	fake.openGate()
-	sentBefore := purges(fake.Server, "web2")
+	sentBefore := bottest.Purges(fake.Server, "web2")
 
 	// The restart: a new process on the same Redis. The dead worker's lease
 	// is made to run out now rather than in two minutes.
@@ -115,7 +116,7 @@ func sigkillMidPurge(t *testing.T, hold func(r *http.Request) bool, want string)
 	if n := len(final()); n != 1 {
 		t.Errorf("reports in the card's thread = %d; want exactly 1\n%s", n, dump())
 	}
-	n := purges(fake.Server, "web2")
+	n := bottest.Purges(fake.Server, "web2")
 	if n > 1 {
 		t.Errorf("purge calls = %d; want at most 1 (a destructive action is never sent twice)\n%s", n, dump())
 	}

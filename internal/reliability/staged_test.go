@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // Issue 17: staged purges (PURGE_GRACE) across real processes.
@@ -15,7 +17,7 @@ import (
 func undeletes(f *fakeAPI, server string) int {
 	n := 0
 	for _, r := range f.Requests() {
-		if r.Method == http.MethodPut && (strings.HasSuffix(r.Path, "/"+server) || strings.HasSuffix(r.Path, "/"+seedIDs[server])) &&
+		if r.Method == http.MethodPut && (strings.HasSuffix(r.Path, "/"+server) || strings.HasSuffix(r.Path, "/"+bottest.SeedIDs[server])) &&
 			strings.Contains(r.Body, `"deleted":false`) {
 			n++
 		}
@@ -28,7 +30,7 @@ func idReads(b *botProc) int {
 	n := 0
 	for _, l := range b.logLines() {
 		if strings.Contains(l, `"msg":"bytemark: request"`) && strings.Contains(l, `"method":"GET"`) &&
-			strings.Contains(l, "/virtual_machines/"+seedIDs["web2"]) {
+			strings.Contains(l, "/virtual_machines/"+bottest.SeedIDs["web2"]) {
 			n++
 		}
 	}
@@ -40,11 +42,11 @@ func idReads(b *botProc) int {
 func stageWeb2(t *testing.T, slack *slackAPI, a, b *botProc) card {
 	t.Helper()
 	const secret = "reliability-signing-secret"
-	if code, body := a.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK {
+	if code, body := a.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge web2"); code != http.StatusOK {
 		t.Fatalf("purge web2 = %d %s", code, body)
 	}
 	c := slack.WaitCard(t, 1)
-	if code, _ := b.click(secret, userAppr1, chanOps, c, "approve"); code != http.StatusOK {
+	if code, _ := b.click(secret, bottest.UserAppr1, bottest.ChanOps, c, "approve"); code != http.StatusOK {
 		t.Fatalf("approve = %d", code)
 	}
 	return slack.WaitButton(t, "undo", "will be purged at")
@@ -118,7 +120,7 @@ func TestStagedPurgeDueReplicaKilled(t *testing.T) {
 		}
 		return false
 	})
-	if n := purges(fake.Server, "web2"); n != 1 {
+	if n := bottest.Purges(fake.Server, "web2"); n != 1 {
 		t.Errorf("purge calls = %d; want exactly 1\n%s", n, dump())
 	}
 	if n := len(reports()); n != 1 {
@@ -145,11 +147,11 @@ func TestUndoPressedAtOnceOneUndelete(t *testing.T) {
 	var wg sync.WaitGroup
 	codes := make([]int, 20)
 	for i := range codes {
-		bot, user := a, userAsker
+		bot, user := a, bottest.UserAsker
 		if i%2 == 1 {
-			bot, user = b, userAppr1
+			bot, user = b, bottest.UserAppr1
 		}
-		wg.Go(func() { codes[i], _ = bot.click(secret, user, chanOps, c, "undo") })
+		wg.Go(func() { codes[i], _ = bot.click(secret, user, bottest.ChanOps, c, "undo") })
 	}
 	wg.Wait()
 	for i, code := range codes {
@@ -162,7 +164,7 @@ func TestUndoPressedAtOnceOneUndelete(t *testing.T) {
 	if n := undeletes(fake, "web2"); n != 1 {
 		t.Errorf("undeletes = %d; want exactly 1\n%s", n, dump())
 	}
-	if n := purges(fake.Server, "web2"); n != 0 {
+	if n := bottest.Purges(fake.Server, "web2"); n != 0 {
 		t.Errorf("purge calls = %d; want 0", n)
 	}
 	if srv, ok := fake.Server.Server("acme", "default", "web2"); !ok || srv.Deleted {
@@ -182,14 +184,14 @@ func TestUndoAfterPurgeTooLate(t *testing.T) {
 	c := stageWeb2(t, slack, a, a)
 	slack.WaitPost(t, "purged at the end of its grace")
 	before := len(fake.Requests())
-	if code, _ := a.click(secret, userAsker, chanOps, c, "undo"); code != http.StatusOK {
+	if code, _ := a.click(secret, bottest.UserAsker, bottest.ChanOps, c, "undo"); code != http.StatusOK {
 		t.Fatalf("undo = %d", code)
 	}
-	slack.WaitEphemeral(t, userAsker, "Too late", "was purged", "Nothing was done")
+	slack.WaitEphemeral(t, bottest.UserAsker, "Too late", "was purged", "Nothing was done")
 	// The answer comes once the press is decided; a refused press starts
 	// nothing after it.
 	for _, r := range fake.Requests()[before:] {
-		if strings.Contains(r.Path, "web2") || strings.Contains(r.Path, seedIDs["web2"]) {
+		if strings.Contains(r.Path, "web2") || strings.Contains(r.Path, bottest.SeedIDs["web2"]) {
 			t.Errorf("a Bytemark call about web2 after the Undo that was too late: %s %s?%s", r.Method, r.Path, r.Query)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/bot/slackui"
+	"github.com/bytebot/bytebot/internal/bottest"
 )
 
 // Scenario 17.3: a wrong name typed in the type-the-name modal, against a
@@ -33,11 +34,11 @@ func TestWrongNameInModalNoVote(t *testing.T) {
 		return m
 	}
 
-	if code, body := bot.slash(secret, userAsker, chanOps, "purge web2"); code != http.StatusOK || !strings.Contains(string(body), "needs approval") {
+	if code, body := bot.slash(secret, bottest.UserAsker, bottest.ChanOps, "purge web2"); code != http.StatusOK || !strings.Contains(string(body), "needs approval") {
 		t.Fatalf("purge web2 = %d %s", code, body)
 	}
 	c := slack.WaitCard(t, 1)
-	press := slack.Click(userAppr1, chanOps, c, slackui.ActionApprove)
+	press := slack.Click(bottest.UserAppr1, bottest.ChanOps, c, slackui.ActionApprove)
 	if code, body := bot.interact(secret, press.Body()); code != http.StatusOK {
 		t.Fatalf("approve press = %d %s", code, body)
 	}
@@ -49,7 +50,7 @@ func TestWrongNameInModalNoVote(t *testing.T) {
 		t.Errorf("the modal doesn't show what will be destroyed:\n%s", v.Blocks)
 	}
 	for _, wrong := range []string{"web1", "web2.default.acme.uk1.bigv.io", "db1.default.acme"} {
-		code, body := bot.interact(secret, typeName(slack, userAppr1, v, wrong))
+		code, body := bot.interact(secret, typeName(slack, bottest.UserAppr1, v, wrong))
 		if code != http.StatusOK || !strings.Contains(string(body), `"response_action":"errors"`) || !strings.Contains(string(body), `"`+slackui.BlockConfirmName+`"`) {
 			t.Errorf("wrong name %q answered %d %s; want errors on %s", wrong, code, body, slackui.BlockConfirmName)
 		}
@@ -59,7 +60,7 @@ func TestWrongNameInModalNoVote(t *testing.T) {
 	}
 	// The positive signal: the right name counts exactly one vote, and
 	// the purge runs once.
-	code, body := bot.interact(secret, typeName(slack, userAppr1, v, "web2"))
+	code, body := bot.interact(secret, typeName(slack, bottest.UserAppr1, v, "web2"))
 	if code != http.StatusOK || len(body) != 0 {
 		t.Fatalf("right name answered %d %q; want an empty 200", code, body)
 	}
@@ -68,10 +69,10 @@ func TestWrongNameInModalNoVote(t *testing.T) {
 		p, err := rdb.XPending(t.Context(), "{rel173}:queue", "executors").Result()
 		return err == nil && p.Count == 0
 	}, dump)
-	if tk := ticket(c.Ticket); tk["state"] != "approved" || tk["approvers"] != `["`+userAppr1+`"]` {
-		t.Errorf("ticket = %v; want approved by %s alone", tk, userAppr1)
+	if tk := ticket(c.Ticket); tk["state"] != "approved" || tk["approvers"] != `["`+bottest.UserAppr1+`"]` {
+		t.Errorf("ticket = %v; want approved by %s alone", tk, bottest.UserAppr1)
 	}
-	if n := purges(fake.Server, "web2"); n != 1 {
+	if n := bottest.Purges(fake.Server, "web2"); n != 1 {
 		t.Errorf("purge calls = %d; want 1\n%s", n, dump())
 	}
 	refused := 0
@@ -80,7 +81,7 @@ func TestWrongNameInModalNoVote(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Values["outcome"] == "approve refused" && e.Values["actor"] == userAppr1 {
+		if e.Values["outcome"] == "approve refused" && e.Values["actor"] == bottest.UserAppr1 {
 			refused++
 		}
 	}
