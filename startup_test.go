@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
+	"github.com/bytebot/bytebot/internal/logtest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -32,7 +33,7 @@ func TestServeChecksLoginsAtStart(t *testing.T) {
 		"METRICS_ADDR":         "127.0.0.1:0",
 		"LOG_FORMAT":           "text",
 	}
-	var logs syncBuffer
+	var logs logtest.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, lookupMap(env), nil, &logs, &logs) }()

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
 	"github.com/bytebot/bytebot/commands"
+	"github.com/bytebot/bytebot/internal/logtest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -30,24 +29,6 @@ func TestBotConfigCarriesUsergroupMaxAge(t *testing.T) {
 	if cfg, err := loadConfig(context.Background(), lookupMap(validEnv())); err != nil || cfg.UsergroupMaxAge != time.Hour {
 		t.Errorf("USERGROUP_MAX_AGE default = %v, %v; want 1h", cfg, err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that serve's logger and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestServeMetricsApartAndNoCredentialsLogged starts `serve`: /metrics is
@@ -74,7 +55,7 @@ func TestServeMetricsApartAndNoCredentialsLogged(t *testing.T) {
 		"LOG_FORMAT": "json",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs syncBuffer
+	var logs logtest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, lookupMap(env), nil, &logs, &logs) }()
 	defer func() {

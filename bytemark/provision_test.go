@@ -1,7 +1,6 @@
 package bytemark_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/bytemark/bytemarktest"
+	"github.com/bytebot/bytebot/internal/logtest"
 )
 
 // newFakeClient returns a client of the fake, built as main builds it
@@ -550,9 +550,8 @@ func TestCachedDefinitions(t *testing.T) {
 func TestRootPasswordNeverShown(t *testing.T) {
 	t.Parallel()
 	const pw = "Root-SECRET-8d9e0f"
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs logtest.Buffer
+	logger := logs.JSONLogger()
 
 	fake := bytemarktest.NewServer()
 	t.Cleanup(fake.Close)
@@ -627,8 +626,6 @@ func TestRootPasswordNeverShown(t *testing.T) {
 			t.Errorf("error %q holds the root password", err)
 		}
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
 	if !strings.Contains(logs.String(), "/reimage") || !strings.Contains(logs.String(), "/vm_create") {
 		t.Errorf("the requests were not logged; the check is vacuous:\n%s", logs.String())
 	}

@@ -1,12 +1,10 @@
 package bytemark_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bytebot/bytebot/bytemark"
+	"github.com/bytebot/bytebot/internal/logtest"
 )
 
 // clock is a settable time source for Options.Now.
@@ -267,9 +266,8 @@ func TestSecretsNeverShown(t *testing.T) {
 		apiKey   = "key-SECRET-3e4f6a"
 	)
 	secrets := []string{password, token, apiKey}
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs logtest.Buffer
+	logger := logs.JSONLogger()
 
 	var errs []error
 	check := func(err error) {
@@ -327,8 +325,6 @@ func TestSecretsNeverShown(t *testing.T) {
 			}
 		}
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
 	if logs.Len() == 0 {
 		t.Error("nothing was logged; the check is vacuous")
 	}
@@ -337,15 +333,4 @@ func TestSecretsNeverShown(t *testing.T) {
 			t.Errorf("logs contain secret %q:\n%s", s, logs.String())
 		}
 	}
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
