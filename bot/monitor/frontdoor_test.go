@@ -45,26 +45,11 @@ func newFrontDoor(t *testing.T, h *harness) *frontDoor {
 	return fd
 }
 
-// dribble opens a connection and sends a webhook's headers (hdr, each
-// "Name: value") and the first bytes of a body it promises to be 100 kB
-// long, then stalls. The connection is closed at the end of the test.
+// dribble stalls a webhook delivery to path at the front door
+// (bottest.Dribble).
 func (fd *frontDoor) dribble(t *testing.T, path string, hdr ...string) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", fd.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	var b strings.Builder
-	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n", path)
-	for _, h := range hdr {
-		b.WriteString(h + "\r\n")
-	}
-	b.WriteString("\r\n{\"alerts\":[")
-	if _, err := io.WriteString(c, b.String()); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return bottest.Dribble(t, fd.srv.Listener.Addr().String(), path, hdr...)
 }
 
 // answerOn reads the HTTP answer on a dribbling connection, giving up

@@ -3,8 +3,6 @@ package reliability
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -17,27 +15,11 @@ import (
 	"github.com/bytebot/bytebot/internal/bottest"
 )
 
-// dribble opens a connection to the bot and sends a webhook's headers (hdr,
-// each "Name: value") and the first bytes of a body it promises to be
-// 100 kB long, then stalls. The connection is closed at the end of the
-// test.
+// dribble stalls a webhook delivery to path at bot b's front door
+// (bottest.Dribble).
 func dribble(t *testing.T, b *botProc, path string, hdr ...string) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	var s strings.Builder
-	fmt.Fprintf(&s, "POST %s HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n", path)
-	for _, h := range hdr {
-		s.WriteString(h + "\r\n")
-	}
-	s.WriteString("\r\n{\"alerts\":[")
-	if _, err := io.WriteString(c, s.String()); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return bottest.Dribble(t, strings.TrimPrefix(b.url, "http://"), path, hdr...)
 }
 
 // Scenario 13.6: slow unauthenticated webhook connections. 40 connections
