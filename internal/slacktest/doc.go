@@ -19,7 +19,8 @@
 //     invalid_trigger_id unless AddTrigger was told about it;
 //   - 429 with Retry-After (whole seconds) and {"ok":false,"error":"ratelimited"}.
 //
-// The bot package's tests (bot/harness_test.go), internal/reliability and
-// internal/loadtest all use it: a Slack stand-in, signing helper or payload
-// builder written anywhere else is a copy to remove.
+// The tests of bot and bot/monitor (through internal/bottest),
+// internal/reliability and internal/loadtest all use it: a Slack stand-in,
+// signing helper or payload builder written anywhere else is a copy to
+// remove.
 package slacktest
