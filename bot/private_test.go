@@ -10,7 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/bytebot/bytebot/bot/slackapp"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/internal/bottest"
 	"github.com/bytebot/bytebot/internal/logtest"
@@ -39,38 +38,49 @@ func (r *redisRecorder) all() string {
 
 // privateHarness is the harness with its log captured (all of it: the
 // bot's, its Slack poster's and its Bytemark client's) and every command
-// it sends to Redis recorded. Its poster, unlike main's, knows no Slack
-// API URL, so it posts to no response_url (they are the stand-in's, not
-// Slack's): private answers go by chat.postEphemeral, whose calls
-// rootPassword reads.
+// it sends to Redis recorded. Its poster is main's: private answers reach
+// the asker through the command's response_url.
 func privateHarness(t *testing.T, opts ...bottest.Option) (*harness, *logtest.Buffer, *redisRecorder) {
 	t.Helper()
 	rdb := redistest.Client(t)
 	rec := &redisRecorder{}
 	redistest.OnCommand(rdb, rec.note)
 	logs := &logtest.Buffer{}
-	h := newHarness(t, append(opts, bottest.WithRedis(rdb), bottest.WithLog(logs), bottest.BeforeRun(func(b *bottest.Bot) {
-		b.Server.Poster = slackapp.NewPoster(b.Slack.Client(), b.Server.Logger)
-	}))...)
+	h := newHarness(t, append(opts, bottest.WithRedis(rdb), bottest.WithLog(logs))...)
 	return h, logs, rec
 }
 
+// privately reports whether c is a message only the requester sees: a
+// post to the response_url of their command (ephemeral), or an ephemeral
+// message to them in the channel.
+func privately(c slacktest.Call) bool {
+	switch c.Method {
+	case "response_url":
+		return c.Form.Get("user") == bottest.UserAsker && c.Form.Get("response_type") != "in_channel"
+	case "chat.postEphemeral":
+		return c.Form.Get("user") == bottest.UserAsker
+	}
+	return false
+}
+
 // rootPassword returns the password in the one private message that the
-// requester got, and checks that it was ephemeral, to the requester, in
-// the channel.
+// requester got, and checks that it came through their command's
+// response_url (as main's poster sends it), privately, in the channel.
 func rootPassword(t *testing.T, h *harness, server string) string {
 	t.Helper()
 	var found []slacktest.Call
 	h.WaitFor("the private root password of "+server, func() bool {
-		found = h.Slack.Find("chat.postEphemeral", "Root password of `"+server+"`")
+		found = append(h.Slack.Find("response_url", "Root password of `"+server+"`"),
+			h.Slack.Find("chat.postEphemeral", "Root password of `"+server+"`")...)
 		return len(found) > 0
 	})
 	if len(found) != 1 {
 		t.Fatalf("%d private messages with the root password of %s; want 1", len(found), server)
 	}
 	c := found[0]
-	if c.Form.Get("user") != bottest.UserAsker || c.Form.Get("channel") != bottest.ChanOps {
-		t.Errorf("root password sent to user %q in %q; want %q in %q", c.Form.Get("user"), c.Form.Get("channel"), bottest.UserAsker, bottest.ChanOps)
+	if c.Method != "response_url" || !privately(c) || c.Form.Get("channel") != bottest.ChanOps {
+		t.Errorf("root password sent by %s to user %q in %q (%s); want privately to %q in %q",
+			c.Method, c.Form.Get("user"), c.Form.Get("channel"), c.Form.Get("response_type"), bottest.UserAsker, bottest.ChanOps)
 	}
 	_, rest, _ := strings.Cut(c.Form.Get("text"), "`: `")
 	pw, _, _ := strings.Cut(rest, "`")
@@ -87,12 +97,12 @@ func assertOnlyPrivate(t *testing.T, h *harness, logs *logtest.Buffer, rec *redi
 	t.Helper()
 	n := 0
 	for _, c := range h.Slack.Calls("") {
-		all := c.Form.Encode() + c.BlocksJSON()
+		all := c.Form.Encode() + c.BlocksJSON() + c.Raw
 		if !strings.Contains(all, pw) {
 			continue
 		}
 		n++
-		if c.Method != "chat.postEphemeral" || c.Form.Get("user") != bottest.UserAsker {
+		if !privately(c) {
 			t.Errorf("the root password is in Slack call %s to channel %q user %q", c.Method, c.Form.Get("channel"), c.Form.Get("user"))
 		}
 	}
