@@ -172,11 +172,10 @@ func problemsMessage(p map[string][]string) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
+		field := clean(k) // a key is the API's text too
 		for _, m := range p[k] {
-			if k == "" {
-				parts = append(parts, m)
-			} else {
-				parts = append(parts, k+" "+m)
+			if part := strings.TrimSpace(field + " " + m); part != "" {
+				parts = append(parts, part)
 			}
 		}
 	}
