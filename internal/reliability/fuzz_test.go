@@ -88,6 +88,10 @@ func FuzzInteraction(f *testing.F) {
 	f.Add(blockActionsJSON)
 	f.Add(`{"type":"block_actions","team":{"id":"T9TK3CUKW","domain":"example"},"user":{"id":"UA8RXUSPL","username":"jtorrance","team_id":"T9TK3CUKW"},"api_app_id":"AABA1ABCD","token":"9s8d9as89d8as9d8as989","container":{"type":"message_attachment","message_ts":"1548261231.000200","attachment_id":1,"channel_id":"CBR2V3XEX","is_ephemeral":false,"is_app_unfurl":false},"trigger_id":"12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3","channel":{"id":"CBR2V3XEX","name":"review-updates"},"message":{"bot_id":"BAH5CA16Z","type":"message","text":"This content can't be displayed.","user":"UAJ2RU415","ts":"1548261231.000200"},"response_url":"https://hooks.slack.com/actions/AABA1ABCD/1232321423432/D09sSasdasdAS9091209","actions":[{"action_id":"WaXA","block_id":"=qXel","text":{"type":"plain_text","text":"View","emoji":true},"value":"click_me_123","type":"button","action_ts":"1548426417.840180"}]}`)
 	f.Add(`{"type":"view_submission"}`)
+	// A submitted type-the-name box, as Slack sends it, for a ticket that
+	// doesn't exist, and one with a name that isn't the server's.
+	f.Add(`{"type":"view_submission","team":{"id":"T9TK3CUKW"},"user":{"id":"` + bottest.UserAppr1 + `"},"view":{"id":"V01","type":"modal","callback_id":"approve_by_name","private_metadata":"abcdefghij ` + bottest.ChanOps + `","state":{"values":{"confirm_name":{"server_name":{"type":"plain_text_input","value":"web2"}}}}}}`)
+	f.Add(`{"type":"view_submission","team":{"id":"T9TK3CUKW"},"user":{"id":"` + bottest.UserAppr1 + `"},"view":{"id":"V01","type":"modal","callback_id":"approve_by_name","private_metadata":"abcdefghij","state":{"values":{"confirm_name":{"server_name":{"type":"plain_text_input","value":"<!channel>\u0000"}}}}}}`)
 	f.Add(`{}`)
 	f.Add(`null`)
 	ip := fuzzBot(f)
