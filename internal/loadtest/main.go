@@ -51,6 +51,8 @@ type options struct {
 	Drain       time.Duration
 	KeepLogs    bool
 	Only        map[string]bool
+	RedisDelay  time.Duration // added to each round trip to Redis (redisproxy.go)
+	CountRedis  bool          // count the bot's round trips to Redis
 }
 
 // scenarioNames are the values -only takes.
@@ -113,6 +115,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.FloorOnly, "floor-only", false, "measure the floor alone (the harness's own calibration; no bot)")
 	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "longest wait, after each run, for the bot's executor to finish the queued work")
 	fs.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the processes' logs (their directory is printed)")
+	fs.DurationVar(&o.RedisDelay, "redis-delay", 0, "put a proxy between the bot and Redis that adds this latency to each round trip (implies -count-redis)")
+	fs.BoolVar(&o.CountRedis, "count-redis", false, "put a proxy between the bot and Redis that counts the bot's round trips (it costs some CPU)")
 	only := fs.String("only", "", "run only these scenarios (comma-separated: "+strings.Join(scenarioNames, ", ")+"); default all")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -288,6 +292,7 @@ type run1 struct {
 	fake     *proc
 	redisPID int
 	stub     *slackStub
+	proxy    *redisProxy // between the bot and Redis, or nil
 	webhook  string
 	epoch    time.Time // base of alert start times, unique to the run
 }
