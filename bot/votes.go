@@ -200,6 +200,11 @@ func (s *Server) updateCard(ctx context.Context, log *slog.Logger, id, note stri
 func (s *Server) updateCardWith(ctx context.Context, log *slog.Logger, id string, n news, final bool) {
 	unlock := s.cards.lock(id)
 	defer unlock()
+	s.updateCardLocked(ctx, log, id, n, final)
+}
+
+// updateCardLocked is updateCardWith with the card's lock held.
+func (s *Server) updateCardLocked(ctx context.Context, log *slog.Logger, id string, n news, final bool) {
 	n = s.notes.news(id, n, final, s.Now())
 	t, err := s.Store.Get(ctx, id)
 	if err != nil {
