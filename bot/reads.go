@@ -15,31 +15,35 @@ import (
 // Reads run where they were asked (issue 20). A person's read (show,
 // discs, …) needs no durable queue: it changes nothing, so if the process
 // dies while running it the person asks again rather than the bot retrying
-// it. It runs in the process that received it, right after the
-// acknowledgement, through the executor's own code (resolve, judge, run,
-// answer through the response_url), without the queue's claim, lease and
-// acknowledgement: two Redis round trips (StartHere, which also makes the
-// same request delivered again run once; Finish, with the audit entry)
-// where a queued job takes three, and no wait for a worker.
+// it. It runs in the process that received it, after the acknowledgement,
+// through the executor's own code (resolve, judge, run, answer through the
+// response_url), without the queue's claim, lease and acknowledgement: two
+// Redis round trips (StartHere, which also makes the same request
+// delivered again run once; Finish, with the audit entry) where a queued
+// job takes three.
 //
-// At most ReadsHere reads run so at once; past that a read is queued as
-// before, for the workers (of any process).
+// Config.ReadsHere of them run at once (default: Config.Workers), so that
+// they take no more of the CPU from acknowledgements than the executor's
+// workers would; up to readBacklog more wait their turn, in order. Past
+// that a read is queued as before, for the workers of any process.
 
-// defaultReadsHere is Config.ReadsHere's default.
-const defaultReadsHere = 64
+// readBacklog is how many reads may wait to run in this process.
+const readBacklog = 1024
 
-// readsHere returns the slots of the reads running here.
-func (s *Server) readsHere() chan struct{} {
+// readsHere returns the slots of the reads running here (nil: none run
+// here) and of those admitted (running or waiting).
+func (s *Server) readsHere() (running, admitted chan struct{}) {
 	s.readsOnce.Do(func() {
 		n := s.Config.ReadsHere
 		if n == 0 {
-			n = defaultReadsHere
+			n = s.Config.Workers
 		}
 		if n > 0 {
 			s.readSlots = make(chan struct{}, n)
+			s.readAdmitted = make(chan struct{}, n+readBacklog)
 		}
 	})
-	return s.readSlots
+	return s.readSlots, s.readAdmitted
 }
 
 // runsHere reports whether a, asked with decision d, is a read that can
@@ -52,16 +56,19 @@ func runsHere(a commands.Action, d policy.Decision, in Invocation) bool {
 // acknowledgement, or reports false when all the slots are taken (the
 // caller queues it).
 func (s *Server) readHere(ctx context.Context, log *slog.Logger, name string, a commands.Action, in Invocation) (string, string, Reply, bool) {
-	slots := s.readsHere()
-	select {
-	case slots <- struct{}{}:
-	default:
+	running, admitted := s.readsHere()
+	if admitted == nil {
 		return "", "", Reply{}, false
+	}
+	select {
+	case admitted <- struct{}{}:
+	default:
+		return "", "", Reply{}, false // the backlog is full: queue it
 	}
 	started := false
 	defer func() {
 		if !started {
-			<-slots
+			<-admitted
 		}
 	}()
 	job, err := s.Job(Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID, Key: in.Key,
@@ -86,7 +93,9 @@ func (s *Server) readHere(ctx context.Context, log *slog.Logger, name string, a 
 	}
 	started = true
 	s.Go(func() {
-		defer func() { <-slots }()
+		defer func() { <-admitted }()
+		running <- struct{}{} // waits its turn
+		defer func() { <-running }()
 		s.executeHere(ctx, &job)
 	})
 	return name, "queued", Reply{Interim: true, Message: slackui.Text(fmt.Sprintf("Working on %s…", commands.Code(a.String())))}, true

@@ -119,7 +119,8 @@ type Config struct {
 	// background: for the console, whose transcript must be deterministic.
 	Inline bool
 	// ReadsHere is how many of people's reads this process runs itself
-	// at once, outside the queue (reads.go; default 64, negative: none).
+	// at once, outside the queue (reads.go; default Workers, negative:
+	// none).
 	ReadsHere int
 	// TeamID is the Slack workspace (T…) whose requests are served
 	// (SLACK_TEAM_ID); requests from any other are refused. Empty: learned
@@ -196,8 +197,9 @@ type Server struct {
 	// again, which bounds how long Run takes to notice it should stop.
 	claimBlock time.Duration
 	// readSlots are the reads running in this process (reads.go).
-	readsOnce sync.Once
-	readSlots chan struct{}
+	readsOnce    sync.Once
+	readSlots    chan struct{}
+	readAdmitted chan struct{}
 }
 
 // New returns a Server with its defaults filled in.
