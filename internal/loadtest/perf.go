@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -144,6 +148,71 @@ func checkClosed(body []byte) error {
 	}
 	if a.ResponseAction == "errors" || len(a.Errors) > 0 {
 		return fmt.Errorf("modal refused: %v", a.Errors)
+	}
+	return nil
+}
+
+// fakeLatency measures the fake Bytemark's own latency, as the bot sees a
+// show's calls: n GETs of a server, one after another on one keep-alive
+// connection, while nothing else runs (issue 20 sets the end-to-end
+// target relative to it).
+func fakeLatency(ctx context.Context, base, key string, n int) (*stats, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	u := strings.TrimSuffix(base, "/") + "/accounts/acme/groups/default/virtual_machines/web1"
+	var r runResult
+	r.Start = time.Now()
+	for range n {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer apikey."+strings.TrimPrefix(key, "apikey."))
+		t0 := time.Now()
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		s := sample{Latency: time.Since(t0)}
+		if resp.StatusCode != http.StatusOK {
+			s.Err = fmt.Sprintf("HTTP %d", resp.StatusCode)
+		}
+		r.Samples = append(r.Samples, s)
+	}
+	r.Finished = time.Now()
+	st := summarize(r)
+	return &st, nil
+}
+
+// perfParagraph is what the report says of the fake's latency and of an
+// approval's cost, after the notes.
+func (r *report) perfParagraph() string {
+	s := ""
+	if f := r.FakeLatency; f != nil {
+		s = fmt.Sprintf("\nThe fake Bytemark's own latency (GET a server, %d in a row, before the runs): p50 %s p99 %s ms.\n", f.N, ms(f.P50), ms(f.P99))
+	}
+	return s + r.Approvals.note()
+}
+
+// checked makes the requests of make judged by check, answered at once
+// (nothing through a response_url).
+func checked(make func(int) request, check func([]byte) error) func(int) request {
+	return func(i int) request {
+		rq := make(i)
+		rq.Check, rq.Answer = check, ""
+		return rq
+	}
+}
+
+// checkHelp accepts the help text, answered at once.
+func checkHelp(body []byte) error {
+	var a slashAck
+	if err := json.Unmarshal(body, &a); err != nil {
+		return errors.New("not a JSON reply")
+	}
+	if !strings.Contains(a.Text, "/bytemark") {
+		return fmt.Errorf("%s reply %q", a.ResponseType, truncate(a.Text, 60))
 	}
 	return nil
 }

@@ -46,11 +46,11 @@ type report struct {
 	// Ephemerals are the first few ephemeral messages the bot posted
 	// (explanations of refused votes, errors): none are expected.
 	Ephemerals []string `json:"ephemerals,omitempty"`
-	// BotLog counts the bot's log lines (LOG_LEVEL and up) by level and
-	// message.
-	BotLog    []string      `json:"bot_log,omitempty"`
-	Targets   []target      `json:"targets"`
-	Approvals *approvalCost `json:"approvals,omitempty"` // perf.go
+	// BotLog counts the bot's log lines (LOG_LEVEL and up) by level, message.
+	BotLog      []string      `json:"bot_log,omitempty"`
+	Targets     []target      `json:"targets"`
+	Approvals   *approvalCost `json:"approvals,omitempty"`    // perf.go
+	FakeLatency *stats        `json:"fake_latency,omitempty"` // the fake Bytemark's own (perf.go)
 }
 
 type reportOptions struct {
@@ -399,7 +399,7 @@ func (r *report) markdown(w io.Writer) {
 		for _, n := range notes {
 			fmt.Fprintln(w, n)
 		}
-		fmt.Fprint(w, r.Approvals.note())
+		fmt.Fprint(w, r.perfParagraph())
 	}
 	if len(r.BotLog) > 0 {
 		fmt.Fprintf(w, "The bot's log (LOG_LEVEL=%s), by level and message:\n\n", r.Options.LogLevel)

@@ -70,6 +70,10 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 		}
 	}
 	cleanups = append(cleanups, func() { fake.stop(5 * time.Second) })
+	if h.rep.FakeLatency, err = fakeLatency(ctx, fakeURL, key, 500); err != nil {
+		return cleanup, fmt.Errorf("measuring the fake Bytemark's latency: %w", err)
+	}
+	h.logf("the fake Bytemark's own latency (GET a server, 500 in a row): p50 %s p99 %s ms", ms(h.rep.FakeLatency.P50), ms(h.rep.FakeLatency.P99))
 
 	addr, err := freeAddr()
 	if err != nil {
@@ -146,6 +150,22 @@ func (h *run1) scenarios(ctx context.Context) error {
 		show := h.slashLoad("show web1", userID)
 		for _, rate := range h.o.Rates {
 			st, err := h.step(ctx, "show web1", rate, show, 0)
+			if err != nil {
+				return err
+			}
+			if h.bot != nil && !st.Bot.withinKnee(st.Rate) {
+				h.logf("past the knee at %g/s; the sweep stops", rate)
+				break
+			}
+		}
+	}
+	// help: parsed, authorized and answered at once (issue 20's other
+	// sweep).
+	if h.o.runs("help") {
+		help := h.slashLoad("help", userID)
+		help.Make = checked(help.Make, checkHelp)
+		for _, rate := range h.o.HelpRates {
+			st, err := h.step(ctx, "help", rate, help, 0)
 			if err != nil {
 				return err
 			}
