@@ -22,10 +22,14 @@ import (
 // delivered again run once; Finish, with the audit entry) where a queued
 // job takes three.
 //
-// Config.ReadsHere of them run at once (default: Config.Workers), so that
-// they take no more of the CPU from acknowledgements than the executor's
-// workers would; up to readBacklog more wait their turn, in order. Past
-// that a read is queued as before, for the workers of any process.
+// Config.ReadsHere of them run at once (default 16: a read mostly waits
+// for the Bytemark API, Slack and Redis, and at 4 at once, the executor's
+// default, they fell behind at 1,000 reads a second; see BENCHMARKS.md);
+// up to readBacklog more wait their turn, in order. Past that a read is
+// queued as before, for the workers of any process.
+
+// defaultReadsHere is Config.ReadsHere's default.
+const defaultReadsHere = 16
 
 // readBacklog is how many reads may wait to run in this process.
 const readBacklog = 1024
@@ -36,7 +40,7 @@ func (s *Server) readsHere() (running, admitted chan struct{}) {
 	s.readsOnce.Do(func() {
 		n := s.Config.ReadsHere
 		if n == 0 {
-			n = s.Config.Workers
+			n = defaultReadsHere
 		}
 		if n > 0 {
 			s.readSlots = make(chan struct{}, n)

@@ -119,8 +119,7 @@ type Config struct {
 	// background: for the console, whose transcript must be deterministic.
 	Inline bool
 	// ReadsHere is how many of people's reads this process runs itself
-	// at once, outside the queue (reads.go; default Workers, negative:
-	// none).
+	// at once, outside the queue (reads.go; default 16, negative: none).
 	ReadsHere int
 	// TeamID is the Slack workspace (T…) whose requests are served
 	// (SLACK_TEAM_ID); requests from any other are refused. Empty: learned
