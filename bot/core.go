@@ -90,7 +90,7 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 	}
 	switch a := a.(type) {
 	case commands.Help:
-		return name, "ok", ephemeral(commands.HelpText(a.Topic))
+		return name, "ok", helpReply(a.Topic) // helpcache.go
 	case commands.Approvals:
 		return s.listApprovals(ctx, log, name, in)
 	case commands.Cancel:
