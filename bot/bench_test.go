@@ -253,3 +253,26 @@ func BenchmarkCommandHelp(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommandShow measures Server.Command acknowledging
+// "show web1" with the real Redis, the fake Bytemark and the Slack
+// stand-in behind it (issue 20): the policy, the read's start in Redis
+// (one round trip) and the acknowledgement, while the reads run in the
+// same process, as in production; it waits for every answer at the end,
+// so the reads' cost is in the time per op too.
+func BenchmarkCommandShow(b *testing.B) {
+	h := newHarness(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		url := h.Slack.ResponseURL(userAsker, chanOps)
+		in := bot.Invocation{User: userAsker, Channel: chanOps, Text: "show web1", RequestID: "bench",
+			Key: fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), i), ResponseURL: url}
+		if r := h.Server.Command(ctx, in); !r.Interim {
+			b.Fatalf("Command(show web1) = %+v; want the acknowledgement", r)
+		}
+	}
+	h.WaitFor("every answer", func() bool { return h.Slack.Counts()["response_url"] >= i })
+}

@@ -67,7 +67,7 @@ func (s *Server) press(ctx context.Context, log *slog.Logger, c *Click) (string,
 	if outcome, reply, ok := s.mayVote(log, *c, t); !ok {
 		return outcome, reply, nil
 	}
-	approvers, unknown, err := s.approvers(ctx, log, t.ID)
+	approvers, unknown, err := s.approvers(ctx, log, t.ID, &t)
 	if err != nil {
 		return "unavailable", ephemeral(msgUnavailable), nil
 	}

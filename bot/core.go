@@ -90,7 +90,7 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 	}
 	switch a := a.(type) {
 	case commands.Help:
-		return name, "ok", ephemeral(commands.HelpText(a.Topic))
+		return name, "ok", helpReply(a.Topic) // helpcache.go
 	case commands.Approvals:
 		return s.listApprovals(ctx, log, name, in)
 	case commands.Cancel:
@@ -107,6 +107,11 @@ func (s *Server) command(ctx context.Context, log *slog.Logger, in Invocation) (
 		return name, "error", ephemeral(fmt.Sprintf("Something went wrong (ref %s).", in.RequestID))
 	}
 	ask := d.Approvals > 0 && !d.Varies // else the executor may still ask, for this server
+	if runsHere(a, d, in) {
+		if name, outcome, reply, ok := s.readHere(ctx, log, name, a, in); ok { // reads.go
+			return name, outcome, reply
+		}
+	}
 	var res approvals.EnqueueResult
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
 		res, err = s.submit(ctx, Request{Action: a, User: in.User, Channel: in.Channel, Origin: in.Origin, RequestID: in.RequestID, Key: in.Key,

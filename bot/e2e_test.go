@@ -380,18 +380,22 @@ func TestReclaimedPurge(t *testing.T) {
 
 // TestSlowBytemark checks that Slack gets its answer without waiting for
 // the Bytemark API (which takes ten seconds here): no Bytemark request is
-// made while Slack waits. How long an answer takes is measured by the
-// benchmarks (bench_test.go), not budgeted here.
+// answered while Slack waits (a read, which runs in the process that
+// received it, may have started its own). How long an answer takes is
+// measured by the benchmarks (bench_test.go), not budgeted here.
 func TestSlowBytemark(t *testing.T) {
 	h := newHarness(t, bottest.WithoutExecutor())
 	h.Fake.SetLatency(10 * time.Second)
+	defer h.Fake.SetLatency(0) // lets the reads finish
 	for _, text := range []string{"show web1", "restart web1", "purge web1", "list"} {
 		w, body := h.Slash(bottest.UserAsker, bottest.ChanOps, text)
 		if w.Code != http.StatusOK || body.Text == "" {
 			t.Errorf("slash %q = %d %+v", text, w.Code, body)
 		}
-		if rs := h.Fake.Requests(); len(rs) != 0 {
-			t.Errorf("slash %q made %d Bytemark requests before answering (first %s %s); want none", text, len(rs), rs[0].Method, rs[0].Path)
+		for _, r := range h.Fake.Requests() {
+			if r.Status != 0 && !strings.HasSuffix(r.Path, "/session") {
+				t.Errorf("slash %q answered after Bytemark answered %s %s (%d); want the answer first", text, r.Method, r.Path, r.Status)
+			}
 		}
 	}
 }

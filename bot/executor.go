@@ -317,7 +317,8 @@ func (e *execution) runTicket(ctx context.Context, a commands.Action) (string, b
 		// Staged by an earlier attempt that died (staged.go).
 		return e.stage(ctx, a, t)
 	}
-	e.s.updateCard(ctx, e.log, t.ID, ":gear: Running…", true)
+	// The card says it is running only if it takes a while (running.go).
+	defer e.runningLater(ctx, t.ID)()
 	end := func(v *verdict) (string, bool) { return finish(v.outcome, v.note, v.msg, v.failed) }
 	if c, ok := a.(commands.Create); ok {
 		return e.runCreateTicket(ctx, c, t, end) // no server to compare yet (create.go)

@@ -250,6 +250,12 @@ func (s *Server) approversOf(ctx context.Context, id string) ([]string, []*group
 	if err != nil {
 		return nil, nil, err
 	}
+	return s.approversFor(ctx, t)
+}
+
+// approversFor is approversOf ticket t, read already (who may approve a
+// ticket is fixed when it is opened).
+func (s *Server) approversFor(ctx context.Context, t approvals.Ticket) ([]string, []*groupError, error) {
 	ids := t.Eligible
 	if ids == nil {
 		if a, err := commands.Parse(t.Command); err == nil {

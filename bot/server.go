@@ -118,6 +118,9 @@ type Config struct {
 	// replies) at once, in the caller's goroutine, rather than in the
 	// background: for the console, whose transcript must be deterministic.
 	Inline bool
+	// ReadsHere is how many of people's reads this process runs itself
+	// at once, outside the queue (reads.go; default 16, negative: none).
+	ReadsHere int
 	// TeamID is the Slack workspace (T…) whose requests are served
 	// (SLACK_TEAM_ID); requests from any other are refused. Empty: learned
 	// by LearnTeam, or, without it, not checked (team.go).
@@ -192,6 +195,10 @@ type Server struct {
 	// claimBlock is how long a worker waits for a job before looking
 	// again, which bounds how long Run takes to notice it should stop.
 	claimBlock time.Duration
+	// readSlots are the reads running in this process (reads.go).
+	readsOnce    sync.Once
+	readSlots    chan struct{}
+	readAdmitted chan struct{}
 }
 
 // New returns a Server with its defaults filled in.

@@ -61,6 +61,19 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 	if c.Channel != "" && c.Bound != c.Channel {
 		return "refused", ephemeral("That approval request belongs to another channel; vote there.")
 	}
+	if c.ticket == nil && c.Channel != "" {
+		// Not read yet (a Deny, a submitted modal): wait for a ticket a
+		// moment younger than its card. It is read once for the checks
+		// below (issue 20).
+		t, err := s.ticketOf(ctx, c.TicketID)
+		switch {
+		case err == nil:
+			c.ticket = &t
+		case !errors.Is(err, approvals.ErrNotFound):
+			log.Error("reading a ticket for a vote", "err", err)
+			return "unavailable", ephemeral(msgUnavailable)
+		}
+	}
 	if c.Approve {
 		// An irreversible action counts an approval only with the
 		// server's name typed (confirm.go).
@@ -68,15 +81,7 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 			return outcome, reply
 		}
 	}
-	if c.ticket == nil && c.Channel != "" {
-		// Not read yet (a Deny): wait for a ticket a moment younger than
-		// its card.
-		if _, err := s.ticketOf(ctx, c.TicketID); err != nil && !errors.Is(err, approvals.ErrNotFound) {
-			log.Error("reading a ticket for a vote", "err", err)
-			return "unavailable", ephemeral(msgUnavailable)
-		}
-	}
-	approvers, unknown, err := s.approvers(ctx, log, c.TicketID)
+	approvers, unknown, err := s.approvers(ctx, log, c.TicketID, c.ticket)
 	switch {
 	case errors.Is(err, approvals.ErrNotFound):
 		return "refused", ephemeral("That request no longer exists.")
@@ -118,11 +123,19 @@ func (s *Server) castVote(ctx context.Context, log *slog.Logger, c Click) (strin
 // approvers its rule gave it), users of groups expanded, and the groups
 // whose members can't be known now (their members don't count). It is the
 // one place that says who may approve: the vote's script and the check
-// before a name is asked for both use it.
-func (s *Server) approvers(ctx context.Context, log *slog.Logger, id string) ([]string, []*groupError, error) {
+// before a name is asked for both use it. t, when not nil, is the ticket
+// read already.
+func (s *Server) approvers(ctx context.Context, log *slog.Logger, id string, t *approvals.Ticket) ([]string, []*groupError, error) {
 	rctx, cancel := context.WithTimeout(ctx, s.Config.RequestTimeout)
 	defer cancel()
-	approvers, unknown, err := s.approversOf(rctx, id)
+	var approvers []string
+	var unknown []*groupError
+	var err error
+	if t != nil {
+		approvers, unknown, err = s.approversFor(rctx, *t) // read already
+	} else {
+		approvers, unknown, err = s.approversOf(rctx, id)
+	}
 	if err != nil {
 		if !errors.Is(err, approvals.ErrNotFound) {
 			log.Error("reading the approvers of a ticket", "err", err)
@@ -200,6 +213,11 @@ func (s *Server) updateCard(ctx context.Context, log *slog.Logger, id, note stri
 func (s *Server) updateCardWith(ctx context.Context, log *slog.Logger, id string, n news, final bool) {
 	unlock := s.cards.lock(id)
 	defer unlock()
+	s.updateCardLocked(ctx, log, id, n, final)
+}
+
+// updateCardLocked is updateCardWith with the card's lock held.
+func (s *Server) updateCardLocked(ctx context.Context, log *slog.Logger, id string, n news, final bool) {
 	n = s.notes.news(id, n, final, s.Now())
 	t, err := s.Store.Get(ctx, id)
 	if err != nil {

@@ -30,6 +30,9 @@ type request struct {
 	// Check judges the answer (the status is already known to be 2xx); nil
 	// accepts any 2xx.
 	Check func(body []byte) error
+	// Answer, when set, is the response_url whose first post is the
+	// request's answer, end to end (the Slack stand-in's).
+	Answer string
 }
 
 // A load is what to send: request i of a run.
@@ -70,6 +73,9 @@ type sample struct {
 	Latency time.Duration // from the scheduled time to the whole answer read
 	Lag     time.Duration // from the scheduled time to the start of sending
 	Err     string        // "" when it succeeded
+	// Due is when it was scheduled; Answer is its request's Answer.
+	Due    time.Time
+	Answer string
 }
 
 // runResult is the raw outcome of a run.
@@ -153,12 +159,18 @@ func run(ctx context.Context, client *rawClient, cfg runConfig, l load) runResul
 func send(ctx context.Context, client *rawClient, cfg runConfig, l load, i int, at time.Time) sample {
 	lag := time.Since(at)
 	s := sendOne(ctx, client, cfg, l, i, at)
-	s.Lag = lag
+	s.Lag, s.Due = lag, at
 	return s
 }
 
 func sendOne(ctx context.Context, client *rawClient, cfg runConfig, l load, i int, at time.Time) sample {
 	rq := l.Make(i)
+	s := sendRequest(ctx, client, cfg, l, rq, at)
+	s.Answer = rq.Answer
+	return s
+}
+
+func sendRequest(ctx context.Context, client *rawClient, cfg runConfig, l load, rq request, at time.Time) sample {
 	hs := make([]header, 0, 4)
 	hs = append(hs, header{"Content-Type", rq.ContentType})
 	if rq.Bearer != "" {

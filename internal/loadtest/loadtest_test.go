@@ -94,7 +94,7 @@ func TestSchedule(t *testing.T) {
 // Slack's vector and slack-go's verifier.
 
 func TestSlashBodyParses(t *testing.T) {
-	r := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(string(slashBody(userID, "purge web1", 7))))
+	r := httptest.NewRequest(http.MethodPost, "/slack/commands", strings.NewReader(string(slashBody(userID, "purge web1", 7, ""))))
 	r.Header.Set("Content-Type", formType)
 	sc, err := slack.SlashCommandParse(r)
 	if err != nil {
@@ -107,7 +107,7 @@ func TestSlashBodyParses(t *testing.T) {
 
 func TestClickBodyParses(t *testing.T) {
 	tk := ticket{Ticket: "TK42", BlockID: "approval:" + channelID, Channel: channelID, TS: "1700000000.000042"}
-	r := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(string(clickBody(tk, approverID, 3))))
+	r := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(string(clickBody(nil, tk, approverID, 3))))
 	r.Header.Set("Content-Type", formType)
 	ic, err := slack.InteractionCallbackParse(r)
 	if err != nil {
@@ -383,11 +383,11 @@ func TestStubTeamIsPayloadTeam(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := url.ParseQuery(string(slashBody(userID, "show web1", 1)))
+	v, _ := url.ParseQuery(string(slashBody(userID, "show web1", 1, "")))
 	if r.TeamID != teamID || v.Get("team_id") != teamID {
 		t.Errorf("auth.test team = %q, slash command team = %q; want both %q", r.TeamID, v.Get("team_id"), teamID)
 	}
-	if !strings.Contains(string(clickBody(ticket{Ticket: "T1"}, approverID, 1)), teamID) {
+	if !strings.Contains(string(clickBody(nil, ticket{Ticket: "T1"}, approverID, 1)), teamID) {
 		t.Errorf("click payload does not carry team %q", teamID)
 	}
 }

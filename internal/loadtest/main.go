@@ -38,6 +38,7 @@ type options struct {
 	ClickRate   float64
 	Alert1Rate  float64
 	Alert100    []float64
+	HelpRates   []float64
 	Quick       bool
 	Bot         string
 	Redis       string
@@ -51,10 +52,12 @@ type options struct {
 	Drain       time.Duration
 	KeepLogs    bool
 	Only        map[string]bool
+	RedisDelay  time.Duration // added to each round trip to Redis (redisproxy.go)
+	CountRedis  bool          // count the bot's round trips to Redis
 }
 
 // scenarioNames are the values -only takes.
-var scenarioNames = []string{"show", "purge", "alert1", "alert100", "approve"}
+var scenarioNames = []string{"show", "help", "purge", "alert1", "alert100", "approve"}
 
 // runs reports whether scenario is to be run.
 func (o options) runs(scenario string) bool { return len(o.Only) == 0 || o.Only[scenario] }
@@ -94,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.PurgeRate, "purge-rate", 1000, "rate of the /bytemark purge run (req/s)")
 	fs.Float64Var(&o.ClickRate, "click-rate", 500, "rate of Approve clicks (clicks/s)")
 	fs.Float64Var(&o.Alert1Rate, "alert-rate", 500, "rate of 1-alert Alertmanager deliveries (deliveries/s)")
+	helpRates := fs.String("help-rates", "1000,3000,5000,8000", "rates of the /bytemark help sweep (req/s), ascending; it stops past the knee")
 	alert100 := fs.String("alert100-rates", "10,25,50", "rates of 100-alert Alertmanager deliveries (deliveries/s), ascending; it stops past the knee")
 	fs.BoolVar(&o.Quick, "quick", false, "CI smoke run: 1 s per run, sweeps 500,1000,2000 and 10,50")
 	fs.StringVar(&o.Bot, "bot", "", "prebuilt bytebot binary (default: go build it)")
@@ -113,6 +117,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.FloorOnly, "floor-only", false, "measure the floor alone (the harness's own calibration; no bot)")
 	fs.DurationVar(&o.Drain, "drain", 2*time.Minute, "longest wait, after each run, for the bot's executor to finish the queued work")
 	fs.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the processes' logs (their directory is printed)")
+	fs.DurationVar(&o.RedisDelay, "redis-delay", 0, "put a proxy between the bot and Redis that adds this latency to each round trip (implies -count-redis)")
+	fs.BoolVar(&o.CountRedis, "count-redis", false, "put a proxy between the bot and Redis that counts the bot's round trips (it costs some CPU)")
 	only := fs.String("only", "", "run only these scenarios (comma-separated: "+strings.Join(scenarioNames, ", ")+"); default all")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -125,6 +131,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if !flagSet(fs, "rates") {
 			*rates = "500,1000,2000"
 		}
+		if !flagSet(fs, "help-rates") {
+			*helpRates = "1000,5000"
+		}
 		if !flagSet(fs, "alert100-rates") {
 			*alert100 = "10,50"
 		}
@@ -134,6 +143,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	var err error
 	if o.Rates, err = parseRates("rates", *rates); err != nil {
+		return o, err
+	}
+	if o.HelpRates, err = parseRates("help-rates", *helpRates); err != nil {
 		return o, err
 	}
 	if o.Alert100, err = parseRates("alert100-rates", *alert100); err != nil {
@@ -288,6 +300,7 @@ type run1 struct {
 	fake     *proc
 	redisPID int
 	stub     *slackStub
+	proxy    *redisProxy // between the bot and Redis, or nil
 	webhook  string
 	epoch    time.Time // base of alert start times, unique to the run
 }

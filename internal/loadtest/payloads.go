@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -27,11 +28,15 @@ const (
 
 // slashBody is the form body Slack POSTs for "/bytemark <text>" typed by
 // user in the harness's channel (slacktest builds it, with a trigger ID of
-// its own).
-func slashBody(user, text string, i int) []byte {
+// its own). responseURL is its response_url; "" makes one up that
+// leads nowhere.
+func slashBody(user, text string, i int, responseURL string) []byte {
 	c := slacktest.Slash(user, channelID, text)
 	c.TeamID, c.TeamDomain, c.APIAppID = teamID, "loadtest", appID
-	c.ResponseURL = "https://hooks.slack.com/commands/" + teamID + "/" + strconv.Itoa(100000+i) + "/loadtest"
+	c.ResponseURL = responseURL
+	if c.ResponseURL == "" {
+		c.ResponseURL = "https://hooks.slack.com/commands/" + teamID + "/" + strconv.Itoa(100000+i) + "/loadtest"
+	}
 	return c.Body()
 }
 
@@ -85,11 +90,22 @@ type ticket = slacktest.Card
 
 // clickBody is the form body Slack POSTs when user clicks Approve on t's
 // card: a block_actions payload (slack.md section 3).
-func clickBody(t ticket, user string, i int) []byte {
+// With api (the Slack stand-in), its trigger_id and response_url are
+// the stand-in's, so that the click can open the type-the-name modal.
+func clickBody(api *slacktest.API, t ticket, user string, i int) []byte {
+	if api != nil {
+		return api.Click(user, t.Channel, t, "approve").Body()
+	}
 	k := slacktest.ClickOn(user, t.Channel, t, "approve")
 	k.TeamID, k.TeamDomain, k.APIAppID, k.BotID = teamID, "loadtest", appID, "B0LOAD"
 	k.ResponseURL = "https://hooks.slack.com/actions/" + appID + "/" + strconv.Itoa(1000000+i) + "/loadtest"
 	return k.Body()
+}
+
+// submitBody is the view_submission Slack POSTs when user types name into
+// the type-the-name modal v and submits it.
+func submitBody(api *slacktest.API, v slacktest.View, user, name string) []byte {
+	return api.Submit(user, v, map[string]map[string]string{slackui.BlockConfirmName: {slackui.ActionConfirmName: name}}).Body()
 }
 
 // The servers alerts name, round robin (the fake's demo data; db1 is left

@@ -46,10 +46,11 @@ type report struct {
 	// Ephemerals are the first few ephemeral messages the bot posted
 	// (explanations of refused votes, errors): none are expected.
 	Ephemerals []string `json:"ephemerals,omitempty"`
-	// BotLog counts the bot's log lines (LOG_LEVEL and up) by level and
-	// message.
-	BotLog  []string `json:"bot_log,omitempty"`
-	Targets []target `json:"targets"`
+	// BotLog counts the bot's log lines (LOG_LEVEL and up) by level, message.
+	BotLog      []string      `json:"bot_log,omitempty"`
+	Targets     []target      `json:"targets"`
+	Approvals   *approvalCost `json:"approvals,omitempty"`    // perf.go
+	FakeLatency *stats        `json:"fake_latency,omitempty"` // the fake Bytemark's own (perf.go)
 }
 
 type reportOptions struct {
@@ -101,6 +102,9 @@ type stepResult struct {
 	FloorCPU  map[string]time.Duration `json:"floor_cpu_ns,omitempty"`
 	BotCPURun map[string]time.Duration `json:"bot_cpu_run_ns,omitempty"`
 	BotCPU    map[string]time.Duration `json:"bot_cpu_ns,omitempty"`
+	// EndToEnd and RedisTrips: perf.go.
+	EndToEnd   *stats `json:"end_to_end,omitempty"`
+	RedisTrips *int64 `json:"redis_round_trips,omitempty"`
 }
 
 type target struct {
@@ -383,7 +387,7 @@ func (r *report) markdown(w io.Writer) {
 			parts = append(parts, "bot run CPU µs/req: "+strings.Join(cs, ", ")+
 				fmt.Sprintf("; other processes used %.0f%% of the machine during the run", 100*r.othersShare(s.BotCPURun, s.Bot)))
 		}
-		parts = append(parts, floorCPU)
+		parts = append(append(parts, perfNotes(s)...), floorCPU)
 		if len(s.SlackCalls) > 0 {
 			parts = append(parts, "Slack calls: "+countsText(s.SlackCalls))
 		}
@@ -395,7 +399,7 @@ func (r *report) markdown(w io.Writer) {
 		for _, n := range notes {
 			fmt.Fprintln(w, n)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprint(w, r.perfParagraph())
 	}
 	if len(r.BotLog) > 0 {
 		fmt.Fprintf(w, "The bot's log (LOG_LEVEL=%s), by level and message:\n\n", r.Options.LogLevel)

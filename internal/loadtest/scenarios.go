@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bytebot/bytebot/approvals"
+	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
 // startBot starts Redis access, the Slack stand-in, the fake Bytemark and
@@ -69,6 +70,10 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 		}
 	}
 	cleanups = append(cleanups, func() { fake.stop(5 * time.Second) })
+	if h.rep.FakeLatency, err = fakeLatency(ctx, fakeURL, key, 500); err != nil {
+		return cleanup, fmt.Errorf("measuring the fake Bytemark's latency: %w", err)
+	}
+	h.logf("the fake Bytemark's own latency (GET a server, 500 in a row): p50 %s p99 %s ms", ms(h.rep.FakeLatency.P50), ms(h.rep.FakeLatency.P99))
 
 	addr, err := freeAddr()
 	if err != nil {
@@ -77,6 +82,19 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 	metricsAddr, err := freeAddr() // not the default :9091, which may be taken
 	if err != nil {
 		return cleanup, err
+	}
+	redisURL := h.o.Redis
+	if h.o.RedisDelay > 0 || h.o.CountRedis {
+		proxy, err := startRedisProxy(opt.Addr, h.o.RedisDelay)
+		if err != nil {
+			return cleanup, err
+		}
+		cleanups = append(cleanups, proxy.close)
+		h.proxy = proxy
+		if redisURL, err = redisURLVia(h.o.Redis, proxy.addr()); err != nil {
+			return cleanup, err
+		}
+		h.logf("the bot reaches Redis through a proxy at %s (added latency per round trip: %s)", proxy.addr(), h.o.RedisDelay)
 	}
 	h.webhook = randomHex(16)
 	h.epoch = time.Now().UTC().Truncate(time.Second)
@@ -91,12 +109,15 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 		"BYTEMARK_AUTH_URL=" + fakeURL,
 		"BYTEMARK_API_KEY=" + key,
 		"BYTEMARK_ACCOUNT=acme",
-		"REDIS_URL=" + h.o.Redis,
+		"REDIS_URL=" + redisURL,
 		"REDIS_PREFIX=" + prefix,
 		"APPROVERS=" + approverID,
 		"WEBHOOK_TOKEN=" + h.webhook,
 		"AUTO_REBOOT=" + h.o.AutoReboot,
 		"LOG_LEVEL=" + h.o.LogLevel,
+		// Approved purges purge at once rather than being staged: the
+		// approval scenario measures the whole of an approval.
+		"PURGE_GRACE=0s",
 	}
 	if h.o.Workers > 0 {
 		env = append(env, "WORKERS="+strconv.Itoa(h.o.Workers))
@@ -126,9 +147,25 @@ func (h *run1) startBot(ctx context.Context, dir, bin string) (func(), error) {
 func (h *run1) scenarios(ctx context.Context) error {
 	// The slash-command sweep: /bytemark show web1.
 	if h.o.runs("show") {
-		show := slashLoad("show web1", userID)
+		show := h.slashLoad("show web1", userID)
 		for _, rate := range h.o.Rates {
-			st, err := h.step(ctx, "show web1", rate, show, nil)
+			st, err := h.step(ctx, "show web1", rate, show, 0)
+			if err != nil {
+				return err
+			}
+			if h.bot != nil && !st.Bot.withinKnee(st.Rate) {
+				h.logf("past the knee at %g/s; the sweep stops", rate)
+				break
+			}
+		}
+	}
+	// help: parsed, authorized and answered at once (issue 20's other
+	// sweep).
+	if h.o.runs("help") {
+		help := h.slashLoad("help", userID)
+		help.Make = checked(help.Make, checkHelp)
+		for _, rate := range h.o.HelpRates {
+			st, err := h.step(ctx, "help", rate, help, 0)
 			if err != nil {
 				return err
 			}
@@ -141,13 +178,13 @@ func (h *run1) scenarios(ctx context.Context) error {
 	// Purges write a ticket each (the executor reads the server and posts
 	// a card).
 	if h.o.runs("purge") {
-		if _, err := h.step(ctx, "purge web1", h.o.PurgeRate, slashLoad("purge web1", userID), nil); err != nil {
+		if _, err := h.step(ctx, "purge web1", h.o.PurgeRate, h.slashLoad("purge web1", userID), 0); err != nil {
 			return err
 		}
 	}
 	// Alertmanager deliveries of 1 alert.
 	if h.o.runs("alert1") {
-		if _, err := h.step(ctx, "alertmanager 1 alert", h.o.Alert1Rate, h.alertLoad(1), nil); err != nil {
+		if _, err := h.step(ctx, "alertmanager 1 alert", h.o.Alert1Rate, h.alertLoad(1), 0); err != nil {
 			return err
 		}
 	}
@@ -163,7 +200,7 @@ func (h *run1) scenarios(ctx context.Context) error {
 	// stays high for a while): the sweep of 100-alert deliveries.
 	if h.o.runs("alert100") {
 		for _, rate := range h.o.Alert100 {
-			st, err := h.step(ctx, "alertmanager 100 alerts", rate, h.alertLoad(100), nil)
+			st, err := h.step(ctx, "alertmanager 100 alerts", rate, h.alertLoad(100), 0)
 			if err != nil {
 				return err
 			}
@@ -179,9 +216,16 @@ func (h *run1) scenarios(ctx context.Context) error {
 // slashLoad is text typed by many people whose user IDs start with user,
 // one request each: the bot does not queue the same change twice for one
 // person within a couple of minutes (it answers that it is being done).
-func slashLoad(text, user string) load {
+// Each carries a response_url of the Slack stand-in's, through which the
+// bot answers; its first post there ends the request end to end.
+func (h *run1) slashLoad(text, user string) load {
 	return load{Name: "slash", Sign: true, Make: func(i int) request {
-		return request{Path: "/slack/commands", Body: slashBody(fmt.Sprintf("%s%07d", user, i), text, i), ContentType: formType, Check: checkQueued}
+		u := fmt.Sprintf("%s%07d", user, i)
+		answer := ""
+		if h.stub != nil {
+			answer = h.stub.ResponseURL(u, channelID)
+		}
+		return request{Path: "/slack/commands", Body: slashBody(u, text, i, answer), ContentType: formType, Check: checkQueued, Answer: answer}
 	}}
 }
 
@@ -196,19 +240,16 @@ func (h *run1) alertLoad(n int) load {
 
 // step measures the floor and then the bot with l at rate, waits for the
 // bot to finish the work it queued, and records both.
-func (h *run1) step(ctx context.Context, name string, rate float64, l load, tickets []ticket) (*stepResult, error) {
+// n, when positive, is the number of requests (else rate × duration).
+func (h *run1) step(ctx context.Context, name string, rate float64, l load, n int) (*stepResult, error) {
 	st := &stepResult{Scenario: name, Rate: rate}
 	h.rep.Steps = append(h.rep.Steps, st)
-	n := 0
-	if tickets != nil {
-		n = len(tickets)
-	}
 	cfg := runConfig{Rate: rate, Duration: h.o.Duration, Concurrency: h.o.Concurrency, Late: 3 * time.Second, Secret: h.secret, N: n}
 
 	// The floor gets the same bodies, all signed, and answers an empty 200.
 	fl := load{Name: l.Name, Sign: true, Make: func(i int) request {
 		rq := l.Make(i)
-		rq.Check = nil
+		rq.Check, rq.Answer = nil, ""
 		return rq
 	}}
 	cfg.Base = h.floorURL
@@ -226,9 +267,15 @@ func (h *run1) step(ctx context.Context, name string, rate float64, l load, tick
 	cfg.Base = h.botURL
 	w = watchRSS(h.bot.pid())
 	cpu = meterCPU(h.botPIDs())
-	st.Bot = ptr(summarize(run(ctx, h.client, cfg, l)))
+	trips := h.redisTrips()
+	raw := run(ctx, h.client, cfg, l)
+	st.Bot = ptr(summarize(raw))
 	st.BotCPURun = cpu.used()
 	drain, ok := h.stub.quiet(time.Now(), time.Second, h.o.Drain)
+	if h.proxy != nil {
+		st.RedisTrips = ptr(h.redisTrips() - trips)
+	}
+	st.EndToEnd = h.endToEnd(raw)
 	st.BotRSS = w.stop()
 	st.BotCPU = cpu.used()
 	st.Drain, st.Drained = drain, ok
@@ -252,13 +299,13 @@ func (h *run1) approveStep(ctx context.Context) error {
 		for i := range ts {
 			ts[i] = ticket{Ticket: fmt.Sprintf("T%06d", i), BlockID: "approval:" + channelID, Channel: channelID, TS: fmt.Sprintf("1700000000.%06d", i)}
 		}
-		_, err := h.step(ctx, "approve click", h.o.ClickRate, clickLoad(ts), ts)
+		_, err := h.step(ctx, "approve click", h.o.ClickRate, clickLoad(nil, ts), len(ts))
 		return err
 	}
 	h.stub.startCollecting()
 	h.logf("opening %d tickets to approve", want)
 	prep := summarize(run(ctx, h.client, runConfig{Base: h.botURL, Rate: 1000, Concurrency: h.o.Concurrency,
-		Late: 3 * time.Second, Secret: h.secret, N: want}, slashLoad("purge db1", requesterID)))
+		Late: 3 * time.Second, Secret: h.secret, N: want}, h.slashLoad("purge db1", requesterID)))
 	if prep.Errors > 0 {
 		h.logf("opening tickets: %d of %d failed: %s", prep.Errors, prep.N, errorSummary(prep.ErrorKinds))
 	}
@@ -279,16 +326,42 @@ func (h *run1) approveStep(ctx context.Context) error {
 		h.logf("only %d of %d approval cards arrived; clicking those", len(ts), want)
 	}
 	ts = ts[:min(len(ts), want)]
-	st, err := h.step(ctx, "approve click", h.o.ClickRate, clickLoad(ts), ts)
+	h.stub.openedViews() // forget the modals opened so far
+	st, err := h.step(ctx, "approve click", h.o.ClickRate, clickLoad(h.stub.API, ts), len(ts))
 	if st != nil && st.Bot != nil {
 		st.Note = fmt.Sprintf("%d tickets opened (%d cards); ", prep.N, len(ts))
+	}
+	if err != nil {
+		return err
+	}
+	// Each click opened the type-the-name modal (a purge); the approver
+	// types the server's name and submits it: that approves the ticket,
+	// and the executor purges (PURGE_GRACE=0s) and updates the card.
+	vs := h.stub.openedViews()
+	if len(vs) < len(ts) {
+		h.logf("only %d of %d clicks opened the type-the-name modal; submitting those", len(vs), len(ts))
+	}
+	if len(vs) == 0 {
+		return errors.New("no click opened the type-the-name modal; cannot approve")
+	}
+	sub, err := h.step(ctx, "approve submit", h.o.ClickRate, submitLoad(h.stub.API, vs, "db1"), len(vs))
+	if sub != nil && sub.Bot != nil {
+		sub.Note = fmt.Sprintf("%d modals submitted; ", len(vs))
+		h.rep.Approvals = approvalCosts(st, sub, len(vs))
 	}
 	return err
 }
 
-func clickLoad(ts []ticket) load {
+func clickLoad(api *slacktest.API, ts []ticket) load {
 	return load{Name: "click", Sign: true, Make: func(i int) request {
-		return request{Path: "/slack/interactions", Body: clickBody(ts[i], approverID, i), ContentType: formType}
+		return request{Path: "/slack/interactions", Body: clickBody(api, ts[i], approverID, i), ContentType: formType}
+	}}
+}
+
+// submitLoad submits each modal of vs with name typed, as the approver.
+func submitLoad(api *slacktest.API, vs []slacktest.View, name string) load {
+	return load{Name: "submit", Sign: true, Make: func(i int) request {
+		return request{Path: "/slack/interactions", Body: submitBody(api, vs[i], approverID, name), ContentType: formType, Check: checkClosed}
 	}}
 }
 

@@ -22,12 +22,16 @@ type slackStub struct {
 	collect    bool
 	cards      []ticket
 	ephemerals []string // the first few ephemeral texts (refusals, errors)
+	// answered is when each response_url was first posted to (the
+	// command's answer): the end of a request, end to end.
+	answered map[string]time.Time
+	views    []string // the IDs of the modals opened (views.open), oldest first
 }
 
 func startSlackStub() (*slackStub, error) {
 	api := slacktest.Start(slacktest.Options{Token: "*", TeamID: teamID, TeamDomain: "loadtest", BotUserID: "U0BOT",
 		BotID: "B0LOAD", AppID: appID, Discard: true})
-	s := &slackStub{API: api, url: api.URL()}
+	s := &slackStub{API: api, url: api.URL(), answered: map[string]time.Time{}}
 	api.OnCall(s.saw)
 	return s, nil
 }
@@ -45,6 +49,20 @@ func (s *slackStub) saw(c slacktest.Call) {
 		if t, ok := slacktest.CardOf(c); ok {
 			s.mu.Lock()
 			s.cards = append(s.cards, t)
+			s.mu.Unlock()
+		}
+	case "response_url":
+		if c.OK() {
+			s.mu.Lock()
+			if _, ok := s.answered[c.URL]; !ok {
+				s.answered[c.URL] = c.At
+			}
+			s.mu.Unlock()
+		}
+	case "views.open":
+		if c.OK() {
+			s.mu.Lock()
+			s.views = append(s.views, c.TS)
 			s.mu.Unlock()
 		}
 	case "chat.postEphemeral":
@@ -104,4 +122,28 @@ func (s *slackStub) ephemeralSamples() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.ephemerals)
+}
+
+// answeredAt returns when responseURL was first posted to.
+func (s *slackStub) answeredAt(responseURL string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.answered[responseURL]
+	return t, ok
+}
+
+// openedViews returns the modals opened since the last call, as last
+// updated (the stand-in keeps them with Discard too).
+func (s *slackStub) openedViews() []slacktest.View {
+	s.mu.Lock()
+	ids := s.views
+	s.views = nil
+	s.mu.Unlock()
+	var vs []slacktest.View
+	for _, id := range ids {
+		if v, ok := s.View(id); ok {
+			vs = append(vs, v)
+		}
+	}
+	return vs
 }
