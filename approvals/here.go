@@ -3,8 +3,6 @@ package approvals
 import (
 	"context"
 	"fmt"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Jobs run where they were asked (a person's read, in the process that
@@ -25,8 +23,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `
 
-var startHereScript = redis.NewScript(startHereLua)
-
 // StartHere records job (with its ID set) as started in this process,
 // outside the queue, and reports whether it did: false when a job with
 // the ID is known already (the same request delivered again). Finish
@@ -36,7 +32,7 @@ func (s *Store) StartHere(ctx context.Context, job *Job) (bool, error) {
 	if job.ID == "" {
 		return false, fmt.Errorf("approvals: start here: a job without an ID")
 	}
-	n, err := s.decide(ctx, startHereScript, []string{s.jobKey(job.ID)}, ms(s.now()), durMS(JobRetention)).Int()
+	n, err := s.decide(ctx, s.sc.startHere, []string{s.jobKey(job.ID)}, ms(s.now()), durMS(JobRetention)).Int()
 	if err != nil {
 		return false, fmt.Errorf("approvals: start here: %w", err)
 	}

@@ -382,6 +382,7 @@ type scripts struct {
 	finish, schedule, unschedule, promote          *redis.Script
 	cooldown, rate, distinct, unlock, retire       *redis.Script
 	lockAs                                         *redis.Script
+	startHere                                      *redis.Script // here.go
 	grace                                          graceScripts  // staged.go
 	hold, cancelHold, takeHolds, doneHold          *redis.Script // holds.go
 }
@@ -408,6 +409,7 @@ func newScripts() scripts {
 		unlock:      redis.NewScript(unlockLua),
 		retire:      redis.NewScript(retireLua),
 		lockAs:      redis.NewScript(lockAsLua),
+		startHere:   redis.NewScript(startHereLua),
 		grace:       newGraceScripts(),
 		hold:        redis.NewScript(holdLua),
 		cancelHold:  redis.NewScript(cancelHoldLua),
@@ -420,6 +422,6 @@ func (sc scripts) all() []*redis.Script {
 	return append([]*redis.Script{sc.submit, sc.vote, sc.cancel, sc.setMessage, sc.expire,
 		sc.enqueue, sc.take, sc.heartbeat, sc.release, sc.markRunning,
 		sc.finish, sc.schedule, sc.unschedule, sc.promote,
-		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire, sc.lockAs,
+		sc.cooldown, sc.rate, sc.distinct, sc.unlock, sc.retire, sc.lockAs, sc.startHere,
 		sc.hold, sc.cancelHold, sc.takeHolds, sc.doneHold}, sc.grace.all()...)
 }

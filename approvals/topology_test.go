@@ -120,7 +120,7 @@ var onTopologies = []struct {
 	{"HostileIDs", TestHostileIDs}, {"LockEach", TestLockEach}, {"CooldownEach", TestCooldownEach},
 	{"AuditEach", TestAuditEach}, {"EnqueueOnce", TestEnqueueOnce}, {"PromoteKeepsID", TestPromoteKeepsID},
 	{"StagedPurge", TestStagedPurge}, {"UndoPurgeOnce", TestUndoPurgeOnce}, {"Undelete", TestUndelete},
-	{"Holds", TestHolds},
+	{"Holds", TestHolds}, {"StartHere", TestStartHere},
 }
 
 // TestTopologies runs the Store's tests on a real 3-master Redis Cluster and
@@ -200,7 +200,7 @@ func scriptName(sha string) string {
 		"releaseLua": releaseLua, "markRunningLua": markRunningLua, "finishLua": finishLua,
 		"scheduleLua": scheduleLua, "unscheduleLua": unscheduleLua, "promoteLua": promoteLua,
 		"cooldownLua": cooldownLua, "rateLua": rateLua, "distinctLua": distinctLua, "unlockLua": unlockLua,
-		"retireLua": retireLua, "lockAsLua": lockAsLua,
+		"retireLua": retireLua, "lockAsLua": lockAsLua, "startHereLua": startHereLua,
 		"stageLua": stageLua, "undoLua": undoLua, "stepLua": stepLua, "dueLua": dueLua, "undeleteLua": undeleteLua,
 		"holdLua": holdLua, "cancelHoldLua": cancelHoldLua, "takeHoldsLua": takeHoldsLua, "doneHoldLua": doneHoldLua,
 	} {
