@@ -72,11 +72,9 @@ func runConsole(ctx context.Context, lookup func(string) (string, bool), stdin i
 	bc.Channel = console.Channel
 	bc.Workers = 1
 	bc.Inline = true
-	// The console's tour purges at once (its clock is the terminal's),
-	// unless PURGE_GRACE says otherwise.
-	if _, set := lookup("PURGE_GRACE"); !set {
-		bc.PurgeGrace = bot.PurgeAtOnce
-	}
+	// The console purges at once, and holds no reboot (REBOOT_DELAY):
+	// nothing in it waits for time to pass.
+	bc.PurgeGrace = bot.PurgeAtOnce
 	srv := bot.New(bc, cloud, store, console.NewPoster(stdout), logger)
 	defer srv.Close()
 	// The monitoring webhooks, for `alert web1`, with serve's settings;
@@ -135,8 +133,8 @@ func isTerminal(r io.Reader) bool {
 // consoleSettings are serve's settings that make sense in the console; the
 // others (Slack, Bytemark logins, Redis, listeners) it doesn't use.
 var consoleSettings = []string{"APPROVAL_ACTIONS", "APPROVALS_REQUIRED", "APPROVAL_TTL", "AUTO_REBOOT",
-	"REBOOT_LABEL", "REBOOT_METHOD", "REBOOT_COOLDOWN", "REBOOT_MAX_PER_DAY", "REBOOT_DELAY",
-	"REBOOT_FLEET_MAX", "REBOOT_FLEET_WINDOW", "REBOOT_ALLOW", "PROTECTED_SERVERS", "BLAST_RADIUS", "PURGE_GRACE"}
+	"REBOOT_LABEL", "REBOOT_METHOD", "REBOOT_COOLDOWN", "REBOOT_MAX_PER_DAY",
+	"REBOOT_FLEET_MAX", "REBOOT_FLEET_WINDOW", "REBOOT_ALLOW", "PROTECTED_SERVERS", "BLAST_RADIUS"}
 
 // consoleConfig reads the console's settings (consoleSettings) from the
 // environment with serve's configuration code: the same defaults, the

@@ -179,7 +179,7 @@ func renderText(m slackui.Message) string {
 			var buttons []string
 			for _, e := range b.Elements.ElementSet {
 				if btn, ok := e.(*slack.ButtonBlockElement); ok {
-					buttons = append(buttons, fmt.Sprintf("[%s: type `%s %s`]", plainText(btn.Text.Text), btn.ActionID, btn.Value))
+					buttons = append(buttons, fmt.Sprintf("[%s: type `%s %s`]", plainText(btn.Text.Text), buttonWord(btn.ActionID), btn.Value))
 				}
 			}
 			lines = append(lines, strings.Join(buttons, "  "))
@@ -196,13 +196,23 @@ var (
 	linkRE    = regexp.MustCompile(`<([^|>]+)\|([^>]+)>`)
 )
 
+// buttonWord is what the console's user types to press a button with
+// action ID id (then its value).
+func buttonWord(id string) string {
+	switch id {
+	case slackui.ActionUndelete:
+		return "undo delete"
+	}
+	return id // approve, deny, undo
+}
+
 // textReplacer undoes Slack's HTML escapes and draws the emoji the bot uses.
 var textReplacer = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&",
 	":white_check_mark:", "✅", ":x:", "❌", ":warning:", "⚠️", ":gear:", "⚙️",
 	":hourglass_flowing_sand:", "⏳", ":large_green_circle:", "🟢", ":red_circle:", "🔴",
 	":white_circle:", "⚪", ":lock:", "🔒", ":no_entry:", "⛔", ":stopwatch:", "⏱️",
 	":grey_question:", "❔", ":hourglass:", "⌛", ":wastebasket:", "🗑️",
-	":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑", ":raised_hand:", "✋", ":snowflake:", "❄️",
+	":arrows_counterclockwise:", "🔄", ":octagonal_sign:", "🛑", ":raised_hand:", "✋", ":snowflake:", "❄️", ":leftwards_arrow_with_hook:", "↩️",
 	":information_source:", "ℹ️")
 
 // plainText turns Slack mrkdwn into terminal text: mentions become @names,
@@ -229,6 +239,8 @@ web1, web2, db1 in group default; stage1 in group staging) and an in-memory Redi
                                  or a reimage then asks for the server's name
   as alice: <anything>           act as alice (people: you, alice, bob, carol;
                                  alice and bob may approve)
+  undo <ticket>, undo delete <id>  press a staged purge's Undo, or a
+                                 delete's Undelete
   alert web1                     fire a test alert for web1, as Alertmanager
                                  would, through the monitoring webhook
   alert resolve web1             resolve it
@@ -339,6 +351,14 @@ func runLine(ctx context.Context, s *bot.Server, out io.Writer, alert Alerter, n
 		fmt.Fprint(out, consoleHelp)
 	case fields[0] == "alert" && alert != nil:
 		testAlert(ctx, out, alert, fields[1:])
+	case fields[0] == "undo" && (len(fields) == 2 && fields[1] != "delete" || len(fields) == 3 && fields[1] == "delete"):
+		// A staged purge's Undo (`undo <ticket>`), or a delete's Undelete
+		// (`undo delete <id>`).
+		reply := s.Undo(ctx, bot.UndoClick{User: user, ID: fields[len(fields)-1], Undelete: len(fields) == 3,
+			Channel: Channel, Bound: Channel})
+		if reply.Text != "" || len(reply.Blocks) > 0 {
+			s.Poster.Ephemeral(ctx, Channel, user, reply.Message)
+		}
 	case slices.Contains([]string{"approve", "deny"}, fields[0]) && len(fields) <= 2:
 		id := ""
 		if len(fields) == 2 {
