@@ -231,7 +231,8 @@ func indent(s, pre string) string {
 }
 
 const consoleHelp = `This is bytebot's console: the real bot, with a fake Bytemark (account acme:
-web1, web2, db1 in group default; stage1 in group staging) and an in-memory Redis.
+web1, web2, db1 and the deleted old1 in group default; stage1 in group
+staging) and an in-memory Redis.
   /bytemark help                 the bot's commands ("/bytemark" is optional:
                                  "list" is "/bytemark list")
   approve [ticket], deny [ticket]  press a card's button (the newest card's
