@@ -35,16 +35,9 @@ func (c *Client) Accounts(ctx context.Context) ([]Account, error) {
 //
 // Bytemark API docs: GET /accounts/{account}/groups.
 func (c *Client) Groups(ctx context.Context, account string) ([]Group, error) {
-	if account == "" {
-		var err error
-		if account, err = c.defaultAccount(ctx); err != nil {
-			return nil, err
-		}
-	} else {
-		account = strings.ToLower(account)
-		if err := checkLabel(account); err != nil {
-			return nil, fmt.Errorf("bytemark: invalid account %q: %w", account, err)
-		}
+	account, err := c.accountOrDefault(ctx, account)
+	if err != nil {
+		return nil, err
 	}
 	req, err := c.NewRequest(ctx, http.MethodGet, accountPath(account)+"/groups", nil)
 	if err != nil {
@@ -63,16 +56,9 @@ func (c *Client) Groups(ctx context.Context, account string) ([]Group, error) {
 //
 // Bytemark API docs: GET /accounts/{account}?view=overview&include_deleted=true.
 func (c *Client) AccountOverview(ctx context.Context, account string) (*Account, error) {
-	if account == "" {
-		var err error
-		if account, err = c.defaultAccount(ctx); err != nil {
-			return nil, err
-		}
-	} else {
-		account = strings.ToLower(account)
-		if err := checkLabel(account); err != nil {
-			return nil, fmt.Errorf("bytemark: invalid account %q: %w", account, err)
-		}
+	account, err := c.accountOrDefault(ctx, account)
+	if err != nil {
+		return nil, err
 	}
 	acc := new(Account)
 	if err := c.call(ctx, http.MethodGet, accountPath(account)+"?view=overview&include_deleted=true", nil, acc); err != nil {
@@ -163,4 +149,17 @@ func (c *Client) Definitions(ctx context.Context) (*Definitions, error) {
 		}
 	}
 	return d, nil
+}
+
+// accountOrDefault returns account, checked and lower-cased, or the
+// default account when it is "".
+func (c *Client) accountOrDefault(ctx context.Context, account string) (string, error) {
+	if account == "" {
+		return c.defaultAccount(ctx)
+	}
+	account = strings.ToLower(account)
+	if err := checkLabel(account); err != nil {
+		return "", fmt.Errorf("bytemark: invalid account %q: %w", account, err)
+	}
+	return account, nil
 }
