@@ -78,27 +78,12 @@ func (w *answerWriter) Write(b []byte) (int, error) {
 
 // AlertmanagerPayload is an Alertmanager webhook delivery (version 4) of
 // one InstanceDown alert for server, named by label, started at start:
-// firing, or resolved at end, with the labels' fingerprint
-// (commands.Fingerprint).
+// firing, or resolved at end (commands' builder, the one the tests use).
 func AlertmanagerPayload(label, server string, start time.Time, resolved bool, end time.Time) []byte {
-	type alert struct {
-		Status      string            `json:"status"`
-		Labels      map[string]string `json:"labels"`
-		Annotations map[string]string `json:"annotations"`
-		StartsAt    string            `json:"startsAt"`
-		EndsAt      string            `json:"endsAt"`
-		Fingerprint string            `json:"fingerprint"`
-	}
-	labels := map[string]string{"alertname": "InstanceDown", "instance": server + ":9100", "job": "node", "severity": "critical", label: server}
-	a := alert{Status: "firing", Labels: labels,
-		Annotations: map[string]string{"summary": server + " is down (a test alert)"},
-		StartsAt:    start.UTC().Format(time.RFC3339), EndsAt: "0001-01-01T00:00:00Z", Fingerprint: commands.Fingerprint(labels)}
+	a := commands.Firing(label, server, start)
+	a.Annotations["summary"] = server + " is down (a test alert)"
 	if resolved {
-		a.Status, a.EndsAt = "resolved", end.UTC().Format(time.RFC3339)
+		a = a.Resolved(end)
 	}
-	b, _ := json.Marshal(map[string]any{
-		"version": "4", "status": a.Status, "receiver": "bytebot", "alerts": []alert{a},
-		"groupKey": `{}:{alertname="InstanceDown"}`, "groupLabels": map[string]string{"alertname": "InstanceDown"},
-	})
-	return b
+	return commands.Alertmanager(a).JSON()
 }
