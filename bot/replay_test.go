@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/slackui"
 	"github.com/bytebot/bytebot/internal/bottest"
+	"github.com/bytebot/bytebot/internal/redisconn"
 	"github.com/bytebot/bytebot/internal/redistest"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
@@ -205,15 +207,18 @@ func newSlowRedis(t *testing.T) *slowRedis {
 	return p
 }
 
-// client is a client of the proxy built as main builds its client.
-func (p *slowRedis) client(t *testing.T) *redis.Client {
-	opt, err := redis.ParseURL(redistest.URL(t))
+// client is a client of the proxy built as main builds its client
+// (redisconn, from the test Redis's URL with the proxy's address).
+func (p *slowRedis) client(t *testing.T) redis.UniversalClient {
+	u, err := url.Parse(redistest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt.Addr = p.ln.Addr().String()
-	opt.ContextTimeoutEnabled = true
-	c := redis.NewClient(opt)
+	u.Host = p.ln.Addr().String()
+	c, _, err := redisconn.Open(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { c.Close() })
 	return c
 }

@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/bytebot/bytebot/bot/monitor"
 	"github.com/bytebot/bytebot/bytemark"
 	"github.com/bytebot/bytebot/internal/bottest"
+	"github.com/bytebot/bytebot/internal/redisconn"
 	"github.com/bytebot/bytebot/internal/slacktest"
 )
 
@@ -517,7 +516,10 @@ func TestHookBusy(t *testing.T) {
 // TestHookRedisDown: with Redis unreachable the answer is 503, so that
 // Alertmanager retries.
 func TestHookRedisDown(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
+	rdb, _, err := redisconn.Open("redis://127.0.0.1:1/0?max_retries=-1&dial_timeout=200ms") // as main builds it
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { rdb.Close() })
 	h := hookHarness(t, monitor.ModeOn, nil, bottest.WithoutExecutor(), bottest.WithRedis(rdb))
 	w := h.Post(pathAM, bottest.ReadTestdata(t, "alertmanager.json"))
