@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
-
 	"github.com/bytebot/bytebot/approvals"
 	"github.com/bytebot/bytebot/bot"
 	"github.com/bytebot/bytebot/bot/console"
@@ -33,13 +30,11 @@ func runConsole(ctx context.Context, lookup func(string) (string, bool), stdin i
 	fake := bytemarktest.NewServer()
 	defer fake.Close()
 	fake.SetLogLimit(1000)
-	mr, err := miniredis.Run()
+	rdb, closeRedis, err := embeddedRedis()
 	if err != nil {
 		return err
 	}
-	defer mr.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
-	defer rdb.Close()
+	defer closeRedis()
 
 	// Warnings and errors only, as text, so that the transcript stays readable.
 	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -346,15 +346,14 @@ func monitorConfig(cfg *Config) monitor.Config {
 // in-memory Redis and says loudly that nothing survives a restart.
 func openRedis(redisURL string, logger *slog.Logger) (redis.UniversalClient, redisconn.Kind, func(), error) {
 	if redisURL == "" {
-		mr, err := miniredis.Run()
+		rdb, closeRedis, err := embeddedRedis()
 		if err != nil {
-			return nil, 0, nil, fmt.Errorf("embedded redis: %w", err)
+			return nil, 0, nil, err
 		}
 		logger.Warn("REDIS_URL is not set: using an embedded in-memory Redis. " +
 			"Pending approvals, queued jobs, cooldowns and the audit log are LOST on restart, " +
 			"and replicas cannot share them. Set REDIS_URL for production.")
-		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
-		return rdb, redisconn.Single, func() { rdb.Close(); mr.Close() }, nil
+		return rdb, redisconn.Single, closeRedis, nil
 	}
 	// redis://, rediss://, redis+sentinel://, redis+cluster://: one
 	// function builds the client, for main and the tests (with
@@ -431,4 +430,19 @@ func manifest(args []string, stdout io.Writer) error {
 	}
 	_, err = stdout.Write(b)
 	return err
+}
+
+// embeddedRedis starts an in-memory Redis (the default without REDIS_URL,
+// and the console's) and its client, built as any other (redisconn).
+func embeddedRedis() (redis.UniversalClient, func(), error) {
+	mr, err := miniredis.Run()
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded redis: %w", err)
+	}
+	rdb, _, err := redisconn.Open("redis://" + mr.Addr() + "/0")
+	if err != nil {
+		mr.Close()
+		return nil, nil, err
+	}
+	return rdb, func() { rdb.Close(); mr.Close() }, nil
 }
