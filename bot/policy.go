@@ -256,13 +256,22 @@ func (s *Server) approversOf(ctx context.Context, id string) ([]string, []*group
 // approversFor is approversOf ticket t, read already (who may approve a
 // ticket is fixed when it is opened).
 func (s *Server) approversFor(ctx context.Context, t approvals.Ticket) ([]string, []*groupError, error) {
-	ids := t.Eligible
-	if ids == nil {
-		if a, err := commands.Parse(t.Command); err == nil {
-			ids = s.Policy().ForCard(a, t.Server).Approvers
-		}
+	return s.expand(ctx, s.eligible(t))
+}
+
+// eligible is who may approve ticket t (user and user-group IDs): the
+// approvers it recorded, or, for a ticket made before tickets recorded
+// them (or a result with no ticket), those the policy in force gives a
+// card for its command on its server.
+func (s *Server) eligible(t approvals.Ticket) []string {
+	if t.Eligible != nil {
+		return t.Eligible
 	}
-	return s.expand(ctx, ids)
+	a, err := commands.Parse(t.Command)
+	if err != nil {
+		return nil
+	}
+	return s.Policy().ForCard(a, t.Server).Approvers
 }
 
 // ticketRequest fills in what the decision says of a ticket.

@@ -87,22 +87,6 @@ func (s *Server) entitled(ctx context.Context, log *slog.Logger, user, requester
 	return false, "refused", ephemeral(fmt.Sprintf("Only %s (who asked) or an approver can undo this.", slackui.Mention(requester)))
 }
 
-// eligible returns who the policy lets approve command on server: the
-// ticket's recorded approvers when there is a ticket that has them, else
-// those the policy in force gives such a card.
-func (s *Server) eligible(ctx context.Context, ticket, command, server string) []string {
-	if ticket != "" {
-		if t, err := s.Store.Get(ctx, ticket); err == nil && t.Eligible != nil {
-			return t.Eligible
-		}
-	}
-	a, err := commands.Parse(command)
-	if err != nil {
-		return nil
-	}
-	return s.Policy().ForCard(a, server).Approvers
-}
-
 func (s *Server) undoPurge(ctx context.Context, log *slog.Logger, c UndoClick) (string, Reply) {
 	var t approvals.Ticket
 	err := s.quick(ctx, func(ctx context.Context) (err error) {
@@ -119,7 +103,7 @@ func (s *Server) undoPurge(ctx context.Context, log *slog.Logger, c UndoClick) (
 		log.Warn("Undo from another channel than the ticket's", "channel", c.Channel, "ticket_channel", t.Channel)
 		return "refused", ephemeral("That button belongs to another channel; press it there.")
 	}
-	if ok, outcome, reply := s.entitled(ctx, log, c.User, t.RequestedBy, t.Approvers, s.eligible(ctx, t.ID, t.Command, t.Server)); !ok {
+	if ok, outcome, reply := s.entitled(ctx, log, c.User, t.RequestedBy, t.Approvers, s.eligible(t)); !ok {
 		return outcome, reply
 	}
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
@@ -210,7 +194,15 @@ func (s *Server) pressUndelete(ctx context.Context, log *slog.Logger, c UndoClic
 	case u.Channel != c.Channel:
 		return "refused", ephemeral("That button belongs to another channel; press it there.")
 	}
-	if ok, outcome, reply := s.entitled(ctx, log, c.User, u.RequestedBy, u.Approvers, s.eligible(ctx, u.Ticket, u.Command, u.Server)); !ok {
+	// Who may approve the delete: its ticket's rule, or, without a ticket,
+	// the policy's for such a card.
+	deleted := approvals.Ticket{Command: u.Command, Server: u.Server}
+	if u.Ticket != "" {
+		if t, err := s.Store.Get(ctx, u.Ticket); err == nil {
+			deleted = t
+		}
+	}
+	if ok, outcome, reply := s.entitled(ctx, log, c.User, u.RequestedBy, u.Approvers, s.eligible(deleted)); !ok {
 		return outcome, reply
 	}
 	err = s.quick(ctx, func(ctx context.Context) (err error) {
