@@ -194,9 +194,12 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	hooks := monitor.New(srv, monitorConfig(cfg)) // the monitoring webhooks, refusing every delivery unless configured
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
+	// auth.test is asked once: to learn the workspace (when SLACK_TEAM_ID
+	// is unset) and for the start-up check, which share its answer.
+	authTest := firstAnswer(slackapp.AuthTest(api))
 	if cfg.SlackTeamID == "" {
 		// Slack requests are refused until auth.test names the workspace.
-		srv.LearnTeam(workCtx, slackapp.AuthTest(api))
+		srv.LearnTeam(workCtx, authTest)
 	}
 
 	httpSrv := &http.Server{
@@ -240,7 +243,7 @@ func serve(ctx context.Context, lookup func(string) (string, bool), stderr io.Wr
 	checked := make(chan struct{}) // the start-up checks, which end with workCtx at the latest
 	go func() {
 		defer close(checked)
-		checkAtStart(workCtx, logger, cfg, cloud, slackapp.AuthTest(api))
+		checkAtStart(workCtx, logger, cfg, cloud, authTest)
 	}()
 	logger.Info("bytebot serving", "addr", ln.Addr().String(), "metrics_addr", mln.Addr().String(), "socket_mode", cfg.SocketMode(),
 		"webhooks", cfg.WebhooksEnabled(), "startup", time.Since(start).String())

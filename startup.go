@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/bytebot/bytebot/bytemark"
@@ -47,6 +48,26 @@ func checkAtStart(ctx context.Context, logger *slog.Logger, cfg *Config, cloud s
 			"Set SLACK_TEAM_ID to the workspace of SLACK_BOT_TOKEN", "token_team", team, "SLACK_TEAM_ID", cfg.SlackTeamID)
 	default:
 		logger.Info("Slack login works", "team", team)
+	}
+}
+
+// firstAnswer calls ask until it answers without an error, and from then
+// on gives that answer without asking again (a token's workspace doesn't
+// change).
+func firstAnswer(ask func(context.Context) (string, error)) func(context.Context) (string, error) {
+	var mu sync.Mutex
+	var answer string
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if answer != "" {
+			return answer, nil
+		}
+		a, err := ask(ctx)
+		if err == nil {
+			answer = a
+		}
+		return a, err
 	}
 }
 

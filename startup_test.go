@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -71,5 +72,31 @@ func TestServeChecksLoginsAtStart(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "not-a-key") || strings.Contains(logs.String(), "xoxb-revoked") {
 		t.Errorf("a secret reached the log:\n%s", logs.String())
+	}
+}
+
+// TestFirstAnswerAsksOnce: the start-up check and learning the workspace
+// share one auth.test once it has answered; a failure is asked again.
+func TestFirstAnswerAsksOnce(t *testing.T) {
+	calls := 0
+	fail := true
+	ask := firstAnswer(func(context.Context) (string, error) {
+		calls++
+		if fail {
+			return "", errors.New("slack down")
+		}
+		return "T1", nil
+	})
+	if _, err := ask(t.Context()); err == nil {
+		t.Fatal("the failure wasn't passed on")
+	}
+	fail = false
+	for range 3 {
+		if team, err := ask(t.Context()); team != "T1" || err != nil {
+			t.Fatalf("ask = %q, %v", team, err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("auth.test asked %d times; want 2 (the failure, then once)", calls)
 	}
 }
